@@ -83,7 +83,7 @@ def test_sweep_matches_pandapower_on_random_scenarios(name):
     result = RadialPowerFlow(grid).solve(p, q)
     assert result.converged.all()
     reverse = 0
-    net = grid.to_pandapower(np.r_[0.0, np.ones(grid.n_bus - 1)], np.zeros(grid.n_bus))
+    net = grid.to_pandapower()
     assert net.load.bus.tolist() == list(range(1, grid.n_bus))
     for s in range(len(p)):
         net.load["p_mw"] = p[s, 1:]

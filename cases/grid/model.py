@@ -88,7 +88,9 @@ class RadialFeeder:
         """The same feeder as a pandapower net (for validation and for users' re-simulation).
 
         ``p_mw``/``q_mvar`` are net bus demands (load minus injection); defaults are the
-        nominal loads. Lines are 1 km long with the branch impedance per km.
+        nominal loads. Lines are 1 km long with the branch impedance per km. Load ``k`` of
+        the net sits at bus ``k + 1`` (0-based), so a batch can be written into
+        ``net.load.p_mw`` directly.
         """
         import pandapower as pp  # heavy: imported only when asked for
 
@@ -109,9 +111,8 @@ class RadialFeeder:
                 c_nf_per_km=0.0,
                 max_i_ka=99999.0,
             )
-        for i in range(1, self.n_bus):
-            if p[i] != 0.0 or q[i] != 0.0:
-                pp.create_load(net, bus=i, p_mw=float(p[i]), q_mvar=float(q[i]))
+        for i in range(1, self.n_bus):  # one load per bus, in bus order, zero ones included
+            pp.create_load(net, bus=i, p_mw=float(p[i]), q_mvar=float(q[i]))
         return net
 
 

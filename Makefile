@@ -1,0 +1,33 @@
+# The two commands of README: `make bench` (the main job) and `make test` (the tests).
+# Both create their own environment on a fresh machine; nothing else needs installing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RESULTS ?= results
+
+.PHONY: bench test lint env clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e ".[test,lint]" "tox==4.67.15"
+	touch $@
+
+env: $(VENV)/.installed
+
+## Main job: grid checks, the default benchmark, the leaderboard files under results/.
+bench: env
+	$(BIN)/gridbench grid ieee33 --json
+	$(BIN)/gridbench bench --results $(RESULTS)
+
+## Tests: README's test command; CI runs exactly this.
+test: env
+	$(BIN)/tox -e test
+
+lint: env
+	$(BIN)/tox -e lint
+
+clean:
+	rm -rf $(VENV) .tox build *.egg-info

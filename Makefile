@@ -19,8 +19,16 @@ env: $(VENV)/.installed
 
 ## Main job: grid checks, the default benchmark, the leaderboard files under results/.
 bench: env
-	$(BIN)/gridbench grid ieee33 --json
-	$(BIN)/gridbench bench --results $(RESULTS)
+	mkdir -p $(RESULTS)/grids $(RESULTS)/benchmarks
+	for g in ieee33 feeder38 ieee30; do \
+	  $(BIN)/gridbench grid $$g --json > $(RESULTS)/grids/$$g.json.tmp && \
+	  mv $(RESULTS)/grids/$$g.json.tmp $(RESULTS)/grids/$$g.json || exit 1; \
+	done
+	$(BIN)/gridbench grid ieee33
+	$(BIN)/python -m pytest benchmarks/suites -q -p no:cacheprovider --benchmark-only \
+	  --benchmark-json=$(RESULTS)/benchmarks/latest.json
+	$(BIN)/python -m gridbench.benchmarks.ratios $(RESULTS)/benchmarks/latest.json \
+	  --markdown $(RESULTS)/benchmarks/RATIOS.md
 
 ## Tests: README's test command; CI runs exactly this.
 test: env

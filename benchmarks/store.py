@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from gridbench.benchmarks.provenance import PROVENANCE_COLUMNS, Provenance
 
 try:  # POSIX only; see the module docstring.

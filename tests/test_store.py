@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+
 from gridbench.benchmarks import provenance as prov
 from gridbench.benchmarks.provenance import (
     PROVENANCE_COLUMNS,

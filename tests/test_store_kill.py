@@ -22,6 +22,7 @@ from types import ModuleType
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+
 from gridbench.benchmarks.provenance import PROVENANCE_COLUMNS
 from gridbench.benchmarks.store import KEY_COLUMNS, ResultsStore
 

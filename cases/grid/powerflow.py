@@ -9,10 +9,11 @@ bus currents and the bus voltages are ``V0`` minus the drops along the path:
     V        = V0 - T^T diag(z) T I  =  V0 - Z I    (Z = BCBV · BIBC, Teng 2003)
 
 computed as a backward/forward sweep along the tree (O(n) per iteration, compiled with
-numba and looped over the batch of scenarios); ``T`` and ``Z`` serve the post-processing
-and the linearized models of the cases. The fixed point converges for the loadings of distribution feeders (including reverse flow from PV);
-it stops when ``max |ΔV| < tol`` for every scenario and reports non-converged scenarios
-instead of raising. Units: ``S_base = 1 MVA`` so pu powers equal MW/Mvar.
+numba and looped over the batch of scenarios); ``T`` and ``Z`` are kept for the linearized
+models of the cases. The fixed point converges for the loadings of distribution feeders
+(including reverse flow from PV); it stops when ``max |ΔV| < tol`` for every scenario and
+reports non-converged scenarios instead of raising. Units: ``S_base = 1 MVA``, so pu
+powers equal MW/Mvar.
 
 Reference: J.-H. Teng, "A direct approach for distribution system load flow solutions",
 IEEE Trans. Power Delivery 18(3), 2003.
@@ -153,7 +154,7 @@ class RadialPowerFlow:
 
 
 @njit(cache=True)
-def _sweep(s_conj, topo, parent, z, v0, tol, max_iter, v, ib_out, converged):  # pragma: no cover - jitted
+def _sweep(s_conj, topo, parent, z, v0, tol, max_iter, v, ib_out, converged):  # pragma: no cover
     """Backward/forward sweep per scenario; returns the largest iteration count.
 
     ``topo`` lists the non-substation buses parents-first (as 0-based bus numbers); column
@@ -170,7 +171,7 @@ def _sweep(s_conj, topo, parent, z, v0, tol, max_iter, v, ib_out, converged):  #
         for j in range(1, m + 1):
             vv[j] = v0
         it = 0
-        for it in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):  # noqa: B007 - `it` is read after the loop
             for j in range(1, m + 1):
                 ib[j] = s_conj[b, j - 1] / np.conj(vv[j])
             for t in range(m - 1, -1, -1):

@@ -1,0 +1,228 @@
+"""Discovery of every case and method: built-ins by walking packages, plugins by entry points.
+
+:func:`load_all` fills the registries of :mod:`gridbench.cases.registry` from
+
+* the built-in method modules — every public submodule of ``gridbench.solvers`` and
+  ``gridbench.rl_agents`` (``pkgutil``; no hand-kept list), whose ``@register_method`` runs on
+  import. RL modules import SB3/torch inside their methods, so listing stays fast;
+* the built-in case subpackages (:func:`~gridbench.cases.registry.discover_builtin_cases`);
+* the entry-point groups ``gridbench.methods`` (``name = "package.module:MethodClass"``) and
+  ``gridbench.cases`` (``case-id-v0 = "package.module:CaseClass"``) of installed distributions.
+
+Plugins are validated at load, like pluggy validates hook implementations: a method entry point
+must import and resolve, the object must satisfy the
+:class:`~gridbench.cases.contracts.Method` contract (class attributes, callables whose
+signatures accept the harness's arguments) and its name must be new. A case entry point must
+have a well-formed, new id and an importable module; its attribute is resolved lazily by
+``make_case`` (cases may import heavy packages). A broken plugin yields one
+:class:`PluginProblem` — one warning line naming the group, the entry point, the distribution
+and the problem — and never hides the built-ins or the other plugins. A built-in module that
+fails to import is reported the same way (group ``builtin``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Final
+
+from gridbench.cases.contracts import MethodContractError, method_problems
+from gridbench.cases.registry import (
+    METHODS,
+    CaseSpec,
+    MethodSpec,
+    RegistryError,
+    case_ids,
+    case_spec,
+    discover_builtin_cases,
+    method_specs,
+    register_case,
+    register_method,
+)
+
+__all__ = [
+    "BUILTIN_METHOD_PACKAGES",
+    "CASE_GROUP",
+    "METHOD_GROUP",
+    "PluginProblem",
+    "PluginWarning",
+    "import_builtin_methods",
+    "load_all",
+    "load_case_plugins",
+    "load_method_plugins",
+]
+
+#: Entry-point group of third-party methods.
+METHOD_GROUP: Final[str] = "gridbench.methods"
+#: Entry-point group of third-party cases.
+CASE_GROUP: Final[str] = "gridbench.cases"
+#: Packages whose public submodules hold the built-in methods.
+BUILTIN_METHOD_PACKAGES: Final[tuple[str, ...]] = ("gridbench.solvers", "gridbench.rl_agents")
+
+
+class PluginWarning(UserWarning):
+    """A plugin (or built-in module) that could not be loaded; the others still are."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginProblem:
+    """Why one plugin or built-in module was not loaded.
+
+    Attributes:
+        group: entry-point group, or ``builtin`` for a module of this repository.
+        name: entry-point name (or module name for built-ins).
+        value: entry-point value ``module:attr`` (empty for built-ins).
+        dist: distribution providing the entry point (``?`` when unknown).
+        problem: one-line description.
+    """
+
+    group: str
+    name: str
+    value: str
+    dist: str
+    problem: str
+
+    def __str__(self) -> str:
+        if self.group == "builtin":
+            return f"builtin module {self.name}: {self.problem}"
+        return (
+            f"{self.group} plugin {self.name!r} = {self.value!r} from {self.dist}: {self.problem}"
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def import_builtin_methods() -> tuple[PluginProblem, ...]:
+    """Import every public module under :data:`BUILTIN_METHOD_PACKAGES` (recursively; names
+    starting with ``_`` are skipped). Returns a problem per module that failed to import."""
+    problems: list[PluginProblem] = []
+
+    def report(module: str, exc: BaseException) -> None:
+        problems.append(PluginProblem("builtin", module, "", "gridbench", _one_line(exc)))
+
+    for package_name in BUILTIN_METHOD_PACKAGES:
+        try:
+            package = importlib.import_module(package_name)
+        except Exception as exc:  # a broken package must not hide the other one
+            report(package_name, exc)
+            continue
+        for info in pkgutil.walk_packages(
+            package.__path__,
+            prefix=f"{package_name}.",
+            onerror=lambda name: report(name, ImportError("cannot walk package")),
+        ):
+            if any(part.startswith("_") for part in info.name.split(".")):
+                continue
+            try:
+                importlib.import_module(info.name)
+            except Exception as exc:
+                report(info.name, exc)
+    return tuple(problems)
+
+
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "?"
+    version = getattr(dist, "version", None)
+    return f"{dist.name} {version}" if version else str(dist.name)
+
+
+def _dist_source(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return str(dist.name) if dist is not None else f"entry point {ep.name}"
+
+
+def load_method_plugins() -> tuple[PluginProblem, ...]:
+    """Load and validate every ``gridbench.methods`` entry point; register the good ones."""
+    problems: list[PluginProblem] = []
+    for ep in metadata.entry_points(group=METHOD_GROUP):
+
+        def problem(text: str, ep: metadata.EntryPoint = ep) -> None:
+            problems.append(PluginProblem(METHOD_GROUP, ep.name, ep.value, _dist_name(ep), text))
+
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            problem(f"entry point does not resolve ({_one_line(exc)})")
+            continue
+        issues = method_problems(obj)
+        if issues:
+            problem(f"does not satisfy the Method contract: {'; '.join(issues)}")
+            continue
+        source = _dist_source(ep)
+        existing = METHODS.snapshot().get(obj.name)
+        if existing is not None and existing.cls is not obj:
+            where = (
+                "builtin" if existing.source == "builtin" else f"plugin from {existing.source!r}"
+            )
+            problem(
+                f"duplicate method name {obj.name!r}, already registered by {where} "
+                f"({existing.entry_point}); plugin ignored"
+            )
+            continue
+        if existing is not None:  # the same class already registered (by its decorator)
+            continue
+        try:
+            register_method(obj, source=source)
+        except (RegistryError, MethodContractError) as exc:
+            problem(_one_line(exc))
+    return tuple(problems)
+
+
+def load_case_plugins() -> tuple[PluginProblem, ...]:
+    """Validate and register every ``gridbench.cases`` entry point (lazily: the module must be
+    importable, its attribute is resolved by ``make_case``)."""
+    problems: list[PluginProblem] = []
+    for ep in metadata.entry_points(group=CASE_GROUP):
+
+        def problem(text: str, ep: metadata.EntryPoint = ep) -> None:
+            problems.append(PluginProblem(CASE_GROUP, ep.name, ep.value, _dist_name(ep), text))
+
+        try:
+            found = importlib.util.find_spec(ep.module)
+        except Exception as exc:
+            found = None
+            detail = f" ({_one_line(exc)})"
+        else:
+            detail = ""
+        if found is None:
+            problem(f"entry point does not resolve: no module {ep.module!r}{detail}")
+            continue
+        source = _dist_source(ep)
+        try:
+            register_case(ep.name, ep.value, source=source)
+        except RegistryError as exc:
+            problem(_one_line(exc))
+    return tuple(problems)
+
+
+def load_all(
+    *, warn: bool = True
+) -> tuple[tuple[CaseSpec, ...], tuple[MethodSpec, ...], tuple[PluginProblem, ...]]:
+    """Discover built-ins and plugins; return ``(cases, methods, problems)``.
+
+    Built-ins are registered first, so a plugin can never take a built-in's name. Idempotent:
+    calling it again registers nothing new and reports the same problems. With ``warn=True``
+    each problem is also emitted as one :class:`PluginWarning`.
+    """
+    problems: list[PluginProblem] = []
+    problems += import_builtin_methods()
+    problems += [
+        PluginProblem("builtin", module, "", "gridbench", text)
+        for module, text in discover_builtin_cases()
+    ]
+    problems += load_method_plugins()
+    problems += load_case_plugins()
+    if warn:
+        for p in problems:
+            warnings.warn(str(p), PluginWarning, stacklevel=2)
+    cases = tuple(case_spec(case_id) for case_id in case_ids())
+    return cases, method_specs(), tuple(problems)

@@ -1,0 +1,417 @@
+"""Contracts between cases, methods and the harness (DESIGN §2), as typing Protocols.
+
+The harness accepts anything that satisfies these protocols (like Stable-Baselines3's
+``PolicyPredictor``), not only gridbench's own classes:
+
+* :class:`Controller` — ``reset(obs, info)`` then ``act(obs, info) -> action`` each step;
+* :class:`Method` — ``name``, ``family``, ``supports(case)``, ``fit(case, seed, budget)``,
+  ``controller(case, day)``;
+* :class:`Case` — a registered, versioned problem with ``days(split)`` and
+  ``make_env(day=None, seed=0)``; :class:`MultiAgentCase` adds ``make_parallel_env``.
+
+:class:`BaseCase` is the ready-made implementation the built-in cases derive from: it
+validates the config (pydantic, unknown keys are errors), derives ``steps``/``step_hours``
+from the case's :class:`~gridbench.cases.referee.Timeline` and builds both referee
+front-ends over the case's :class:`~gridbench.cases.referee.DispatchCore`.
+
+Multi-agent methods: a method whose class sets ``multi_agent = True`` gets the case's parallel
+environment; its controller's ``reset``/``act`` then receive ``dict`` s keyed by agent and
+``act`` returns a ``dict`` of per-agent actions (see :func:`wants_parallel_env`). Every other
+method plays the single-agent environment, on every case (same core, same KPIs).
+
+This module imports no method and nothing heavy (the referee is imported lazily).
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    import gymnasium
+    from pettingzoo import ParallelEnv
+
+    from gridbench.cases.referee import AgentRole, DispatchCore, Timeline
+
+__all__ = [
+    "METHOD_CALLABLES",
+    "METHOD_NAME_RE",
+    "Action",
+    "BaseCase",
+    "Budget",
+    "Case",
+    "CaseConfig",
+    "CaseConfigError",
+    "Controller",
+    "DaySpecError",
+    "Method",
+    "MethodContractError",
+    "MethodFamily",
+    "MultiAgentCase",
+    "Split",
+    "UnknownChoiceError",
+    "method_problems",
+    "parse_day",
+    "wants_parallel_env",
+]
+
+#: An action: a setpoint array (single-agent env) or a dict of them keyed by agent.
+Action = NDArray[np.floating[Any]] | Mapping[str, NDArray[np.floating[Any]]]
+
+#: Valid method names: lower case, digits, ``_`` and ``-``, starting with a letter.
+METHOD_NAME_RE: Final[re.Pattern[str]] = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class UnknownChoiceError(ValueError):
+    """A value outside a closed set of choices (split, budget, family)."""
+
+
+class CaseConfigError(ValueError):
+    """A case config with unknown keys or invalid values."""
+
+
+class DaySpecError(ValueError):
+    """A ``DAY`` argument that is neither an ISO date nor ``SPLIT:K`` within range."""
+
+
+class MethodContractError(ValueError):
+    """A method class that does not satisfy the :class:`Method` contract."""
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _parse_choice(enum: type[_E], value: object, what: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise UnknownChoiceError(
+            f"unknown {what} {value!r}; valid: {', '.join(m.value for m in enum)}"
+        ) from None
+
+
+class Split(StrEnum):
+    """Fixed day splits of every case (stored in the repo, never reshuffled by a seed)."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+    @classmethod
+    def parse(cls, value: object) -> Split:
+        """``Split`` from its name; :class:`UnknownChoiceError` naming the valid ones."""
+        return _parse_choice(cls, value, "split")
+
+
+class MethodFamily(StrEnum):
+    """What a method is. ``bound`` methods (the perfect-foresight oracle) are reported as the
+    denominator of the optimality gap and never ranked as competitors."""
+
+    SOLVER = "solver"
+    RL = "rl"
+    BASELINE = "baseline"
+    BOUND = "bound"
+
+    @classmethod
+    def parse(cls, value: object) -> MethodFamily:
+        return _parse_choice(cls, value, "method family")
+
+
+class Budget(StrEnum):
+    """Compute budget of ``fit`` (training steps, solver time limits), chosen by each method.
+
+    ``smoke``: seconds, for CI (every method must run end to end); ``quick``: minutes, a
+    sanity run; ``reference``: the budget of the shipped leaderboard; ``paper``: the papers'
+    own budgets (may take hours). The CLI's ``--budget full`` is an alias of ``reference``
+    (``Budget("full") is Budget.REFERENCE``).
+    """
+
+    SMOKE = "smoke"
+    QUICK = "quick"
+    REFERENCE = "reference"
+    PAPER = "paper"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Budget | None:
+        if isinstance(value, str) and value.lower() == "full":
+            return cls.REFERENCE
+        return None
+
+    @classmethod
+    def parse(cls, value: object) -> Budget:
+        """``Budget`` from its name or the alias ``full``."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise UnknownChoiceError(
+                f"unknown budget {value!r}; valid: {', '.join(m.value for m in cls)} "
+                "(full = reference)"
+            ) from None
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """Acts in one day's episode. The harness calls ``reset`` once after ``env.reset`` (a
+    planning method computes its plan here; the harness times it) and ``act`` every step (the
+    decision time). ``obs``/``info`` are the environment's; the action is in physical units."""
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None: ...
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class Case(Protocol):
+    """A registered problem (DESIGN §2). ``steps``/``step_hours`` describe the executed
+    layer; ``config`` is a pydantic model whose unknown keys are errors."""
+
+    id: str
+    grid: str
+    steps: int
+    step_hours: float
+    paper: str
+    config: BaseModel
+
+    def days(self, split: Split | str) -> tuple[datetime.date, ...]: ...
+
+    def make_env(self, day: datetime.date | None = None, seed: int = 0) -> gymnasium.Env: ...
+
+
+@runtime_checkable
+class MultiAgentCase(Case, Protocol):
+    """A case that also offers a PettingZoo parallel environment over the same core."""
+
+    def make_parallel_env(self, day: datetime.date | None = None, seed: int = 0) -> ParallelEnv: ...
+
+
+@runtime_checkable
+class Method(Protocol):
+    """A benchmarked method (solver, RL agent, baseline or bound)."""
+
+    name: str
+    family: MethodFamily
+
+    def supports(self, case: Case) -> bool: ...
+
+    def fit(self, case: Case, seed: int, budget: Budget) -> None: ...
+
+    def controller(self, case: Case, day: datetime.date) -> Controller: ...
+
+
+#: The callables of :class:`Method` and the positional arguments the harness passes.
+METHOD_CALLABLES: Final[Mapping[str, tuple[str, ...]]] = {
+    "supports": ("case",),
+    "fit": ("case", "seed", "budget"),
+    "controller": ("case", "day"),
+}
+
+
+def wants_parallel_env(method: object) -> bool:
+    """True when ``method`` declares ``multi_agent = True`` (plays the parallel env)."""
+    return bool(getattr(method, "multi_agent", False))
+
+
+def _callable_problem(cls: type, attr: str, args: tuple[str, ...]) -> str | None:
+    raw = inspect.getattr_static(cls, attr, None)
+    if raw is None:
+        return f"missing method {attr}({', '.join(args)})"
+    if isinstance(raw, staticmethod | classmethod):
+        func = getattr(cls, attr)
+        bind_args: tuple[object, ...] = tuple(object() for _ in args)
+    else:
+        func = raw
+        bind_args = (object(), *(object() for _ in args))
+    if not callable(func):
+        return f"{attr} is not callable"
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None  # builtins without signature: trust them
+    try:
+        sig.bind(*bind_args)
+    except TypeError:
+        return f"{attr}{sig} cannot be called as {attr}({', '.join(args)})"
+    return None
+
+
+def method_problems(cls: object) -> tuple[str, ...]:
+    """Why the class ``cls`` does not satisfy :class:`Method` (empty when it does).
+
+    Checks, without instantiating: ``cls`` is a class constructible with no arguments; class
+    attributes ``name`` (matching :data:`METHOD_NAME_RE`) and ``family`` (a
+    :class:`MethodFamily` value); ``supports``, ``fit``, ``controller`` callable with the
+    arguments of :data:`METHOD_CALLABLES` (via ``inspect.signature``).
+    """
+    if not inspect.isclass(cls):
+        return (f"expected a class, got {type(cls).__name__}",)
+    problems: list[str] = []
+    try:
+        inspect.signature(cls).bind()
+    except TypeError:
+        problems.append(f"{cls.__name__}{inspect.signature(cls)} needs constructor arguments")
+    except ValueError:
+        pass
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str):
+        problems.append("missing class attribute name (str)")
+    elif not METHOD_NAME_RE.match(name):
+        problems.append(f"name {name!r} must match {METHOD_NAME_RE.pattern}")
+    family = getattr(cls, "family", None)
+    if family is None:
+        problems.append(
+            f"missing class attribute family (one of {', '.join(f.value for f in MethodFamily)})"
+        )
+    else:
+        try:
+            MethodFamily(family)
+        except ValueError:
+            problems.append(
+                f"family {family!r} is not one of {', '.join(f.value for f in MethodFamily)}"
+            )
+    for attr, args in METHOD_CALLABLES.items():
+        problem = _callable_problem(cls, attr, args)
+        if problem is not None:
+            problems.append(problem)
+    return tuple(problems)
+
+
+_DAY_SPEC_RE: Final[re.Pattern[str]] = re.compile(r"^(?P<split>[a-z]+):(?P<k>-?\d+)$")
+
+
+def parse_day(text: str | datetime.date, case: Case) -> datetime.date:
+    """Resolve the CLI's ``DAY``: an ISO date, or ``SPLIT:K`` (the K-th day of a split, from
+    0; ``test:0``). An ISO date need not lie in a split (a user may schedule any day the data
+    covers; the case refuses days it has no data for)."""
+    if isinstance(text, datetime.date):
+        return text.date() if isinstance(text, datetime.datetime) else text
+    m = _DAY_SPEC_RE.match(text.strip())
+    if m:
+        split = Split.parse(m["split"])
+        days = case.days(split)
+        k = int(m["k"])
+        if not 0 <= k < len(days):
+            raise DaySpecError(
+                f"day {text!r}: split {split.value} of {case.id} has {len(days)} days "
+                f"(valid K: 0..{len(days) - 1})"
+            )
+        return days[k]
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise DaySpecError(
+            f"day {text!r} is neither an ISO date (2016-07-01) nor SPLIT:K (test:0); "
+            f"splits: {', '.join(s.value for s in Split)}"
+        ) from None
+
+
+class CaseConfig(BaseModel):
+    """Base of every case's config: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseCase(ABC):
+    """Base of the built-in cases: config validation, day handling, both referee front-ends.
+
+    A subclass sets the class attributes ``id``, ``grid``, ``paper``, ``timeline`` and
+    ``config_model`` and implements :meth:`days` and :meth:`make_core`; a multi-agent case
+    also returns its roles from the core's ``agent_roles`` (or overrides
+    :meth:`agent_roles`).
+    """
+
+    id: ClassVar[str]
+    grid: ClassVar[str]
+    paper: ClassVar[str]
+    timeline: ClassVar[Timeline]
+    config_model: ClassVar[type[CaseConfig]] = CaseConfig
+
+    def __init__(self, config: CaseConfig | Mapping[str, Any] | None = None) -> None:
+        self.config = self.validate_config(config)
+
+    @classmethod
+    def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
+        """The validated config; one-line :class:`CaseConfigError` naming every bad key."""
+        if isinstance(config, cls.config_model):
+            return config
+        data = {} if config is None else config
+        if isinstance(data, BaseModel):
+            data = data.model_dump()
+        try:
+            return cls.config_model.model_validate(dict(data))
+        except ValidationError as exc:
+            parts = [
+                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+                for err in exc.errors()
+            ]
+            fields = ", ".join(cls.config_model.model_fields)
+            raise CaseConfigError(
+                f"bad config for {cls.id}: {'; '.join(parts)} (fields: {fields or 'none'})"
+            ) from None
+
+    @property
+    def steps(self) -> int:
+        """Steps of the executed layer."""
+        return self.timeline.executed.n_steps
+
+    @property
+    def step_hours(self) -> float:
+        """Step length of the executed layer (h)."""
+        return self.timeline.executed.step_hours
+
+    @abstractmethod
+    def days(self, split: Split | str) -> tuple[datetime.date, ...]:
+        """The fixed days of ``split`` (use :meth:`Split.parse` on the argument)."""
+
+    @abstractmethod
+    def make_core(self) -> DispatchCore:
+        """A fresh physics core for this case and config."""
+
+    def agent_roles(self) -> Sequence[AgentRole] | None:
+        """Roles of the multi-agent front-end (``None``: the core's own)."""
+        return None
+
+    def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
+        """A ``train`` day drawn with ``rng`` (the environments' day sampler)."""
+        days = self.days(Split.TRAIN)
+        return days[int(rng.integers(len(days)))]
+
+    def resolve_day(self, day: str | datetime.date) -> datetime.date:
+        """:func:`parse_day` for this case."""
+        return parse_day(day, self)
+
+    def make_env(self, day: datetime.date | None = None, seed: int = 0) -> gymnasium.Env:
+        """Single-agent referee; ``day=None`` samples ``train`` days each reset."""
+        from gridbench.cases.referee import RefereeEnv
+
+        return RefereeEnv(self.make_core(), day=day, day_sampler=self.sample_train_day, seed=seed)
+
+    def make_parallel_env(
+        self,
+        day: datetime.date | None = None,
+        seed: int = 0,
+        *,
+        sequential_stages: bool = False,
+    ) -> ParallelEnv:
+        """Multi-agent referee over the same core (raises if the case declares no roles)."""
+        from gridbench.cases.referee import ParallelRefereeEnv
+
+        return ParallelRefereeEnv(
+            self.make_core(),
+            roles=self.agent_roles(),
+            sequential_stages=sequential_stages,
+            day=day,
+            day_sampler=self.sample_train_day,
+            seed=seed,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"

@@ -84,6 +84,92 @@ def grid_command(
     _emit(summary, as_json, render)
 
 
+def _load_registries() -> None:
+    """Fill the registries (built-ins, then plugins); broken plugins are one warning each."""
+    from gridbench.benchmarks.plugins import load_all
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_all(warn=True)
+    for w in caught:
+        if w.category.__name__ == "PluginWarning":
+            typer.echo(f"gridbench: warning: {w.message}", err=True)
+
+
+def _case_rows() -> list[dict[str, Any]]:
+    from gridbench.cases.registry import case_ids, make_case
+
+    rows = []
+    for case_id in case_ids():
+        case = make_case(case_id)
+        rows.append(
+            {
+                "id": case.id,
+                "grid": case.grid,
+                "steps": case.steps,
+                "step_hours": case.step_hours,
+                "paper": case.paper,
+            }
+        )
+    return rows
+
+
+@app.command("cases")
+@user_errors
+def cases_command(as_json: JsonFlag = False) -> None:
+    """The registered cases (versioned ids) with their grid, steps and paper."""
+    _load_registries()
+    rows = _case_rows()
+
+    def render(rs: list[dict[str, Any]]) -> str:
+        if not rs:
+            return "no cases registered"
+        return "\n".join(
+            f"{r['id']:<28} {r['grid']:<9} {r['steps']:>3} x {r['step_hours']} h  {r['paper']}"
+            for r in rs
+        )
+
+    _emit(rows, as_json, render)
+
+
+@app.command("methods")
+@user_errors
+def methods_command(
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only methods that support this case id.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The registered methods, their family and the cases each supports."""
+    from gridbench.cases.registry import case_ids, make_case, method_specs
+
+    _load_registries()
+    ids = case_ids()
+    if case is not None:
+        from gridbench.cases.registry import case_spec
+
+        case_spec(case)  # unknown id: one line with a suggestion
+        ids = (case,)
+    cases = [make_case(i) for i in ids]
+    rows = []
+    for spec in method_specs():
+        method = spec.make()
+        supported = [c.id for c in cases if method.supports(c)]
+        if case is not None and not supported:
+            continue
+        rows.append({"name": spec.name, "family": str(spec.family), "cases": supported})
+
+    def render(rs: list[dict[str, Any]]) -> str:
+        if not rs:
+            return "no methods registered"
+        return "\n".join(
+            f"{r['name']:<16} {r['family']:<9} {', '.join(r['cases']) or '(no case yet)'}"
+            for r in rs
+        )
+
+    _emit(rows, as_json, render)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -25,7 +25,6 @@ This module never imports a method (import direction: methods → cases).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import pkgutil
@@ -43,6 +42,7 @@ from gridbench.cases.contracts import (
     MethodFamily,
     method_problems,
 )
+from gridbench.cases.naming import unknown_name_message
 
 __all__ = [
     "BUILTIN",
@@ -248,10 +248,7 @@ class Registry(Generic[S]):
             raise UnknownNameError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: object) -> str:
-        known = self.names()
-        close = difflib.get_close_matches(str(name), known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown {self.kind} {name!r}{hint} (known: {', '.join(known) or 'none'})"
+        return unknown_name_message(self.kind, name, self.names())
 
     def snapshot(self) -> dict[str, S]:
         return dict(self._specs)

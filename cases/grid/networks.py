@@ -6,13 +6,13 @@ name and suggests the closest name for a typo. Each factory is cached: grids are
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
+from ..naming import unknown_name_message
 from .model import MeshedGrid, RadialFeeder
 
 __all__ = ["UnknownGridError", "grid_factory", "grid_names", "load_grid"]
@@ -46,11 +46,7 @@ def load_grid(name: str) -> Grid:
     try:
         return _FACTORIES[name]()
     except KeyError:
-        close = difflib.get_close_matches(str(name), grid_names(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownGridError(
-            f"unknown grid {name!r}{hint} (known: {', '.join(grid_names())})"
-        ) from None
+        raise UnknownGridError(unknown_name_message("grid", name, grid_names())) from None
 
 
 def _quiet_pandapower_networks():

@@ -7,10 +7,12 @@ and the valid choices, exit with status 2 and leave existing results untouched; 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()
@@ -168,6 +169,150 @@ def methods_command(
         )
 
     _emit(rows, as_json, render)
+
+
+#: Default results directory of ``run`` and ``leaderboard`` (ignored by git).
+DEFAULT_RESULTS = Path("results") / "runs"
+ResultsOption = Annotated[
+    Path, typer.Option("--results", help="Results directory (the Parquet store).")
+]
+
+
+def _results_dir(results: Path) -> Path:
+    if results.exists() and not results.is_dir():
+        raise UserError(f"--results {str(results)!r} is a file; valid: a directory")
+    return results
+
+
+@app.command("run")
+@user_errors
+def run_command(
+    case: Annotated[
+        list[str] | None,
+        typer.Option("--case", help="Case id (repeatable; default: every registered case)."),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method", help="Method name (repeatable; default: every method supporting the case)."
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 per method.")] = 3,
+    budget: Annotated[
+        str,
+        typer.Option("--budget", help="smoke, quick, reference or paper (full = reference)."),
+    ] = "quick",
+    split: Annotated[str, typer.Option("--split", help="Days to evaluate: test or val.")] = "test",
+    executor: Annotated[str, typer.Option("--executor", help="local (ray: not yet).")] = "local",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Parallel processes (default: CPU cores; 1 = inline)."),
+    ] = None,
+    results: ResultsOption = DEFAULT_RESULTS,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Only the first K days of the split (smoke runs).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
+) -> None:
+    """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
+    from gridbench.benchmarks.executors import EXECUTORS, LocalExecutor
+    from gridbench.benchmarks.harness import plan_run
+    from gridbench.benchmarks.store import ResultsStore
+    from gridbench.cases.contracts import Budget, Split
+    from gridbench.cases.naming import unknown_name_message
+
+    # every check before any work starts: a user error leaves the results untouched
+    if executor == "ray":
+        raise UserError("--executor ray is not available yet; use --executor local (default)")
+    if executor not in EXECUTORS:
+        raise UserError(unknown_name_message("executor", executor, EXECUTORS))
+    budget_value = Budget.parse(budget)
+    split_value = Split.parse(split)
+    if seeds < 1:
+        raise UserError(f"--seeds {seeds} must be >= 1")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers} must be >= 1")
+    if days is not None and days < 1:
+        raise UserError(f"--days {days} must be >= 1")
+    results = _results_dir(results)
+    _load_registries()
+    plan = plan_run(case, method, range(seeds), budget_value, split_value, days)
+    for note in plan.notes:
+        typer.echo(f"gridbench: note: {note}", err=True)
+    if not plan.tasks:
+        raise UserError("nothing to run: no requested method supports the requested case(s)")
+    n_workers = workers or max(1, min(os.cpu_count() or 1, len(plan.tasks)))
+    store = ResultsStore(results)
+    summary = LocalExecutor(n_workers, progress=progress).run(plan.tasks, store)
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
+    typer.echo(
+        f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "
+        f"{summary.n_skipped} already stored; day statuses: {statuses}; results in {results}"
+    )
+    for failed in summary.failed:
+        u = failed.unit
+        typer.echo(
+            f"gridbench: unit {u.case} / {u.method} / seed {u.seed} failed: {failed.error}",
+            err=True,
+        )
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command("leaderboard")
+@user_errors
+def leaderboard_command(
+    case: Annotated[str | None, typer.Option("--case", help="Only this case id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+    results: ResultsOption = DEFAULT_RESULTS,
+    split: Annotated[str, typer.Option("--split", help="Days ranked: test or val.")] = "test",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (atomically), not stdout.")
+    ] = None,
+) -> None:
+    """Rank methods per case: feasible first, then by cost (IQM over seeds, 95% CI)."""
+    from gridbench.benchmarks.leaderboard import FORMATS, build, render
+    from gridbench.benchmarks.store import ResultsStore
+    from gridbench.cases.contracts import Split
+    from gridbench.cases.naming import unknown_name_message
+
+    if fmt not in FORMATS:
+        raise UserError(unknown_name_message("format", fmt, FORMATS))
+    split_value = Split.parse(split)
+    results = _results_dir(results)
+    if not results.is_dir():
+        raise UserError(
+            f"results directory {str(results)!r} does not exist; run "
+            f"`gridbench run --results {results}` first"
+        )
+    frame = ResultsStore(results).frame()
+    if case is not None:
+        stored = sorted(frame["case"].dropna().unique())
+        if case not in stored:
+            raise UserError(unknown_name_message("case", case, stored) + f" in {str(results)!r}")
+    text = render(build(frame, case=case, split=split_value.value), fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        _atomic_write_text(out, text)
 
 
 def main() -> None:

@@ -1,0 +1,598 @@
+"""The harness: roll a method's controller through the referee, one row per day (DESIGN §3–5).
+
+Public API
+----------
+* :func:`evaluate_day` — one day: ``env = case.make_env(day, seed)``, ``env.reset(seed)``,
+  ``controller = method.controller(case, day)``, ``controller.reset(obs, info)`` (timed:
+  ``solve_s``), ``controller.act(obs, info)`` each step (timed: ``decision_ms_p50/p95``,
+  ``decide_s``), step to the end of the day, :func:`~gridbench.benchmarks.metrics.day_metrics`
+  of the step ``info`` s. Returns the row; never raises for what a method or a case does
+  during the day (a raising controller gives a row with a non-``ok`` :class:`RowStatus` and
+  the message).
+* :func:`run_unit` — one unit (case, method, seed, budget): ``fit`` once (timed: ``fit_s``),
+  then every requested day not already stored (resume), each row appended to the store as
+  soon as it is finished. A unit whose ``fit`` raises is recorded with
+  ``store.append_failure`` and reported in the returned :class:`UnitResult`.
+* :func:`plan_run` — the units of ``gridbench run``: validates every case and method name
+  before anything runs, skips (with a note) methods that do not support a case.
+* :class:`UnitTask` / :func:`execute_task` — a unit as plain, picklable data (entry points,
+  not objects) and its execution with a row callback: the common core of :func:`run_unit` and
+  of the process-pool executor (:mod:`gridbench.benchmarks.executors`), so that inline and
+  pool runs give identical rows.
+
+Row columns
+-----------
+Keys ``case, method, seed, day, budget``; ``family``, ``split``, ``status``, ``message``;
+the metrics of :mod:`~gridbench.benchmarks.metrics` (``cost``, ``cost_<term>`` …,
+``feasible``); ``reward_sum``, ``n_steps``; timings :data:`TIMING_COLUMNS`; the provenance
+columns (``run_id`` …). The optimality ``gap`` needs the oracle's row and is computed by the
+leaderboard.
+
+Status
+------
+``ok``; ``timeout`` (a ``TimeoutError`` was raised); ``solver_failed`` / ``error``: an exception
+carrying ``status = "solver_failed"`` (or ``row_status``) gives that status, any other
+exception ``error``. A controller that finished the day but had to fall back (e.g. its solver
+failed and it played a safe action) may say so by setting its attribute ``status`` to a
+:class:`RowStatus` value after the day (and ``status_message``); the row keeps the day's metrics.
+
+Determinism
+-----------
+Python's and numpy's global generators (and torch's, when already imported) are seeded from
+the unit's seed before ``fit`` and from ``(seed, day)`` before each day, so a day's row does not
+depend on which days ran before it (a resumed run equals a full one). Methods should draw
+their own randomness from ``(seed, day)`` as well.
+
+Multi-agent methods (``multi_agent = True``, :func:`~gridbench.cases.contracts.wants_parallel_env`)
+are not run yet: :class:`MultiAgentNotSupported` (a user error) says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import random
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from gridbench.benchmarks.metrics import day_metrics, nan_metrics
+from gridbench.cases.contracts import (
+    Budget,
+    Case,
+    Method,
+    MethodFamily,
+    Split,
+    parse_day,
+    wants_parallel_env,
+)
+
+if TYPE_CHECKING:
+    from gridbench.benchmarks.provenance import Provenance
+    from gridbench.benchmarks.store import ResultsStore, UnitKey
+
+__all__ = [
+    "EVAL_SPLITS",
+    "MAX_STEPS",
+    "TIMING_COLUMNS",
+    "VOLATILE_COLUMNS",
+    "HarnessError",
+    "MultiAgentNotSupported",
+    "RowStatus",
+    "RunPlan",
+    "UnitResult",
+    "UnitTask",
+    "evaluate_day",
+    "execute_task",
+    "make_provenance",
+    "make_task",
+    "plan_run",
+    "run_task",
+    "run_unit",
+    "unit_config",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Wall-clock columns: they differ between two runs of the same seed.
+TIMING_COLUMNS: Final[tuple[str, ...]] = (
+    "fit_s",
+    "solve_s",
+    "decide_s",
+    "decision_ms_p50",
+    "decision_ms_p95",
+)
+#: Columns that may differ between two runs of the same seed (timings and the run id).
+VOLATILE_COLUMNS: Final[tuple[str, ...]] = (*TIMING_COLUMNS, "run_id")
+#: Splits the harness evaluates on (``train`` is for fitting only).
+EVAL_SPLITS: Final[tuple[Split, ...]] = (Split.TEST, Split.VAL)
+#: Steps after which a day that has not terminated is stopped with an error row.
+MAX_STEPS: Final[int] = 100_000
+_MESSAGE_CHARS: Final[int] = 500
+
+
+class HarnessError(ValueError):
+    """A run that cannot be set up (user error: printed as one line by the CLI)."""
+
+
+class MultiAgentNotSupported(HarnessError, NotImplementedError):
+    """A multi-agent method: the harness does not run parallel environments yet."""
+
+
+class RowStatus(StrEnum):
+    """Outcome of one day of one method (the ``status`` column)."""
+
+    OK = "ok"
+    SOLVER_FAILED = "solver_failed"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    @classmethod
+    def of_exception(cls, exc: BaseException) -> RowStatus:
+        """``timeout`` for a ``TimeoutError``; the exception's ``status``/``row_status``
+        attribute when it names a status; ``error`` otherwise."""
+        if isinstance(exc, TimeoutError):
+            return cls.TIMEOUT
+        for attr in ("row_status", "status"):
+            value = getattr(exc, attr, None)
+            if isinstance(value, str) and value in cls._value2member_map_ and value != "ok":
+                return cls(value)
+        return cls.ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return line[:_MESSAGE_CHARS]
+
+
+def _seed_globals(seed: int, day: datetime.date | None = None) -> None:
+    """Seed Python's, numpy's (and torch's, if imported) global generators."""
+    value = seed if day is None else seed * 1_000_003 + day.toordinal()
+    value %= 2**32
+    random.seed(value)
+    np.random.seed(value)  # the legacy global generator some methods still use
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(value)
+
+
+def _split_of(case: Case, day: datetime.date) -> str:
+    for split in Split:
+        try:
+            if day in case.days(split):
+                return split.value
+        except Exception:  # a case with no such split
+            continue
+    return "none"
+
+
+def _check_single_agent(method: Method) -> None:
+    if wants_parallel_env(method):
+        raise MultiAgentNotSupported(
+            f"method {method.name!r} is multi-agent (plays the parallel environment); the "
+            "harness does not run multi-agent methods yet"
+        )
+
+
+def evaluate_day(
+    case: Case,
+    method: Method,
+    day: datetime.date | str,
+    seed: int,
+    *,
+    budget: Budget | str = Budget.REFERENCE,
+    fit_s: float = math.nan,
+    split: Split | str | None = None,
+) -> dict[str, Any]:
+    """Roll ``method``'s controller through one day of ``case``; return the row.
+
+    ``day`` is a date or a ``DAY`` spec (``test:0``). The method must be fitted already
+    (``fit_s`` is copied into the row). ``split`` defaults to the split holding ``day``.
+    Exceptions raised by the environment or the controller during the day give a row with
+    ``status`` ≠ ``ok`` and NaN metrics; :class:`MultiAgentNotSupported` is raised up front.
+    """
+    _check_single_agent(method)
+    day = parse_day(day, case)
+    budget = Budget.parse(budget)
+    row: dict[str, Any] = {
+        "case": case.id,
+        "method": method.name,
+        "seed": int(seed),
+        "day": day.isoformat(),
+        "budget": budget.value,
+        "family": MethodFamily(method.family).value,
+        "split": Split.parse(split).value if split is not None else _split_of(case, day),
+        "status": RowStatus.OK.value,
+        "message": "",
+    }
+    _seed_globals(int(seed), day)
+    metrics: dict[str, Any] = nan_metrics()
+    solve_s = math.nan
+    times: list[float] = []
+    reward_sum = 0.0
+    env = None
+    try:
+        env = case.make_env(day=day, seed=int(seed))
+        obs, info = env.reset(seed=int(seed))
+        initial_soc = info.get("soc")
+        controller = method.controller(case, day)
+        t0 = time.perf_counter()
+        controller.reset(obs, info)
+        solve_s = time.perf_counter() - t0
+        infos: list[dict[str, Any]] = []
+        done = False
+        while not done:
+            if len(infos) >= MAX_STEPS:
+                raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
+            t0 = time.perf_counter()
+            action = controller.act(obs, info)
+            times.append(time.perf_counter() - t0)
+            obs, reward, terminated, truncated, info = env.step(action)
+            infos.append(info)
+            reward_sum += float(reward)
+            done = bool(terminated or truncated)
+        metrics = day_metrics(infos, initial_soc=initial_soc)
+        status = getattr(controller, "status", None)
+        if isinstance(status, str) and status in RowStatus._value2member_map_:
+            row["status"] = RowStatus(status).value
+            row["message"] = str(getattr(controller, "status_message", ""))[:_MESSAGE_CHARS]
+    except Exception as exc:  # a method or case failing on a day is a result, not a crash
+        row["status"] = RowStatus.of_exception(exc).value
+        row["message"] = _one_line(exc)
+        metrics = nan_metrics()
+        reward_sum = math.nan
+        where = f"{case.id} / {method.name} / seed {seed} / {day}"
+        _log.warning("%s: %s (row status %s)", where, row["message"], row["status"])
+        _log.debug("%s:\n%s", where, traceback.format_exc())
+    finally:
+        if env is not None:
+            try:
+                env.close()
+            except Exception:  # closing must not turn a row into a crash
+                pass
+    ms = np.asarray(times) * 1e3
+    row.update(metrics)
+    row["reward_sum"] = reward_sum
+    row["n_steps"] = len(times)
+    row["fit_s"] = float(fit_s)
+    row["solve_s"] = float(solve_s)
+    row["decide_s"] = float(ms.sum() / 1e3) if ms.size else math.nan
+    row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
+    row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
+    return row
+
+
+# --------------------------------------------------------------------------- units
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTask:
+    """One unit of work as plain, picklable data (strings, numbers, tuples, dicts).
+
+    The case is rebuilt from its entry point and kwargs, the method from its class's entry
+    point (``module:QualName``), so a task can cross a process boundary without the
+    registries of the parent. ``days`` are ISO dates; ``provenance`` the row columns of
+    :meth:`Provenance.columns` (filled by the executor when the unit starts).
+    """
+
+    case_id: str
+    case_entry_point: str
+    case_kwargs: dict[str, Any]
+    method_name: str
+    method_entry_point: str
+    seed: int
+    budget: str
+    split: str
+    days: tuple[str, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> UnitKey:
+        from gridbench.benchmarks.store import UnitKey
+
+        return UnitKey(self.case_id, self.method_name, self.seed, self.budget)
+
+    def with_days(self, days: Iterable[str]) -> UnitTask:
+        return _replace(self, days=tuple(days))
+
+    def with_provenance(self, columns: Mapping[str, Any]) -> UnitTask:
+        return _replace(self, provenance=dict(columns))
+
+    def describe(self) -> str:
+        return f"{self.case_id} / {self.method_name} / seed {self.seed}"
+
+
+def _replace(task: UnitTask, **changes: Any) -> UnitTask:
+    from dataclasses import replace
+
+    return replace(task, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitResult:
+    """What a unit did: rows written, days skipped as already stored, row statuses, fit time,
+    and the error (one line) when the unit failed as a whole (``fit`` raised, the process
+    died)."""
+
+    unit: UnitKey
+    n_written: int = 0
+    n_skipped: int = 0
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    fit_s: float = math.nan
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def unit_config(case: Case, method_name: str, budget: Budget | str) -> dict[str, Any]:
+    """What the provenance ``config_hash`` of a unit covers: case id and config, method, budget."""
+    config = getattr(case, "config", None)
+    dumped = config.model_dump(mode="json") if hasattr(config, "model_dump") else {}
+    return {
+        "case": case.id,
+        "case_config": dumped,
+        "method": method_name,
+        "budget": Budget.parse(budget).value,
+    }
+
+
+def make_provenance(task: UnitTask, case: Case | None = None) -> Provenance:
+    """The provenance of ``task`` (run id stamped now)."""
+    from gridbench.benchmarks.provenance import Provenance
+
+    case = case if case is not None else _build_case(task)
+    return Provenance.create(
+        task.case_id,
+        task.method_name,
+        task.seed,
+        unit_config(case, task.method_name, task.budget),
+    )
+
+
+def _build_case(task: UnitTask) -> Case:
+    from gridbench.cases.registry import CaseSpec
+
+    return CaseSpec(task.case_id, task.case_entry_point, dict(task.case_kwargs)).make()
+
+
+def _build_method(task: UnitTask) -> Method:
+    from gridbench.cases.registry import METHODS, load_entry_point
+
+    spec = METHODS.snapshot().get(task.method_name)
+    if spec is not None and spec.entry_point == task.method_entry_point:
+        return spec.make()
+    cls = load_entry_point(task.method_entry_point)
+    method = cls()
+    if getattr(method, "name", None) != task.method_name:
+        raise HarnessError(
+            f"entry point {task.method_entry_point!r} made method "
+            f"{getattr(method, 'name', None)!r}, expected {task.method_name!r}"
+        )
+    return method
+
+
+def execute_task(
+    task: UnitTask,
+    emit: Callable[[dict[str, Any]], None],
+    *,
+    case: Case | None = None,
+    method: Method | None = None,
+) -> UnitResult:
+    """Fit the task's method once, then evaluate each of ``task.days`` and ``emit`` its row
+    (with the task's provenance columns merged in) as soon as it is finished.
+
+    Raises what ``fit`` (or building the case/method) raises: the caller records the unit as
+    failed. Rows already emitted stay valid.
+    """
+    case = case if case is not None else _build_case(task)
+    method = method if method is not None else _build_method(task)
+    _check_single_agent(method)
+    budget = Budget.parse(task.budget)
+    _seed_globals(task.seed)
+    t0 = time.perf_counter()
+    method.fit(case, task.seed, budget)
+    fit_s = time.perf_counter() - t0
+    statuses: dict[str, int] = {}
+    for day in task.days:
+        row = evaluate_day(
+            case, method, day, task.seed, budget=budget, fit_s=fit_s, split=task.split
+        )
+        row.update(task.provenance)
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        emit(row)
+    return UnitResult(task.unit, n_written=len(task.days), statuses=statuses, fit_s=fit_s)
+
+
+def run_task(task: UnitTask, store: ResultsStore) -> UnitResult:
+    """Run ``task`` in this process against ``store``: only its days not stored yet; each row
+    appended when finished; a failure of the unit recorded with ``store.append_failure``."""
+    unit = task.unit
+    missing = store.missing_days(unit, task.days)
+    skipped = len(task.days) - len(missing)
+    if not missing:
+        return UnitResult(unit, n_skipped=skipped)
+    case = _build_case(task)
+    provenance = make_provenance(task, case)
+    task = task.with_days(missing).with_provenance(provenance.columns())
+    written = 0
+
+    def emit(row: dict[str, Any]) -> None:
+        nonlocal written
+        written += store.append([row]).n_written
+
+    try:
+        result = execute_task(task, emit, case=case)
+    except Exception as exc:
+        error = _one_line(exc)
+        store.append_failure(unit, f"{error}\n{traceback.format_exc()}", provenance)
+        _log.warning("%s failed: %s", task.describe(), error)
+        return UnitResult(unit, n_written=written, n_skipped=skipped, error=error)
+    return UnitResult(
+        unit,
+        n_written=written,
+        n_skipped=skipped,
+        statuses=result.statuses,
+        fit_s=result.fit_s,
+    )
+
+
+def make_task(
+    case: Case,
+    method_name: str,
+    seed: int,
+    budget: Budget | str,
+    split: Split | str,
+    days: Sequence[datetime.date | str] | None = None,
+    *,
+    case_entry_point: str | None = None,
+    case_kwargs: Mapping[str, Any] | None = None,
+    method_entry_point: str | None = None,
+) -> UnitTask:
+    """A :class:`UnitTask` for a registered case and method (entry points from the
+    registries unless given). ``days=None``: every day of ``split``."""
+    from gridbench.cases.registry import case_spec, get_method
+
+    split = Split.parse(split)
+    if split not in EVAL_SPLITS:
+        raise HarnessError(
+            f"split {split.value!r} is for fitting; evaluate on {', '.join(EVAL_SPLITS)}"
+        )
+    if case_entry_point is None:
+        spec = case_spec(case.id)
+        case_entry_point, case_kwargs = spec.entry_point, dict(spec.kwargs)
+    if method_entry_point is None:
+        method_entry_point = get_method(method_name).entry_point
+    chosen = case.days(split) if days is None else [parse_day(d, case) for d in days]
+    return UnitTask(
+        case_id=case.id,
+        case_entry_point=case_entry_point,
+        case_kwargs=dict(case_kwargs or {}),
+        method_name=method_name,
+        method_entry_point=method_entry_point,
+        seed=int(seed),
+        budget=Budget.parse(budget).value,
+        split=split.value,
+        days=tuple(d.isoformat() for d in chosen),
+    )
+
+
+def run_unit(
+    case_id: str,
+    method_name: str,
+    seed: int,
+    budget: Budget | str,
+    split: Split | str,
+    days: Sequence[datetime.date | str] | None,
+    store: ResultsStore,
+) -> UnitResult:
+    """Fit ``method_name`` on ``case_id`` with ``seed`` and ``budget`` (timed: ``fit_s``), then
+    evaluate each of ``days`` (``None``: all of ``split``) not yet in ``store``, appending each
+    row as soon as it is finished. Both names must be registered. Nothing is fitted when every
+    day is stored already. A unit that fails as a whole is recorded in the store and returned
+    with ``error`` set (this function does not raise for it)."""
+    from gridbench.cases.registry import get_method, make_case
+
+    case = make_case(case_id)
+    _check_single_agent(get_method(method_name).make())
+    return run_task(make_task(case, method_name, seed, budget, split, days), store)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """The units of a run and the notes about what was skipped (one line each)."""
+
+    tasks: tuple[UnitTask, ...]
+    notes: tuple[str, ...]
+
+
+def _dedupe(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def plan_run(
+    cases: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    seeds: Iterable[int],
+    budget: Budget | str,
+    split: Split | str,
+    n_days: int | None = None,
+) -> RunPlan:
+    """The units of ``gridbench run`` (registries must be loaded).
+
+    ``cases``/``methods`` ``None``: every registered one. Every name is checked before any
+    case is built (unknown ⇒ ``UnknownNameError`` with a suggestion). A method that does not
+    support a case is skipped with a note; so is a multi-agent method unless it was named
+    explicitly (then :class:`MultiAgentNotSupported`). ``n_days``: the first K days of the
+    split (all when ``None`` or larger than the split).
+    """
+    from gridbench.cases.registry import case_ids, case_spec, get_method, method_names
+
+    budget = Budget.parse(budget)
+    split = Split.parse(split)
+    if split not in EVAL_SPLITS:
+        raise HarnessError(
+            f"unknown evaluation split {split.value!r}; valid: "
+            f"{', '.join(s.value for s in EVAL_SPLITS)}"
+        )
+    if n_days is not None and n_days < 1:
+        raise HarnessError(f"--days {n_days} must be >= 1")
+    seeds = [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise HarnessError(f"seeds {seeds} must be a non-empty list of ints >= 0")
+    explicit_methods = methods is not None and len(methods) > 0
+    case_names = _dedupe(cases) if cases else list(case_ids())
+    method_list = _dedupe(methods) if methods else list(method_names())
+    case_specs = [case_spec(name) for name in case_names]  # unknown ⇒ one line, nothing run
+    method_specs = [get_method(name) for name in method_list]
+    if not case_specs:
+        raise HarnessError("no cases registered; nothing to run")
+    if not method_specs:
+        raise HarnessError("no methods registered; nothing to run")
+
+    tasks: list[UnitTask] = []
+    notes: list[str] = []
+    built = [(spec, spec.make()) for spec in case_specs]
+    for mspec in method_specs:
+        method = mspec.make()
+        if wants_parallel_env(method):
+            if explicit_methods:
+                _check_single_agent(method)
+            notes.append(
+                f"skipped {mspec.name}: multi-agent methods are not run by the harness yet"
+            )
+            continue
+        for cspec, case in built:
+            if not method.supports(case):
+                notes.append(f"skipped {mspec.name} on {cspec.id}: not supported by the method")
+                continue
+            days = case.days(split)
+            if n_days is not None:
+                days = days[:n_days]
+            for seed in seeds:
+                tasks.append(
+                    make_task(
+                        case,
+                        mspec.name,
+                        seed,
+                        budget,
+                        split,
+                        days,
+                        case_entry_point=cspec.entry_point,
+                        case_kwargs=dict(cspec.kwargs),
+                        method_entry_point=mspec.entry_point,
+                    )
+                )
+    return RunPlan(tuple(tasks), tuple(notes))

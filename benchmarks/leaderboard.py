@@ -1,0 +1,323 @@
+"""Leaderboard: from the stored rows to one ranked entry per (case, method) (DESIGN §3, §6).
+
+Pipeline (:func:`build`):
+
+1. Rows of the requested ``split`` (default ``test``) and case; per (case, method) only the
+   highest budget stored (``paper`` > ``reference`` > ``quick`` > ``smoke``), so a smoke run
+   never dilutes a reference run.
+2. ``gap`` per row = ``(cost − oracle cost) / |oracle cost|`` with the oracle's cost on the
+   *same case and day* (rows of method :data:`ORACLE_METHOD`, status ``ok``, any seed: their
+   mean; the oracle is deterministic). NaN where the day has no oracle row (or its cost is 0).
+3. Per (case, method, seed): the mean over the days of every metric, over the rows with
+   status ``ok`` (a failed day has no metrics; it counts against feasibility instead).
+4. Across seeds: interquartile mean, 95 % stratified-bootstrap interval, mean and sample std
+   (:mod:`gridbench.benchmarks.aggregate`), for every metric of :data:`LEADERBOARD_METRICS`
+   and the case's ``cost_<term>`` columns.
+5. ``feasible`` (per entry) = every row has status ``ok`` and is feasible
+   (:data:`~gridbench.benchmarks.metrics.TOLERANCES`); ``feasible_frac`` is the share of such
+   rows. Ranking per case: feasible entries first, then by the IQM of ``cost`` (ascending),
+   then by name. The oracle (and any family-``bound`` method) is reported with family
+   ``bound`` and ``rank`` null: a reference, never a competitor.
+
+Formats (:func:`render`): ``md`` (a table per case), ``csv`` (one line per entry, the JSON
+keys as columns) and ``json`` (a list of objects; keys, in order: ``case``, ``method``,
+``family``, ``n_seeds``, ``n_days``, ``feasible``, then for every metric its IQM under its own
+key and ``<key>_lo``, ``<key>_hi``, ``<key>_mean``, ``<key>_std``; then ``rank``, ``budget``,
+``split``, ``feasible_frac``, ``n_rows``, ``n_failed``). Missing numbers (NaN) are ``null``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from gridbench.benchmarks.aggregate import DEFAULT_REPS, summarize
+from gridbench.cases.contracts import Budget, MethodFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gridbench.benchmarks.store import ResultsStore
+
+__all__ = [
+    "FORMATS",
+    "LEADERBOARD_METRICS",
+    "ORACLE_METHOD",
+    "STAT_SUFFIXES",
+    "add_gap",
+    "build",
+    "from_store",
+    "render",
+]
+
+#: The method whose cost is the denominator of the gap.
+ORACLE_METHOD: Final[str] = "oracle"
+#: Metrics aggregated for every entry (DESIGN §3), in output order.
+LEADERBOARD_METRICS: Final[tuple[str, ...]] = (
+    "cost",
+    "gap",
+    "emissions_t",
+    "soc_dev_max",
+    "soc_dev_end",
+    "tie_mse",
+    "viol_voltage_puh",
+    "viol_soc",
+    "viol_line",
+    "viol_balance",
+    "decision_ms_p50",
+    "decision_ms_p95",
+    "fit_s",
+    "solve_s",
+)
+#: Suffixes of the statistics next to each metric's IQM.
+STAT_SUFFIXES: Final[tuple[str, ...]] = ("_lo", "_hi", "_mean", "_std")
+#: Output formats.
+FORMATS: Final[tuple[str, ...]] = ("md", "csv", "json")
+_BUDGET_RANK: Final[dict[str, int]] = {b.value: i for i, b in enumerate(Budget)}
+_TINY: Final[float] = 1e-12
+
+
+def _ok(frame: pd.DataFrame) -> pd.Series:
+    if "status" not in frame:
+        return frame["case"].notna()
+    return frame["status"].fillna("") == "ok"
+
+
+def _feasible(frame: pd.DataFrame) -> pd.Series:
+    feasible = frame["feasible"] if "feasible" in frame else frame["case"].notna()
+    return _ok(frame) & feasible.fillna(False).astype(bool)
+
+
+def add_gap(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``gap`` column: per row, against the oracle's mean ``ok`` cost on the
+    same case and day (NaN without one, or when the oracle's cost is 0)."""
+    out = frame.copy()
+    cost = out["cost"].astype(float) if "cost" in out else np.nan
+    oracle = out[(out["method"] == ORACLE_METHOD) & _ok(out)]
+    if oracle.empty or "cost" not in out:
+        out["gap"] = np.nan
+        return out
+    ref = oracle.groupby(["case", "day"])["cost"].mean().rename("_oracle_cost").reset_index()
+    merged = out[["case", "day"]].merge(ref, on=["case", "day"], how="left")
+    oc = merged["_oracle_cost"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = (np.asarray(cost, dtype=float) - oc) / np.abs(oc)
+    gap[~(np.abs(oc) > _TINY)] = np.nan
+    gap[~_ok(out).to_numpy()] = np.nan
+    out["gap"] = gap
+    return out
+
+
+def _highest_budget(frame: pd.DataFrame) -> pd.DataFrame:
+    rank = frame["budget"].map(lambda b: _BUDGET_RANK.get(str(b), -1))
+    best = rank.groupby([frame["case"], frame["method"]]).transform("max")
+    return frame[rank == best]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def build(
+    frame: pd.DataFrame,
+    *,
+    case: str | None = None,
+    split: str | None = "test",
+    reps: int = DEFAULT_REPS,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """The leaderboard entries of the rows in ``frame`` (see the module docstring).
+
+    ``split=None`` keeps every split. Entries are ordered by case, then rank (bounds last).
+    Values are Python floats (NaN where undefined), ints, bools and strings.
+    """
+    if frame.empty:
+        return []
+    df = frame
+    if case is not None:
+        df = df[df["case"] == case]
+    if split is not None and "split" in df:
+        df = df[df["split"] == split]
+    if df.empty:
+        return []
+    df = add_gap(_highest_budget(df))
+    ok = _ok(df)
+    feasible = _feasible(df)
+    terms = sorted(c for c in df.columns if c.startswith("cost_"))
+    metrics = [*LEADERBOARD_METRICS, *terms]  # every metric, NaN where no row has it
+    values = df.reindex(columns=metrics).apply(lambda s: s.astype(float))
+    values.loc[~ok] = np.nan  # a failed day has no metrics
+    per_seed = (
+        values.assign(case=df["case"], method=df["method"], seed=df["seed"])
+        .groupby(["case", "method", "seed"])[metrics]
+        .mean()
+    )
+
+    entries: list[dict[str, Any]] = []
+    for (case_id, method), group in df.groupby(["case", "method"], sort=True):
+        seeds = per_seed.loc[(case_id, method)] if (case_id, method) in per_seed.index else None
+        families = group["family"].dropna() if "family" in group else group["method"][:0]
+        family = (
+            MethodFamily.BOUND.value
+            if method == ORACLE_METHOD
+            else (str(families.mode().iloc[0]) if len(families) else "")
+        )
+        entry: dict[str, Any] = {
+            "case": case_id,
+            "method": method,
+            "family": family,
+            "n_seeds": int(group["seed"].nunique()),
+            "n_days": int(group["day"].nunique()),
+            "feasible": bool(feasible[group.index].all()),
+        }
+        for metric in metrics:
+            column = seeds[metric].to_numpy(dtype=float) if seeds is not None else np.array([])
+            if metric.startswith("cost_") and not np.isfinite(column).any():
+                continue  # a cost term of another case
+            s = summarize(column, reps=reps, seed=seed)
+            entry[metric] = s.iqm
+            entry[f"{metric}_lo"], entry[f"{metric}_hi"] = s.lo, s.hi
+            entry[f"{metric}_mean"], entry[f"{metric}_std"] = s.mean, s.std
+        entry["rank"] = None
+        entry["budget"] = str(group["budget"].iloc[0])
+        entry["split"] = (
+            ",".join(sorted(group["split"].dropna().astype(str).unique()))
+            if "split" in group
+            else ""
+        )
+        entry["feasible_frac"] = float(feasible[group.index].mean())
+        entry["n_rows"] = len(group)
+        entry["n_failed"] = int((~ok[group.index]).sum())
+        entries.append(entry)
+    return _rank(entries)
+
+
+def _rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for case_id in sorted({e["case"] for e in entries}):
+        mine = [e for e in entries if e["case"] == case_id]
+        bounds = [e for e in mine if e["family"] == MethodFamily.BOUND.value]
+        rivals = [e for e in mine if e["family"] != MethodFamily.BOUND.value]
+
+        def key(e: dict[str, Any]) -> tuple[bool, bool, float, str]:
+            cost = e.get("cost", math.nan)
+            missing = cost is None or not math.isfinite(cost)
+            return (not e["feasible"], missing, 0.0 if missing else cost, e["method"])
+
+        rivals.sort(key=key)
+        for i, e in enumerate(rivals, start=1):
+            e["rank"] = i
+        out += rivals + sorted(bounds, key=lambda e: e["method"])
+    return out
+
+
+def from_store(
+    store: ResultsStore, *, case: str | None = None, split: str | None = "test"
+) -> list[dict[str, Any]]:
+    """:func:`build` over the rows of ``store`` (``ResultsNotFound`` when it holds none)."""
+    return build(store.frame(case=case), case=case, split=split)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _json_ready(entry: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in entry.items():
+        if isinstance(value, float):
+            out[key] = _number(value)
+        elif isinstance(value, np.generic):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
+
+
+def _fmt(value: Any, digits: int = 5) -> str:
+    number = _number(value)
+    if number is None:
+        return "–"
+    return f"{number:.{digits}g}"
+
+
+def _pct(value: Any) -> str:
+    number = _number(value)
+    return "–" if number is None else f"{100.0 * number:+.2f} %"
+
+
+_MD_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("emissions_t", "CO2 t"),
+    ("soc_dev_end", "SOC dev end"),
+    ("tie_mse", "tie MSE MW²"),
+    ("viol_voltage_puh", "V viol pu·h"),
+    ("decision_ms_p50", "decide ms p50"),
+    ("fit_s", "fit s"),
+)
+
+
+def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
+    if not entries:
+        return "no results to rank\n"
+    lines: list[str] = []
+    for case_id in dict.fromkeys(e["case"] for e in entries):
+        mine = [e for e in entries if e["case"] == case_id]
+        lines.append(f"## {case_id}")
+        lines.append("")
+        head = ["rank", "method", "family", "budget", "seeds", "days", "feasible"]
+        head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in _MD_COLUMNS]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join("---" for _ in head) + "|")
+        for e in mine:
+            feasible = "yes" if e["feasible"] else f"no ({100.0 * e['feasible_frac']:.0f} % ok)"
+            cost = f"{_fmt(e.get('cost'))} [{_fmt(e.get('cost_lo'))}, {_fmt(e.get('cost_hi'))}]"
+            cells = [
+                "—" if e["rank"] is None else str(e["rank"]),
+                e["method"],
+                e["family"],
+                e["budget"],
+                str(e["n_seeds"]),
+                str(e["n_days"]),
+                feasible,
+                cost,
+                _pct(e.get("gap")),
+            ]
+            cells += [_fmt(e.get(key), 4) for key, _ in _MD_COLUMNS]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append(
+        "IQM over seeds of each seed's mean over the days, 95 % stratified-bootstrap interval; "
+        "gap against the oracle on the same day; infeasible methods rank after feasible ones; "
+        "the oracle is a bound, not ranked."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _csv(entries: Sequence[Mapping[str, Any]]) -> str:
+    import pandas as pd
+
+    if not entries:
+        return ""
+    columns = list(dict.fromkeys(key for e in entries for key in e))
+    buffer = io.StringIO()
+    pd.DataFrame([_json_ready(e) for e in entries], columns=columns).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def render(entries: Sequence[Mapping[str, Any]], fmt: str = "md") -> str:
+    """``entries`` as ``md``, ``csv`` or ``json`` text (see the module docstring)."""
+    if fmt == "md":
+        return _markdown(entries)
+    if fmt == "csv":
+        return _csv(entries)
+    if fmt == "json":
+        return json.dumps([_json_ready(e) for e in entries], indent=2) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")

@@ -39,8 +39,9 @@ idle setpoint, ±inf → the bound), then through the core's coupled-limit hook
 Step ``info`` = the KPI schema (:mod:`gridbench.cases.kpi`) + ``projection``, ``layer``,
 ``step`` (index within the layer), ``time_h`` (start of the step, hours after midnight),
 ``step_hours``, ``day`` (ISO date) and ``reward_terms``. The reset ``info`` holds ``layer``,
-``step``, ``time_h``, ``step_hours``, ``day`` and ``idle_action`` (the setpoints that leave
-every device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
+``step``, ``time_h``, ``step_hours``, ``day``, ``soc`` (initial SOC per storage, from
+:meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
+device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
 
 Episodes are one day. The last step of the last layer sets ``terminated=True`` (the day is the
 whole task; cores put the time of day in the observation so the end is predictable);
@@ -486,6 +487,11 @@ class DispatchCore(ABC):
             self._cache["idle"] = np.clip(np.zeros(self._action_dim), low, high)
         return np.array(self._cache["idle"])
 
+    def state_of_charge(self) -> FloatArray:
+        """Current SOC of every storage (0–1), reported in the reset ``info["soc"]`` so that
+        metrics know SOC(0); cores with storage override it (default: no storage)."""
+        return np.zeros(0)
+
     def agent_roles(self) -> tuple[AgentRole, ...]:
         """Default agents of the multi-agent front-end (empty: single-agent case)."""
         return ()
@@ -718,10 +724,11 @@ class DispatchCore(ABC):
         }
 
     def reset_info(self) -> dict[str, Any]:
-        """Fresh reset ``info``: position, day and ``idle_action``."""
+        """Fresh reset ``info``: position, day, ``idle_action`` and the initial ``soc``."""
         spec, k = self._timeline.position(self._t)
         info = self.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
         info["idle_action"] = self.idle_action()
+        info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
 
     def step_info(self, record: CoreStep) -> dict[str, Any]:

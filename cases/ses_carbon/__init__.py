@@ -1,1 +1,11 @@
-"""SES-carbon case (Zhong et al., Processes 12 (2024) 1791): registered lazily."""
+"""SES-carbon case (Zhong et al., Processes 12 (2024) 1791): registered lazily.
+
+Modules: ``config`` (parameters), ``day`` (one day's data, shared by the referee and the
+formulations), ``accounting`` (equations), ``core`` (referee physics), ``case``.
+"""
+
+from gridbench.cases.registry import register_case
+
+__all__: list[str] = []
+
+register_case("ses-carbon-ieee33-v0", "gridbench.cases.ses_carbon.case:SesCarbonCase")

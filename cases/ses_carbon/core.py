@@ -1,0 +1,475 @@
+"""The referee physics of the SES-carbon case: :class:`SesCarbonCore`.
+
+One day = 24 hourly steps (``Timeline.single(24, 1.0)``). Each step:
+
+1. **Action** (eq (16)): ``[P_1^G, P_2^G, P_3^G, p_1, …, p_5]`` in MW — the three micro gas
+   turbines (box ``[p_min, p_max]``, eq (10)) then the five shared storages (box
+   ``[−p_max, p_max]``, eqs (8)–(9); ``p > 0`` discharges into the grid). The referee
+   projects it onto the box and onto the storages' *hard* energy limits 0 ≤ E ≤ E_max
+   (eq (12)): the bounds of :func:`~gridbench.cases.projection.storage_power_bounds` with
+   ``soc_min=0``, ``soc_max=1`` (inlined in :meth:`SesCarbonCore.step_bounds`). The SOC window
+   0.2–0.8 is *soft*: penalized in the reward and reported as ``soc_violation``.
+2. **Network**: net bus demand = load − available PV − turbines − storage setpoints (PV,
+   turbines and storages at unity power factor), one AC power flow
+   (:class:`~gridbench.cases.grid.RadialPowerFlow`, substation at ``v_slack_pu``); the tie
+   line ``P^UPG`` is the slack power (eq (2) with losses).
+3. **Storage**: eq (11) (:func:`~.accounting.storage_energy_update`).
+4. **Accounting** (:mod:`.accounting`), the DSO's cost of the step, ``info["cost"]``:
+
+   * ``energy_purchase`` = ``λ_t·P^UPG·Δt`` (exports sold at the same tariff);
+   * ``gas_turbine_fuel`` = ``Σ_g (a·P² + b·P + c)·Δt``;
+   * ``storage_degradation`` = ``λ^BESS·Σ_k |p_k|·Δt``;
+   * ``carbon_settlement`` = ``C_ce(ΔQ_t) − C_ce(ΔQ_{t−1})`` with ``ΔQ_t`` the running
+     (emissions − allowance): the steps sum to eq (14) of the day's total.
+
+   ``emissions_t`` = ``(max(P^UPG, 0)·C_t^UPG + Σ_g P_g^G·C^G)·Δt``.
+
+The referee simulates the *realized* day (:func:`~.day.ses_carbon_day`, ``info="actual"``).
+
+Observation (eq (15)), ``10 + n_storage`` floats at the start of step t
+(:data:`OBSERVATION_NAMES`, then the SOCs):
+
+0. ``hour_fraction`` — t / 24;
+1. ``load_p_mw`` — total active load of hour t (lead-0 forecast, :func:`~.day.nowcast_day`);
+2. ``load_q_mvar`` — total reactive load of hour t (idem);
+3. ``pv_available_mw`` — total available PV of hour t (idem);
+4. ``tie_line_prev_mw`` — substation flow of the previous step (0 at t = 0), MW;
+5. ``price_usd_per_mwh`` — tariff λ_t;
+6. ``upstream_intensity_t_per_mwh`` — C_t^UPG of hour t (lead-0 forecast);
+7. ``carbon_price_usd_per_t`` — the ladder price at ΔQ so far (slope of eq (14));
+8. ``carbon_net_t`` — ΔQ so far: emissions − allowance since midnight, t;
+9. ``emissions_t`` — emissions since midnight, t;
+10… SOC of each storage after the previous step (SOC_{k,t−1}).
+
+The load, PV and intensity entries are the forecasts issued at step t for hour t
+(1 % / 3 % / 1 % relative error), not the realized values: the controller dispatches the
+hour before it happens. A solver calling ``case.day_data(day, "forecast",
+issue_step=t)`` gets exactly these values in row t. Values are clipped into the finite
+observation bounds.
+
+Reward (eq (17)), per step: ``−(Σ cost terms + SOC penalty + voltage penalty + line
+penalty) / reward.scale_usd`` with
+
+* SOC penalty = ``λ1·Σ_k E_k^max·dist(SOC_k, [0.2, 0.8])·Δt`` (eq (17)'s soft SOC term;
+  the turbine term of eq (17) is always 0: the projection enforces eq (10));
+* voltage penalty = ``w_V·Σ_i dist(|V_i|, [V_min, V_max])·Δt`` and line penalty =
+  ``w_S·Σ_ij max(S_ij − S_ij^max, 0)·Δt`` — our additions (eqs (4), (6) are hard
+  constraints of the paper's model that a policy can only learn as penalties).
+
+The carbon settlement is paid step by step instead of once at the end of the day as the paper
+does (§3); the sum is the same and the credit assignment better. ``info["reward_terms"]``
+holds each part (already divided by the scale and negated). ``info["paper_terms"]`` holds
+the paper's eq (1) terms (:func:`~.accounting.paper_objective_terms`) and its ΔQ
+contribution ``C_t·(ΣP^l + ΣP^ch)·Δt`` with the network intensity of eq (13):
+the paper's objective buys every load at the tariff, credits the SES's sales, ignores PV,
+turbine output and losses on the purchase side; the DSO cost here is what the feeder pays
+at the substation. ``info`` also carries ``network_carbon_intensity`` (eq (13)),
+``losses_mw``, ``carbon_net_t`` (ΔQ after the step), ``carbon_price_usd_per_t``,
+``pf_converged``.
+
+``tie_line_ref_mw`` is 0: DESIGN §3's reference (the day's mean tie-line flow) is unknowable
+during the day; the harness computes ``tie_mse`` from its own daily mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.kpi import StepKPI
+from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
+from gridbench.cases.ses_carbon import accounting as acc
+from gridbench.cases.ses_carbon.config import SesCarbonConfig
+from gridbench.cases.ses_carbon.day import (
+    GRID,
+    N_STEPS,
+    STEP_HOURS,
+    SesCarbonDay,
+    line_ratings_mva,
+    nowcast_day,
+    ses_carbon_day,
+)
+
+__all__ = ["COST_TERMS", "OBSERVATION_NAMES", "TIMELINE", "SesCarbonCore"]
+
+#: The case's timeline: 24 hourly executed steps.
+TIMELINE: Final[Timeline] = Timeline.single(N_STEPS, STEP_HOURS)
+#: Names of the DSO cost terms of ``info["cost"]``.
+COST_TERMS: Final[tuple[str, ...]] = (
+    "energy_purchase",
+    "gas_turbine_fuel",
+    "storage_degradation",
+    "carbon_settlement",
+)
+#: Names of the observation entries before the SOCs.
+OBSERVATION_NAMES: Final[tuple[str, ...]] = (
+    "hour_fraction",
+    "load_p_mw",
+    "load_q_mvar",
+    "pv_available_mw",
+    "tie_line_prev_mw",
+    "price_usd_per_mwh",
+    "upstream_intensity_t_per_mwh",
+    "carbon_price_usd_per_t",
+    "carbon_net_t",
+    "emissions_t",
+)
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class _DayArrays:
+    """Per-day arrays precomputed at ``load_day`` (no pandas, no forecasts in the step)."""
+
+    actual: SesCarbonDay
+    net_p_base: FloatArray  # (24, n_bus): load − PV (actual)
+    load_q: FloatArray  # (24, n_bus)
+    total_load: FloatArray  # (24,)
+    allowance: FloatArray  # (24,) t per step
+    price: FloatArray  # (24,)
+    upstream: FloatArray  # (24,) actual C^UPG
+    pv_total: FloatArray  # (24,) actual available PV
+    obs_rows: FloatArray  # (24, 4): nowcast total P, total Q, PV, upstream intensity
+
+
+class SesCarbonCore(DispatchCore):
+    """Physics core of ``ses-carbon-ieee33-v0`` (see the module docstring)."""
+
+    def __init__(self, config: SesCarbonConfig) -> None:
+        from gridbench.cases.grid import RadialPowerFlow, load_grid
+
+        self.config = config
+        gt, st = config.gas_turbine, config.storage
+        self.n_gt, self.n_st = gt.n, st.n
+        super().__init__(TIMELINE, action_dim=self.n_gt + self.n_st)
+        feeder = dataclasses.replace(load_grid(GRID), v_slack_pu=config.network.v_slack_pu)
+        self._pf = RadialPowerFlow(feeder)
+        self._n_bus = feeder.n_bus
+        self._ratings = line_ratings_mva(config)
+        # injection incidence: net demand −= inc @ setpoints
+        inc = np.zeros((feeder.n_bus, self.action_dim))
+        inc[gt.bus_index, np.arange(self.n_gt)] += 1.0
+        inc[st.bus_index, self.n_gt + np.arange(self.n_st)] += 1.0
+        self._inc = inc
+        self._pv_inc = np.zeros((feeder.n_bus, config.pv.n))
+        self._pv_inc[config.pv.bus_index, np.arange(config.pv.n)] = 1.0
+        self._low = np.concatenate(
+            [np.full(self.n_gt, gt.p_min_mw), np.full(self.n_st, -st.p_max_mw)]
+        )
+        self._high = np.concatenate(
+            [np.full(self.n_gt, gt.p_max_mw), np.full(self.n_st, st.p_max_mw)]
+        )
+        self._gt_low = [gt.p_min_mw] * self.n_gt
+        self._gt_high = [gt.p_max_mw] * self.n_gt
+        self._segments = acc.ladder_segments(config.carbon)
+        self._ladder_bps = tuple(float(b) for b in self._segments[0])
+        self._ladder_slopes = tuple(float(v) for v in self._segments[1])
+        self._days: dict[datetime.date, _DayArrays] = {}
+        self._obs_low, self._obs_high = self._observation_limits(feeder)
+        # state
+        self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
+        self._carbon_net = 0.0
+        self._emissions = 0.0
+        self._tie_prev = 0.0
+        self._extras: list[dict[str, Any]] = []
+        self._data: _DayArrays | None = None
+
+    # ------------------------------------------------------------------ static spaces
+    def action_bounds(self, layer: Layer) -> tuple[FloatArray, FloatArray]:
+        return self._low.copy(), self._high.copy()
+
+    def _observation_limits(self, feeder: Any) -> tuple[FloatArray, FloatArray]:
+        from gridbench.cases.data import tou_tariff
+
+        c = self.config
+        p_nom = float(np.sum(feeder.load_p_mw))
+        q_nom = float(np.sum(feeder.load_q_mvar))
+        pv_max = c.pv.n * c.pv.rated_mw
+        gt_max = c.gas_turbine.n * c.gas_turbine.p_max_mw
+        st_max = c.storage.n * c.storage.p_max_mw
+        # generous: twice the nominal peak (loads, losses) plus every device at full power
+        tie_hi = 2.0 * p_nom + st_max
+        tie_lo = -(pv_max + gt_max + st_max)
+        ci_hi = 2.0 * c.carbon.upstream_hi_t_per_mwh
+        emis_hi = N_STEPS * STEP_HOURS * (tie_hi * ci_hi + gt_max * c.gas_turbine.carbon_t_per_mwh)
+        allow_hi = N_STEPS * STEP_HOURS * 2.0 * p_nom * c.carbon.allowance_t_per_mwh
+        price_hi = float(np.max(tou_tariff(c.tariff).price(STEP_HOURS)))
+        _, slopes = self._segments
+        low = np.array(
+            [0.0, 0.0, 0.0, 0.0, tie_lo, 0.0, 0.0, float(slopes.min()), -allow_hi, 0.0]
+            + [0.0] * self.n_st
+        )
+        high = np.array(
+            [
+                1.0,
+                2.0 * p_nom,
+                2.0 * q_nom,
+                pv_max,
+                tie_hi,
+                price_hi,
+                ci_hi,
+                float(slopes.max()),
+                emis_hi,
+                emis_hi,
+            ]
+            + [1.0] * self.n_st
+        )
+        return low, high
+
+    def observation_bounds(self) -> tuple[FloatArray, FloatArray]:
+        return self._obs_low.copy(), self._obs_high.copy()
+
+    # ------------------------------------------------------------------ day
+    def _day_arrays(self, day: datetime.date) -> _DayArrays:
+        cached = self._days.get(day)
+        if cached is not None:
+            return cached
+        c = self.config
+        actual = ses_carbon_day(c, day)
+        now = nowcast_day(c, day, c.forecast_seed)
+        net = actual.load_p_mw - actual.pv_available_mw @ self._pv_inc.T
+        total = actual.total_load_mw
+        rows = np.stack(
+            [
+                now.load_p_mw.sum(axis=1),
+                now.load_q_mvar.sum(axis=1),
+                now.pv_available_mw.sum(axis=1),
+                now.carbon_intensity_t_per_mwh,
+            ],
+            axis=1,
+        )
+        arrays = _DayArrays(
+            actual=actual,
+            net_p_base=net,
+            load_q=np.array(actual.load_q_mvar),
+            total_load=np.array(total),
+            allowance=acc.allowance_t(total[:, None], c.carbon.allowance_t_per_mwh, STEP_HOURS),
+            price=np.array(actual.price_usd_per_mwh),
+            upstream=np.array(actual.carbon_intensity_t_per_mwh),
+            pv_total=actual.pv_available_mw.sum(axis=1),
+            obs_rows=rows,
+        )
+        self._days[day] = arrays
+        return arrays
+
+    def load_day(self, day: datetime.date, rng: np.random.Generator) -> None:
+        st = self.config.storage
+        self._data = self._day_arrays(day)
+        self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
+        self._carbon_net = 0.0
+        self._emissions = 0.0
+        self._tie_prev = 0.0
+        self._extras = []
+
+    @property
+    def data(self) -> SesCarbonDay:
+        """The realized day being simulated."""
+        if self._data is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        return self._data.actual
+
+    @property
+    def soc(self) -> FloatArray:
+        """State of charge of each storage (0–1)."""
+        return self.energy_mwh / self.config.storage.energy_mwh
+
+    # ------------------------------------------------------------------ per step
+    def step_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Static box with the storages' entries narrowed to the hard energy limits 0–1 of
+        eq (12): exactly :func:`~gridbench.cases.projection.storage_power_bounds` with
+        ``soc_min=0``, ``soc_max=1`` (inlined: the general function's argument broadcasting
+        costs more than the rest of the step's projection)."""
+        st = self.config.storage
+        pm, e_max = st.p_max_mw, st.energy_mwh
+        k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
+        energy = self.energy_mwh.tolist()
+        high = [min(max(e * k_dis, 0.0), pm) for e in energy]
+        low = [-min(max((e_max - e) * k_ch, 0.0), pm) for e in energy]
+        return (
+            np.array(self._gt_low + low),
+            np.array(self._gt_high + high),
+        )
+
+    def state_of_charge(self) -> FloatArray:
+        """SOC of the five storages (0–1), for the reset ``info``."""
+        return np.array(self.soc, dtype=float)
+
+    def observe(self) -> FloatArray:
+        d = self._data
+        if d is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        t = self.step_index
+        row = d.obs_rows[t]
+        price = d.price[t]
+        cprice = self._carbon_price(self._carbon_net)
+        head = np.array(
+            [
+                t / N_STEPS,
+                row[0],
+                row[1],
+                row[2],
+                self._tie_prev,
+                price,
+                row[3],
+                cprice,
+                self._carbon_net,
+                self._emissions,
+            ]
+        )
+        obs = np.concatenate([head, self.soc])
+        return np.clip(obs, self._obs_low, self._obs_high)
+
+    def _carbon_price(self, net: float) -> float:
+        """Slope of eq (14) at ΔQ = ``net`` (:func:`~.accounting.marginal_carbon_price`)."""
+        price = self._ladder_slopes[0]
+        for bp, slope in zip(self._ladder_bps, self._ladder_slopes[1:], strict=True):
+            if net >= bp:
+                price = slope
+        return price
+
+    def _carbon_cost(self, net: float) -> float:
+        """Eq (14) at ΔQ = ``net`` (:func:`~.accounting.ladder_carbon_cost`, in floats)."""
+        slopes = self._ladder_slopes
+        cost = slopes[0] * net
+        for k, bp in enumerate(self._ladder_bps, start=1):
+            if net > bp:
+                cost += (slopes[k] - slopes[k - 1]) * (net - bp)
+        return cost
+
+    def simulate(self, setpoints: FloatArray) -> StepOutcome:
+        c = self.config
+        d = self._data
+        if d is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        st_cfg, gt_cfg = c.storage, c.gas_turbine
+        t = self.step_index
+        dt = STEP_HOURS
+        values = setpoints.tolist()  # the few device entries in Python floats (faster)
+        p_gt = values[: self.n_gt]
+        p_st = values[self.n_gt :]
+
+        # network (eqs (2)-(7))
+        net_p = d.net_p_base[t] - self._inc @ setpoints
+        flow = self._pf.solve(net_p, d.load_q[t])
+        tie = float(flow.p_slack_mw)
+        vm = np.abs(flow.v)
+        v_min, v_max = float(vm.min()), float(vm.max())
+        net_cfg = c.network
+        v_viol = 0.0
+        if v_min < net_cfg.v_min_pu:
+            v_viol += float(np.maximum(net_cfg.v_min_pu - vm, 0.0).sum())
+        if v_max > net_cfg.v_max_pu:
+            v_viol += float(np.maximum(vm - net_cfg.v_max_pu, 0.0).sum())
+        s_to = np.hypot(
+            flow.branch_p_from_mw - flow.loss_p_mw, flow.branch_q_from_mvar - flow.loss_q_mvar
+        )
+        excess = np.maximum(flow.branch_s_from_mva, s_to) - self._ratings
+        overload = float(np.maximum(excess, 0.0).sum()) if excess.max() > 0.0 else 0.0
+        losses = float(flow.loss_p_mw.sum())
+
+        # storage (eq (11), :func:`~.accounting.storage_energy_update`); the projection kept
+        # 0 <= E <= E_max up to round-off
+        dis = [max(p, 0.0) for p in p_st]
+        ch = [max(-p, 0.0) for p in p_st]
+        e_max, eta_c, eta_d = st_cfg.energy_mwh, st_cfg.eta_charge, st_cfg.eta_discharge
+        energy = [
+            min(max(e + (eta_c * c_k - d_k / eta_d) * dt, 0.0), e_max)
+            for e, c_k, d_k in zip(self.energy_mwh.tolist(), ch, dis, strict=True)
+        ]
+        self.energy_mwh = np.array(energy)
+        soc = self.energy_mwh / e_max
+        lo_w, hi_w = st_cfg.soc_min, st_cfg.soc_max
+        soc_viol = sum(max(lo_w - s_k, 0.0) + max(s_k - hi_w, 0.0) for s_k in soc.tolist())
+
+        # accounting (eqs (1), (13), (14); :mod:`.accounting` in floats)
+        price = float(d.price[t])
+        ci = float(d.upstream[t])
+        gt_total = math.fsum(p_gt)
+        gt_sq = math.fsum(p * p for p in p_gt)
+        purchase = price * tie * dt
+        fuel = (
+            gt_cfg.cost_a_usd_per_mw2h * gt_sq
+            + gt_cfg.cost_b_usd_per_mwh * gt_total
+            + gt_cfg.cost_c_usd_per_h * self.n_gt
+        ) * dt
+        dis_total, ch_total = math.fsum(dis), math.fsum(ch)
+        degradation = st_cfg.degradation_usd_per_mwh * (dis_total + ch_total) * dt
+        emissions = (max(tie, 0.0) * ci + gt_total * gt_cfg.carbon_t_per_mwh) * dt
+        before = self._carbon_net
+        after = before + emissions - float(d.allowance[t])
+        settlement = self._carbon_cost(after) - self._carbon_cost(before)
+        self._carbon_net = after
+        self._emissions += emissions
+        self._tie_prev = tie
+
+        cost = {
+            "energy_purchase": purchase,
+            "gas_turbine_fuel": fuel,
+            "storage_degradation": degradation,
+            "carbon_settlement": settlement,
+        }
+        rw = c.reward
+        penalties = {
+            "soc_penalty": st_cfg.soc_penalty_usd_per_mwh_h * st_cfg.energy_mwh * soc_viol * dt,
+            "voltage_penalty": rw.voltage_penalty_usd_per_pu_h * v_viol * dt,
+            "line_penalty": rw.line_penalty_usd_per_mva_h * overload * dt,
+        }
+        scale = rw.scale_usd
+        reward_terms = {name: -value / scale for name, value in cost.items()}
+        reward_terms.update({name: -value / scale for name, value in penalties.items()})
+        reward = math.fsum(reward_terms.values())
+
+        # eq (13) and the paper's eq (1) terms (:func:`~.accounting.network_carbon_intensity`,
+        # :func:`~.accounting.paper_objective_terms`)
+        up = max(tie, 0.0)
+        supply = up + gt_total + float(d.pv_total[t]) + dis_total
+        intensity = (
+            (up * ci + gt_total * gt_cfg.carbon_t_per_mwh) / supply if supply > 1e-12 else 0.0
+        )
+        load_total = float(d.total_load[t])
+        paper = {
+            "user_purchase": price * load_total * dt,
+            "gas_turbine": fuel,
+            "ses": price * (ch_total - dis_total) * dt,
+            "ses_degradation": degradation,
+            "carbon_quantity_t": intensity * (load_total + ch_total) * dt,
+        }
+        self._extras.append(
+            {
+                "paper_terms": paper,
+                "network_carbon_intensity": intensity,
+                "losses_mw": losses,
+                "carbon_net_t": after,
+                "carbon_price_usd_per_t": self._carbon_price(after),
+                "pf_converged": bool(flow.converged),
+            }
+        )
+        kpi = StepKPI(
+            cost=cost,
+            emissions_t=emissions,
+            soc=soc,
+            tie_line_mw=tie,
+            tie_line_ref_mw=0.0,
+            v_min_pu=v_min,
+            v_max_pu=v_max,
+            voltage_violation_pu=v_viol,
+            soc_violation=soc_viol,
+            line_overload=overload,
+            balance_slack_mw=0.0,
+        )
+        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms)
+
+    def step_info(self, record: CoreStep) -> dict[str, Any]:
+        """The referee's step ``info`` plus the case's extras (module docstring)."""
+        info = super().step_info(record)
+        extras = self._extras[record.step]
+        info.update(extras)
+        info["paper_terms"] = dict(extras["paper_terms"])
+        return info

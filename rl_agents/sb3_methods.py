@@ -1,0 +1,726 @@
+"""Stable-Baselines3 methods ``ddpg``, ``td3``, ``sac``, ``ppo`` (family ``rl``).
+
+Every single-agent case is supported (one ``Box`` action vector of setpoints in physical
+units). ``fit(case, seed, budget)`` trains on the case's ``train`` days only
+(``case.make_env(day=None, seed=seed)`` samples them at each reset) with hyperparameters from
+the versioned file ``rl_agents/hyperparams.json`` (per algorithm and budget); the
+environment seen by the agent is
+
+    referee env → Monitor (raw reward = −cost, ``monitor.csv``) → observation map to [-1, 1]
+    (stateless, from the env's finite ``Box`` bounds) → reward scale → RescaleAction(-1, 1)
+
+and ``controller(case, day)`` applies the same two maps around
+``model.predict(obs, deterministic=True)``, so the harness sends physical setpoints.
+
+Budgets (``hyperparams.json`` → ``budgets``): ``smoke`` ≈ 300 env steps; ``quick`` loads the
+shipped agent ``results/agents/<case>/<method>/seed<k>.zip`` when it exists, otherwise trains
+200 days (``require_shipped=True`` makes a missing agent a :class:`MissingAgentError`);
+``reference`` a provisional 50k steps; ``paper`` 2·10⁴ days (SES-carbon Table 2).
+
+A training run writes, under ``<training_dir>/<case>/<method>/seed<k>/``: the SB3 logger's
+``progress.csv`` and TensorBoard events, ``monitor.csv`` (one row per training day),
+``model.zip`` and ``plan.json`` (resolved hyperparameters with the file's version, timings).
+``training_dir`` defaults to ``results/runs/training`` (``$GRIDBENCH_TRAINING_DIR`` or the
+``training_dir`` argument); shipped agents are read from ``results/agents``
+(``$GRIDBENCH_AGENTS_DIR``). One torch thread per process (DESIGN §8).
+
+This module imports neither torch nor SB3: they are imported inside the methods.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Budget, Case, MethodFamily
+from gridbench.cases.registry import load_entry_point, register_method
+
+if TYPE_CHECKING:
+    import gymnasium
+    from gymnasium import spaces
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+__all__ = [
+    "ALGORITHMS",
+    "HYPERPARAMS_FILE",
+    "POLICIES",
+    "Ddpg",
+    "HyperparamError",
+    "MissingAgentError",
+    "Ppo",
+    "SB3Controller",
+    "SB3Method",
+    "Sac",
+    "Td3",
+    "TrainingPlan",
+    "action_map",
+    "agents_dir",
+    "load_hyperparams",
+    "make_training_env",
+    "observation_map",
+    "steps_per_day",
+    "training_dir",
+    "training_plan",
+]
+
+#: The versioned hyperparameter file.
+HYPERPARAMS_FILE: Final[Path] = Path(__file__).with_name("hyperparams.json")
+
+#: Algorithm names of ``hyperparams.json`` → ``"module:Class"`` (imported lazily).
+ALGORITHMS: Final[Mapping[str, str]] = {
+    "DDPG": "stable_baselines3:DDPG",
+    "TD3": "stable_baselines3:TD3",
+    "SAC": "stable_baselines3:SAC",
+    "PPO": "stable_baselines3:PPO",
+    "PerOrDDPG": "gridbench.rl_agents._per_or_sb3:PerOrDDPG",
+}
+#: Custom policy names of ``hyperparams.json`` → ``"module:Class"`` (others are SB3 aliases).
+POLICIES: Final[Mapping[str, str]] = {
+    "Table2Policy": "gridbench.rl_agents._per_or_sb3:Table2Policy",
+}
+_ON_POLICY: Final[frozenset[str]] = frozenset({"PPO"})
+
+_REPO_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
+AGENTS_DIR_ENV: Final[str] = "GRIDBENCH_AGENTS_DIR"
+TRAINING_DIR_ENV: Final[str] = "GRIDBENCH_TRAINING_DIR"
+PROGRESS_ENV: Final[str] = "GRIDBENCH_PROGRESS"
+
+
+class MissingAgentError(FileNotFoundError):
+    """No trained agent where one is needed (the message names the expected path)."""
+
+
+class HyperparamError(ValueError):
+    """A malformed ``hyperparams.json`` or an algorithm/budget it does not define."""
+
+
+# ---------------------------------------------------------------------------- paths
+def _results_root() -> Path:
+    """The checkout's ``results/`` (editable install), else ``./results``."""
+    if (_REPO_ROOT / "pyproject.toml").is_file():
+        return _REPO_ROOT / "results"
+    return Path.cwd() / "results"
+
+
+def agents_dir() -> Path:
+    """Where shipped agents live: ``$GRIDBENCH_AGENTS_DIR`` or ``results/agents``."""
+    env = os.environ.get(AGENTS_DIR_ENV)
+    return Path(env) if env else _results_root() / "agents"
+
+
+def training_dir() -> Path:
+    """Where training runs write: ``$GRIDBENCH_TRAINING_DIR`` or ``results/runs/training``."""
+    env = os.environ.get(TRAINING_DIR_ENV)
+    return Path(env) if env else _results_root() / "runs" / "training"
+
+
+# ---------------------------------------------------------------------------- hyperparameters
+@functools.lru_cache(maxsize=8)
+def _read_json(path: str, mtime_ns: int) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HyperparamError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise HyperparamError(f"{path}: expected a JSON object at the top level")
+    for key in ("version", "budgets", "env", "algorithms"):
+        if key not in data:
+            raise HyperparamError(f"{path}: missing top-level key {key!r}")
+    if isinstance(data["version"], bool) or not isinstance(data["version"], int):
+        raise HyperparamError(f"{path}: 'version' must be an int, got {data['version']!r}")
+    missing = [b.value for b in Budget if b.value not in data["budgets"]]
+    if missing:
+        raise HyperparamError(f"{path}: budgets {missing} are not defined")
+    return data
+
+
+def load_hyperparams(path: str | Path | None = None) -> dict[str, Any]:
+    """The parsed hyperparameter file (a deep copy; cached on path and modification time)."""
+    p = Path(path) if path is not None else HYPERPARAMS_FILE
+    try:
+        mtime = p.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise HyperparamError(f"hyperparameter file {p} does not exist") from None
+    return copy.deepcopy(_read_json(str(p.resolve()), mtime))
+
+
+def _strip_comments(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_comments(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [_strip_comments(v) for v in obj]
+    return obj
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything ``fit`` needs for one (method, budget, case): resolved from the file."""
+
+    method: str
+    algo: str
+    policy: str
+    budget: str
+    timesteps: int
+    kwargs: dict[str, Any]
+    policy_kwargs: dict[str, Any]
+    action_noise: dict[str, Any] | None
+    rescale_obs: bool
+    reward_scale: float
+    shipped_first: bool
+    provisional: bool
+    version: int
+    source: str = ""
+    file: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def on_policy(self) -> bool:
+        return self.algo in _ON_POLICY
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def training_plan(
+    method: str,
+    budget: Budget | str,
+    steps_per_episode: int,
+    path: str | Path | None = None,
+) -> TrainingPlan:
+    """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
+    with its ``budget_kwargs[budget]``, and the env-step count (``timesteps``, or
+    ``episodes × steps_per_episode``)."""
+    budget = Budget.parse(budget)
+    data = load_hyperparams(path)
+    where = str(path or HYPERPARAMS_FILE)
+    algos = data["algorithms"]
+    if method not in algos:
+        raise HyperparamError(
+            f"{where} has no algorithm {method!r}; defined: {', '.join(sorted(algos))}"
+        )
+    spec = algos[method]
+    unknown = set(spec) - {
+        "algo",
+        "policy",
+        "kwargs",
+        "policy_kwargs",
+        "action_noise",
+        "budget_kwargs",
+        "env",
+    }
+    unknown = {k for k in unknown if not k.startswith("_")}
+    if unknown:
+        raise HyperparamError(f"{where}: algorithm {method!r} has unknown keys {sorted(unknown)}")
+    algo = spec.get("algo")
+    if algo not in ALGORITHMS:
+        raise HyperparamError(
+            f"{where}: algorithm {method!r} names algo {algo!r}; valid: {', '.join(ALGORITHMS)}"
+        )
+    b = _strip_comments(data["budgets"][budget.value])
+    if ("timesteps" in b) == ("episodes" in b):
+        raise HyperparamError(
+            f"{where}: budget {budget.value!r} needs exactly one of 'timesteps', 'episodes'"
+        )
+    if "timesteps" in b:
+        timesteps = int(b["timesteps"])
+    else:
+        timesteps = int(b["episodes"]) * int(steps_per_episode)
+    if timesteps < 1:
+        raise HyperparamError(f"{where}: budget {budget.value!r} gives {timesteps} env steps")
+    kwargs = dict(_strip_comments(spec.get("kwargs", {})))
+    kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
+    env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
+    noise = spec.get("action_noise")
+    return TrainingPlan(
+        method=method,
+        algo=algo,
+        policy=str(spec.get("policy", "MlpPolicy")),
+        budget=budget.value,
+        timesteps=timesteps,
+        kwargs=kwargs,
+        policy_kwargs=dict(_strip_comments(spec.get("policy_kwargs", {}))),
+        action_noise=None if noise is None else dict(_strip_comments(noise)),
+        rescale_obs=bool(env.get("rescale_obs", True)),
+        reward_scale=float(env.get("reward_scale", 1.0)),
+        shipped_first=bool(b.get("shipped_first", False)),
+        provisional=bool(b.get("provisional", False)),
+        version=int(data["version"]),
+        source=str(spec.get("_source", "")),
+        file=where,
+    )
+
+
+# ---------------------------------------------------------------------------- env wrapping
+def steps_per_day(env: gymnasium.Env) -> int:
+    """Environment steps in one episode (all layers of a two-layer timeline)."""
+    timeline = getattr(env.unwrapped, "timeline", None)
+    if timeline is not None:
+        return int(timeline.total_steps)
+    spec_steps = getattr(env.spec, "max_episode_steps", None) if env.spec else None
+    if spec_steps:
+        return int(spec_steps)
+    raise HyperparamError(f"cannot tell the steps per day of {type(env.unwrapped).__name__}")
+
+
+def observation_map(
+    space: spaces.Box,
+) -> tuple[spaces.Box, Callable[[NDArray[Any]], NDArray[np.float32]]]:
+    """The stateless affine map of a finite ``Box`` onto [-1, 1] (degenerate entries, where
+    low = high, map to 0) and the mapped space. Training and the controller both use it."""
+    from gymnasium import spaces as gspaces
+
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError("observation bounds must be finite to rescale observations")
+    width = high - low
+    ok = width > 0
+    scale = np.where(ok, 2.0 / np.where(ok, width, 1.0), 1.0)
+    offset = np.where(ok, -1.0 - low * scale, -low)
+    scale32, offset32 = scale.astype(np.float32), offset.astype(np.float32)
+    new_low = np.where(ok, -1.0, 0.0).astype(np.float32)
+    new_high = np.where(ok, 1.0, 0.0).astype(np.float32)
+    new_space = gspaces.Box(new_low, new_high, dtype=np.float32)
+
+    def forward(obs: NDArray[Any]) -> NDArray[np.float32]:
+        return (np.asarray(obs, dtype=np.float32) * scale32 + offset32).astype(np.float32)
+
+    return new_space, forward
+
+
+def action_map(space: spaces.Box) -> Callable[[NDArray[Any]], NDArray[Any]]:
+    """[-1, 1] → physical units: the very function ``RescaleAction(env, -1, 1)`` applies."""
+    from gymnasium.wrappers.utils import rescale_box
+
+    lo, hi = _unit_bounds(space)
+    _, _, backward = rescale_box(space, lo, hi)
+    return backward
+
+
+def _unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:
+    """[-1, 1] bounds in the space's own dtype (float bounds would make gymnasium warn about
+    lowered precision)."""
+    return np.full(space.shape, -1, dtype=space.dtype), np.full(space.shape, 1, dtype=space.dtype)
+
+
+def make_training_env(
+    case: Case,
+    seed: int,
+    plan: TrainingPlan,
+    monitor_file: str | Path | None = None,
+) -> gymnasium.Env:
+    """The environment an agent trains on: ``train`` days sampled at each reset, seeded."""
+    from gymnasium.wrappers import RescaleAction, TransformObservation, TransformReward
+    from stable_baselines3.common.monitor import Monitor
+
+    env: gymnasium.Env = case.make_env(day=None, seed=seed)
+    env = Monitor(env, filename=None if monitor_file is None else str(monitor_file))
+    if plan.rescale_obs:
+        obs_space, forward = observation_map(env.observation_space)
+        env = TransformObservation(env, forward, obs_space)
+    if plan.reward_scale != 1.0:
+        scale = plan.reward_scale
+        env = TransformReward(env, lambda r: scale * r)
+    env = RescaleAction(env, *_unit_bounds(env.action_space))
+    env.action_space.seed(seed)
+    env.observation_space.seed(seed)
+    return env
+
+
+def _set_torch_threads() -> None:
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------------------- controller
+class SB3Controller:
+    """Acts with a trained SB3 model: observation map → ``model.predict(obs,
+    deterministic=True)`` → [-1, 1] → physical setpoints (clipped to the action box against
+    float round-off). Stateless between steps: ``reset`` does nothing."""
+
+    __slots__ = ("_act", "_high", "_low", "_model", "_obs")
+
+    def __init__(
+        self,
+        model: BaseAlgorithm,
+        obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None,
+        act_fn: Callable[[NDArray[Any]], NDArray[Any]],
+        low: NDArray[np.float32],
+        high: NDArray[np.float32],
+    ) -> None:
+        self._model = model
+        self._obs = obs_fn
+        self._act = act_fn
+        self._low = low
+        self._high = high
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        return None
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float32]:
+        o = np.asarray(obs, dtype=np.float32)
+        if self._obs is not None:
+            o = self._obs(o)
+        a, _ = self._model.predict(o, deterministic=True)
+        return np.clip(self._act(a), self._low, self._high).astype(np.float32, copy=False)
+
+
+@dataclass
+class _Agent:
+    model: Any
+    obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None
+    act_fn: Callable[[NDArray[Any]], NDArray[Any]]
+    low: NDArray[np.float32]
+    high: NDArray[np.float32]
+    seed: int
+    path: Path | None
+
+
+# ---------------------------------------------------------------------------- the methods
+class SB3Method:
+    """Base of the SB3-backed methods (not registered itself). Subclasses set ``name`` (the
+    key of ``hyperparams.json``'s ``algorithms``).
+
+    Keyword arguments (all optional; the registry builds methods with none):
+    ``training_dir``/``agents_dir`` (default :func:`training_dir`, :func:`agents_dir`),
+    ``hyperparams`` (path of the file), ``progress_bar`` (``None``: on when stderr is a
+    terminal and the budget is not ``smoke``, unless ``$GRIDBENCH_PROGRESS=0``),
+    ``require_shipped`` (``quick`` without a shipped agent raises instead of training),
+    ``verbose`` (SB3's verbosity).
+
+    After ``fit``, :attr:`last_fit` holds what happened (source, path, env steps, seconds,
+    env steps per second).
+    """
+
+    name: ClassVar[str]
+    family: ClassVar[MethodFamily] = MethodFamily.RL
+
+    def __init__(
+        self,
+        *,
+        training_dir: str | Path | None = None,
+        agents_dir: str | Path | None = None,
+        hyperparams: str | Path | None = None,
+        progress_bar: bool | None = None,
+        require_shipped: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        self.training_dir = None if training_dir is None else Path(training_dir)
+        self.agents_dir = None if agents_dir is None else Path(agents_dir)
+        self.hyperparams = None if hyperparams is None else Path(hyperparams)
+        self.progress_bar = progress_bar
+        self.require_shipped = require_shipped
+        self.verbose = verbose
+        self._agents: dict[str, _Agent] = {}
+        self.last_fit: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    # -- contract ------------------------------------------------------------
+    def supports(self, case: Case) -> bool:
+        """Single-agent cases with a bounded ``Box`` action (and a finite ``Box``
+        observation); a case that declares ``multi_agent_only = True`` is excluded."""
+        from gymnasium import spaces as gspaces
+
+        if getattr(case, "multi_agent_only", False):
+            return False
+        try:
+            env = case.make_env(day=None, seed=0)
+        except NotImplementedError:
+            return False
+        try:
+            act, obs = env.action_space, env.observation_space
+            return (
+                isinstance(act, gspaces.Box)
+                and isinstance(obs, gspaces.Box)
+                and bool(np.all(np.isfinite(act.low)) and np.all(np.isfinite(act.high)))
+                and bool(np.all(act.low < act.high))
+                and bool(np.all(np.isfinite(obs.low)) and np.all(np.isfinite(obs.high)))
+            )
+        finally:
+            env.close()
+
+    def fit(self, case: Case, seed: int, budget: Budget | str) -> None:
+        """Train on ``train`` days (or, for ``quick``, load the shipped agent if any)."""
+        budget = Budget.parse(budget)
+        seed = int(seed)
+        probe = case.make_env(day=None, seed=seed)
+        try:
+            plan = training_plan(self.name, budget, steps_per_day(probe), self.hyperparams)
+        finally:
+            probe.close()
+        if budget is Budget.QUICK and plan.shipped_first:
+            path = self.agent_path(case, seed)
+            if path.is_file():
+                t0 = time.perf_counter()
+                self.load(case, seed, path)
+                self.last_fit = {
+                    "source": "shipped",
+                    "path": str(path),
+                    "seconds": time.perf_counter() - t0,
+                }
+                return
+            if self.require_shipped:
+                raise MissingAgentError(self._missing_message(case, seed, path))
+        self._train(case, seed, plan)
+
+    def controller(self, case: Case, day: datetime.date) -> SB3Controller:
+        """A controller playing the agent last fitted (or loaded) for ``case``; ``day`` is not
+        needed (the policy reads everything from the observation)."""
+        agent = self._agents.get(case.id)
+        if agent is None:
+            raise MissingAgentError(
+                f"no trained {self.name} agent for case {case.id}: call fit(case, seed, budget) "
+                f"first, or ship one at {self.agent_path(case, 0)} and use budget 'quick'"
+            )
+        _set_torch_threads()
+        return SB3Controller(agent.model, agent.obs_fn, agent.act_fn, agent.low, agent.high)
+
+    # -- paths -------------------------------------------------------------
+    def run_dir(self, case: Case, seed: int) -> Path:
+        """``<training_dir>/<case>/<method>/seed<k>``."""
+        root = self.training_dir or training_dir()
+        return root / case.id / self.name / f"seed{int(seed)}"
+
+    def agent_path(self, case: Case, seed: int) -> Path:
+        """``<agents_dir>/<case>/<method>/seed<k>.zip`` (a shipped agent)."""
+        root = self.agents_dir or agents_dir()
+        return root / case.id / self.name / f"seed{int(seed)}.zip"
+
+    def _missing_message(self, case: Case, seed: int, path: Path) -> str:
+        return (
+            f"no shipped {self.name} agent for case {case.id} seed {seed}: expected {path} "
+            "(train one with fit(..., budget='reference') and ship it with ship(case, seed))"
+        )
+
+    # -- loading and shipping ----------------------------------------------------
+    def _algo_class(self, plan_or_algo: TrainingPlan | str) -> type[BaseAlgorithm]:
+        algo = plan_or_algo.algo if isinstance(plan_or_algo, TrainingPlan) else plan_or_algo
+        return load_entry_point(ALGORITHMS[algo])
+
+    def _agent_from(
+        self, case: Case, model: BaseAlgorithm, plan_env: Mapping[str, Any], seed: int, path: Path
+    ) -> _Agent:
+        env = case.make_env(day=None, seed=seed)
+        try:
+            obs_space, act_space = env.observation_space, env.action_space
+        finally:
+            env.close()
+        obs_fn = None
+        expect_obs = obs_space
+        if plan_env.get("rescale_obs", True):
+            expect_obs, obs_fn = observation_map(obs_space)
+        if (
+            model.observation_space.shape != expect_obs.shape
+            or model.action_space.shape != act_space.shape
+        ):
+            raise ValueError(
+                f"{self.name} agent {path} was trained for observations "
+                f"{model.observation_space.shape} and actions {model.action_space.shape}; "
+                f"case {case.id} has {expect_obs.shape} and {act_space.shape}"
+            )
+        return _Agent(
+            model=model,
+            obs_fn=obs_fn,
+            act_fn=action_map(act_space),
+            low=np.asarray(act_space.low, dtype=np.float32),
+            high=np.asarray(act_space.high, dtype=np.float32),
+            seed=seed,
+            path=path,
+        )
+
+    def load(self, case: Case, seed: int = 0, path: str | Path | None = None) -> None:
+        """Load a trained agent (default: the shipped one for ``seed``) for ``case``.
+        :class:`MissingAgentError` (one line, naming the path) when the file is absent. The
+        plan stored beside it (``<path>.json`` or ``plan.json``) gives the observation map;
+        without one the file's current ``env`` settings apply."""
+        p = Path(path) if path is not None else self.agent_path(case, seed)
+        if not p.is_file():
+            raise MissingAgentError(self._missing_message(case, seed, p))
+        _set_torch_threads()
+        stored = self._stored_plan(p)
+        hp = load_hyperparams(self.hyperparams)
+        algo = stored.get("algo") or hp["algorithms"].get(self.name, {}).get("algo")
+        if algo not in ALGORITHMS:
+            raise HyperparamError(f"cannot tell which algorithm saved {p} (got {algo!r})")
+        plan_env = {"rescale_obs": stored.get("rescale_obs", hp["env"].get("rescale_obs", True))}
+        model = self._algo_class(algo).load(str(p), device="cpu")
+        self._agents[case.id] = self._agent_from(case, model, plan_env, seed, p)
+
+    @staticmethod
+    def _stored_plan(model_path: Path) -> dict[str, Any]:
+        for candidate in (model_path.with_suffix(".json"), model_path.parent / "plan.json"):
+            if candidate.is_file():
+                try:
+                    data = json.loads(candidate.read_text(encoding="utf-8"))
+                except json.JSONDecodeError:
+                    continue
+                return dict(data.get("plan", data))
+        return {}
+
+    def ship(self, case: Case, seed: int) -> Path:
+        """Copy the model of the last training run of (``case``, ``seed``) and its plan to the
+        shipped-agent location; returns the model's new path."""
+        run = self.run_dir(case, seed)
+        src = run / "model.zip"
+        if not src.is_file():
+            raise MissingAgentError(
+                f"no trained {self.name} model for case {case.id} seed {seed}: expected {src}"
+            )
+        dst = self.agent_path(case, seed)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        if (run / "plan.json").is_file():
+            shutil.copyfile(run / "plan.json", dst.with_suffix(".json"))
+        return dst
+
+    # -- training --------------------------------------------------------------
+    def _show_progress(self, plan: TrainingPlan) -> bool:
+        if self.progress_bar is not None:
+            return bool(self.progress_bar)
+        if os.environ.get(PROGRESS_ENV, "").strip() in {"0", "false", "no"}:
+            return False
+        if plan.budget == Budget.SMOKE.value:
+            return False
+        try:
+            import rich  # noqa: F401
+            import tqdm  # noqa: F401
+        except ImportError:
+            return False
+        return sys.stderr.isatty()
+
+    def _build_model(self, env: gymnasium.Env, seed: int, plan: TrainingPlan) -> BaseAlgorithm:
+        algo_cls = self._algo_class(plan)
+        policy: Any = plan.policy
+        if policy in POLICIES:
+            policy = load_entry_point(POLICIES[policy])
+        kwargs = dict(plan.kwargs)
+        if plan.action_noise is not None and not plan.on_policy:
+            kwargs["action_noise"] = _make_noise(plan.action_noise, env.action_space.shape)
+        if "or_networks" in kwargs:
+            kwargs["or_networks"] = tuple(kwargs["or_networks"])
+        return algo_cls(
+            policy,
+            env,
+            seed=seed,
+            device="cpu",
+            verbose=self.verbose,
+            policy_kwargs=dict(plan.policy_kwargs) or None,
+            **kwargs,
+        )
+
+    def _train(self, case: Case, seed: int, plan: TrainingPlan) -> None:
+        _set_torch_threads()
+        import stable_baselines3
+        import torch
+        from stable_baselines3.common.logger import Logger, make_output_format
+
+        run = self.run_dir(case, seed)
+        run.mkdir(parents=True, exist_ok=True)
+        for stale in run.glob("events.out.tfevents.*"):
+            stale.unlink()
+        env = make_training_env(case, seed, plan, monitor_file=run / "monitor.csv")
+        try:
+            model = self._build_model(env, seed, plan)
+            model.set_logger(
+                Logger(
+                    folder=str(run),
+                    output_formats=[
+                        make_output_format("csv", str(run)),
+                        make_output_format("tensorboard", str(run)),
+                    ],
+                )
+            )
+            t0 = time.perf_counter()
+            model.learn(
+                total_timesteps=plan.timesteps,
+                progress_bar=self._show_progress(plan),
+                log_interval=1 if plan.on_policy else 4,
+            )
+            seconds = time.perf_counter() - t0
+            model.logger.close()
+        finally:
+            env.close()
+        model_path = run / "model.zip"
+        model.save(str(model_path))
+        self.last_fit = {
+            "source": "trained",
+            "path": str(model_path),
+            "run_dir": str(run),
+            "env_steps": int(model.num_timesteps),
+            "seconds": seconds,
+            "env_steps_per_s": model.num_timesteps / seconds if seconds > 0 else float("nan"),
+        }
+        record = {
+            "method": self.name,
+            "case": case.id,
+            "seed": seed,
+            "plan": plan.to_json(),
+            "fit": self.last_fit,
+            "versions": {
+                "stable_baselines3": stable_baselines3.__version__,
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+            },
+            "torch_threads": torch.get_num_threads(),
+        }
+        (run / "plan.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+        plan_env = {"rescale_obs": plan.rescale_obs}
+        self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)
+
+
+def _make_noise(spec: Mapping[str, Any], shape: tuple[int, ...]) -> Any:
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    kind = spec.get("kind", "normal")
+    sigma = float(spec.get("sigma", 0.1)) * np.ones(shape)
+    if kind == "normal":
+        return NormalActionNoise(mean=np.zeros(shape), sigma=sigma)
+    if kind == "ornstein-uhlenbeck":
+        return OrnsteinUhlenbeckActionNoise(mean=np.zeros(shape), sigma=sigma)
+    raise HyperparamError(f"unknown action_noise kind {kind!r}; valid: normal, ornstein-uhlenbeck")
+
+
+@register_method
+class Ddpg(SB3Method):
+    """DDPG (SB3) with the SES-carbon paper's Table 2 settings (plain MLP)."""
+
+    name: ClassVar[str] = "ddpg"
+
+
+@register_method
+class Td3(SB3Method):
+    """TD3 (SB3 defaults, Gaussian exploration noise 0.1)."""
+
+    name: ClassVar[str] = "td3"
+
+
+@register_method
+class Sac(SB3Method):
+    """SAC (SB3 defaults)."""
+
+    name: ClassVar[str] = "sac"
+
+
+@register_method
+class Ppo(SB3Method):
+    """PPO (SB3 defaults)."""
+
+    name: ClassVar[str] = "ppo"

@@ -101,10 +101,7 @@ class RadialPowerFlow:
         self._topo = (np.argsort(depth, kind="stable") + 1).astype(np.int64)
         self._v0 = complex(feeder.v_slack_pu)
         self._n = n
-        self._bus_of_branch = np.asarray(feeder.to_bus, dtype=np.int64)
-        self._from_bus = np.asarray(feeder.from_bus, dtype=np.int64)
-        self._z_branch = z
-        self._root_branches = np.flatnonzero(feeder.from_bus == 0)
+        self._branch_bus = np.asarray(feeder.to_bus, dtype=np.int64)
 
     def solve(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> PowerFlowResult:
         """Solve for net bus demands ``p_mw``/``q_mvar`` (load minus injection).
@@ -112,68 +109,74 @@ class RadialPowerFlow:
         Shapes ``(n_bus,)`` for one snapshot or ``(B, n_bus)`` for a batch; the substation
         entry (bus 1) is ignored.
         """
-        p = np.asarray(p_mw, dtype=float)
-        q = np.asarray(q_mvar, dtype=float)
+        p = np.asarray(p_mw, dtype=np.float64)
+        q = np.asarray(q_mvar, dtype=np.float64)
         single = p.ndim == 1
-        p2 = np.atleast_2d(p)
-        q2 = np.atleast_2d(q)
-        if p2.shape != q2.shape or p2.shape[-1] != self._n or p2.ndim != 2:
+        if single:
+            p, q = p.reshape(1, -1), q.reshape(1, -1)
+        if p.shape != q.shape or p.ndim != 2 or p.shape[1] != self._n:
             raise ValueError(
                 f"feeder {self.feeder.name!r}: demands must have shape (n_bus,) or (B, n_bus) "
-                f"with n_bus={self._n}; got p {p.shape}, q {q.shape}"
+                f"with n_bus={self._n}; got p {np.shape(p_mw)}, q {np.shape(q_mvar)}"
             )
-        if not (np.isfinite(p2).all() and np.isfinite(q2).all()):
-            raise ValueError(f"feeder {self.feeder.name!r}: demands contain NaN or inf")
-        s_conj = np.ascontiguousarray(p2[:, 1:] - 1j * q2[:, 1:])  # conj(S)
-        v = np.empty((len(s_conj), self._n), dtype=np.complex128)
-        i_by_bus = np.empty_like(v)
-        converged = np.zeros(len(v), dtype=np.bool_)
+        n_scen = p.shape[0]
+        v = np.empty((n_scen, self._n), dtype=np.complex128)
+        branch = np.empty((5, n_scen, self._n - 1))  # |I|, P_from, Q_from, P_loss, Q_loss
+        slack = np.empty((2, n_scen))
+        converged = np.zeros(n_scen, dtype=np.bool_)
         iterations = _sweep(
-            s_conj, self._topo, self._parent, self._z_by_bus, self._v0, self.tol,
-            self.max_iter, v, i_by_bus, converged,
+            np.ascontiguousarray(p), np.ascontiguousarray(q), self._topo, self._parent,
+            self._z_by_bus, self._branch_bus, self._v0, self.tol, self.max_iter,
+            v, branch, slack, converged,
         )
+        if iterations < 0:
+            raise ValueError(f"feeder {self.feeder.name!r}: demands contain NaN or inf")
         if single:
-            v, i_by_bus, converged = v[0], i_by_bus[0], converged[0]
-        # columns 1.. of i_by_bus are the branches feeding buses 1..; reorder to branch order
-        i_branch = i_by_bus[..., self._bus_of_branch]
-        s_loss = self._z_branch * (i_branch.real**2 + i_branch.imag**2)
-        s_from = v[..., self._from_bus] * np.conj(i_branch)
-        s_slack = s_from[..., self._root_branches].sum(axis=-1)
+            v, branch, slack, converged = v[0], branch[:, 0], slack[:, 0], converged[0]
         return PowerFlowResult(
             v=v,
-            branch_current_pu=np.abs(i_branch),
-            branch_p_from_mw=s_from.real,
-            branch_q_from_mvar=s_from.imag,
-            loss_p_mw=s_loss.real,
-            loss_q_mvar=s_loss.imag,
-            p_slack_mw=s_slack.real,
-            q_slack_mvar=s_slack.imag,
+            branch_current_pu=branch[0],
+            branch_p_from_mw=branch[1],
+            branch_q_from_mvar=branch[2],
+            loss_p_mw=branch[3],
+            loss_q_mvar=branch[4],
+            p_slack_mw=slack[0],
+            q_slack_mvar=slack[1],
             converged=converged,
             iterations=int(iterations),
         )
 
 
 @njit(cache=True)
-def _sweep(s_conj, topo, parent, z, v0, tol, max_iter, v, ib_out, converged):  # pragma: no cover
-    """Backward/forward sweep per scenario; returns the largest iteration count.
+def _sweep(p, q, topo, parent, z, branch_bus, v0, tol, max_iter, v, branch, slack, converged):  # pragma: no cover  # noqa: E501
+    """Backward/forward sweep per scenario; fills ``v``, ``branch``, ``slack``, ``converged``.
 
-    ``topo`` lists the non-substation buses parents-first (as 0-based bus numbers); column
-    ``j - 1`` of ``s_conj``/``v`` and entry ``j - 1`` of ``z`` belong to bus ``j`` and the
-    branch feeding it. Backward: ``I_b(j) = conj(S_j / V_j) + sum of I_b(children)``;
-    forward: ``V_j = V_parent(j) - z_j I_b(j)``.
+    Returns the largest iteration count, or -1 if a demand is not finite. ``topo`` lists
+    the non-substation buses parents-first; ``z[j - 1]`` is the impedance of the branch
+    feeding bus ``j``; ``branch_bus[k]`` is the downstream bus of branch ``k`` (feeder order).
+    Backward: ``I_b(j) = conj(S_j / V_j) + sum of I_b(children)``; forward:
+    ``V_j = V_parent(j) - z_j I_b(j)``. Then per branch ``k`` into bus ``j``:
+    ``S_from = V_parent conj(I_b)``, ``S_loss = z |I_b|^2``; the slack power is the sum of
+    ``S_from`` over the branches leaving the substation.
     """
-    n_scen, m = s_conj.shape
-    ib = np.empty(m + 1, dtype=np.complex128)
-    vv = np.empty(m + 1, dtype=np.complex128)
+    n_scen, n = p.shape
+    m = n - 1
+    for b in range(n_scen):
+        for j in range(n):
+            if not (np.isfinite(p[b, j]) and np.isfinite(q[b, j])):
+                return -1
+    ib = np.empty(n, dtype=np.complex128)
+    vv = np.empty(n, dtype=np.complex128)
+    s_conj = np.empty(n, dtype=np.complex128)
     worst = 0
     for b in range(n_scen):
-        vv[0] = v0
-        for j in range(1, m + 1):
+        for j in range(n):
             vv[j] = v0
+            s_conj[j] = complex(p[b, j], -q[b, j])
         it = 0
         for it in range(1, max_iter + 1):  # noqa: B007 - `it` is read after the loop
-            for j in range(1, m + 1):
-                ib[j] = s_conj[b, j - 1] / np.conj(vv[j])
+            for j in range(1, n):
+                ib[j] = s_conj[j] / np.conj(vv[j])
             for t in range(m - 1, -1, -1):
                 j = topo[t]
                 pj = parent[j]
@@ -190,17 +193,31 @@ def _sweep(s_conj, topo, parent, z, v0, tol, max_iter, v, ib_out, converged):  #
             if delta < tol:
                 converged[b] = True
                 break
-        for j in range(1, m + 1):
-            ib[j] = s_conj[b, j - 1] / np.conj(vv[j])
+        for j in range(1, n):
+            ib[j] = s_conj[j] / np.conj(vv[j])
         for t in range(m - 1, -1, -1):
             j = topo[t]
             pj = parent[j]
             if pj != 0:
                 ib[pj] += ib[j]
-        ib[0] = 0.0
-        for j in range(m + 1):
+        s_slack = 0j
+        for k in range(m):
+            j = branch_bus[k]
+            i_k = ib[j]
+            i2 = i_k.real * i_k.real + i_k.imag * i_k.imag
+            s_from = vv[parent[j]] * np.conj(i_k)
+            s_loss = z[j - 1] * i2
+            branch[0, b, k] = np.sqrt(i2)
+            branch[1, b, k] = s_from.real
+            branch[2, b, k] = s_from.imag
+            branch[3, b, k] = s_loss.real
+            branch[4, b, k] = s_loss.imag
+            if parent[j] == 0:
+                s_slack += s_from
+        slack[0, b] = s_slack.real
+        slack[1, b] = s_slack.imag
+        for j in range(n):
             v[b, j] = vv[j]
-            ib_out[b, j] = ib[j]
         if it > worst:
             worst = it
     return worst

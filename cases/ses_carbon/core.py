@@ -76,6 +76,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -142,7 +143,11 @@ class _DayArrays:
 class SesCarbonCore(DispatchCore):
     """Physics core of ``ses-carbon-ieee33-v0`` (see the module docstring)."""
 
-    def __init__(self, config: SesCarbonConfig) -> None:
+    def __init__(
+        self, config: SesCarbonConfig, *, power_flow: Callable[[Any], Any] | None = None
+    ) -> None:
+        """``power_flow`` builds the solver from the feeder (default
+        :class:`~gridbench.cases.grid.RadialPowerFlow`; the benchmarks pass pandapower's)."""
         from gridbench.cases.grid import RadialPowerFlow, load_grid
 
         self.config = config
@@ -150,7 +155,7 @@ class SesCarbonCore(DispatchCore):
         self.n_gt, self.n_st = gt.n, st.n
         super().__init__(TIMELINE, action_dim=self.n_gt + self.n_st)
         feeder = dataclasses.replace(load_grid(GRID), v_slack_pu=config.network.v_slack_pu)
-        self._pf = RadialPowerFlow(feeder)
+        self._pf = (power_flow or RadialPowerFlow)(feeder)
         self._n_bus = feeder.n_bus
         self._ratings = line_ratings_mva(config)
         # injection incidence: net demand −= inc @ setpoints

@@ -1,0 +1,946 @@
+"""The SES-carbon dispatch as a convex SOCP: branch flow (DistFlow) with the Farivar–Low
+relaxation, built in cvxpy from the same :class:`~.config.SesCarbonConfig` and
+:class:`~.day.SesCarbonDay` objects the referee (``core.py``) simulates.
+
+Model (Zhong et al., Processes 12 (2024) 1791, eqs (1)–(14); every cost term is the one
+:mod:`.accounting` and the referee charge, so that the objective equals the referee's day
+cost plus its SOC penalty, up to the relaxation). Indices: slot ``k = 0 … H−1`` of the
+horizon (slot ``k`` is day step ``t0 + k``), branch ``ij`` feeding bus ``j`` (the feeder's
+branch order), storage ``s``, turbine ``g``, PV plant ``p``; per unit on ``S_base = 1 MVA``
+(powers in pu = MW), ``z_pu = z_ohm / base_kv²``.
+
+Variables: branch flows ``P_ij, Q_ij`` (sending end), squared currents ``ℓ_ij``, squared
+voltages ``v_j`` (``v_1 = V_slack²`` fixed), turbine outputs ``P_g``, storage charge and
+discharge powers ``P_s^ch, P_s^dis ≥ 0`` (separate, no binaries; the executed setpoint is
+``p_s = P_s^dis − P_s^ch``), stored energies ``E_s``, the import ``P^imp ≥ max(P^UPG, 0)``,
+the ladder epigraph ``z`` and the SOC-window slacks ``σ ≥ 0``.
+
+Objective (eq (1) with the referee's cost terms, plus eq (17)'s soft SOC term at the
+referee's weight λ1)::
+
+    Σ_k [ λ_k·P_k^UPG + Σ_g (a·P_gk² + b·P_gk + c) + λ^BESS·Σ_s (P_sk^ch + P_sk^dis) ]·Δt
+    + z − C_ce(ΔQ_so_far)                                    (carbon settlement, eq (14))
+    + λ1·Δt·Σ_ks (σ_sk^lo + σ_sk^hi)                         (MWh outside the SOC window)
+
+Voltage band (eq (6)) and line ratings (eq (4)) are hard constraints, as in the paper's
+model; the referee penalizes their violation and the harness counts it as infeasible.
+
+Every constraint family has its own ``define_*_constraints`` function below with its equation
+in the docstring (PyPSA's ``optimization/constraints.py`` style).
+
+Everything that changes between re-solves — loads, PV, tariff, upstream intensity, the
+initial energies, ΔQ so far and which slots are active — is a :class:`cvxpy.Parameter`, and
+the problem is DPP (:meth:`SesCarbonFormulation.is_dpp`): it compiles once and a re-solve
+only refills the parameters (and updates Clarabel's data in place). A horizon reaching past
+the end of the day is padded with *inactive* slots (zero loads, PV, prices, intensity and
+device limits, no SOC penalty), so a shrinking-horizon MPC re-solves one compiled 24-slot
+model all day.
+
+Differences from the referee, by construction:
+
+* the referee runs an AC power flow; here the branch-flow equations are relaxed to
+  ``ℓ·v ≥ P² + Q²`` (exact when :attr:`SolveResult.relaxation_gap` is ~0);
+* the line limit is one cone on the branch's midpoint flow, conservative by the branch's
+  own loss (:func:`define_line_limit_constraints`), and only on branches whose flow can
+  reach their rating;
+* the allowance of eq (14) uses the model's loads (the forecast in MPC / day-ahead runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gridbench.cases.ses_carbon import accounting as acc
+from gridbench.cases.ses_carbon.config import SesCarbonConfig
+from gridbench.cases.ses_carbon.day import GRID, N_STEPS, STEP_HOURS, SesCarbonDay
+
+if TYPE_CHECKING:
+    import cvxpy as cp
+
+    from gridbench.cases.grid import RadialFeeder
+
+__all__ = [
+    "Plan",
+    "SesCarbonFormulation",
+    "SolveResult",
+    "SolveStatus",
+    "define_branch_flow_cone_constraints",
+    "define_carbon_ladder_constraints",
+    "define_emission_constraints",
+    "define_gas_turbine_constraints",
+    "define_line_limit_constraints",
+    "define_nodal_balance_constraints",
+    "define_storage_energy_constraints",
+    "define_storage_power_constraints",
+    "define_voltage_drop_constraints",
+    "define_voltage_limit_constraints",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+
+#: Clarabel settings of every solve: presolve off so that a re-solve of the compiled problem
+#: updates the solver's data in place instead of rebuilding it (cvxpy only allows the update
+#: without presolve).
+_CLARABEL_DEFAULTS: Final[dict[str, Any]] = {"presolve_enable": False}
+#: cvxpy's canonicalization backend for the parametric (DPP) compile: "COO" builds the
+#: parameter tensor of this model about twice as fast as the default "CPP" (0.5 s vs 1.3 s).
+_DPP_CANON_BACKEND: Final[str] = "COO"
+
+
+class SolveStatus(StrEnum):
+    """Outcome of a solve, normalized over cvxpy's statuses (linopy-style, one enum).
+
+    ``optimal_inaccurate`` is a usable schedule (the solver stopped near the optimum);
+    ``infeasible`` covers primal/dual infeasibility; ``timeout`` a time or iteration limit;
+    ``failed`` a numerical error or an exception inside the solver.
+    """
+
+    OPTIMAL = "optimal"
+    OPTIMAL_INACCURATE = "optimal_inaccurate"
+    INFEASIBLE = "infeasible"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+    @property
+    def ok(self) -> bool:
+        """A schedule can be read from the solution."""
+        return self in (SolveStatus.OPTIMAL, SolveStatus.OPTIMAL_INACCURATE)
+
+    @classmethod
+    def from_cvxpy(cls, status: str | None) -> SolveStatus:
+        import cvxpy as cp
+
+        return {
+            cp.OPTIMAL: cls.OPTIMAL,
+            cp.OPTIMAL_INACCURATE: cls.OPTIMAL_INACCURATE,
+            cp.INFEASIBLE: cls.INFEASIBLE,
+            cp.INFEASIBLE_INACCURATE: cls.INFEASIBLE,
+            cp.UNBOUNDED: cls.INFEASIBLE,
+            cp.UNBOUNDED_INACCURATE: cls.INFEASIBLE,
+            cp.USER_LIMIT: cls.TIMEOUT,
+        }.get(status, cls.FAILED)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Record of one solve.
+
+    Attributes:
+        status: normalized outcome.
+        objective: optimal value ($: the referee's cost terms of the horizon plus the SOC
+            penalty; ``nan`` unless ``status.ok``).
+        solve_time_s: wall time of the call (compilation or parameter refill + solver).
+        solver_time_s: time inside the solver (Clarabel's own clock; ``nan`` if unknown).
+        compile_time_s: cvxpy's canonicalization time of this call (large on the first
+            solve of a formulation, small on a DPP re-solve; ``nan`` if unknown).
+        iterations: interior-point iterations (-1 if unknown).
+        relaxation_gap: ``max |ℓ·v_i − P² − Q²|`` over active slots and branches (pu², 0 =
+            the relaxation is exact; ``nan`` unless ``status.ok``).
+        message: the solver's status or the exception text.
+    """
+
+    status: SolveStatus
+    objective: float
+    solve_time_s: float
+    solver_time_s: float = math.nan
+    compile_time_s: float = math.nan
+    iterations: int = -1
+    relaxation_gap: float = math.nan
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The schedule of a solved horizon (active slots only) and its priced terms.
+
+    Arrays have one row per active slot ``k`` (day step ``t0 + k``). ``storage_mw`` is the
+    referee's setpoint ``p = P^dis − P^ch`` (``> 0`` discharges); ``soc`` has ``n + 1`` rows
+    (before the first slot, then after each). ``cost_usd`` holds the referee's cost terms of
+    the horizon computed by :mod:`.accounting` from the planned flows (``carbon_settlement``
+    = ``C_ce(ΔQ_end) − C_ce(ΔQ_so_far)``), ``penalty_usd`` the model's SOC penalty, and
+    ``objective_terms_usd`` the same terms as the model's objective evaluates them (the
+    ladder through its epigraph ``z``). ``v_min_pu``/``v_max_pu`` are the model's voltage
+    extremes, ``max_loading`` its largest ``max(S_from, S_to) / S^max`` over branches.
+    """
+
+    t0: int
+    gas_turbine_mw: FloatArray
+    storage_mw: FloatArray
+    charge_mw: FloatArray
+    discharge_mw: FloatArray
+    soc: FloatArray
+    tie_line_mw: FloatArray
+    losses_mw: FloatArray
+    emissions_t: FloatArray
+    carbon_net_end_t: float
+    cost_usd: dict[str, float] = field(default_factory=dict)
+    penalty_usd: dict[str, float] = field(default_factory=dict)
+    objective_terms_usd: dict[str, float] = field(default_factory=dict)
+    v_min_pu: float = math.nan
+    v_max_pu: float = math.nan
+    max_loading: float = math.nan
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.gas_turbine_mw.shape[0])
+
+    @property
+    def cost_total_usd(self) -> float:
+        """Σ of the referee's cost terms over the plan (the KPI ``cost``, penalties excluded)."""
+        return math.fsum(self.cost_usd.values())
+
+    def action(self, k: int) -> NDArray[np.float32]:
+        """The referee action of slot ``k``: ``[P_g … , p_s …]`` (MW, float32)."""
+        if not 0 <= k < self.n_steps:
+            raise IndexError(f"plan slot {k} outside 0..{self.n_steps - 1}")
+        return np.concatenate([self.gas_turbine_mw[k], self.storage_mw[k]]).astype(np.float32)
+
+    def actions(self) -> NDArray[np.float32]:
+        """All actions, ``(n_steps, n_gt + n_storage)``."""
+        return np.hstack([self.gas_turbine_mw, self.storage_mw]).astype(np.float32)
+
+
+# ====================================================================== network data
+@dataclass(frozen=True, eq=False)
+class _Network:
+    """Constant matrices of the feeder (branch ``k`` feeds bus ``to_bus[k]``)."""
+
+    n_bus: int
+    n_branch: int
+    r: FloatArray  # (nl,) pu
+    x: FloatArray  # (nl,) pu
+    children: FloatArray  # (nl, nl): [c, k] = 1 if branch c leaves the bus branch k feeds
+    root: FloatArray  # (nl,): 1 for branches leaving the substation
+    bus_to_branch: FloatArray  # (nb, nl): [i, k] = 1 if bus i is fed by branch k
+    rating: FloatArray  # (nl,) MVA
+    v0: float  # squared substation voltage
+    limited: NDArray[np.intp]  # branches whose flow can reach the rating
+    flow_bound: FloatArray  # (nl,) MVA, bound on the apparent flow of each branch
+
+    @classmethod
+    def build(cls, feeder: RadialFeeder, config: SesCarbonConfig, rating: FloatArray) -> _Network:
+        nb, nl = feeder.n_bus, feeder.n_branch
+        branch_of_bus = np.full(nb, -1)
+        branch_of_bus[feeder.to_bus] = np.arange(nl)
+        children = np.zeros((nl, nl))
+        for c in range(nl):
+            fb = int(feeder.from_bus[c])
+            if fb != 0:
+                children[c, branch_of_bus[fb]] = 1.0
+        bus_to_branch = np.zeros((nb, nl))
+        bus_to_branch[feeder.to_bus, np.arange(nl)] = 1.0
+        bound = _flow_bound(feeder, config, branch_of_bus)
+        rating = np.asarray(rating, dtype=float)
+        return cls(
+            n_bus=nb,
+            n_branch=nl,
+            r=feeder.r_ohm / feeder.z_base_ohm,
+            x=feeder.x_ohm / feeder.z_base_ohm,
+            children=children,
+            root=(feeder.from_bus == 0).astype(float),
+            bus_to_branch=bus_to_branch,
+            rating=rating,
+            v0=float(config.network.v_slack_pu) ** 2,  # the referee's substation voltage
+            limited=np.flatnonzero(bound >= rating),
+            flow_bound=bound,
+        )
+
+    def device_map(self, bus_index: NDArray[np.intp]) -> FloatArray:
+        """``(n_devices, nl)``: device ``d`` injects at the bus fed by its column's branch."""
+        return self.bus_to_branch[np.asarray(bus_index)]
+
+
+#: Margins of :func:`_flow_bound`: loads (forecast errors above the nominal peak, which the
+#: hourly actuals never exceed) and the losses and voltage drops inside a subtree.
+_LOAD_MARGIN: Final[float] = 1.25
+_FLOW_MARGIN: Final[float] = 1.2
+
+
+def _flow_bound(
+    feeder: RadialFeeder, config: SesCarbonConfig, branch_of_bus: NDArray[np.intp]
+) -> FloatArray:
+    """Upper bound on the apparent flow of each branch over every day and schedule, MVA.
+
+    A branch carries its subtree's net demand plus the subtree's losses: at most
+    ``max(Σ 1.25·P_nom + charging, Σ PV rated + turbines + discharging)`` active and
+    ``Σ 1.25·Q_nom`` reactive power over the buses below it (bus loads never exceed their
+    nominal value, :func:`~gridbench.cases.data.bus_loads`; 25 % covers load forecasts),
+    times 1.2 for losses. Branches whose bound stays below the rating need no line limit.
+    """
+    nb, nl = feeder.n_bus, feeder.n_branch
+    parent = np.zeros(nb, dtype=np.intp)
+    parent[feeder.to_bus] = feeder.from_bus
+    below = np.zeros((nl, nb))  # [k, j] = 1 if bus j lies below branch k (or is its bus)
+    for j in range(1, nb):
+        b = j
+        while b != 0:
+            below[branch_of_bus[b], j] = 1.0
+            b = int(parent[b])
+    st, gt, pv = config.storage, config.gas_turbine, config.pv
+    inject = np.zeros(nb)
+    np.add.at(inject, pv.bus_index, pv.rated_mw)
+    np.add.at(inject, gt.bus_index, gt.p_max_mw)
+    np.add.at(inject, st.bus_index, st.p_max_mw)
+    charge = np.zeros(nb)
+    np.add.at(charge, st.bus_index, st.p_max_mw)
+    p_bound = np.maximum(below @ (_LOAD_MARGIN * feeder.load_p_mw + charge), below @ inject)
+    q_bound = below @ (_LOAD_MARGIN * np.abs(feeder.load_q_mvar))
+    return _FLOW_MARGIN * np.hypot(p_bound, q_bound)
+
+
+# ====================================================================== containers
+@dataclass(frozen=True, eq=False)
+class _Vars:
+    p: cp.Variable  # (H, nl) P_ij
+    q: cp.Variable  # (H, nl) Q_ij
+    ell: cp.Variable  # (H, nl) ℓ_ij
+    v: cp.Variable  # (H, nl) v_j of the bus each branch feeds
+    p_gt: cp.Variable  # (H, ng)
+    p_ch: cp.Variable  # (H, ns)
+    p_dis: cp.Variable  # (H, ns)
+    energy: cp.Variable  # (H + 1, ns)
+    p_import: cp.Variable  # (H,)
+    z_carbon: cp.Variable  # ()
+    soc_lo: cp.Variable  # (H, ns) MWh below the window
+    soc_hi: cp.Variable  # (H, ns)
+
+
+@dataclass(frozen=True, eq=False)
+class _Params:
+    load_p: cp.Parameter  # (H, nb) MW
+    load_q: cp.Parameter  # (H, nb) Mvar
+    pv: cp.Parameter  # (H, npv) MW
+    price: cp.Parameter  # (H,) $/MWh
+    intensity: cp.Parameter  # (H,) t/MWh, nonneg
+    active: cp.Parameter  # (H,) 1 for active slots, 0 for padding, nonneg
+    gt_min: cp.Parameter  # (H, ng)
+    gt_max: cp.Parameter  # (H, ng)
+    st_max: cp.Parameter  # (H, ns)
+    energy_init: cp.Parameter  # (ns,) MWh
+    allowance_t: cp.Parameter  # () free allowance of the active slots
+    carbon_net_so_far_t: cp.Parameter  # () ΔQ before slot 0
+    carbon_cost_so_far_usd: cp.Parameter  # () C_ce(ΔQ so far)
+    fuel_const_usd: cp.Parameter  # () Σ over active slots of c·n_g·Δt
+    purchase_const_usd: cp.Parameter  # () Σ_k λ_k·P_1,k^l·Δt (load at the substation bus)
+
+
+# ====================================================================== constraint families
+def define_nodal_balance_constraints(
+    net: _Network,
+    var: _Vars,
+    par: _Params,
+    inj_gt: FloatArray,
+    inj_st: FloatArray,
+    inj_pv: FloatArray,
+) -> list[cp.Constraint]:
+    """Active and reactive power balance at every bus j ≠ 1, eqs (2)–(3)::
+
+        P_ij − r_ij·ℓ_ij − Σ_{jk} P_jk
+            = P_j^l − Σ_{p@j} P_p^PV − Σ_{g@j} P_g − Σ_{s@j} (P_s^dis − P_s^ch)
+        Q_ij − x_ij·ℓ_ij − Σ_{jk} Q_jk = Q_j^l
+
+    (PV, turbines and storages at unity power factor, as in the referee). The tie line is
+    ``P^UPG = Σ_{1j} P_1j + P_1^l`` (the substation's own load, 0 on IEEE 33).
+    """
+    import cvxpy as cp
+
+    h = var.p.shape[0]
+    r = np.tile(net.r, (h, 1))
+    x = np.tile(net.x, (h, 1))
+    demand_p = (
+        par.load_p @ net.bus_to_branch
+        - par.pv @ inj_pv
+        - var.p_gt @ inj_gt
+        - (var.p_dis - var.p_ch) @ inj_st
+    )
+    demand_q = par.load_q @ net.bus_to_branch
+    return [
+        var.p - cp.multiply(r, var.ell) - var.p @ net.children == demand_p,
+        var.q - cp.multiply(x, var.ell) - var.q @ net.children == demand_q,
+    ]
+
+
+def _v_from(net: _Network, var: _Vars) -> cp.Expression:
+    """Squared voltage at the sending bus of every branch, ``(H, nl)``."""
+    h = var.v.shape[0]
+    return var.v @ net.children.T + net.v0 * np.tile(net.root, (h, 1))
+
+
+def define_voltage_drop_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
+    """Voltage drop along every branch ij, eq (5)::
+
+    v_j = v_i − 2·(r_ij·P_ij + x_ij·Q_ij) + (r_ij² + x_ij²)·ℓ_ij,    v_1 = V_slack²
+    """
+    import cvxpy as cp
+
+    h = var.v.shape[0]
+    r = np.tile(net.r, (h, 1))
+    x = np.tile(net.x, (h, 1))
+    z2 = np.tile(net.r**2 + net.x**2, (h, 1))
+    return [
+        var.v
+        == _v_from(net, var)
+        - 2.0 * (cp.multiply(r, var.p) + cp.multiply(x, var.q))
+        + cp.multiply(z2, var.ell)
+    ]
+
+
+def define_branch_flow_cone_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
+    """Farivar–Low relaxation of ``ℓ_ij·v_i = P_ij² + Q_ij²`` as a rotated second-order cone
+    per branch and slot::
+
+        ℓ_ij·v_i ≥ P_ij² + Q_ij²   ⇔   ‖(2·P_ij, 2·Q_ij, ℓ_ij − v_i)‖₂ ≤ ℓ_ij + v_i
+    """
+    import cvxpy as cp
+
+    v_from = _v_from(net, var)
+    return [
+        cp.SOC(
+            cp.vec(var.ell + v_from, order="C"),
+            cp.vstack(
+                [
+                    cp.vec(2.0 * var.p, order="C"),
+                    cp.vec(2.0 * var.q, order="C"),
+                    cp.vec(var.ell - v_from, order="C"),
+                ]
+            ),
+            axis=0,
+        )
+    ]
+
+
+def define_voltage_limit_constraints(
+    net: _Network, var: _Vars, v_min_pu: float, v_max_pu: float
+) -> list[cp.Constraint]:
+    """Voltage band at every bus j ≠ 1, eq (6)::
+
+    V_min² ≤ v_j ≤ V_max²
+    """
+    return [var.v >= v_min_pu**2, var.v <= v_max_pu**2]
+
+
+def define_line_limit_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
+    """Apparent-power rating of every branch that can reach it, eq (4), at both ends (the
+    referee measures ``max(S_from, S_to)``), as one cone on the branch's midpoint flow::
+
+        ‖(P_ij − r_ij·ℓ_ij/2, Q_ij − x_ij·ℓ_ij/2)‖₂ + |z_ij|·ℓ_ij/2 ≤ S_ij^max
+
+    By the triangle inequality this implies ``‖(P_ij, Q_ij)‖ ≤ S^max`` (sending end) and
+    ``‖(P_ij − r·ℓ, Q_ij − x·ℓ)‖ ≤ S^max`` (receiving end); it is conservative by at most
+    the branch's own loss ``|z|·ℓ`` (MVA), a fraction of a percent of the rating. Branches
+    whose flow cannot reach the rating (:attr:`_Network.limited`) get no cone.
+    """
+    import cvxpy as cp
+
+    idx = net.limited
+    if idx.size == 0:
+        return []
+    h = var.p.shape[0]
+    r = np.tile(net.r[idx], (h, 1))
+    x = np.tile(net.x[idx], (h, 1))
+    z = np.tile(np.hypot(net.r[idx], net.x[idx]), (h, 1))
+    ell = var.ell[:, idx]
+    p_mid = var.p[:, idx] - cp.multiply(r / 2.0, ell)
+    q_mid = var.q[:, idx] - cp.multiply(x / 2.0, ell)
+    bound = np.tile(net.rating[idx], (h, 1)) - cp.multiply(z / 2.0, ell)
+    return [
+        cp.SOC(
+            cp.vec(bound, order="C"),
+            cp.vstack([cp.vec(p_mid, order="C"), cp.vec(q_mid, order="C")]),
+            axis=0,
+        )
+    ]
+
+
+def define_gas_turbine_constraints(var: _Vars, par: _Params) -> list[cp.Constraint]:
+    """Turbine output range, eq (10) (``P_g^max = 0`` in inactive slots)::
+
+    P_g^min ≤ P_gk ≤ P_g^max
+    """
+    return [var.p_gt >= par.gt_min, var.p_gt <= par.gt_max]
+
+
+def define_storage_power_constraints(var: _Vars, par: _Params) -> list[cp.Constraint]:
+    """Charge and discharge ranges, eqs (8)–(9) (limit 0 in inactive slots)::
+
+    0 ≤ P_sk^ch ≤ P_s^max,    0 ≤ P_sk^dis ≤ P_s^max
+    """
+    return [var.p_ch <= par.st_max, var.p_dis <= par.st_max]
+
+
+def define_storage_energy_constraints(
+    var: _Vars,
+    par: _Params,
+    eta_ch: float,
+    eta_dis: float,
+    e_max: float,
+    soc_min: float,
+    soc_max: float,
+    dt_h: float,
+) -> list[cp.Constraint]:
+    """Energy balance, eq (11), hard energy limits, eq (12), and the soft SOC window::
+
+    E_s,0 = E_s^init
+    E_s,k+1 = E_s,k + η^ch·P_sk^ch·Δt − P_sk^dis/η^dis·Δt
+    0 ≤ E_s,k+1 ≤ E_s^max
+    SOC_min·E_s^max − σ_sk^lo ≤ E_s,k+1 ≤ SOC_max·E_s^max + σ_sk^hi,    σ ≥ 0
+    """
+    e_next = var.energy[1:]
+    return [
+        var.energy[0] == par.energy_init,
+        e_next == var.energy[:-1] + (eta_ch * dt_h) * var.p_ch - (dt_h / eta_dis) * var.p_dis,
+        e_next >= 0.0,
+        e_next <= e_max,
+        e_next >= soc_min * e_max - var.soc_lo,
+        e_next <= soc_max * e_max + var.soc_hi,
+    ]
+
+
+def define_emission_constraints(net: _Network, var: _Vars, par: _Params) -> list[cp.Constraint]:
+    """Import epigraph for the emissions of eq (13)'s numerator
+    (:func:`.accounting.step_emissions_t`: exports carry no credit)::
+
+        P_k^imp ≥ P_k^UPG,   P_k^imp ≥ 0,   with P_k^UPG = Σ_{1j} P_1j,k + P_1,k^l
+
+    so that ``Σ_k (C_k^UPG·P_k^imp + C^G·Σ_g P_gk)·Δt`` is the day's emissions at the optimum
+    (the emissions are priced with a positive slope, so ``P^imp = max(P^UPG, 0)``).
+    """
+    return [var.p_import >= _tie_line(net, var, par), var.p_import >= 0.0]
+
+
+def define_carbon_ladder_constraints(
+    var: _Vars,
+    par: _Params,
+    emissions: cp.Expression,
+    slopes: FloatArray,
+    intercepts: FloatArray,
+) -> list[cp.Constraint]:
+    """Epigraph of the ladder-type carbon cost of eq (14), convex piecewise linear
+    (:func:`.accounting.ladder_affine_pieces`)::
+
+        ΔQ = ΔQ_so_far + Σ_k emissions_k − allowance
+        z ≥ s_m·ΔQ + b_m      for every tier m
+
+    so that ``z = C_ce(ΔQ)`` at the optimum (``z`` has a positive cost).
+    """
+    delta_q = par.carbon_net_so_far_t + emissions - par.allowance_t
+    return [
+        var.z_carbon >= float(s) * delta_q + float(b)
+        for s, b in zip(slopes, intercepts, strict=True)
+    ]
+
+
+def _tie_line(net: _Network, var: _Vars, par: _Params) -> cp.Expression:
+    """``P^UPG = Σ_{1j} P_1j + P_1^l`` per slot."""
+    return var.p @ net.root + par.load_p[:, 0]
+
+
+# ====================================================================== the formulation
+class SesCarbonFormulation:
+    """The compiled SOCP of ``horizon`` hourly slots for one config (see the module docstring).
+
+    Typical use::
+
+        form = SesCarbonFormulation(case.config)            # build once
+        form.update(case.day_data(day), t0=0)               # fill the parameters
+        result = form.solve()                               # SolveResult (never raises)
+        if result.ok:
+            plan = form.plan()                               # Plan: actions and priced terms
+
+    Re-solving after another :meth:`update` reuses the compiled problem (DPP) and Clarabel's
+    allocated solver.
+    """
+
+    def __init__(
+        self,
+        config: SesCarbonConfig,
+        horizon: int = N_STEPS,
+        *,
+        feeder: RadialFeeder | None = None,
+        line_rating_mva: ArrayLike | None = None,
+    ) -> None:
+        """Build the problem (no solve, no compilation yet).
+
+        Args:
+            config: the case's config (devices, limits, prices of the ladder).
+            horizon: slots ``H`` (1–24 hourly steps).
+            feeder: the network; default the case's IEEE 33 feeder with the substation at
+                ``network.v_slack_pu`` (another radial feeder serves small test instances).
+            line_rating_mva: branch ratings; default :func:`~.day.line_ratings_mva` for the
+                case's feeder, ``feeder.rate_mva`` for another one (``inf`` = no limit).
+        """
+        import cvxpy as cp
+
+        from gridbench.cases.grid import load_grid
+        from gridbench.cases.ses_carbon.day import line_ratings_mva
+
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= N_STEPS:
+            raise ValueError(f"horizon must be an int in 1..{N_STEPS}, got {horizon!r}")
+        if feeder is None:
+            feeder = load_grid(GRID)
+            default_rating = line_ratings_mva(config)
+        else:
+            default_rating = feeder.rate_mva
+        rating = np.asarray(
+            default_rating if line_rating_mva is None else line_rating_mva, dtype=float
+        )
+        if rating.shape != (feeder.n_branch,) or np.isnan(rating).any() or (rating <= 0).any():
+            raise ValueError(
+                f"line_rating_mva must hold {feeder.n_branch} positive ratings, got {rating!r}"
+            )
+        for what, buses in (
+            ("storage", config.storage.buses),
+            ("gas turbine", config.gas_turbine.buses),
+            ("PV", config.pv.buses),
+        ):
+            if max(buses) > feeder.n_bus:
+                raise ValueError(
+                    f"{what} buses {list(buses)} outside the feeder {feeder.name!r} "
+                    f"(buses 2..{feeder.n_bus})"
+                )
+        self.config = config
+        self.horizon = horizon
+        self.dt_h = STEP_HOURS
+        self._net = _Network.build(feeder, config, rating)
+        net, h = self._net, horizon
+        st, gt, pv = config.storage, config.gas_turbine, config.pv
+        nl, nb, ns, ng, npv = net.n_branch, net.n_bus, st.n, gt.n, pv.n
+        self._inj_gt = net.device_map(gt.bus_index)
+        self._inj_st = net.device_map(st.bus_index)
+        self._inj_pv = net.device_map(pv.bus_index)
+
+        var = _Vars(
+            p=cp.Variable((h, nl), name="P"),
+            q=cp.Variable((h, nl), name="Q"),
+            ell=cp.Variable((h, nl), name="ell"),
+            v=cp.Variable((h, nl), name="v"),
+            p_gt=cp.Variable((h, ng), name="p_gt"),
+            p_ch=cp.Variable((h, ns), nonneg=True, name="p_ch"),
+            p_dis=cp.Variable((h, ns), nonneg=True, name="p_dis"),
+            energy=cp.Variable((h + 1, ns), name="energy"),
+            p_import=cp.Variable(h, name="p_import"),
+            z_carbon=cp.Variable(name="z_carbon"),
+            soc_lo=cp.Variable((h, ns), nonneg=True, name="soc_lo"),
+            soc_hi=cp.Variable((h, ns), nonneg=True, name="soc_hi"),
+        )
+        par = _Params(
+            load_p=cp.Parameter((h, nb), name="load_p"),
+            load_q=cp.Parameter((h, nb), name="load_q"),
+            pv=cp.Parameter((h, npv), name="pv"),
+            price=cp.Parameter(h, name="price"),
+            intensity=cp.Parameter(h, nonneg=True, name="intensity"),
+            active=cp.Parameter(h, nonneg=True, name="active"),
+            gt_min=cp.Parameter((h, ng), name="gt_min"),
+            gt_max=cp.Parameter((h, ng), name="gt_max"),
+            st_max=cp.Parameter((h, ns), nonneg=True, name="st_max"),
+            energy_init=cp.Parameter(ns, name="energy_init"),
+            allowance_t=cp.Parameter(name="allowance_t"),
+            carbon_net_so_far_t=cp.Parameter(name="carbon_net_so_far_t"),
+            carbon_cost_so_far_usd=cp.Parameter(name="carbon_cost_so_far_usd"),
+            fuel_const_usd=cp.Parameter(name="fuel_const_usd"),
+            purchase_const_usd=cp.Parameter(name="purchase_const_usd"),
+        )
+        self._var, self._par = var, par
+
+        dt = self.dt_h
+        emissions = (par.intensity @ var.p_import + gt.carbon_t_per_mwh * cp.sum(var.p_gt)) * dt
+        self._slopes, self._intercepts = acc.ladder_affine_pieces(config.carbon)
+        nw = config.network
+        constraints = [
+            *define_nodal_balance_constraints(
+                net, var, par, self._inj_gt, self._inj_st, self._inj_pv
+            ),
+            *define_voltage_drop_constraints(net, var),
+            *define_branch_flow_cone_constraints(net, var),
+            *define_voltage_limit_constraints(net, var, nw.v_min_pu, nw.v_max_pu),
+            *define_line_limit_constraints(net, var),
+            *define_gas_turbine_constraints(var, par),
+            *define_storage_power_constraints(var, par),
+            *define_storage_energy_constraints(
+                var,
+                par,
+                st.eta_charge,
+                st.eta_discharge,
+                st.energy_mwh,
+                st.soc_min,
+                st.soc_max,
+                dt,
+            ),
+            *define_emission_constraints(net, var, par),
+            *define_carbon_ladder_constraints(var, par, emissions, self._slopes, self._intercepts),
+        ]
+
+        self._terms: dict[str, cp.Expression] = {
+            # λ·P^UPG·Δt with P^UPG = Σ P_1j + P_1^l; λ·P_1^l (parameter × parameter) is
+            # precomputed in update() to keep the product DPP
+            "energy_purchase": (par.price @ (var.p @ net.root)) * dt + par.purchase_const_usd,
+            "gas_turbine_fuel": (
+                gt.cost_a_usd_per_mw2h * cp.sum_squares(var.p_gt)
+                + gt.cost_b_usd_per_mwh * cp.sum(var.p_gt)
+            )
+            * dt
+            + par.fuel_const_usd,
+            "storage_degradation": st.degradation_usd_per_mwh * dt * cp.sum(var.p_ch + var.p_dis),
+            "carbon_settlement": var.z_carbon - par.carbon_cost_so_far_usd,
+            "soc_penalty": st.soc_penalty_usd_per_mwh_h
+            * dt
+            * cp.sum(par.active @ (var.soc_lo + var.soc_hi)),
+        }
+        self._emissions = emissions
+        self.problem = cp.Problem(cp.Minimize(cp.sum(list(self._terms.values()))), constraints)
+        self._t0: int | None = None
+        self._n_active = 0
+        self._solution_ok = False
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def parameters(self) -> MappingProxyType[str, cp.Parameter]:
+        """Every parameter by name (read-only mapping)."""
+        return MappingProxyType({p.name(): p for p in self.problem.parameters()})
+
+    def is_dpp(self) -> bool:
+        """The problem follows DPP: re-solves skip canonicalization."""
+        return bool(self.problem.is_dpp())
+
+    @property
+    def t0(self) -> int:
+        """Day step of slot 0 (after :meth:`update`)."""
+        if self._t0 is None:
+            raise RuntimeError("no data yet: call update(data, t0=...) first")
+        return self._t0
+
+    @property
+    def n_active(self) -> int:
+        """Active slots ``min(horizon, 24 − t0)``."""
+        return self._n_active
+
+    def update(
+        self,
+        data: SesCarbonDay,
+        *,
+        t0: int = 0,
+        soc: FloatArray | float | None = None,
+        carbon_net_so_far_t: float = 0.0,
+    ) -> None:
+        """Fill every parameter for slots ``t0 … t0 + H − 1`` of ``data``.
+
+        Args:
+            data: the day (actual or a forecast) — the same object the referee would build.
+            t0: day step of slot 0; slots beyond step 23 are inactive padding.
+            soc: SOC of each storage before slot 0 (0–1; default ``storage.soc_init``).
+            carbon_net_so_far_t: ΔQ (emissions − allowance) accumulated before ``t0`` (t).
+        """
+        if isinstance(t0, bool) or not isinstance(t0, int | np.integer) or not 0 <= t0 < N_STEPS:
+            raise ValueError(f"t0 must be an int in 0..{N_STEPS - 1}, got {t0!r}")
+        t0 = int(t0)
+        c = self.config
+        st, gt = c.storage, c.gas_turbine
+        h = self.horizon
+        n = min(h, N_STEPS - t0)
+        rows = slice(t0, t0 + n)
+        par = self._par
+
+        def padded(a: ArrayLike, width: int | None = None) -> FloatArray:
+            arr = np.asarray(a, dtype=float)
+            shape = (h,) if width is None else (h, width)
+            if arr.shape[1:] != shape[1:] or arr.shape[0] < t0 + n:
+                raise ValueError(
+                    f"day data of shape {arr.shape} does not cover steps {t0}..{t0 + n - 1} "
+                    f"with {shape[1:] or 'scalar'} columns"
+                )
+            if not np.isfinite(arr[rows]).all():
+                raise ValueError("day data contains NaN or inf")
+            out = np.zeros(shape)
+            out[:n] = arr[rows]
+            return out
+
+        load_p = padded(data.load_p_mw, self._net.n_bus)
+        par.load_p.value = load_p
+        par.load_q.value = padded(data.load_q_mvar, self._net.n_bus)
+        par.pv.value = padded(data.pv_available_mw, c.pv.n)
+        price = padded(data.price_usd_per_mwh)
+        par.price.value = price
+        par.purchase_const_usd.value = float(price @ load_p[:, 0]) * self.dt_h
+        par.intensity.value = np.maximum(padded(data.carbon_intensity_t_per_mwh), 0.0)
+        active = np.zeros(h)
+        active[:n] = 1.0
+        par.active.value = active
+        par.gt_min.value = np.outer(active, np.full(gt.n, gt.p_min_mw))
+        par.gt_max.value = np.outer(active, np.full(gt.n, gt.p_max_mw))
+        par.st_max.value = np.outer(active, np.full(st.n, st.p_max_mw))
+        soc0 = (
+            np.full(st.n, st.soc_init)
+            if soc is None
+            else np.broadcast_to(np.asarray(soc, dtype=float), (st.n,))
+        )
+        if not np.all(np.isfinite(soc0)):
+            raise ValueError(f"soc must be finite, got {soc0}")
+        par.energy_init.value = np.clip(soc0, 0.0, 1.0) * st.energy_mwh
+        par.allowance_t.value = float(
+            acc.allowance_t(load_p[:n], c.carbon.allowance_t_per_mwh, self.dt_h).sum()
+        )
+        net0 = float(carbon_net_so_far_t)
+        if not math.isfinite(net0):
+            raise ValueError(f"carbon_net_so_far_t must be finite, got {net0}")
+        par.carbon_net_so_far_t.value = net0
+        par.carbon_cost_so_far_usd.value = float(acc.ladder_carbon_cost(net0, 0.0, c.carbon))
+        par.fuel_const_usd.value = gt.cost_c_usd_per_h * gt.n * self.dt_h * n
+        self._t0, self._n_active = t0, n
+
+    # ------------------------------------------------------------------ solving
+    def solve(
+        self,
+        *,
+        time_limit_s: float | None = None,
+        dpp: bool = True,
+        warm_start: bool = True,
+        **solver_options: Any,
+    ) -> SolveResult:
+        """Solve with Clarabel; a solver failure, infeasibility or time-out is reported in
+        the returned status, never raised.
+
+        Args:
+            time_limit_s: Clarabel's time limit (its iterations; compilation not counted).
+            dpp: compile the parametric problem (once; later solves only refill the
+                parameters). ``False`` canonicalizes with the current values as constants —
+                faster for a problem solved once (the oracle), no reuse.
+            warm_start: reuse Clarabel's solver of the previous solve (data updated in
+                place) when only parameter values changed.
+            **solver_options: Clarabel settings (e.g. ``tol_gap_rel``, ``max_iter``).
+        """
+        import cvxpy as cp
+
+        if self._t0 is None:
+            raise RuntimeError("no data yet: call update(data, t0=...) before solve()")
+        opts: dict[str, Any] = {**_CLARABEL_DEFAULTS, **solver_options}
+        if time_limit_s is not None:
+            if not time_limit_s > 0:
+                raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
+            opts["time_limit"] = float(time_limit_s)
+        if dpp:
+            opts["canon_backend"] = _DPP_CANON_BACKEND
+        else:
+            opts["ignore_dpp"] = True
+        self._solution_ok = False
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                # the status says it all; cvxpy's "may be inaccurate" warning adds nothing
+                warnings.simplefilter("ignore", UserWarning)
+                self.problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
+        except Exception as exc:  # a failing solve must never crash a controller
+            wall = time.perf_counter() - start
+            status = (
+                SolveStatus.TIMEOUT if self.problem.status == cp.USER_LIMIT else SolveStatus.FAILED
+            )
+            logger.debug("ses-carbon solve failed", exc_info=True)
+            return SolveResult(status, math.nan, wall, message=f"{type(exc).__name__}: {exc}")
+        wall = time.perf_counter() - start
+        status = SolveStatus.from_cvxpy(self.problem.status)
+        stats = self.problem.solver_stats
+        solver_time = (
+            float(stats.solve_time)
+            if stats is not None and stats.solve_time is not None
+            else math.nan
+        )
+        iters = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
+        compile_time = getattr(self.problem, "compilation_time", None)
+        has_solution = self._var.p.value is not None and self.problem.value is not None
+        if status.ok and not has_solution:
+            status = SolveStatus.FAILED
+        ok = self._solution_ok = status.ok
+        return SolveResult(
+            status=status,
+            objective=float(self.problem.value) if ok else math.nan,
+            solve_time_s=wall,
+            solver_time_s=solver_time,
+            compile_time_s=float(compile_time) if compile_time is not None else math.nan,
+            iterations=iters,
+            relaxation_gap=self.relaxation_gap() if ok else math.nan,
+            message=str(self.problem.status),
+        )
+
+    # ------------------------------------------------------------------ results
+    def relaxation_gap(self) -> float:
+        """``max |ℓ·v_i − P² − Q²|`` over the active slots of the last solution (pu²)."""
+        var, n = self._var, self._n_active
+        if not self._solution_ok:
+            return math.nan
+        v_from = _v_from(self._net, var).value[:n]
+        gap = var.ell.value[:n] * v_from - var.p.value[:n] ** 2 - var.q.value[:n] ** 2
+        return float(np.max(np.abs(gap))) if gap.size else 0.0
+
+    def plan(self) -> Plan:
+        """The schedule of the last solution and its priced terms (:class:`Plan`)."""
+        var, par, n = self._var, self._par, self._n_active
+        if not self._solution_ok:
+            raise RuntimeError("no solution: the last solve() did not succeed (see its status)")
+        c = self.config
+        st, gt = c.storage, c.gas_turbine
+        dt = self.dt_h
+        p_gt = np.clip(var.p_gt.value[:n], gt.p_min_mw, gt.p_max_mw)
+        ch = np.clip(var.p_ch.value[:n], 0.0, st.p_max_mw)
+        dis = np.clip(var.p_dis.value[:n], 0.0, st.p_max_mw)
+        p_st = dis - ch
+        tie = np.asarray(_tie_line(self._net, var, par).value)[:n]
+        losses = (var.ell.value[:n] * self._net.r).sum(axis=1)
+        price = par.price.value[:n]
+        ci = par.intensity.value[:n]
+        emissions = acc.step_emissions_t(tie, ci, p_gt, gt.carbon_t_per_mwh, dt)
+        net0 = float(par.carbon_net_so_far_t.value)
+        net_end = net0 + float(emissions.sum()) - float(par.allowance_t.value)
+        fuel = acc.gas_turbine_fuel_usd(
+            p_gt, gt.cost_a_usd_per_mw2h, gt.cost_b_usd_per_mwh, gt.cost_c_usd_per_h, dt
+        )
+        cost = {
+            "energy_purchase": float(acc.energy_purchase_usd(tie, price, dt).sum()),
+            "gas_turbine_fuel": float(fuel.sum()),
+            "storage_degradation": float(
+                acc.storage_degradation_usd(p_st, st.degradation_usd_per_mwh, dt).sum()
+            ),
+            "carbon_settlement": float(acc.carbon_settlement_usd(net0, net_end, c.carbon)),
+        }
+        terms = {name: float(expr.value) for name, expr in self._terms.items()}
+        penalty = {name: terms[name] for name in ("soc_penalty",)}
+        soc = var.energy.value[: n + 1] / st.energy_mwh
+        net = self._net
+        vm = np.sqrt(np.maximum(var.v.value[:n], 0.0))
+        p, q, ell = var.p.value[:n], var.q.value[:n], var.ell.value[:n]
+        s_from = np.hypot(p, q)
+        s_to = np.hypot(p - net.r * ell, q - net.x * ell)
+        finite = np.isfinite(net.rating)
+        loading = np.maximum(s_from, s_to)[:, finite] / net.rating[finite]
+        return Plan(
+            t0=self.t0,
+            gas_turbine_mw=p_gt,
+            storage_mw=p_st,
+            charge_mw=ch,
+            discharge_mw=dis,
+            soc=soc,
+            tie_line_mw=tie,
+            losses_mw=losses,
+            emissions_t=emissions,
+            carbon_net_end_t=net_end,
+            cost_usd=cost,
+            penalty_usd=penalty,
+            objective_terms_usd=terms,
+            v_min_pu=float(min(vm.min(initial=np.inf), math.sqrt(net.v0))),
+            v_max_pu=float(max(vm.max(initial=-np.inf), math.sqrt(net.v0))),
+            max_loading=float(loading.max(initial=0.0)),
+        )

@@ -1,0 +1,410 @@
+"""Optimization methods and the tariff rule of the SES-carbon case (``ses-carbon-*``).
+
+All planning methods solve the case's SOCP (:mod:`gridbench.cases.ses_carbon.formulation`,
+branch flow with the Farivar–Low relaxation, Clarabel) built from the same
+:class:`~gridbench.cases.ses_carbon.day.SesCarbonDay` objects the referee simulates; they
+differ only in what they know and when they re-plan:
+
+``oracle`` (family ``bound``)
+    perfect foresight: one solve on the realized day (``case.day_data(day, "actual")``) in
+    ``reset``; ``act`` replays the plan. The denominator of the optimality gap.
+``day-ahead`` (family ``solver``)
+    one solve in ``reset`` on the forecast issued at noon the day before
+    (``info="forecast"``, ``issue_step=0``, ``lead_offset_h=12``), executed open loop.
+``mpc`` (family ``solver``)
+    shrinking-horizon model-predictive control: at each hour ``t`` the forecast issued at
+    ``t`` (row ``t`` is what the referee's observation shows for the hour about to be
+    dispatched), the measured SOC and ΔQ so far refill the parameters of one compiled
+    24-slot problem, which is re-solved over hours ``t … 23``; the first step is applied.
+``rule`` (family ``baseline``)
+    time-of-use rule: charge in the valley window, discharge in the peak window (each spread
+    over the window's remaining hours so as to end at the SOC window's edge), turbines at the
+    output where their marginal cost equals the tariff plus the carbon cost they avoid.
+
+Forecasts use the seed the referee shows controllers (``case.config.forecast_seed``), so the
+methods see the same forecasts as the observations.
+
+Failure handling: a solve that ends infeasible, fails or times out never raises. The
+controller logs one warning line, switches to the idle setpoints for the rest of the day and
+reports it the way the harness reads it: ``controller.status`` is ``"ok"``, or
+``"solver_failed"`` (infeasible / numerical failure) or ``"timeout"`` once it fell back, with
+``controller.status_message`` saying what and when; ``controller.solve_status`` is the last
+:class:`~gridbench.cases.ses_carbon.formulation.SolveStatus`, ``controller.fallback`` is True
+once idle and ``controller.results`` holds every
+:class:`~gridbench.cases.ses_carbon.formulation.SolveResult` of the day.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Budget, Case, MethodFamily
+from gridbench.cases.registry import register_method
+
+if TYPE_CHECKING:
+    from gridbench.cases.ses_carbon.day import SesCarbonDay
+    from gridbench.cases.ses_carbon.formulation import (
+        Plan,
+        SesCarbonFormulation,
+        SolveResult,
+        SolveStatus,
+    )
+
+__all__ = [
+    "CASE_PREFIX",
+    "DAY_AHEAD_LEAD_H",
+    "DayAhead",
+    "DayAheadController",
+    "Mpc",
+    "MpcController",
+    "Oracle",
+    "OracleController",
+    "Rule",
+    "RuleController",
+    "current_step",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Cases these methods support: every version of the SES-carbon case.
+CASE_PREFIX: Final[str] = "ses-carbon-"
+#: Hours between issuing the day-ahead forecast and midnight (issued at noon the day before).
+DAY_AHEAD_LEAD_H: Final[float] = 12.0
+
+Action = NDArray[np.float32]
+
+
+def _supports(case: Case) -> bool:
+    return (
+        str(getattr(case, "id", "")).startswith(CASE_PREFIX)
+        and hasattr(case, "day_data")
+        and hasattr(case, "config")
+    )
+
+
+def current_step(obs: Any, info: Mapping[str, Any]) -> int:
+    """Index of the step about to be dispatched.
+
+    The reset ``info`` locates the first step (``info["step"]``); a step ``info`` (it holds
+    ``cost``) locates the step just executed, so the next one is ``info["step"] + 1``. Without
+    ``step`` the observation's hour fraction (entry 0) is used.
+    """
+    if "step" in info:
+        step = int(info["step"])
+        return step + 1 if "cost" in info else step
+    return round(float(np.asarray(obs).reshape(-1)[0]) * 24)  # hour of day / 24, hourly steps
+
+
+class _Controller:
+    """Shared state and the idle fallback of the SES-carbon controllers."""
+
+    method: ClassVar[str] = "?"
+
+    def __init__(self, case: Case, day: datetime.date) -> None:
+        self.case = case
+        self.day = day
+        self.config = case.config  # type: ignore[attr-defined]
+        #: The harness's row status: ``"pending"`` before ``reset``, then ``"ok"``, or
+        #: ``"solver_failed"`` / ``"timeout"`` once a solve failed and the controller idles.
+        self.status: str = "pending"
+        #: One line on the fallback (empty while ``status == "ok"``).
+        self.status_message: str = ""
+        #: Status of the last solve (``None`` before the first).
+        self.solve_status: SolveStatus | None = None
+        #: True once the controller plays the idle setpoints (a solve failed).
+        self.fallback: bool = False
+        #: Every solve of the day, in order.
+        self.results: list[SolveResult] = []
+        self._idle: Action = np.zeros(self.config.action_dim, dtype=np.float32)
+
+    # ------------------------------------------------------------------ helpers
+    def _reset_common(self, info: Mapping[str, Any]) -> None:
+        self.status, self.status_message, self.solve_status = "ok", "", None
+        self.fallback, self.results = False, []
+        if "idle_action" in info:
+            self._idle = np.asarray(info["idle_action"], dtype=np.float32).copy()
+
+    def _soc(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
+        """Measured SOC per storage: ``info["soc"]`` after a step, else the observation's
+        last entries, else the configured initial SOC."""
+        n = self.config.storage.n
+        if "soc" in info and np.size(info["soc"]) == n:
+            return np.asarray(info["soc"], dtype=float)
+        flat = np.asarray(obs, dtype=float).reshape(-1) if obs is not None else np.zeros(0)
+        if flat.size >= n:
+            return flat[-n:].copy()
+        return np.full(n, self.config.storage.soc_init)
+
+    def _record(self, result: SolveResult, step: int) -> bool:
+        """Record ``result``; on failure log one line and switch to idle. True if usable."""
+        from gridbench.cases.ses_carbon.formulation import SolveStatus
+
+        self.results.append(result)
+        self.solve_status = result.status
+        if result.ok:
+            return True
+        self.fallback = True
+        self.status = "timeout" if result.status is SolveStatus.TIMEOUT else "solver_failed"
+        self.status_message = (
+            f"{self.method}: solve at step {step} ended {result.status.value} after "
+            f"{result.solve_time_s:.3f} s ({result.message}); idle for the rest of the day"
+        )
+        logger.warning("%s on %s: %s", getattr(self.case, "id", "?"), self.day, self.status_message)
+        return False
+
+    def idle_action(self) -> Action:
+        return self._idle.copy()
+
+
+class _PlanOnceController(_Controller):
+    """Plans the whole day once in ``reset`` and replays the plan (oracle, day-ahead)."""
+
+    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+        super().__init__(case, day)
+        self.time_limit_s = time_limit_s
+        #: The plan of the day (``None`` before ``reset`` or after a failed solve).
+        self.plan: Plan | None = None
+        self.formulation: SesCarbonFormulation | None = None
+
+    def day_data(self) -> SesCarbonDay:
+        raise NotImplementedError
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
+
+        self._reset_common(info)
+        self.plan = None
+        t0 = current_step(obs, info)
+        form = SesCarbonFormulation(self.config)
+        form.update(self.day_data(), t0=t0, soc=self._soc(obs, info))
+        # solved once: canonicalize with the values as constants (no parametric compile)
+        result = form.solve(time_limit_s=self.time_limit_s, dpp=False)
+        self.formulation = form
+        if self._record(result, t0):
+            self.plan = form.plan()
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
+        if self.status == "pending":
+            raise RuntimeError(f"{type(self).__name__}.act() called before reset()")
+        if self.plan is None:
+            return self.idle_action()
+        k = current_step(obs, info) - self.plan.t0
+        if not 0 <= k < self.plan.n_steps:
+            return self.idle_action()
+        return self.plan.action(k)
+
+
+class OracleController(_PlanOnceController):
+    """Perfect foresight: one solve on the realized day in ``reset``."""
+
+    method = "oracle"
+
+    def day_data(self) -> SesCarbonDay:
+        return self.case.day_data(self.day, info="actual")  # type: ignore[attr-defined]
+
+
+class DayAheadController(_PlanOnceController):
+    """One solve on the day-ahead forecast (issued at noon the day before), open loop."""
+
+    method = "day-ahead"
+
+    def day_data(self) -> SesCarbonDay:
+        return self.case.day_data(  # type: ignore[attr-defined]
+            self.day,
+            info="forecast",
+            seed=self.config.forecast_seed,
+            issue_step=0,
+            lead_offset_h=DAY_AHEAD_LEAD_H,
+        )
+
+
+class MpcController(_Controller):
+    """Shrinking-horizon MPC over one compiled 24-slot problem (see the module docstring)."""
+
+    method = "mpc"
+
+    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+        super().__init__(case, day)
+        self.time_limit_s = time_limit_s
+        self.formulation: SesCarbonFormulation | None = None
+        #: The plan of the last solve (its first step was applied).
+        self.plan: Plan | None = None
+        self._planned_step: int | None = None
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        """Build and compile the problem, and plan the first hour (timed as planning)."""
+        from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
+
+        self._reset_common(info)
+        self.plan, self._planned_step = None, None
+        self.formulation = SesCarbonFormulation(self.config)
+        self._replan(obs, info)
+
+    def _replan(self, obs: Any, info: Mapping[str, Any]) -> None:
+        form = self.formulation
+        assert form is not None
+        t = current_step(obs, info)
+        data = self.case.day_data(  # type: ignore[attr-defined]
+            self.day, info="forecast", seed=self.config.forecast_seed, issue_step=min(t, 23)
+        )
+        form.update(
+            data,
+            t0=min(t, 23),
+            soc=self._soc(obs, info),
+            carbon_net_so_far_t=self._carbon_net(obs, info),
+        )
+        result = form.solve(time_limit_s=self.time_limit_s, dpp=True, warm_start=True)
+        self._planned_step = t
+        self.plan = form.plan() if self._record(result, t) else None
+
+    @staticmethod
+    def _carbon_net(obs: Any, info: Mapping[str, Any]) -> float:
+        """ΔQ so far (t): the step info's ``carbon_net_t``, else the observation's entry."""
+        if "carbon_net_t" in info:
+            return float(info["carbon_net_t"])
+        if "cost" not in info:  # reset: nothing emitted yet
+            return 0.0
+        from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES
+
+        flat = np.asarray(obs, dtype=float).reshape(-1)
+        return float(flat[OBSERVATION_NAMES.index("carbon_net_t")])
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
+        if self.status == "pending":
+            raise RuntimeError("MpcController.act() called before reset()")
+        if self.fallback:
+            return self.idle_action()
+        t = current_step(obs, info)
+        if t >= 24:
+            return self.idle_action()
+        if self._planned_step != t:
+            self._replan(obs, info)
+        if self.plan is None:
+            return self.idle_action()
+        return self.plan.action(0)
+
+
+class RuleController(_Controller):
+    """Time-of-use rule (see the module docstring); needs no solver."""
+
+    method = "rule"
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self._reset_common(info)
+        # the tariff is published: the day-ahead forecast carries it exactly
+        data = self.case.day_data(  # type: ignore[attr-defined]
+            self.day,
+            info="forecast",
+            seed=self.config.forecast_seed,
+            issue_step=0,
+            lead_offset_h=DAY_AHEAD_LEAD_H,
+        )
+        tariff = np.asarray(data.price_usd_per_mwh, dtype=float)
+        self._tariff = tariff
+        self._valley = np.isclose(tariff, tariff.min())
+        self._peak = np.isclose(tariff, tariff.max()) & ~self._valley
+
+    def _obs_entry(self, obs: Any, name: str) -> float:
+        from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES
+
+        return float(np.asarray(obs, dtype=float).reshape(-1)[OBSERVATION_NAMES.index(name)])
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
+        if self.status == "pending":
+            raise RuntimeError("RuleController.act() called before reset()")
+        c = self.config
+        st, gt = c.storage, c.gas_turbine
+        t = current_step(obs, info)
+        if not 0 <= t < self._tariff.size:
+            return self.idle_action()
+        soc = self._soc(obs, info)
+        dt = 1.0
+        p_st = np.zeros(st.n)
+        if self._valley[t]:
+            hours_left = int(self._valley[t:].sum())
+            need = np.maximum(st.soc_max - soc, 0.0) * st.energy_mwh
+            p_st = -np.minimum(st.p_max_mw, need / (st.eta_charge * hours_left * dt))
+        elif self._peak[t]:
+            hours_left = int(self._peak[t:].sum())
+            spare = np.maximum(soc - st.soc_min, 0.0) * st.energy_mwh
+            p_st = np.minimum(st.p_max_mw, spare * st.eta_discharge / (hours_left * dt))
+        # turbines: marginal cost 2aP + b = tariff + carbon price × (C^UPG − C^G), the
+        # carbon cost an imported MWh would incur minus the turbine's own
+        price = self._obs_entry(obs, "price_usd_per_mwh")
+        upstream = self._obs_entry(obs, "upstream_intensity_t_per_mwh")
+        carbon_price = self._obs_entry(obs, "carbon_price_usd_per_t")
+        value = price + carbon_price * (upstream - gt.carbon_t_per_mwh)
+        a, b = gt.cost_a_usd_per_mw2h, gt.cost_b_usd_per_mwh
+        if a > 0:
+            p = (value - b) / (2.0 * a)
+        else:
+            p = gt.p_max_mw if value > b else gt.p_min_mw
+        p_gt = np.full(gt.n, float(np.clip(p, gt.p_min_mw, gt.p_max_mw)))
+        return np.concatenate([p_gt, p_st]).astype(np.float32)
+
+
+# ====================================================================== methods
+class _SesCarbonMethod:
+    """``supports`` / ``fit`` shared by the SES-carbon methods (they fit nothing)."""
+
+    #: Clarabel time limit per solve, s (``None``: none). Oracle/day-ahead solve once a day,
+    #: MPC once an hour; a solve typically takes 0.1–0.5 s.
+    time_limit_s: float | None = 60.0
+
+    def supports(self, case: Case) -> bool:
+        return _supports(case)
+
+    def fit(self, case: Case, seed: int, budget: Budget) -> None:
+        return None
+
+
+@register_method
+class Oracle(_SesCarbonMethod):
+    """Perfect-foresight bound (family ``bound``): SOCP on the realized day."""
+
+    name: ClassVar[str] = "oracle"
+    family: ClassVar[MethodFamily] = MethodFamily.BOUND
+
+    def controller(self, case: Case, day: datetime.date) -> OracleController:
+        return OracleController(case, day, self.time_limit_s)
+
+
+@register_method
+class DayAhead(_SesCarbonMethod):
+    """Day-ahead plan on the forecast issued at noon the day before, open loop."""
+
+    name: ClassVar[str] = "day-ahead"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+    def controller(self, case: Case, day: datetime.date) -> DayAheadController:
+        return DayAheadController(case, day, self.time_limit_s)
+
+
+@register_method
+class Mpc(_SesCarbonMethod):
+    """Shrinking-horizon MPC with hourly re-solves of one compiled (DPP) problem."""
+
+    name: ClassVar[str] = "mpc"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+    time_limit_s: float | None = 10.0
+
+    def controller(self, case: Case, day: datetime.date) -> MpcController:
+        return MpcController(case, day, self.time_limit_s)
+
+
+@register_method
+class Rule(_SesCarbonMethod):
+    """Time-of-use rule baseline: valley charging, peak discharging, turbines at tariff."""
+
+    name: ClassVar[str] = "rule"
+    family: ClassVar[MethodFamily] = MethodFamily.BASELINE
+    time_limit_s: float | None = None
+
+    def controller(self, case: Case, day: datetime.date) -> RuleController:
+        return RuleController(case, day)

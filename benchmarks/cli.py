@@ -315,6 +315,79 @@ def leaderboard_command(
         _atomic_write_text(out, text)
 
 
+@app.command("schedule")
+@user_errors
+def schedule_command(
+    case: Annotated[str, typer.Option("--case", help="Case id.")],
+    method: Annotated[str, typer.Option("--method", help="Method name.")],
+    day: Annotated[str, typer.Option("--day", help="ISO date (2016-07-01) or SPLIT:K (test:0).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="FILE.csv to write (sidecar FILE.json beside it).")
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fit and the day.")] = 0,
+    budget: Annotated[
+        str,
+        typer.Option("--budget", help="smoke, quick, reference or paper (full = reference)."),
+    ] = "quick",
+) -> None:
+    """Run a method on one day through the referee; write what it executed (CSV + JSON)."""
+    from gridbench.benchmarks.schedule import (
+        ScheduleError,
+        export_schedule,
+        prepare_schedule,
+        sidecar_path,
+    )
+
+    _load_registries()
+    request = prepare_schedule(case, method, day, seed, budget, out)
+    try:
+        rollout = export_schedule(request)
+    except ScheduleError as exc:
+        typer.echo(f"gridbench: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    row = rollout.row
+    if rollout.status != "ok":
+        typer.echo(
+            f"gridbench: warning: {request.method.name} ended the day with status "
+            f"{rollout.status}: {row.get('message') or 'no message'}",
+            err=True,
+        )
+    typer.echo(
+        f"{request.case.id} / {request.method.name} / {request.day.isoformat()} / seed "
+        f"{request.seed}: cost {row.get('cost', float('nan')):.2f} $, emissions "
+        f"{row.get('emissions_t', float('nan')):.3f} t, feasible {row.get('feasible')}; wrote "
+        f"{request.out} and {sidecar_path(request.out)}"
+    )
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    results: ResultsOption = DEFAULT_RESULTS,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Report directory (replaced as a whole; default results/report)."
+        ),
+    ] = Path("results") / "report",
+) -> None:
+    """Write report.md and report.html (leaderboards, figures, what is missing)."""
+    from gridbench.benchmarks.report import build_report
+
+    results = _results_dir(results)
+    if not results.is_dir():
+        raise UserError(
+            f"results directory {str(results)!r} does not exist; run "
+            f"`gridbench run --results {results}` first"
+        )
+    _load_registries()
+    report = build_report(results, out)
+    typer.echo(
+        f"wrote {report.markdown} and {report.html} ({len(report.figures)} figure(s), "
+        f"{len(report.notes)} note(s) on what is missing)"
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -411,8 +411,10 @@ class DispatchCore(ABC):
     May override: :meth:`active_mask`, :meth:`step_bounds` (state-dependent limits, e.g.
     :func:`~gridbench.cases.projection.storage_power_bounds`), :meth:`project_coupled`
     (e.g. :func:`~gridbench.cases.projection.project_onto_disc`), :meth:`on_layer_start`
-    (turn the day-ahead plan into references), :meth:`idle_action`, and the multi-agent hooks
-    :meth:`agent_roles`, :meth:`agent_observation`, :meth:`agent_observation_bounds`.
+    (turn the day-ahead plan into references), :meth:`idle_action`, the multi-agent hooks
+    :meth:`agent_roles`, :meth:`agent_observation`, :meth:`agent_observation_bounds`, and the
+    schedule export hooks :meth:`schedule_rows`, :meth:`schedule_parameters`
+    (``gridbench schedule``).
 
     Clock: during a day, :attr:`layer`, :attr:`step_index` and :attr:`time_h` describe the step
     about to be taken; after the last step :attr:`done` is True and they stay on the last step
@@ -503,6 +505,28 @@ class DispatchCore(ABC):
     def agent_observation_bounds(self, agent: str) -> tuple[ArrayLike, ArrayLike]:
         """Finite static bounds of :meth:`agent_observation` (default: the full ones)."""
         return self.observation_bounds()
+
+    def schedule_rows(self, record: CoreStep) -> list[dict[str, Any]]:
+        """Element rows of an executed step, for ``gridbench schedule`` (default: none, i.e.
+        the case exports no schedule).
+
+        One dict per grid element at ``record`` (a step of the executed layer, from
+        :meth:`history`; called after the day, so the day's data are still loaded) with keys
+        ``element`` (a name unique within the step), ``kind`` (``load``, ``pv``, ``wind``,
+        ``storage``, ``gas_turbine``, ``thermal``, ``flexible_load``, ``ev`` or ``grid``),
+        ``bus`` (numbered from 1 at the substation), ``p_mw`` and ``q_mvar`` (what the step
+        executed; ``> 0`` injects into the grid, so loads are negative and the ``grid`` row
+        is the substation's import) and optionally ``soc`` (storage SOC, 0–1, after the
+        step). The rows must let a user re-run the power flow: ``−Σ p`` per bus over the
+        non-``grid`` rows is the bus's net demand.
+        """
+        return []
+
+    def schedule_parameters(self) -> dict[str, Any]:
+        """Everything needed to recompute the day's cost from the :meth:`schedule_rows` and a
+        power flow (prices, tariffs, device and market parameters, network data), JSON-ready,
+        for the sidecar of ``gridbench schedule`` (default: empty). Called after the day."""
+        return {}
 
     # ------------------------------------------------------------------ machinery
     @property

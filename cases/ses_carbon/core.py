@@ -478,3 +478,154 @@ class SesCarbonCore(DispatchCore):
         info.update(extras)
         info["paper_terms"] = dict(extras["paper_terms"])
         return info
+
+    # ------------------------------------------------------------------ schedule export
+    def schedule_rows(self, record: CoreStep) -> list[dict[str, Any]]:
+        """The elements of executed step ``record`` for ``gridbench schedule``: one ``load``
+        row per bus (``p = −P^l``, ``q = −Q^l``), one ``pv`` row per plant (its available
+        output, unity power factor), the ``gas_turbine`` and ``storage`` setpoints the step
+        executed (``soc`` after the step) and the substation's ``grid`` row (bus 1, the slack
+        power of the step's power flow, re-solved here for its reactive part)."""
+        d = self._data
+        if d is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        c = self.config
+        t = record.step
+        applied = np.asarray(record.applied, dtype=np.float64)
+        actual = d.actual
+        rows: list[dict[str, Any]] = []
+        for i in range(1, self._n_bus):
+            rows.append(
+                {
+                    "element": f"load_{i + 1}",
+                    "kind": "load",
+                    "bus": i + 1,
+                    "p_mw": -float(actual.load_p_mw[t, i]),
+                    "q_mvar": -float(actual.load_q_mvar[t, i]),
+                }
+            )
+        for k, bus in enumerate(c.pv.buses):
+            rows.append(
+                {
+                    "element": f"pv_{k + 1}",
+                    "kind": "pv",
+                    "bus": int(bus),
+                    "p_mw": float(actual.pv_available_mw[t, k]),
+                    "q_mvar": 0.0,
+                }
+            )
+        for g, bus in enumerate(c.gas_turbine.buses):
+            rows.append(
+                {
+                    "element": f"gt_{g + 1}",
+                    "kind": "gas_turbine",
+                    "bus": int(bus),
+                    "p_mw": float(applied[g]),
+                    "q_mvar": 0.0,
+                }
+            )
+        soc = np.asarray(record.kpi.soc, dtype=np.float64)
+        for k, bus in enumerate(c.storage.buses):
+            rows.append(
+                {
+                    "element": f"ses_{k + 1}",
+                    "kind": "storage",
+                    "bus": int(bus),
+                    "p_mw": float(applied[self.n_gt + k]),
+                    "q_mvar": 0.0,
+                    "soc": float(soc[k]),
+                }
+            )
+        flow = self._pf.solve(d.net_p_base[t] - self._inc @ applied, d.load_q[t])
+        rows.append(
+            {
+                "element": "grid",
+                "kind": "grid",
+                "bus": 1,
+                "p_mw": float(record.kpi.tie_line_mw),
+                "q_mvar": float(flow.q_slack_mvar),
+            }
+        )
+        return rows
+
+    def schedule_parameters(self) -> dict[str, Any]:
+        """The day's series and every parameter of the DSO cost (module docstring, step 4),
+        with the feeder's branch data, for the sidecar of ``gridbench schedule``."""
+        from gridbench.cases.grid import load_grid
+
+        d = self._data
+        if d is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        c = self.config
+        gt, st, cm, net = c.gas_turbine, c.storage, c.carbon, c.network
+        feeder = load_grid(GRID)
+        bps, slopes = self._segments
+        return {
+            "step_hours": STEP_HOURS,
+            "series": {
+                "price_usd_per_mwh": d.price.tolist(),
+                "upstream_carbon_intensity_t_per_mwh": d.upstream.tolist(),
+                "allowance_t": d.allowance.tolist(),
+            },
+            "tariff": {"preset": c.tariff, "price_usd_per_mwh": d.price.tolist()},
+            "gas_turbine": {
+                "buses": list(gt.buses),
+                "p_min_mw": gt.p_min_mw,
+                "p_max_mw": gt.p_max_mw,
+                "cost_a_usd_per_mw2h": gt.cost_a_usd_per_mw2h,
+                "cost_b_usd_per_mwh": gt.cost_b_usd_per_mwh,
+                "cost_c_usd_per_h": gt.cost_c_usd_per_h,
+                "carbon_t_per_mwh": gt.carbon_t_per_mwh,
+            },
+            "storage": {
+                "buses": list(st.buses),
+                "p_max_mw": st.p_max_mw,
+                "energy_mwh": st.energy_mwh,
+                "eta_charge": st.eta_charge,
+                "eta_discharge": st.eta_discharge,
+                "soc_init": st.soc_init,
+                "soc_min": st.soc_min,
+                "soc_max": st.soc_max,
+                "degradation_usd_per_mwh": st.degradation_usd_per_mwh,
+                "soc_penalty_usd_per_mwh_h": st.soc_penalty_usd_per_mwh_h,
+            },
+            "pv": {"buses": list(c.pv.buses), "rated_mw": c.pv.rated_mw},
+            "carbon_market": {
+                "base_price_usd_per_t": cm.base_price_usd_per_t,
+                "step_t": cm.step_t,
+                "growth_rate": cm.growth_rate,
+                "n_tiers": cm.n_tiers,
+                "breakpoints_t": bps.tolist(),
+                "slopes_usd_per_t": slopes.tolist(),
+                "allowance_t_per_mwh": cm.allowance_t_per_mwh,
+            },
+            "network": {
+                "v_min_pu": net.v_min_pu,
+                "v_max_pu": net.v_max_pu,
+                "v_slack_pu": net.v_slack_pu,
+            },
+            "grid": {
+                "name": GRID,
+                "source": feeder.source,
+                "base_kv": feeder.base_kv,
+                "n_bus": feeder.n_bus,
+                "branches": {
+                    "from_bus": (feeder.from_bus + 1).tolist(),
+                    "to_bus": (feeder.to_bus + 1).tolist(),
+                    "r_ohm": feeder.r_ohm.tolist(),
+                    "x_ohm": feeder.x_ohm.tolist(),
+                    "rating_mva": self._ratings.tolist(),
+                },
+            },
+            "cost_terms": {
+                "energy_purchase": "sum_t price_t * P_grid_t * dt (exports sold at the tariff)",
+                "gas_turbine_fuel": "sum_t sum_g (a*P_g^2 + b*P_g + c) * dt",
+                "storage_degradation": "degradation_usd_per_mwh * sum_t sum_k |P_k| * dt",
+                "carbon_settlement": (
+                    "C(dQ), dQ = sum_t [(max(P_grid_t, 0) * upstream_t + sum_g P_g * "
+                    "carbon_t_per_mwh) * dt] - allowance_t_per_mwh * sum_t load_t * dt; "
+                    "C(x) = slopes[0]*x + sum_k (slopes[k] - slopes[k-1]) * max(x - "
+                    "breakpoints[k-1], 0)"
+                ),
+            },
+        }

@@ -1,0 +1,189 @@
+"""``gridbench report`` on a small store produced here with the harness (2 test days)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gridbench.benchmarks.cli import app
+
+CASE = "ses-carbon-ieee33-v0"
+SLUG = "ses_carbon_ieee33_v0"
+runner = CliRunner()
+
+
+def gridbench(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _write_monitor(path: Path, returns: list[float]) -> None:
+    """A Stable-Baselines3 ``Monitor`` log (what rl_agents writes per training run)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ['#{"t_start": 0.0, "env_id": "None"}', "r,l,t"]
+    lines += [f"{r},24,{0.1 * (i + 1)}" for i, r in enumerate(returns)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def env_dirs(tmp_path_factory):
+    """Shipped-agent and training directories that hold nothing (the checkout's are ignored)."""
+    root = tmp_path_factory.mktemp("rl")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDBENCH_AGENTS_DIR", str(root / "agents"))
+        mp.setenv("GRIDBENCH_TRAINING_DIR", str(root / "training"))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, env_dirs) -> tuple[Path, list[str]]:
+    from gridbench.benchmarks.harness import run_unit
+    from gridbench.benchmarks.plugins import load_all
+    from gridbench.benchmarks.store import ResultsStore
+    from gridbench.cases.registry import make_case, method_names
+
+    load_all()
+    results = tmp_path_factory.mktemp("store") / "runs"
+    days = make_case(CASE).days("test")[:2]
+    methods = ["idle"] + [m for m in ("rule", "oracle") if m in method_names()]
+    assert len(methods) >= 2
+    for method in methods:
+        unit = run_unit(CASE, method, 0, "quick", "test", days, ResultsStore(results))
+        assert unit.error is None and unit.statuses == {"ok": 2}
+    # training logs where `gridbench run --results DIR` puts them: DIR/training/...
+    for k, method in enumerate(("ddpg", "ddpg-per-or")):
+        for seed in (0, 1):
+            returns = [-60.0 + (k + 1) * i + seed for i in range(30)]
+            _write_monitor(results / "training" / CASE / method / f"seed{seed}" / "monitor.csv",
+                           returns)  # fmt: skip
+    return results, methods
+
+
+class _Balance(HTMLParser):
+    """Checks that every non-void tag is closed in order."""
+
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.imgs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.imgs.append(dict(attrs)["src"])
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> (open: {self.stack[-3:]})")
+        else:
+            self.stack.pop()
+
+
+def test_report_has_leaderboard_figures_and_html(store, tmp_path):
+    results, methods = store
+    out = tmp_path / "report"
+    run = gridbench("report", "--results", results, "--out", out)
+    assert run.exit_code == 0, run.output
+    md = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+
+    # the leaderboard rows, one per method
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    for method in methods:
+        assert any(f"| {method} |" in ln for ln in rows), method
+    assert re.search(r"\| — \| oracle \| bound \|", md) or "oracle" not in methods
+
+    # the figures, linked and present
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    expected = {f"{SLUG}_{n}.png" for n in ("cost_vs_decision_time", "carbon_intensity", "soc",
+                                              "training")}  # fmt: skip
+    assert set(links) == expected
+    for name in links:
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+    # well-formed enough HTML: a table, the images, every tag closed
+    assert page.startswith("<!DOCTYPE html>") and "<table>" in page and "</table>" in page
+    parser = _Balance()
+    parser.feed(page)
+    assert parser.errors == [] and parser.stack == []
+    assert set(parser.imgs) == expected
+    for method in methods:
+        assert f"<td>{method}</td>" in page
+
+    # what is missing is listed instead of failing
+    missing = md.split("## Missing", 1)[1]
+    assert "no RL rows yet" in missing
+    assert "registered methods without rows" in missing
+    assert "no ddpg training curves" not in missing  # both training logs were found
+
+
+def test_report_notes_missing_agents_and_training_logs(store, tmp_path):
+    from gridbench.benchmarks.store import ResultsStore
+
+    results, _ = store
+    copy = tmp_path / "runs"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("training"))
+    # an RL row whose agent is neither shipped nor trained: skipped in the figures, with a note
+    frame = ResultsStore(copy).frame(method="idle")
+    row = {k: v for k, v in frame.iloc[0].to_dict().items() if v == v}  # drop NaN
+    row.update(method="ddpg", family="rl", run_id=str(row["run_id"]).replace("idle", "ddpg"))
+    ResultsStore(copy).append([row])
+    out = tmp_path / "report"
+    run = gridbench("report", "--results", copy, "--out", out)
+    assert run.exit_code == 0, run.output
+    md = (out / "report.md").read_text()
+    missing = md.split("## Missing", 1)[1]
+    assert "ddpg skipped in the figures: no shipped or trained agent" in missing
+    assert "no ddpg training curves" in missing and "no ddpg-per-or training curves" in missing
+    assert "no RL rows yet" not in missing
+    assert "| ddpg | rl |" in md
+    assert not (out / f"{SLUG}_training.png").exists()
+    assert (out / f"{SLUG}_soc.png").exists()
+
+
+def test_report_replaces_an_old_report_atomically(store, tmp_path):
+    results, _ = store
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("old")
+    (out / "stale.png").write_bytes(b"x")
+    run = gridbench("report", "--results", results, "--out", out)
+    assert run.exit_code == 0, run.output
+    assert (out / "report.md").read_text().startswith("# gridbench report")
+    assert not (out / "stale.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no temp dirs left
+
+
+def test_report_user_errors(store, tmp_path):
+    results, _ = store
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    cases = [
+        (("--results", tmp_path / "nope"), "does not exist"),
+        (("--results", empty), "holds no result rows"),
+        (("--results", a_file), "is a file"),
+        (("--results", results, "--out", foreign), "not a gridbench report directory"),
+        (("--results", results, "--out", a_file), "is a file"),
+    ]
+    for args, message in cases:
+        run = gridbench("report", *args)
+        assert run.exit_code == 2, (args, run.output)
+        assert message in run.stderr, (args, run.stderr)
+        assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "mine"]
+    assert list(empty.iterdir()) == []

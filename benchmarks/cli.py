@@ -197,6 +197,12 @@ def run_command(
             "--method", help="Method name (repeatable; default: every method supporting the case)."
         ),
     ] = None,
+    family: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--family", help="Only methods of a family: solver, rl, baseline, bound (repeatable)."
+        ),
+    ] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 per method.")] = 3,
     budget: Annotated[
         str,
@@ -238,7 +244,7 @@ def run_command(
         raise UserError(f"--days {days} must be >= 1")
     results = _results_dir(results)
     _load_registries()
-    plan = plan_run(case, method, range(seeds), budget_value, split_value, days)
+    plan = plan_run(case, method, range(seeds), budget_value, split_value, days, family)
     for note in plan.notes:
         typer.echo(f"gridbench: note: {note}", err=True)
     if not plan.tasks:

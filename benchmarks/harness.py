@@ -529,6 +529,7 @@ def plan_run(
     budget: Budget | str,
     split: Split | str,
     n_days: int | None = None,
+    families: Sequence[str] | None = None,
 ) -> RunPlan:
     """The units of ``gridbench run`` (registries must be loaded).
 
@@ -536,7 +537,8 @@ def plan_run(
     case is built (unknown ⇒ ``UnknownNameError`` with a suggestion). A method that does not
     support a case is skipped with a note; so is a multi-agent method unless it was named
     explicitly (then :class:`MultiAgentNotSupported`). ``n_days``: the first K days of the
-    split (all when ``None`` or larger than the split).
+    split (all when ``None`` or larger than the split). ``families``: only methods of these
+    families (``solver``, ``rl``, ``baseline``, ``bound``).
     """
     from gridbench.cases.registry import case_ids, case_spec, get_method, method_names
 
@@ -557,6 +559,9 @@ def plan_run(
     method_list = _dedupe(methods) if methods else list(method_names())
     case_specs = [case_spec(name) for name in case_names]  # unknown ⇒ one line, nothing run
     method_specs = [get_method(name) for name in method_list]
+    if families:
+        wanted = {MethodFamily.parse(f) for f in families}  # unknown ⇒ one line
+        method_specs = [m for m in method_specs if m.family in wanted]
     if not case_specs:
         raise HarnessError("no cases registered; nothing to run")
     if not method_specs:

@@ -41,6 +41,8 @@ def test_grid_text_output_names_the_minimum_voltage_bus():
         (("grid", "ieee3"), "gridbench: error: unknown grid 'ieee3'; did you mean 'ieee33'?"),
         (("grid", "feeder83", "--json"), "did you mean 'feeder38'?"),
         (("methods", "--case", "ses-carbon-ieee33-v9"), "unknown case 'ses-carbon-ieee33-v9'"),
+        (("run", "--family", "solvr"), "unknown method family 'solvr'; valid: solver, rl"),
+        (("run", "--method", "ddgp"), "unknown method 'ddgp'; did you mean 'ddpg'?"),
     ],
 )
 def test_unknown_names_give_one_line_and_exit_2(args, message):

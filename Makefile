@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RESULTS ?= results
+STORE ?= $(RESULTS)/store
+BUDGET ?= quick
+SEEDS ?= 3
 
 .PHONY: bench test lint env clean
 
@@ -17,7 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 env: $(VENV)/.installed
 
-## Main job: grid checks, the default benchmark, the leaderboard files under results/.
+## Main job: grid checks, every method on every case's test days (quick budget: solvers
+## and baselines once, RL agents over 3 seeds, evaluating shipped agents where they exist),
+## the leaderboard and report under results/, and the power-flow/referee benchmarks.
 bench: env
 	mkdir -p $(RESULTS)/grids $(RESULTS)/benchmarks
 	for g in ieee33 feeder38 ieee30; do \
@@ -25,6 +30,12 @@ bench: env
 	  mv $(RESULTS)/grids/$$g.json.tmp $(RESULTS)/grids/$$g.json || exit 1; \
 	done
 	$(BIN)/gridbench grid ieee33
+	$(BIN)/gridbench run --family bound --family solver --family baseline --seeds 1 \
+	  --budget $(BUDGET) --results $(STORE)
+	$(BIN)/gridbench run --family rl --seeds $(SEEDS) --budget $(BUDGET) --results $(STORE)
+	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
+	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json
+	$(BIN)/gridbench report --results $(STORE) --out $(RESULTS)/report
 	$(BIN)/python -m pytest benchmarks/suites -q -p no:cacheprovider --benchmark-only \
 	  --benchmark-json=$(RESULTS)/benchmarks/latest.json
 	$(BIN)/python -m gridbench.benchmarks.ratios $(RESULTS)/benchmarks/latest.json \

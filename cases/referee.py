@@ -683,8 +683,9 @@ class DispatchCore(ABC):
         raw = raw.reshape(self._action_dim)
         m = self.mask(spec.layer)
         low, high = self.current_bounds()
-        boxed = self.idle_action()
-        boxed[m], _ = project_onto_box(raw[m], low[m], high[m], self.idle_action()[m])
+        idle = self.idle_action()
+        boxed = idle.copy()
+        boxed[m], _ = project_onto_box(raw[m], low[m], high[m], idle[m])
         applied = np.asarray(self.project_coupled(boxed), dtype=np.float64).reshape(-1)
         if applied.shape != (self._action_dim,):
             raise RefereeError(f"project_coupled returned {applied.size} entries")
@@ -698,7 +699,7 @@ class DispatchCore(ABC):
             applied = np.asarray(outcome.applied, dtype=np.float64).reshape(-1)
             if applied.shape != (self._action_dim,):
                 raise RefereeError(f"StepOutcome.applied has {applied.size} entries")
-        applied = np.where(m, applied, self.idle_action())
+        applied = np.where(m, applied, idle)
         applied.setflags(write=False)
         reward = float(outcome.reward)
         if not math.isfinite(reward):

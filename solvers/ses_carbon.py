@@ -16,6 +16,8 @@ differ only in what they know and when they re-plan:
     ``t`` (row ``t`` is what the referee's observation shows for the hour about to be
     dispatched), the measured SOC and ΔQ so far refill the parameters of one compiled
     24-slot problem, which is re-solved over hours ``t … 23``; the first step is applied.
+    Every re-solve settles its end energy against the SOC at the start of the *day* (the
+    referee's terminal energy settlement), not against its own initial SOC.
 ``rule`` (family ``baseline``)
     time-of-use rule: charge in the valley window, discharge in the peak window (each spread
     over the window's remaining hours so as to end at the SOC window's edge), turbines at the
@@ -236,6 +238,7 @@ class MpcController(_Controller):
         #: The plan of the last solve (its first step was applied).
         self.plan: Plan | None = None
         self._planned_step: int | None = None
+        self._soc_day_start: NDArray[np.float64] | None = None
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         """Build and compile the problem, and plan the first hour (timed as planning)."""
@@ -243,6 +246,9 @@ class MpcController(_Controller):
 
         self._reset_common(info)
         self.plan, self._planned_step = None, None
+        # the day's initial SOC: the reference of the terminal energy settlement in every
+        # re-solve (not the re-solve's own initial SOC)
+        self._soc_day_start = self._soc(obs, info)
         self.formulation = SesCarbonFormulation(self.config)
         self._replan(obs, info)
 
@@ -258,6 +264,7 @@ class MpcController(_Controller):
             t0=min(t, 23),
             soc=self._soc(obs, info),
             carbon_net_so_far_t=self._carbon_net(obs, info),
+            soc_day_start=self._soc_day_start,
         )
         result = form.solve(time_limit_s=self.time_limit_s, dpp=True, warm_start=True)
         self._planned_step = t

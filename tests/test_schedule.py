@@ -150,6 +150,15 @@ def _resimulate(rows: list[dict[str, str]], sidecar: dict) -> dict[str, float]:
         emissions += (max(p_slack, 0.0) * upstream[t] + sum(p_gt) * gt["carbon_t_per_mwh"]) * dt
         served += load * dt
 
+    # terminal energy settlement: the energy below the day's start bought back at π_T (a
+    # surplus credited), from the storages' SOC after the last step
+    last = by_step[max(by_step)]
+    end_mwh = [float(r["soc"]) * storage["energy_mwh"] for r in last if r["kind"] == "storage"]
+    assert len(end_mwh) == len(storage["energy_start_mwh"]) == len(storage["buses"])
+    terminal = storage["terminal_price_usd_per_mwh"] * sum(
+        e0 - e for e0, e in zip(storage["energy_start_mwh"], end_mwh, strict=True)
+    )
+
     net_t = emissions - market["allowance_t_per_mwh"] * served
     carbon = _ladder_cost(
         net_t,
@@ -159,7 +168,8 @@ def _resimulate(rows: list[dict[str, str]], sidecar: dict) -> dict[str, float]:
         market["n_tiers"],
     )
     return {
-        "cost": purchase + fuel + degradation + carbon,
+        "cost": purchase + fuel + degradation + carbon + terminal,
+        "terminal": terminal,
         "emissions_t": emissions,
         "slack_gap_mw": slack_gap,
         "v_gap_pu": v_gap,
@@ -191,6 +201,9 @@ def test_schedule_resimulated_in_pandapower_matches_the_harness_cost(exported, m
         assert sidecar["kpis"]["cost"] == pytest.approx(harness["cost"], rel=1e-9)
         assert mine["cost"] == pytest.approx(harness["cost"], rel=1e-3), method
         assert mine["emissions_t"] == pytest.approx(harness["emissions_t"], rel=1e-3), method
+        assert mine["terminal"] == pytest.approx(
+            harness["cost_storage_terminal_energy"], abs=1e-3
+        ), method
         costs[method] = mine["cost"]
     # the dispatch matters: some method other than idle changes the cost
     assert any(
@@ -222,6 +235,8 @@ def test_schedule_rows_and_sidecar_layout(exported):
         assert key in params
     assert {"v_min_pu", "v_max_pu", "v_slack_pu"} <= params["network"].keys()
     assert {"eta_charge", "eta_discharge", "energy_mwh"} <= params["storage"].keys()
+    assert {"energy_start_mwh", "terminal_price_usd_per_mwh"} <= params["storage"].keys()
+    assert "storage_terminal_energy" in params["cost_terms"]
     assert len(sidecar["steps"]) == n_steps
     kpis = sidecar["kpis"]
     assert {"cost", "emissions_t", "feasible", "decision_ms_p50"} <= kpis.keys()

@@ -44,6 +44,7 @@ def _action(gt=(0.0, 0.0, 0.0), st=(0.0, 0.0, 0.0, 0.0, 0.0)) -> np.ndarray:
         ({"storage": {"p_max_mw": 0}}, ("storage.p_max_mw", "got 0")),
         ({"storage": {"eta_charge": 1.2}}, ("storage.eta_charge", "1.2")),
         ({"storage": {"soc_min": 0.9}}, ("SOC window inverted", "soc_min=0.9")),
+        ({"storage": {"terminal_value_usd_per_mwh": -1.0}}, ("terminal_value_usd_per_mwh",)),
         ({"gas_turbine": {"p_min_mw": 0.5}}, ("gas turbine range inverted", "p_min_mw=0.5")),
         ({"gas_turbine": {"buses": [1, 7, 30]}}, ("gas turbine buses [1]",)),
         ({"pv": {"profiles": ["PV1", "PV9", "PV3", "PV4", "PV5"]}}, ("PV9",)),
@@ -71,6 +72,16 @@ def test_config_defaults_follow_the_paper():
     assert SesCarbonCase({"storage": {"energy_mwh": 2.0}}).config.storage.energy_mwh == 2.0
     with pytest.raises(Exception, match="frozen"):
         CFG.storage.p_max_mw = 1.0  # type: ignore[misc]
+
+
+def test_terminal_price_defaults_to_the_valley_tariff_per_stored_mwh():
+    assert CFG.storage.terminal_value_usd_per_mwh is None
+    assert CFG.terminal_price_usd_per_mwh == pytest.approx(34.2 / 0.95)  # 36 $/MWh
+    assert SesCarbonCase({"tariff": "peak-valley-6-20"}).config.terminal_price_usd_per_mwh == (
+        pytest.approx(40.0 / 0.95)
+    )
+    fixed = SesCarbonCase({"storage": {"terminal_value_usd_per_mwh": 0.0}}).config
+    assert fixed.terminal_price_usd_per_mwh == 0.0
 
 
 # ---------------------------------------------------------------------------- accounting
@@ -137,6 +148,20 @@ def test_emissions_and_dso_cost_terms_by_hand():
     assert terms == pytest.approx(
         {"user_purchase": 300.0, "gas_turbine": 7.0, "ses": -20.0, "ses_degradation": 8.0}
     )
+
+
+def test_terminal_energy_settlement_by_hand():
+    assert acc.terminal_energy_price(34.2, 0.95) == pytest.approx(36.0, abs=1e-12)
+    assert acc.terminal_energy_price(40.0, 0.8) == pytest.approx(50.0, abs=1e-12)
+    with pytest.raises(ValueError, match="eta_charge"):
+        acc.terminal_energy_price(34.2, 0.0)
+    # two storages drained 0.6 -> 0.24 MWh (bought back) and one charged 0.6 -> 0.9 MWh
+    # (credited): 36·(0.36 + 0.36 − 0.3) = 36·0.42 = 15.12 $
+    got = acc.terminal_energy_settlement([0.6, 0.6, 0.6], [0.24, 0.24, 0.9], 36.0)
+    assert got == pytest.approx(15.12, abs=1e-12)
+    assert acc.terminal_energy_settlement([0.6], [0.96], 36.0) == pytest.approx(-12.96, abs=1e-12)
+    assert acc.terminal_energy_settlement([0.6, 0.3], [0.6, 0.3], 36.0) == 0.0
+    assert acc.terminal_energy_settlement([0.6], [0.0], 0.0) == 0.0
 
 
 def test_storage_energy_update_eq11_by_hand():
@@ -264,6 +289,7 @@ def test_one_step_costs_and_emissions_recomputed_independently():
         "gas_turbine_fuel": float(np.sum(100 * gt**2 + 80 * gt)),
         "storage_degradation": 20 * float(np.abs(st).sum()),
         "carbon_settlement": float(acc.carbon_settlement_usd(before, after, CFG.carbon)),
+        "storage_terminal_energy": 0.0,  # settled at the last step only
     }
     assert tuple(info["cost"]) == COST_TERMS
     assert info["cost"] == pytest.approx(expected, rel=1e-9)
@@ -292,6 +318,7 @@ def test_idle_day_costs_the_purchase_of_load_minus_pv_plus_losses():
         purchase += info["cost"]["energy_purchase"]
         settlement += info["cost"]["carbon_settlement"]
         others += info["cost"]["gas_turbine_fuel"] + info["cost"]["storage_degradation"]
+        others += info["cost"]["storage_terminal_energy"]
         emissions += info["emissions_t"]
         assert info["soc_violation"] == 0.0
     assert purchase == pytest.approx(float(d.price_usd_per_mwh @ tie), rel=1e-9)
@@ -301,6 +328,38 @@ def test_idle_day_costs_the_purchase_of_load_minus_pv_plus_losses():
         float(acc.ladder_carbon_cost(emissions, allowance, CFG.carbon)), rel=1e-9
     )
     assert others == 0.0
+
+
+@pytest.mark.parametrize("value", [None, 50.0, 0.0])
+def test_terminal_energy_is_settled_at_the_last_step_and_in_its_reward(value):
+    case = SesCarbonCase({"storage": {"terminal_value_usd_per_mwh": value}})
+    env = case.make_env(day=DAY, seed=0)
+    env.reset(seed=0)
+    price = 36.0 if value is None else value
+    # storage 1 discharges 3 h (0.6 − 3·0.3/0.8 = −0.525: emptied within the third hour),
+    # storage 2 charges 1 h (0.6 + 0.95·0.2 = 0.79), storage 3 discharges 1 h (0.6 − 0.125)
+    script = np.zeros((24, N_ST))
+    script[5:8, 0] = 0.3
+    script[12, 1] = -0.2
+    script[20, 2] = 0.1
+    infos = []
+    for t in range(24):
+        *_, info = env.step(_action(st=script[t]))
+        infos.append(info)
+    terms = [i["cost"]["storage_terminal_energy"] for i in infos]
+    assert terms[:-1] == [0.0] * 23
+    end = infos[-1]["soc"] * CFG.storage.energy_mwh
+    np.testing.assert_allclose(end, [0.0, 0.79, 0.475, 0.6, 0.6], rtol=0, atol=1e-12)
+    # by hand: π_T·((0.6 − 0) + (0.6 − 0.79) + (0.6 − 0.475)) = π_T·0.535
+    assert terms[-1] == pytest.approx(price * 0.535, abs=1e-9)
+    assert terms[-1] == pytest.approx(
+        acc.terminal_energy_settlement(np.full(N_ST, 0.6), end, price), abs=1e-12
+    )
+    last = infos[-1]["reward_terms"]["storage_terminal_energy"]
+    assert last == pytest.approx(-terms[-1] / CFG.reward.scale_usd, abs=1e-12)
+    params = env.unwrapped.core.schedule_parameters()["storage"]
+    assert params["terminal_price_usd_per_mwh"] == pytest.approx(price)
+    assert params["energy_start_mwh"] == [0.6] * N_ST
 
 
 def test_non_finite_and_out_of_range_actions_are_projected():

@@ -72,8 +72,15 @@ LOAD_MW = 1.0
 P_MAX, E_MAX, ETA, DEG = 0.5, 1.0, 0.9, 1.0
 
 
-def _tiny(intensity: float, ladder: dict | None = None):
-    """Two buses (substation + bus 2), one storage, one (too expensive) turbine, 2 hours."""
+def _tiny(
+    intensity: float,
+    ladder: dict | None = None,
+    *,
+    terminal_value: float | None = None,
+    t0: int = 0,
+):
+    """Two buses (substation + bus 2), one storage, one (too expensive) turbine, 2 hours
+    (steps ``t0``, ``t0 + 1`` of the day; the rest of the day's rows are zeros)."""
     cfg = SesCarbonConfig.model_validate(
         {
             "storage": {
@@ -86,6 +93,7 @@ def _tiny(intensity: float, ladder: dict | None = None):
                 "soc_min": 0.0,
                 "soc_max": 1.0,
                 "degradation_usd_per_mwh": DEG,
+                "terminal_value_usd_per_mwh": terminal_value,
             },
             "gas_turbine": {
                 "buses": [2],
@@ -110,20 +118,25 @@ def _tiny(intensity: float, ladder: dict | None = None):
         load_q_mvar=np.zeros(2),
         rate_mva=np.array([np.inf]),
     )
+    rows = t0 + 2
+    load_p = np.zeros((rows, 2))
+    load_p[t0:, 1] = LOAD_MW
+    price = np.zeros(rows)
+    price[t0:] = PRICES
     data = SesCarbonDay(
         day=datetime.date(2016, 7, 1),
         info="actual",
         issue_step=0,
         lead_offset_h=0.0,
-        load_p_mw=np.array([[0.0, LOAD_MW]] * 2),
-        load_q_mvar=np.zeros((2, 2)),
-        pv_available_mw=np.zeros((2, 1)),
-        price_usd_per_mwh=np.array(PRICES),
-        carbon_intensity_t_per_mwh=np.full(2, intensity),
+        load_p_mw=load_p,
+        load_q_mvar=np.zeros((rows, 2)),
+        pv_available_mw=np.zeros((rows, 1)),
+        price_usd_per_mwh=price,
+        carbon_intensity_t_per_mwh=np.full(rows, intensity),
         line_rating_mva=np.array([np.inf]),
     )
     form = SesCarbonFormulation(cfg, horizon=2, feeder=feeder)
-    form.update(data)
+    form.update(data, t0=t0)
     return cfg, form
 
 
@@ -164,6 +177,35 @@ def test_tiny_instance_matches_the_hand_solution(carbon):
     assert plan.v_min_pu == pytest.approx(1.0 - R_PU * imports[0], abs=1e-6)  # V_2 = 1 − r·P
 
 
+def test_tiny_instance_with_the_terminal_settlement_keeps_the_energy():
+    """The same two hours as the day's last two (steps 22, 23): the horizon reaches the end
+    of the day, so the end energy is settled at π_T = 95 $ per stored MWh (day start E = 0).
+
+    Charging costs ≈ (10·1.03 + 1)/0.9 ≈ 12.6 $ per stored MWh: charge at full power in hour
+    22 (E = 0.45 MWh). Discharging a stored MWh in hour 23 earns 0.9·(100·dP/dd − 1) ≈
+    0.9·(100·1.012 − 1) ≈ 90.2 $ < 95 $ of credit: keep it. Cost = 10·P(1.5) + 100·P(1.0)
+    + 1·0.5 (degradation) − 95·0.45 (the credit)."""
+    _, form = _tiny(intensity=0.0, terminal_value=95.0, t0=22)
+    assert form.reaches_day_end
+    result = form.solve()
+    assert result.status is SolveStatus.OPTIMAL
+    imports = np.array([_import(LOAD_MW + P_MAX), _import(LOAD_MW)])
+    terminal = -95.0 * ETA * P_MAX
+    expected = float(np.dot(PRICES, imports)) + DEG * P_MAX + terminal
+    assert result.objective == pytest.approx(expected, abs=1e-5)
+    plan = form.plan()
+    np.testing.assert_allclose(plan.actions(), [[0.0, -P_MAX], [0.0, 0.0]], atol=1e-5)
+    np.testing.assert_allclose(plan.soc[:, 0], [0.0, ETA * P_MAX, ETA * P_MAX], atol=1e-5)
+    assert plan.cost_usd["storage_terminal_energy"] == pytest.approx(terminal, abs=1e-5)
+    assert plan.objective_terms_usd["storage_terminal_energy"] == pytest.approx(terminal, abs=1e-5)
+    assert plan.cost_total_usd == pytest.approx(expected, abs=1e-5)
+    # at t0 = 0 the two hours end before midnight: no settlement, the storage empties
+    _, form = _tiny(intensity=0.0, terminal_value=95.0)
+    assert not form.reaches_day_end
+    assert form.solve().ok and form.plan().cost_usd["storage_terminal_energy"] == 0.0
+    assert form.plan().soc[-1, 0] == pytest.approx(0.0, abs=1e-6)
+
+
 # ---------------------------------------------------------------------- the real case
 def test_formulation_is_dpp_and_pads_the_end_of_the_day():
     form = SesCarbonFormulation(CASE.config)
@@ -174,8 +216,24 @@ def test_formulation_is_dpp_and_pads_the_end_of_the_day():
     assert form.n_active == 4
     assert form.parameters["active"].value.tolist() == [1.0] * 4 + [0.0] * 20
     np.testing.assert_allclose(form.parameters["energy_init"].value, 0.3 * 1.2)
+    # the terminal settlement refers to the day's start (soc_init), not the re-solve's soc
+    pi_t = CASE.config.terminal_price_usd_per_mwh
+    assert form.parameters["terminal_price"].value == pytest.approx(pi_t)
+    assert form.parameters["terminal_const_usd"].value == pytest.approx(pi_t * 5 * 0.6)
+    form.update(CASE.day_data(DAY), t0=20, soc=0.3, soc_day_start=0.4)
+    assert form.parameters["terminal_const_usd"].value == pytest.approx(pi_t * 5 * 0.48)
+    form.update(CASE.day_data(DAY), t0=0, soc=0.3)  # at t0 = 0 the day starts at soc
+    assert form.parameters["terminal_const_usd"].value == pytest.approx(pi_t * 5 * 0.36)
+    with pytest.raises(ValueError, match="soc_day_start must be finite"):
+        form.update(CASE.day_data(DAY), t0=3, soc_day_start=np.nan)
     with pytest.raises(ValueError, match="t0 must be"):
         form.update(CASE.day_data(DAY), t0=24)
+    # a horizon ending before midnight carries no terminal settlement
+    short = SesCarbonFormulation(CASE.config, horizon=6)
+    short.update(CASE.day_data(DAY), t0=0)
+    assert short.parameters["terminal_price"].value == 0.0 and not short.reaches_day_end
+    short.update(CASE.day_data(DAY), t0=18)
+    assert short.parameters["terminal_price"].value == pytest.approx(pi_t)
 
 
 def test_oracle_is_optimal_exact_and_priced_like_the_referee(oracle_day):
@@ -188,8 +246,13 @@ def test_oracle_is_optimal_exact_and_priced_like_the_referee(oracle_day):
     # what the model expects = what the referee charges (AC power flow vs relaxation):
     # measured difference ≈ 1e-6 $ on a 3,636 $ day
     assert plan.cost_total_usd == pytest.approx(referee_cost, rel=1e-5)
+    assert set(plan.cost_usd) == set(infos[-1]["cost"])
     for term in plan.cost_usd:
         assert plan.cost_usd[term] == pytest.approx(sum(i["cost"][term] for i in infos), abs=1e-3)
+    # the terminal settlement is in the model's objective as the referee charges it
+    terminal = plan.cost_usd["storage_terminal_energy"]
+    assert plan.objective_terms_usd["storage_terminal_energy"] == pytest.approx(terminal, abs=1e-4)
+    assert terminal == pytest.approx(infos[-1]["cost"]["storage_terminal_energy"], abs=1e-4)
     assert _violations(infos) < 1e-6
     assert plan.max_loading <= 1.0 + 1e-6
     assert 0.95 - 1e-6 <= plan.v_min_pu <= plan.v_max_pu <= 1.05 + 1e-6
@@ -220,12 +283,19 @@ def test_oracle_beats_idle_and_rule_in_the_referee(oracle_day, rule_day, idle_da
 def test_day_ahead_and_mpc_run_a_day_within_the_limits(oracle_day):
     _, _, oracle = oracle_day
     for name in ("day-ahead", "mpc"):
-        ctrl, _, cost = _rollout(name)
+        ctrl, infos, cost = _rollout(name)
         assert ctrl.status == "ok" and not ctrl.fallback, ctrl.status_message
         assert all(r.ok for r in ctrl.results)
         assert cost >= oracle - 1e-6  # no method beats perfect foresight
         assert cost <= oracle * 1.05
     assert len(ctrl.results) == 24  # the MPC re-planned every hour
+    # the last re-solve (hour 23 alone) settled the end energy against the day's start
+    # (5 × 0.6 MWh), exactly as the referee did after the step it applied
+    pi_t = CASE.config.terminal_price_usd_per_mwh
+    assert ctrl.formulation.parameters["terminal_const_usd"].value == pytest.approx(pi_t * 3.0)
+    assert ctrl.plan.cost_usd["storage_terminal_energy"] == pytest.approx(
+        infos[-1]["cost"]["storage_terminal_energy"], abs=1e-4
+    )
     assert [r.compile_time_s < 0.05 for r in ctrl.results[1:]] == [True] * 23
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "step_emissions_t",
     "storage_degradation_usd",
     "storage_energy_update",
+    "terminal_energy_price",
+    "terminal_energy_settlement",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -210,6 +212,29 @@ def storage_energy_update(
     return np.asarray(
         _f(energy_mwh) + (eta_charge * ch - dis / eta_discharge) * dt_h, dtype=np.float64
     )
+
+
+def terminal_energy_price(valley_price_usd_per_mwh: float, eta_charge: float) -> float:
+    """Default π_T of :func:`terminal_energy_settlement`, $ per stored MWh: the valley
+    tariff / η_ch — the purchase price of one MWh *stored* by charging in the next valley."""
+    if not eta_charge > 0:
+        raise ValueError(f"eta_charge must be > 0, got {eta_charge!r}")
+    return float(valley_price_usd_per_mwh) / float(eta_charge)
+
+
+def terminal_energy_settlement(
+    energy_start_mwh: ArrayLike, energy_end_mwh: ArrayLike, price_usd_per_mwh: float
+) -> float:
+    """Terminal energy settlement of the day, $: ``C_T = π_T · Σ_k (E_k(0) − E_k(T))``.
+
+    Energy the storages hold less at the end of the day than at its start is bought back at
+    π_T per stored MWh (a cost), energy they hold more is credited (a negative cost). Linear
+    and symmetric in the end energies, so an optimization stays linear, and the term by itself
+    offers no arbitrage as long as π_T is at most what storing a MWh costs during the day
+    (with the default valley / η_ch it is exactly the cheapest tariff's price per stored
+    MWh, before degradation and losses). Summed over every storage."""
+    diff = _f(energy_start_mwh) - _f(energy_end_mwh)
+    return float(price_usd_per_mwh) * float(np.sum(diff))
 
 
 def soc_window_violation(soc: ArrayLike, soc_min: float, soc_max: float) -> FloatArray:

@@ -92,6 +92,15 @@ class StorageParams(_Params):
     #: λ^BESS of eq (17): $ per MWh of throughput (charge + discharge, grid side). 20 $/MWh
     #: ≈ a 300 $/kWh Li-ion pack over ~7,500 full-equivalent cycles of both directions.
     degradation_usd_per_mwh: _NonNeg = 20.0
+    #: π_T, $ per MWh of *stored* energy: the price of the terminal energy settlement
+    #: (``accounting.terminal_energy_settlement``). At the day's last step the DSO buys back
+    #: the energy the storages hold less than at the start of the day (E(0) − E(T) > 0) and
+    #: is credited for any surplus, at π_T. ``None`` (default): the tariff's valley price / η_ch
+    #: — what it costs to put a stored MWh back in the next valley (cn-3level: 34.2 / 0.95 =
+    #: 36 $/MWh); 0 switches the settlement off (the day's end energy is free, as in the paper).
+    #: Keep it below what storing a MWh costs, (valley + λ^BESS) / η_ch ≈ 57 $/MWh here: above
+    #: that, charging only to be credited at midnight pays by itself.
+    terminal_value_usd_per_mwh: _NonNeg | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -343,3 +352,17 @@ class SesCarbonConfig(CaseConfig):
     def action_dim(self) -> int:
         """Setpoints: the turbines first, then the storages (eq (16))."""
         return self.gas_turbine.n + self.storage.n
+
+    @property
+    def terminal_price_usd_per_mwh(self) -> float:
+        """π_T of the terminal energy settlement, $ per stored MWh: ``storage.
+        terminal_value_usd_per_mwh``, or when ``None`` the valley (lowest) price of
+        ``tariff`` divided by η_ch (:func:`~.accounting.terminal_energy_price`)."""
+        st = self.storage
+        if st.terminal_value_usd_per_mwh is not None:
+            return float(st.terminal_value_usd_per_mwh)
+        from gridbench.cases.data import tou_tariff
+        from gridbench.cases.ses_carbon.accounting import terminal_energy_price
+
+        valley = float(np.min(tou_tariff(self.tariff).price(1.0)))
+        return terminal_energy_price(valley, st.eta_charge)

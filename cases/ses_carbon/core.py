@@ -20,7 +20,16 @@ One day = 24 hourly steps (``Timeline.single(24, 1.0)``). Each step:
    * ``gas_turbine_fuel`` = ``Σ_g (a·P² + b·P + c)·Δt``;
    * ``storage_degradation`` = ``λ^BESS·Σ_k |p_k|·Δt``;
    * ``carbon_settlement`` = ``C_ce(ΔQ_t) − C_ce(ΔQ_{t−1})`` with ``ΔQ_t`` the running
-     (emissions − allowance): the steps sum to eq (14) of the day's total.
+     (emissions − allowance): the steps sum to eq (14) of the day's total;
+   * ``storage_terminal_energy`` = ``π_T·Σ_k (E_k(0) − E_k(T))`` at the day's last step, 0
+     before (:func:`~.accounting.terminal_energy_settlement`): the energy the storages end the
+     day with below their start (every day starts at ``soc_init``) is bought back, a surplus
+     is credited, at ``π_T`` = :attr:`~.config.SesCarbonConfig.terminal_price_usd_per_mwh`
+     (default the valley tariff / η_ch = 36 $ per stored MWh: what putting the energy back in
+     the next valley costs). Without it the day's initial energy would be free and every
+     optimizing method would end the day at the bottom of the SOC window (an end-of-horizon
+     artefact); with it, draining the storages is worth what the energy sells for above its
+     replacement cost.
 
    ``emissions_t`` = ``(max(P^UPG, 0)·C_t^UPG + Σ_g P_g^G·C^G)·Δt``.
 
@@ -48,7 +57,7 @@ issue_step=t)`` gets exactly these values in row t. Values are clipped into the 
 observation bounds.
 
 Reward (eq (17)), per step: ``−(Σ cost terms + SOC penalty + voltage penalty + line
-penalty) / reward.scale_usd`` with
+penalty) / reward.scale_usd`` (the terminal settlement included, in the last step's reward) with
 
 * SOC penalty = ``λ1·Σ_k E_k^max·dist(SOC_k, [0.2, 0.8])·Δt`` (eq (17)'s soft SOC term;
   the turbine term of eq (17) is always 0: the projection enforces eq (10));
@@ -107,6 +116,7 @@ COST_TERMS: Final[tuple[str, ...]] = (
     "gas_turbine_fuel",
     "storage_degradation",
     "carbon_settlement",
+    "storage_terminal_energy",
 )
 #: Names of the observation entries before the SOCs.
 OBSERVATION_NAMES: Final[tuple[str, ...]] = (
@@ -177,9 +187,11 @@ class SesCarbonCore(DispatchCore):
         self._ladder_bps = tuple(float(b) for b in self._segments[0])
         self._ladder_slopes = tuple(float(v) for v in self._segments[1])
         self._days: dict[datetime.date, _DayArrays] = {}
+        self._terminal_price = config.terminal_price_usd_per_mwh
         self._obs_low, self._obs_high = self._observation_limits(feeder)
         # state
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
+        self._energy_start = self.energy_mwh.copy()  # E(0) of the terminal settlement
         self._carbon_net = 0.0
         self._emissions = 0.0
         self._tie_prev = 0.0
@@ -268,6 +280,7 @@ class SesCarbonCore(DispatchCore):
         st = self.config.storage
         self._data = self._day_arrays(day)
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
+        self._energy_start = self.energy_mwh.copy()
         self._carbon_net = 0.0
         self._emissions = 0.0
         self._tie_prev = 0.0
@@ -413,12 +426,20 @@ class SesCarbonCore(DispatchCore):
         self._carbon_net = after
         self._emissions += emissions
         self._tie_prev = tie
+        # terminal energy settlement (:func:`~.accounting.terminal_energy_settlement`)
+        terminal = (
+            self._terminal_price
+            * math.fsum(e0 - e for e0, e in zip(self._energy_start.tolist(), energy, strict=True))
+            if t == N_STEPS - 1
+            else 0.0
+        )
 
         cost = {
             "energy_purchase": purchase,
             "gas_turbine_fuel": fuel,
             "storage_degradation": degradation,
             "carbon_settlement": settlement,
+            "storage_terminal_energy": terminal,
         }
         rw = c.reward
         penalties = {
@@ -588,6 +609,8 @@ class SesCarbonCore(DispatchCore):
                 "soc_max": st.soc_max,
                 "degradation_usd_per_mwh": st.degradation_usd_per_mwh,
                 "soc_penalty_usd_per_mwh_h": st.soc_penalty_usd_per_mwh_h,
+                "energy_start_mwh": self._energy_start.tolist(),
+                "terminal_price_usd_per_mwh": self._terminal_price,
             },
             "pv": {"buses": list(c.pv.buses), "rated_mw": c.pv.rated_mw},
             "carbon_market": {
@@ -626,6 +649,10 @@ class SesCarbonCore(DispatchCore):
                     "carbon_t_per_mwh) * dt] - allowance_t_per_mwh * sum_t load_t * dt; "
                     "C(x) = slopes[0]*x + sum_k (slopes[k] - slopes[k-1]) * max(x - "
                     "breakpoints[k-1], 0)"
+                ),
+                "storage_terminal_energy": (
+                    "terminal_price_usd_per_mwh * sum_k (energy_start_mwh_k - soc_k(T) * "
+                    "energy_mwh), soc_k(T) the storage's soc after the last step"
                 ),
             },
         }

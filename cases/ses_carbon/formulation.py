@@ -20,7 +20,14 @@ referee's weight λ1)::
 
     Σ_k [ λ_k·P_k^UPG + Σ_g (a·P_gk² + b·P_gk + c) + λ^BESS·Σ_s (P_sk^ch + P_sk^dis) ]·Δt
     + z − C_ce(ΔQ_so_far)                                    (carbon settlement, eq (14))
+    + π_T·Σ_s (E_s^day0 − E_s,H)                             (terminal energy settlement)
     + λ1·Δt·Σ_ks (σ_sk^lo + σ_sk^hi)                         (MWh outside the SOC window)
+
+The terminal settlement (:func:`.accounting.terminal_energy_settlement`) compares the energy
+at the end of the horizon with the energy at the start of the *day* ``E^day0`` (a parameter:
+for a re-solve at hour t0 > 0 it is not the re-solve's initial energy), and is active only
+when the horizon reaches the end of the day (``t0 + H ≥ 24``), where the referee charges it;
+``π_T`` is the config's :attr:`~.config.SesCarbonConfig.terminal_price_usd_per_mwh`.
 
 Voltage band (eq (6)) and line ratings (eq (4)) are hard constraints, as in the paper's
 model; the referee penalizes their violation and the harness counts it as infeasible.
@@ -29,7 +36,8 @@ Every constraint family has its own ``define_*_constraints`` function below with
 in the docstring (PyPSA's ``optimization/constraints.py`` style).
 
 Everything that changes between re-solves — loads, PV, tariff, upstream intensity, the
-initial energies, ΔQ so far and which slots are active — is a :class:`cvxpy.Parameter`, and
+initial energies, the terminal settlement (price, and its constant with the day's initial
+energies), ΔQ so far and which slots are active — is a :class:`cvxpy.Parameter`, and
 the problem is DPP (:meth:`SesCarbonFormulation.is_dpp`): it compiles once and a re-solve
 only refills the parameters (and updates Clarabel's data in place). A horizon reaching past
 the end of the day is padded with *inactive* slots (zero loads, PV, prices, intensity and
@@ -173,7 +181,9 @@ class Plan:
     referee's setpoint ``p = P^dis − P^ch`` (``> 0`` discharges); ``soc`` has ``n + 1`` rows
     (before the first slot, then after each). ``cost_usd`` holds the referee's cost terms of
     the horizon computed by :mod:`.accounting` from the planned flows (``carbon_settlement``
-    = ``C_ce(ΔQ_end) − C_ce(ΔQ_so_far)``), ``penalty_usd`` the model's SOC penalty, and
+    = ``C_ce(ΔQ_end) − C_ce(ΔQ_so_far)``; ``storage_terminal_energy`` = the settlement of the
+    planned end energies against the day's initial ones, 0 unless the horizon reaches the end
+    of the day), ``penalty_usd`` the model's SOC penalty, and
     ``objective_terms_usd`` the same terms as the model's objective evaluates them (the
     ladder through its epigraph ``z``). ``v_min_pu``/``v_max_pu`` are the model's voltage
     extremes, ``max_loading`` its largest ``max(S_from, S_to) / S^max`` over branches.
@@ -338,6 +348,8 @@ class _Params:
     carbon_cost_so_far_usd: cp.Parameter  # () C_ce(ΔQ so far)
     fuel_const_usd: cp.Parameter  # () Σ over active slots of c·n_g·Δt
     purchase_const_usd: cp.Parameter  # () Σ_k λ_k·P_1,k^l·Δt (load at the substation bus)
+    terminal_price: cp.Parameter  # () π_T if the horizon reaches the day's end, else 0; nonneg
+    terminal_const_usd: cp.Parameter  # () terminal_price·Σ_s E_s^day0
 
 
 # ====================================================================== constraint families
@@ -655,6 +667,8 @@ class SesCarbonFormulation:
             carbon_cost_so_far_usd=cp.Parameter(name="carbon_cost_so_far_usd"),
             fuel_const_usd=cp.Parameter(name="fuel_const_usd"),
             purchase_const_usd=cp.Parameter(name="purchase_const_usd"),
+            terminal_price=cp.Parameter(nonneg=True, name="terminal_price"),
+            terminal_const_usd=cp.Parameter(name="terminal_const_usd"),
         )
         self._var, self._par = var, par
 
@@ -698,6 +712,11 @@ class SesCarbonFormulation:
             + par.fuel_const_usd,
             "storage_degradation": st.degradation_usd_per_mwh * dt * cp.sum(var.p_ch + var.p_dis),
             "carbon_settlement": var.z_carbon - par.carbon_cost_so_far_usd,
+            # π_T·Σ_s (E_s^day0 − E_s,H); the padding slots keep E constant, so row H is the
+            # energy after the last active slot. π_T·ΣE^day0 (parameter × parameter) is
+            # precomputed in update() to keep the product DPP
+            "storage_terminal_energy": par.terminal_const_usd
+            - par.terminal_price * cp.sum(var.energy[h]),
             "soc_penalty": st.soc_penalty_usd_per_mwh_h
             * dt
             * cp.sum(par.active @ (var.soc_lo + var.soc_hi)),
@@ -707,6 +726,8 @@ class SesCarbonFormulation:
         self._t0: int | None = None
         self._n_active = 0
         self._solution_ok = False
+        self._energy_day_start = np.full(ns, st.soc_init * st.energy_mwh)
+        self._terminal_price = config.terminal_price_usd_per_mwh
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -737,6 +758,7 @@ class SesCarbonFormulation:
         t0: int = 0,
         soc: FloatArray | float | None = None,
         carbon_net_so_far_t: float = 0.0,
+        soc_day_start: FloatArray | float | None = None,
     ) -> None:
         """Fill every parameter for slots ``t0 … t0 + H − 1`` of ``data``.
 
@@ -745,6 +767,9 @@ class SesCarbonFormulation:
             t0: day step of slot 0; slots beyond step 23 are inactive padding.
             soc: SOC of each storage before slot 0 (0–1; default ``storage.soc_init``).
             carbon_net_so_far_t: ΔQ (emissions − allowance) accumulated before ``t0`` (t).
+            soc_day_start: SOC of each storage at the start of the *day* (step 0), the
+                reference of the terminal energy settlement (0–1; default ``soc`` when
+                ``t0 == 0``, else ``storage.soc_init``, where the referee starts every day).
         """
         if isinstance(t0, bool) or not isinstance(t0, int | np.integer) or not 0 <= t0 < N_STEPS:
             raise ValueError(f"t0 must be an int in 0..{N_STEPS - 1}, got {t0!r}")
@@ -784,14 +809,17 @@ class SesCarbonFormulation:
         par.gt_min.value = np.outer(active, np.full(gt.n, gt.p_min_mw))
         par.gt_max.value = np.outer(active, np.full(gt.n, gt.p_max_mw))
         par.st_max.value = np.outer(active, np.full(st.n, st.p_max_mw))
-        soc0 = (
-            np.full(st.n, st.soc_init)
-            if soc is None
-            else np.broadcast_to(np.asarray(soc, dtype=float), (st.n,))
-        )
-        if not np.all(np.isfinite(soc0)):
-            raise ValueError(f"soc must be finite, got {soc0}")
+        soc0 = self._soc_vector(soc, "soc")
         par.energy_init.value = np.clip(soc0, 0.0, 1.0) * st.energy_mwh
+        if soc_day_start is None and t0 == 0:
+            soc_day = soc0
+        else:
+            soc_day = self._soc_vector(soc_day_start, "soc_day_start")
+        self._energy_day_start = np.clip(soc_day, 0.0, 1.0) * st.energy_mwh
+        # the referee settles the end energy after step 23: only a horizon reaching it does
+        terminal = self._terminal_price if t0 + n == N_STEPS else 0.0
+        par.terminal_price.value = terminal
+        par.terminal_const_usd.value = terminal * float(self._energy_day_start.sum())
         par.allowance_t.value = float(
             acc.allowance_t(load_p[:n], c.carbon.allowance_t_per_mwh, self.dt_h).sum()
         )
@@ -802,6 +830,22 @@ class SesCarbonFormulation:
         par.carbon_cost_so_far_usd.value = float(acc.ladder_carbon_cost(net0, 0.0, c.carbon))
         par.fuel_const_usd.value = gt.cost_c_usd_per_h * gt.n * self.dt_h * n
         self._t0, self._n_active = t0, n
+
+    def _soc_vector(self, soc: FloatArray | float | None, name: str) -> FloatArray:
+        """``soc`` broadcast to one finite entry per storage (``None``: ``soc_init``)."""
+        st = self.config.storage
+        if soc is None:
+            return np.full(st.n, st.soc_init)
+        vec = np.broadcast_to(np.asarray(soc, dtype=float), (st.n,))
+        if not np.all(np.isfinite(vec)):
+            raise ValueError(f"{name} must be finite, got {vec}")
+        return np.array(vec)
+
+    @property
+    def reaches_day_end(self) -> bool:
+        """The horizon of the last :meth:`update` ends with the day's last step (the terminal
+        energy settlement is in the objective)."""
+        return self._t0 is not None and self._t0 + self._n_active == N_STEPS
 
     # ------------------------------------------------------------------ solving
     def solve(
@@ -915,6 +959,13 @@ class SesCarbonFormulation:
                 acc.storage_degradation_usd(p_st, st.degradation_usd_per_mwh, dt).sum()
             ),
             "carbon_settlement": float(acc.carbon_settlement_usd(net0, net_end, c.carbon)),
+            "storage_terminal_energy": (
+                acc.terminal_energy_settlement(
+                    self._energy_day_start, var.energy.value[n], self._terminal_price
+                )
+                if self.reaches_day_end
+                else 0.0
+            ),
         }
         terms = {name: float(expr.value) for name, expr in self._terms.items()}
         penalty = {name: terms[name] for name in ("soc_penalty",)}

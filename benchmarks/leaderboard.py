@@ -45,12 +45,15 @@ if TYPE_CHECKING:
     from gridbench.benchmarks.store import ResultsStore
 
 __all__ = [
+    "DISPLAY_COLUMNS",
     "FORMATS",
     "LEADERBOARD_METRICS",
     "ORACLE_METHOD",
     "STAT_SUFFIXES",
     "add_gap",
     "build",
+    "finite_number",
+    "format_number",
     "from_store",
     "render",
 ]
@@ -119,7 +122,8 @@ def _highest_budget(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[rank == best]
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """``float(value)`` when it is a finite number, else ``None`` (for display)."""
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -234,7 +238,7 @@ def _json_ready(entry: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in entry.items():
         if isinstance(value, float):
-            out[key] = _number(value)
+            out[key] = finite_number(value)
         elif isinstance(value, np.generic):
             out[key] = value.item()
         else:
@@ -242,19 +246,21 @@ def _json_ready(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fmt(value: Any, digits: int = 5) -> str:
-    number = _number(value)
+def format_number(value: Any, digits: int = 5) -> str:
+    """``value`` with ``digits`` significant digits, ``–`` when it is not a finite number."""
+    number = finite_number(value)
     if number is None:
         return "–"
     return f"{number:.{digits}g}"
 
 
 def _pct(value: Any) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "–" if number is None else f"{100.0 * number:+.2f} %"
 
 
-_MD_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+#: Metric columns shown after cost and gap in the Markdown leaderboard and the report.
+DISPLAY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("emissions_t", "CO2 t"),
     ("soc_dev_end", "SOC dev end"),
     ("tie_mse", "tie MSE MW²"),
@@ -273,12 +279,13 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         lines.append(f"## {case_id}")
         lines.append("")
         head = ["rank", "method", "family", "budget", "seeds", "days", "feasible"]
-        head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in _MD_COLUMNS]
+        head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in DISPLAY_COLUMNS]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join("---" for _ in head) + "|")
         for e in mine:
             feasible = "yes" if e["feasible"] else f"no ({100.0 * e['feasible_frac']:.0f} % ok)"
-            cost = f"{_fmt(e.get('cost'))} [{_fmt(e.get('cost_lo'))}, {_fmt(e.get('cost_hi'))}]"
+            lo, hi = format_number(e.get("cost_lo")), format_number(e.get("cost_hi"))
+            cost = f"{format_number(e.get('cost'))} [{lo}, {hi}]"
             cells = [
                 "—" if e["rank"] is None else str(e["rank"]),
                 e["method"],
@@ -290,7 +297,7 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
                 cost,
                 _pct(e.get("gap")),
             ]
-            cells += [_fmt(e.get(key), 4) for key, _ in _MD_COLUMNS]
+            cells += [format_number(e.get(key), 4) for key, _ in DISPLAY_COLUMNS]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(

@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from gridbench.benchmarks.leaderboard import DISPLAY_COLUMNS, finite_number, format_number
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure as MplFigure
@@ -122,14 +124,6 @@ class ReportResult:
 
 
 # --------------------------------------------------------------------------- context
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 @dataclass(eq=False)
@@ -296,8 +290,8 @@ class ReportContext:
             row = row[(row["method"] == method_name) & (row["day"] == day)]
             row = row[(row["seed"] == run_seed) & (row["budget"].astype(str) == budget)]
             if not row.empty:
-                want = _finite(row["cost"].iloc[0])
-                got = _finite(rollout.row.get("cost"))
+                want = finite_number(row["cost"].iloc[0])
+                got = finite_number(rollout.row.get("cost"))
                 if want is not None and got is not None and abs(got - want) > 1e-3 * abs(want):
                     self.note(
                         case_id,
@@ -347,11 +341,11 @@ def cost_vs_decision_time(ctx: ReportContext, case_id: str) -> list[Figure]:
     (log axis) — drawn for every case."""
     points = []
     for e in ctx.case_entries(case_id):
-        x, y = _finite(e.get("decision_ms_p50")), _finite(e.get("cost"))
+        x, y = finite_number(e.get("decision_ms_p50")), finite_number(e.get("cost"))
         if x is None or y is None or x <= 0:
             ctx.note(case_id, f"{e['method']} left out of the cost-vs-time scatter (no cost/time)")
             continue
-        lo, hi = _finite(e.get("cost_lo")), _finite(e.get("cost_hi"))
+        lo, hi = finite_number(e.get("cost_lo")), finite_number(e.get("cost_hi"))
         points.append((e["method"], e["family"], x, y, lo if lo is not None else y, hi or y))
     if not points:
         return []
@@ -640,28 +634,19 @@ def ses_carbon_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
-    number = _finite(value)
-    return "–" if number is None else f"{number:.{digits}g}"
+    return format_number(value, digits)
 
 
-_HTML_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("emissions_t", "CO2 t"),
-    ("soc_dev_end", "SOC dev end"),
-    ("tie_mse", "tie MSE MW²"),
-    ("viol_voltage_puh", "V viol pu·h"),
-    ("decision_ms_p50", "decide ms p50"),
-    ("fit_s", "fit s"),
-)
 
 
 def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
     head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "cost $ IQM",
-            "95% CI", "gap"] + [label for _, label in _HTML_COLUMNS]  # fmt: skip
+            "95% CI", "gap"] + [label for _, label in DISPLAY_COLUMNS]  # fmt: skip
     lines = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
     lines.append("</tr></thead>")
     lines.append("<tbody>")
     for e in entries:
-        gap = _finite(e.get("gap"))
+        gap = finite_number(e.get("gap"))
         feasible = "yes" if e["feasible"] else f"no ({100.0 * e['feasible_frac']:.0f} % ok)"
         cells = [
             "—" if e["rank"] is None else str(e["rank"]),
@@ -675,7 +660,7 @@ def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
             f"[{_fmt(e.get('cost_lo'), 6)}, {_fmt(e.get('cost_hi'), 6)}]",
             "–" if gap is None else f"{100.0 * gap:+.2f} %",
         ]
-        cells += [_fmt(e.get(key)) for key, _ in _HTML_COLUMNS]
+        cells += [_fmt(e.get(key)) for key, _ in DISPLAY_COLUMNS]
         lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     lines.append("</tbody>")
     lines.append("</table>")

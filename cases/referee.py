@@ -381,7 +381,7 @@ def _as_bounds(name: str, bounds: tuple[ArrayLike, ArrayLike], size: int) -> Bou
         raise RefereeError(
             f"{name} must return two arrays of {size} entries, got {low.size} and {high.size}"
         )
-    if np.isnan(low).any() or np.isnan(high).any() or (low > high).any():
+    if not (low <= high).all():  # also false where either bound is NaN
         raise RefereeError(f"{name} must return low <= high without NaN")
     return low, high
 
@@ -595,6 +595,12 @@ class DispatchCore(ABC):
             self._cache[key] = m
         return self._cache[key]
 
+    def _all_active(self, layer: Layer) -> bool:
+        key = f"all:{layer.value}"
+        if key not in self._cache:
+            self._cache[key] = bool(self.mask(layer).all())
+        return self._cache[key]
+
     def layer_action_bounds(self, layer: Layer) -> Bounds:
         """Validated, cached static box of ``layer``."""
         key = f"bounds:{layer.value}"
@@ -682,10 +688,14 @@ class DispatchCore(ABC):
             )
         raw = raw.reshape(self._action_dim)
         m = self.mask(spec.layer)
+        all_active = self._all_active(spec.layer)
         low, high = self.current_bounds()
         idle = self.idle_action()
-        boxed = idle.copy()
-        boxed[m], _ = project_onto_box(raw[m], low[m], high[m], idle[m])
+        if all_active:  # single-layer cores: no masking copies on the hot path
+            boxed, _ = project_onto_box(raw, low, high, idle)
+        else:
+            boxed = idle.copy()
+            boxed[m], _ = project_onto_box(raw[m], low[m], high[m], idle[m])
         applied = np.asarray(self.project_coupled(boxed), dtype=np.float64).reshape(-1)
         if applied.shape != (self._action_dim,):
             raise RefereeError(f"project_coupled returned {applied.size} entries")
@@ -718,7 +728,7 @@ class DispatchCore(ABC):
                 else {str(n): float(v) for n, v in outcome.agent_rewards.items()}
             ),
             applied=applied,
-            projection=measure_projection(raw, applied, mask=m),
+            projection=measure_projection(raw, applied, mask=None if all_active else m),
             done=self._t + 1 >= self._timeline.total_steps,
         )
         self._history[spec.layer].append(record)

@@ -267,22 +267,6 @@ def run_command(
         raise typer.Exit(code=1)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @app.command("leaderboard")
 @user_errors
 def leaderboard_command(
@@ -318,7 +302,10 @@ def leaderboard_command(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        _atomic_write_text(out, text)
+        from gridbench.benchmarks.atomic import atomic_write_text
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, text)
 
 
 @app.command("schedule")

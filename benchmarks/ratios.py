@@ -85,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     table = ratio_table(ratios)
     print(table)
     if args.markdown is not None:
+        from gridbench.benchmarks.atomic import atomic_write_text
+
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.markdown.with_suffix(".tmp")
-        tmp.write_text(table + "\n")
-        tmp.replace(args.markdown)
+        atomic_write_text(args.markdown, table + "\n")
     return 0
 
 

@@ -48,8 +48,6 @@ import datetime
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from gridbench.benchmarks.atomic import atomic_write_text
 from gridbench.cases.contracts import Budget, MethodFamily, parse_day
 
 if TYPE_CHECKING:
@@ -72,7 +71,6 @@ __all__ = [
     "ScheduleError",
     "ScheduleInputError",
     "ScheduleRequest",
-    "atomic_write_text",
     "export_schedule",
     "prepare_schedule",
     "roll_out",
@@ -404,21 +402,6 @@ def schedule_sidecar(rollout: DayRollout, csv_name: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory + rename
-    (the directory must exist)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sidecar_path(out: Path) -> Path:

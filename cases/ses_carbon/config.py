@@ -56,7 +56,23 @@ def _check_buses(buses: tuple[int, ...], what: str) -> None:
         raise ValueError(f"{what} buses {list(buses)} repeat a bus")
 
 
-class StorageParams(_Params):
+class _DevicesAtBuses(_Params):
+    """A group of identical devices, one per entry of ``buses`` (paper numbering, 1 =
+    substation)."""
+
+    buses: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.buses)
+
+    @property
+    def bus_index(self) -> NDArray[np.intp]:
+        """0-based bus indices."""
+        return np.asarray(self.buses, dtype=np.intp) - 1
+
+
+class StorageParams(_DevicesAtBuses):
     """The five shared energy storages (SES) of the SES operator, identical units.
 
     Paper: five grid-connected SES stations (§5.1, Figure 3), power range ±300 kW (§5.1),
@@ -111,17 +127,8 @@ class StorageParams(_Params):
             )
         return self
 
-    @property
-    def n(self) -> int:
-        return len(self.buses)
 
-    @property
-    def bus_index(self) -> NDArray[np.intp]:
-        """0-based bus indices."""
-        return np.asarray(self.buses, dtype=np.intp) - 1
-
-
-class GasTurbineParams(_Params):
+class GasTurbineParams(_DevicesAtBuses):
     """The three micro gas turbines (MGT) of the user microgrids, identical units.
 
     Paper: three MGTs (§5.1), output range 0–300 kW (§5.1), fuel cost a·P² + b·P + c
@@ -158,15 +165,6 @@ class GasTurbineParams(_Params):
             )
         return self
 
-    @property
-    def n(self) -> int:
-        return len(self.buses)
-
-    @property
-    def bus_index(self) -> NDArray[np.intp]:
-        """0-based bus indices."""
-        return np.asarray(self.buses, dtype=np.intp) - 1
-
     def cost_usd(self, p_mw: NDArray[np.float64] | float, dt_h: float = 1.0) -> NDArray[np.float64]:
         """Fuel cost of eq (1) per unit over a step: ``(a·P² + b·P + c)·Δt`` ($)."""
         p = np.asarray(p_mw, dtype=np.float64)
@@ -175,7 +173,7 @@ class GasTurbineParams(_Params):
         ) * dt_h
 
 
-class PvParams(_Params):
+class PvParams(_DevicesAtBuses):
     """The five PV plants with inverters (§5.1). Chosen here: buses, ratings, profiles.
 
     The plants run at unity power factor (the action space of eq (16) has no reactive
@@ -212,15 +210,6 @@ class PvParams(_Params):
                 f"PV inverter_s_mva={self.inverter_s_mva} below rated_mw={self.rated_mw}"
             )
         return self
-
-    @property
-    def n(self) -> int:
-        return len(self.buses)
-
-    @property
-    def bus_index(self) -> NDArray[np.intp]:
-        """0-based bus indices."""
-        return np.asarray(self.buses, dtype=np.intp) - 1
 
 
 class CarbonMarketParams(_Params):

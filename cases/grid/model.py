@@ -29,14 +29,8 @@ def _readonly(a: np.ndarray, dtype: type = float) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class RadialFeeder:
-    """A radial distribution feeder fed from one substation (bus 0, the slack).
-
-    Branch ``k`` runs from ``from_bus[k]`` (upstream) to ``to_bus[k]`` (downstream); every
-    bus except the substation has exactly one incoming branch. ``rate_mva`` is the branch's
-    thermal rating (``inf`` where the source data gives none; a case sets its own limits).
-    ``load_p_mw``/``load_q_mvar`` are the nominal (published) bus loads.
-    """
+class _Network:
+    """Branch and load data common to every grid; arrays are frozen read-only copies."""
 
     name: str
     base_kv: float
@@ -47,16 +41,42 @@ class RadialFeeder:
     load_p_mw: np.ndarray
     load_q_mvar: np.ndarray
     rate_mva: np.ndarray
+
+    _INT_ARRAYS = ("from_bus", "to_bus")
+    _FLOAT_ARRAYS = ("r_ohm", "x_ohm", "load_p_mw", "load_q_mvar", "rate_mva")
+
+    def __post_init__(self) -> None:
+        for attr in self._INT_ARRAYS:
+            object.__setattr__(self, attr, _readonly(getattr(self, attr), np.int64))
+        for attr in self._FLOAT_ARRAYS:
+            object.__setattr__(self, attr, _readonly(getattr(self, attr)))
+
+    @property
+    def n_bus(self) -> int:
+        return len(self.load_p_mw)
+
+    @property
+    def n_branch(self) -> int:
+        return len(self.from_bus)
+
+
+@dataclass(frozen=True, eq=False)
+class RadialFeeder(_Network):
+    """A radial distribution feeder fed from one substation (bus 0, the slack).
+
+    Branch ``k`` runs from ``from_bus[k]`` (upstream) to ``to_bus[k]`` (downstream); every
+    bus except the substation has exactly one incoming branch. ``rate_mva`` is the branch's
+    thermal rating (``inf`` where the source data gives none; a case sets its own limits).
+    ``load_p_mw``/``load_q_mvar`` are the nominal (published) bus loads.
+    """
+
     v_slack_pu: float = 1.0
     source: str = ""
     bus_kind: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        n = len(self.load_p_mw)
-        for attr in ("from_bus", "to_bus"):
-            object.__setattr__(self, attr, _readonly(getattr(self, attr), np.int64))
-        for attr in ("r_ohm", "x_ohm", "load_p_mw", "load_q_mvar", "rate_mva"):
-            object.__setattr__(self, attr, _readonly(getattr(self, attr)))
+        super().__post_init__()
+        n = self.n_bus
         if len(self.from_bus) != n - 1:
             raise ValueError(
                 f"feeder {self.name!r}: a radial feeder with {n} buses needs {n - 1} branches, "
@@ -70,14 +90,6 @@ class RadialFeeder:
             )
         if not self.bus_kind:
             object.__setattr__(self, "bus_kind", ("substation",) + ("load",) * (n - 1))
-
-    @property
-    def n_bus(self) -> int:
-        return len(self.load_p_mw)
-
-    @property
-    def n_branch(self) -> int:
-        return len(self.from_bus)
 
     @property
     def z_base_ohm(self) -> float:
@@ -117,7 +129,7 @@ class RadialFeeder:
 
 
 @dataclass(frozen=True, eq=False)
-class MeshedGrid:
+class MeshedGrid(_Network):
     """A meshed transmission-type grid (IEEE 30-bus) for DC dispatch with an AC check.
 
     ``gen_bus`` includes the slack generator (the external grid of the pandapower case) as
@@ -125,15 +137,6 @@ class MeshedGrid:
     MATPOWER case data as converted by pandapower.
     """
 
-    name: str
-    base_kv: float
-    from_bus: np.ndarray
-    to_bus: np.ndarray
-    r_ohm: np.ndarray
-    x_ohm: np.ndarray
-    load_p_mw: np.ndarray
-    load_q_mvar: np.ndarray
-    rate_mva: np.ndarray
     gen_bus: np.ndarray
     gen_p_min_mw: np.ndarray
     gen_p_max_mw: np.ndarray
@@ -143,22 +146,11 @@ class MeshedGrid:
     slack_bus: int = 0
     source: str = ""
 
-    def __post_init__(self) -> None:
-        for attr in ("from_bus", "to_bus", "gen_bus"):
-            object.__setattr__(self, attr, _readonly(getattr(self, attr), np.int64))
-        for attr in (
-            "r_ohm", "x_ohm", "load_p_mw", "load_q_mvar", "rate_mva",
-            "gen_p_min_mw", "gen_p_max_mw", "gen_cost_c2", "gen_cost_c1", "gen_cost_c0",
-        ):
-            object.__setattr__(self, attr, _readonly(getattr(self, attr)))
-
-    @property
-    def n_bus(self) -> int:
-        return len(self.load_p_mw)
-
-    @property
-    def n_branch(self) -> int:
-        return len(self.from_bus)
+    _INT_ARRAYS = (*_Network._INT_ARRAYS, "gen_bus")
+    _FLOAT_ARRAYS = (
+        *_Network._FLOAT_ARRAYS,
+        "gen_p_min_mw", "gen_p_max_mw", "gen_cost_c2", "gen_cost_c1", "gen_cost_c0",
+    )  # fmt: skip
 
     @property
     def n_gen(self) -> int:

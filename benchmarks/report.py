@@ -860,6 +860,7 @@ def build_report(
     as a whole; see the module docstring). Registries must be loaded. Raises
     :class:`ReportError` / the store's ``ResultsNotFound`` (one line) when there is nothing
     to report or ``out`` is not a report directory."""
+    import gridbench.benchmarks.figures  # noqa: F401  (registers the other cases' figures)
     from gridbench.benchmarks.leaderboard import build
     from gridbench.benchmarks.provenance import git_commit
     from gridbench.benchmarks.store import ResultsStore

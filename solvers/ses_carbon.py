@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import Budget, Case, MethodFamily
-from gridbench.cases.registry import register_method
+from gridbench.cases.contracts import Case
+from gridbench.solvers.planners import register_planner
 
 if TYPE_CHECKING:
     from gridbench.cases.ses_carbon.day import SesCarbonDay
@@ -61,15 +61,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CASE_PREFIX",
     "DAY_AHEAD_LEAD_H",
-    "DayAhead",
     "DayAheadController",
-    "Mpc",
     "MpcController",
-    "Oracle",
     "OracleController",
-    "Rule",
     "RuleController",
     "current_step",
+    "ses_carbon_day_ahead",
+    "ses_carbon_mpc",
+    "ses_carbon_oracle",
+    "ses_carbon_rule",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,12 +82,12 @@ DAY_AHEAD_LEAD_H: Final[float] = 12.0
 Action = NDArray[np.float32]
 
 
-def _supports(case: Case) -> bool:
-    return (
-        str(getattr(case, "id", "")).startswith(CASE_PREFIX)
-        and hasattr(case, "day_data")
-        and hasattr(case, "config")
-    )
+def _check_case(case: Case) -> None:
+    if not (hasattr(case, "day_data") and hasattr(case, "config")):
+        raise ValueError(
+            f"case {getattr(case, 'id', case)!r} has the SES-carbon id prefix {CASE_PREFIX!r} "
+            "but no day_data()/config: the SES-carbon planners need a SesCarbonCase"
+        )
 
 
 def current_step(obs: Any, info: Mapping[str, Any]) -> int:
@@ -356,62 +356,36 @@ class RuleController(_Controller):
         return np.concatenate([p_gt, p_st]).astype(np.float32)
 
 
-# ====================================================================== methods
-class _SesCarbonMethod:
-    """``supports`` / ``fit`` shared by the SES-carbon methods (they fit nothing)."""
-
-    #: Clarabel time limit per solve, s (``None``: none). Oracle/day-ahead solve once a day,
-    #: MPC once an hour; a solve typically takes 0.1–0.5 s.
-    time_limit_s: float | None = 60.0
-
-    def supports(self, case: Case) -> bool:
-        return _supports(case)
-
-    def fit(self, case: Case, seed: int, budget: Budget) -> None:
-        return None
+# ====================================================================== planners
+#: Clarabel time limit per solve, s. Oracle/day-ahead solve once a day, MPC once an hour; a
+#: solve typically takes 0.1–0.5 s.
+PLAN_ONCE_TIME_LIMIT_S: Final[float] = 60.0
+MPC_TIME_LIMIT_S: Final[float] = 10.0
 
 
-@register_method
-class Oracle(_SesCarbonMethod):
-    """Perfect-foresight bound (family ``bound``): SOCP on the realized day."""
-
-    name: ClassVar[str] = "oracle"
-    family: ClassVar[MethodFamily] = MethodFamily.BOUND
-
-    def controller(self, case: Case, day: datetime.date) -> OracleController:
-        return OracleController(case, day, self.time_limit_s)
+@register_planner("oracle", case_prefix=CASE_PREFIX)
+def ses_carbon_oracle(case: Case, day: datetime.date) -> OracleController:
+    """Perfect-foresight bound: the SOCP on the realized day."""
+    _check_case(case)
+    return OracleController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
-@register_method
-class DayAhead(_SesCarbonMethod):
+@register_planner("day-ahead", case_prefix=CASE_PREFIX)
+def ses_carbon_day_ahead(case: Case, day: datetime.date) -> DayAheadController:
     """Day-ahead plan on the forecast issued at noon the day before, open loop."""
-
-    name: ClassVar[str] = "day-ahead"
-    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
-
-    def controller(self, case: Case, day: datetime.date) -> DayAheadController:
-        return DayAheadController(case, day, self.time_limit_s)
+    _check_case(case)
+    return DayAheadController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
-@register_method
-class Mpc(_SesCarbonMethod):
+@register_planner("mpc", case_prefix=CASE_PREFIX)
+def ses_carbon_mpc(case: Case, day: datetime.date) -> MpcController:
     """Shrinking-horizon MPC with hourly re-solves of one compiled (DPP) problem."""
-
-    name: ClassVar[str] = "mpc"
-    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
-    time_limit_s: float | None = 10.0
-
-    def controller(self, case: Case, day: datetime.date) -> MpcController:
-        return MpcController(case, day, self.time_limit_s)
+    _check_case(case)
+    return MpcController(case, day, MPC_TIME_LIMIT_S)
 
 
-@register_method
-class Rule(_SesCarbonMethod):
-    """Time-of-use rule baseline: valley charging, peak discharging, turbines at tariff."""
-
-    name: ClassVar[str] = "rule"
-    family: ClassVar[MethodFamily] = MethodFamily.BASELINE
-    time_limit_s: float | None = None
-
-    def controller(self, case: Case, day: datetime.date) -> RuleController:
-        return RuleController(case, day)
+@register_planner("rule", case_prefix=CASE_PREFIX)
+def ses_carbon_rule(case: Case, day: datetime.date) -> RuleController:
+    """Time-of-use rule: valley charging, peak discharging, turbines at tariff."""
+    _check_case(case)
+    return RuleController(case, day)

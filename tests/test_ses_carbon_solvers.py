@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import gridbench.solvers.planners as planners
 import gridbench.solvers.ses_carbon as methods
 from gridbench.cases.contracts import MethodFamily
 from gridbench.cases.grid import RadialFeeder
@@ -376,7 +377,8 @@ def test_methods_are_registered_for_ses_carbon_cases_only():
     }
     for name, family in expected.items():
         spec = get_method(name)
-        assert spec.family is family and spec.cls.__module__ == methods.__name__
+        assert spec.family is family and spec.cls.__module__ == planners.__name__
+        assert planners.planner_for(name, CASE).source.startswith(methods.__name__ + ":")
         method = spec.make()
         assert method.supports(CASE)
 

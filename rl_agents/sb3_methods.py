@@ -38,7 +38,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -220,6 +220,7 @@ def training_plan(
         "policy_kwargs",
         "action_noise",
         "budget_kwargs",
+        "budget_timesteps",
         "env",
     }
     unknown = {k for k in unknown if not k.startswith("_")}
@@ -239,6 +240,9 @@ def training_plan(
         timesteps = int(b["timesteps"])
     else:
         timesteps = int(b["episodes"]) * int(steps_per_episode)
+    own = _strip_comments(spec.get("budget_timesteps", {}))
+    if budget.value in own:  # the algorithm's own step count for this budget wins
+        timesteps = int(own[budget.value])
     if timesteps < 1:
         raise HyperparamError(f"{where}: budget {budget.value!r} gives {timesteps} env steps")
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
@@ -402,7 +406,9 @@ class SB3Method:
     ``hyperparams`` (path of the file), ``progress_bar`` (``None``: on when stderr is a
     terminal and the budget is not ``smoke``, unless ``$GRIDBENCH_PROGRESS=0``),
     ``require_shipped`` (``quick`` without a shipped agent raises instead of training),
-    ``verbose`` (SB3's verbosity).
+    ``verbose`` (SB3's verbosity), ``checkpoint_steps`` (env-step counts at which training
+    also saves ``<run_dir>/checkpoints/model_<steps>.zip``: one run gives a whole
+    quality-vs-budget curve, see :mod:`gridbench.benchmarks.budget_curve`).
 
     After ``fit``, :attr:`last_fit` holds what happened (source, path, env steps, seconds,
     env steps per second).
@@ -420,6 +426,7 @@ class SB3Method:
         progress_bar: bool | None = None,
         require_shipped: bool = False,
         verbose: int = 0,
+        checkpoint_steps: Sequence[int] = (),
     ) -> None:
         self.training_dir = None if training_dir is None else Path(training_dir)
         self.agents_dir = None if agents_dir is None else Path(agents_dir)
@@ -427,6 +434,9 @@ class SB3Method:
         self.progress_bar = progress_bar
         self.require_shipped = require_shipped
         self.verbose = verbose
+        self.checkpoint_steps = tuple(sorted({int(n) for n in checkpoint_steps}))
+        if any(n < 1 for n in self.checkpoint_steps):
+            raise ValueError(f"checkpoint_steps {checkpoint_steps} must be positive env steps")
         self._agents: dict[str, _Agent] = {}
         self.last_fit: dict[str, Any] = {}
 
@@ -653,6 +663,9 @@ class SB3Method:
                 total_timesteps=plan.timesteps,
                 progress_bar=self._show_progress(plan),
                 log_interval=1 if plan.on_policy else 4,
+                callback=_checkpoint_callback(run / "checkpoints", self.checkpoint_steps, t0)
+                if self.checkpoint_steps
+                else None,
             )
             seconds = time.perf_counter() - t0
             model.logger.close()
@@ -684,6 +697,33 @@ class SB3Method:
         (run / "plan.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         plan_env = {"rescale_obs": plan.rescale_obs}
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)
+
+
+def _checkpoint_callback(folder: Path, steps: Sequence[int], t0: float) -> Any:
+    """SB3 callback saving ``model_<n>.zip`` once ``num_timesteps`` reaches each ``n`` (the
+    first step at or past it: PPO collects whole rollouts), with the training seconds so far
+    in ``checkpoints.csv``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Checkpoints(BaseCallback):
+        def _init_callback(self) -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob("model_*.zip"):
+                stale.unlink()
+            (folder / "checkpoints.csv").write_text("steps,env_steps,seconds,path\n")
+            self._pending = list(steps)
+
+        def _on_step(self) -> bool:
+            while self._pending and self.num_timesteps >= self._pending[0]:
+                n = self._pending.pop(0)
+                path = folder / f"model_{n}.zip"
+                self.model.save(str(path))
+                with open(folder / "checkpoints.csv", "a", encoding="utf-8") as fh:
+                    seconds = time.perf_counter() - t0
+                    fh.write(f"{n},{self.num_timesteps},{seconds:.2f},{path.name}\n")
+            return True
+
+    return _Checkpoints()
 
 
 def _make_noise(spec: Mapping[str, Any], shape: tuple[int, ...]) -> Any:

@@ -7,11 +7,22 @@ import pytest
 from gridbench.benchmarks.budget_curve import budget_curve, main
 
 
-def test_curve_rows_for_a_tiny_ppo_budget(tmp_path):
-    rows = budget_curve("ses-carbon-ieee33-v0", "ppo", [64], n_days=1, workdir=tmp_path)
+def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
+    rows = budget_curve(
+        "ses-carbon-ieee33-v0", "ddpg", [120, 60], n_days=1, workdir=tmp_path,
+        overrides={"learning_starts": 48, "batch_size": 16, "train_freq": 4},
+    )
     kinds = [r["kind"] for r in rows]
-    assert kinds == ["rl", "idle", "oracle"]
-    assert rows[0]["steps"] == 64 and rows[0]["val_days"] == 1
+    assert kinds == ["rl", "rl", "idle", "oracle"]
+    assert [r["steps"] for r in rows[:2]] == [60, 120] and rows[0]["val_days"] == 1
+    assert 0 < rows[0]["fit_s"] <= rows[1]["fit_s"]
+    assert '"train_freq": 4' in rows[0]["settings"]
+    run = tmp_path / "ses-carbon-ieee33-v0" / "ddpg" / "seed0"
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.zip")) == [
+        "model_120.zip", "model_60.zip"
+    ]
+    plan = (run / "plan.json").read_text()
+    assert '"timesteps": 120' in plan and '"train_freq": 4' in plan
     # the oracle is a lower bound of the referee cost on the same day
     assert rows[2]["val_cost_mean"] <= rows[1]["val_cost_mean"]
     assert rows[2]["val_cost_mean"] <= rows[0]["val_cost_mean"] + 1e-6
@@ -22,6 +33,7 @@ def test_curve_rows_for_a_tiny_ppo_budget(tmp_path):
     [
         (["--method", "oracle", "--steps", "10"], "not rl"),
         (["--method", "ppo", "--steps", "0"], "must be positive"),
+        (["--method", "ppo", "--steps", "10", "--set", "train_freq"], "not KEY=VALUE"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):

@@ -83,7 +83,7 @@ def budget_curve(
             for d in days
         ]
         rows.append(
-            {"kind": "rl", "method": method, "steps": int(n), "seed": seed,
+            {"kind": "rl", "case": case_id, "method": method, "steps": int(n), "seed": seed,
              "fit_s": round(seconds[n], 2), "val_days": len(days),
              "val_cost_mean": float(np.mean(costs)),
              "settings": json.dumps(overrides or {}, sort_keys=True)}
@@ -95,7 +95,7 @@ def budget_curve(
             for d in days
         ]
         rows.append(
-            {"kind": name, "method": name, "steps": 0, "seed": seed, "fit_s": 0.0,
+            {"kind": name, "case": case_id, "method": name, "steps": 0, "seed": seed, "fit_s": 0.0,
              "val_days": len(days), "val_cost_mean": float(np.mean(costs)), "settings": "{}"}
         )
     return rows

@@ -25,7 +25,8 @@ splits when the case has no ``test`` rows), a cost-vs-decision-time scatter of e
 figures. Last, a "Missing" section: what the report could not show and why (no RL or oracle
 rows yet, registered methods never run, failed units, agents or training logs not found).
 
-Registered here for ``ses-carbon-ieee33-v0`` (Zhong et al. 2024, Figs 5–9), on one
+Every case also gets :func:`budget_curves` (from ``results/curves/*.csv``). Registered here for
+``ses-carbon-ieee33-v0`` (Zhong et al. 2024, Figs 5–9), on one
 representative test day re-simulated through the referee for idle, rule, mpc, the best RL
 method and the oracle (those present in the store):
 
@@ -385,6 +386,67 @@ def cost_vs_decision_time(ctx: ReportContext, case_id: str) -> list[Figure]:
 
 
 # --------------------------------------------------------------------------- SES-carbon
+
+
+def _curve_dirs(ctx: ReportContext) -> list[Path]:
+    dirs = [ctx.results / "curves", ctx.results.parent / "curves"]
+    return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in
+            [e.resolve() for e in dirs[:i]]]
+
+
+def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
+    """Quality against training budget (``python -m gridbench.benchmarks.budget_curve``):
+    mean val-day cost of each RL method's checkpoints, idle and oracle for scale."""
+    import pandas as pd
+
+    frames = []
+    for d in _curve_dirs(ctx):
+        for path in sorted(d.glob("*.csv")):
+            frame = pd.read_csv(path)
+            if "case" not in frame:
+                continue
+            frame = frame[frame["case"] == case_id]
+            if not frame.empty:
+                frames.append(frame.assign(file=path.name))
+    if not frames:
+        where = ", ".join(str(d) for d in _curve_dirs(ctx)) or "no curves directory"
+        ctx.note(case_id, f"no quality-vs-budget curves for this case ({where})")
+        return []
+    data = pd.concat(frames, ignore_index=True)
+    fig = _new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    rl = data[data["kind"] == "rl"]
+    for k, (_, group) in enumerate(rl.groupby("file", sort=True)):
+        group = group.sort_values("steps")
+        settings = str(group["settings"].iloc[0]) if "settings" in group else "{}"
+        label = f"{group['method'].iloc[0]} seed {group['seed'].iloc[0]}"
+        if settings not in ("{}", "nan"):
+            label += f" {settings}"
+        ax.plot(group["steps"], group["val_cost_mean"], marker="o", lw=1.5,
+                color=_RL_COLORS[k % len(_RL_COLORS)], label=label)
+    for kind, style in (("idle", ":"), ("oracle", "--")):
+        ref = data[data["kind"] == kind]["val_cost_mean"]
+        if not ref.empty:
+            ax.axhline(float(ref.mean()), color="black", ls=style, lw=1, label=kind)
+    ax.set_xscale("log")
+    ax.set_xlabel("training env steps (hours of train days)")
+    ax.set_ylabel("mean val-day cost, $")
+    ax.set_title(f"{case_id}: quality against training budget")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    days = sorted(set(int(v) for v in data["val_days"]))
+    return [
+        ctx.save(
+            fig,
+            f"{_slug(case_id)}_budget_curve.png",
+            "Quality against training budget (how the reference budget was chosen)",
+            "Mean referee cost on the first "
+            f"{'/'.join(map(str, days))} validation days of checkpoints of one training run "
+            "per method (train days only; never test days), against env steps; idle and the "
+            "oracle on the same days for scale. Files: results/curves/*.csv, written by "
+            "python -m gridbench.benchmarks.budget_curve.",
+        )
+    ]
 
 
 def _best_rl(ctx: ReportContext, case_id: str) -> list[str]:
@@ -900,7 +962,7 @@ def build_report(
         _store_notes(ctx, store, case_ids)
         for case_id in case_ids:
             figures: list[Figure] = []
-            for fn in (cost_vs_decision_time, CASE_FIGURES.get(case_id)):
+            for fn in (cost_vs_decision_time, budget_curves, CASE_FIGURES.get(case_id)):
                 if fn is None:
                     continue
                 try:

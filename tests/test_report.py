@@ -60,6 +60,14 @@ def store(tmp_path_factory, env_dirs) -> tuple[Path, list[str]]:
             returns = [-60.0 + (k + 1) * i + seed for i in range(30)]
             _write_monitor(results / "training" / CASE / method / f"seed{seed}" / "monitor.csv",
                            returns)  # fmt: skip
+    # a quality-vs-budget curve where budget_curve writes them beside the store
+    (results / "curves").mkdir()
+    (results / "curves" / f"ppo_{CASE}_seed0.csv").write_text(
+        "kind,case,method,steps,seed,fit_s,val_days,val_cost_mean,settings\n"
+        f"rl,{CASE},ppo,1000,0,1.0,2,3600.0,{{}}\nrl,{CASE},ppo,3000,0,3.0,2,3400.0,{{}}\n"
+        f"idle,{CASE},idle,0,0,0.0,2,3500.0,{{}}\noracle,{CASE},oracle,0,0,0.0,2,3100.0,{{}}\n"
+        "rl,other-case-v0,ppo,1000,0,1.0,2,1.0,{}\n"
+    )
     return results, methods
 
 
@@ -104,7 +112,7 @@ def test_report_has_leaderboard_figures_and_html(store, tmp_path):
     # the figures, linked and present
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     expected = {f"{SLUG}_{n}.png" for n in ("cost_vs_decision_time", "carbon_intensity", "soc",
-                                              "training")}  # fmt: skip
+                                              "training", "budget_curve")}  # fmt: skip
     assert set(links) == expected
     for name in links:
         data = (out / name).read_bytes()

@@ -469,3 +469,40 @@ def test_git_commit_reads_head_and_dirty_state(
     assert prov.git_commit() == f"{head}-dirty"
     (tmp_path / "f.txt").write_text("3")
     assert prov.git_commit() == f"{head}-dirty"  # cached once per process
+
+
+# --------------------------------------------------------------------------- compaction
+
+
+def test_compact_merges_each_method_into_one_file_and_keeps_every_row(
+    store: ResultsStore, provenance: Provenance
+) -> None:
+    for d in range(1, 6):  # the harness publishes one file per day
+        store.append([row(d), row(d, method="mpc", extra=float(d))], provenance)
+    store.append([row(1, seed=1)], provenance)
+    before = store.frame()
+    assert len(_row_files(store)) == 11
+    assert store.compact() == {"files_before": 11, "files_after": 2, "rows": 11}
+    files = _row_files(store)
+    assert [p.name.startswith("c-") for p in files] == [True, True]
+    pd.testing.assert_frame_equal(store.frame(), before)
+    assert store.append([row(d) for d in range(1, 8)], provenance).n_written == 2  # resume
+    assert store.compact()["files_after"] == 2
+
+
+def test_a_crash_between_publishing_and_deleting_leaves_no_visible_duplicates(
+    store: ResultsStore, provenance: Provenance
+) -> None:
+    for d in range(1, 4):
+        store.append([row(d)], provenance)
+    old = _row_files(store)
+    saved = {p: p.read_bytes() for p in old}
+    store.compact()
+    for path, data in saved.items():  # as if the process died before deleting them
+        path.write_bytes(data)
+    fresh = ResultsStore(store.root)
+    frame = fresh.frame()
+    assert len(frame) == 3 and not frame.duplicated(list(KEY_COLUMNS)).any()
+    assert fresh.append([row(4)], provenance).n_written == 1  # the writer cleans up
+    assert all(not p.exists() for p in old)
+    assert len(fresh.frame()) == 4

@@ -293,6 +293,9 @@ class UnitTask:
     split: str
     days: tuple[str, ...]
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: Train even where a shipped agent exists (``gridbench run --retrain``); methods without
+    #: a ``retrain`` attribute (solvers) ignore it.
+    retrain: bool = False
 
     @property
     def unit(self) -> UnitKey:
@@ -370,14 +373,16 @@ def _build_method(task: UnitTask) -> Method:
 
     spec = METHODS.snapshot().get(task.method_name)
     if spec is not None and spec.entry_point == task.method_entry_point:
-        return spec.make()
-    cls = load_entry_point(task.method_entry_point)
-    method = cls()
-    if getattr(method, "name", None) != task.method_name:
-        raise HarnessError(
-            f"entry point {task.method_entry_point!r} made method "
-            f"{getattr(method, 'name', None)!r}, expected {task.method_name!r}"
-        )
+        method = spec.make()
+    else:
+        method = load_entry_point(task.method_entry_point)()
+        if getattr(method, "name", None) != task.method_name:
+            raise HarnessError(
+                f"entry point {task.method_entry_point!r} made method "
+                f"{getattr(method, 'name', None)!r}, expected {task.method_name!r}"
+            )
+    if task.retrain and hasattr(method, "retrain"):
+        method.retrain = True
     return method
 
 
@@ -457,6 +462,7 @@ def make_task(
     case_entry_point: str | None = None,
     case_kwargs: Mapping[str, Any] | None = None,
     method_entry_point: str | None = None,
+    retrain: bool = False,
 ) -> UnitTask:
     """A :class:`UnitTask` for a registered case and method (entry points from the
     registries unless given). ``days=None``: every day of ``split``."""
@@ -483,6 +489,7 @@ def make_task(
         budget=Budget.parse(budget).value,
         split=split.value,
         days=tuple(d.isoformat() for d in chosen),
+        retrain=bool(retrain),
     )
 
 
@@ -530,6 +537,7 @@ def plan_run(
     split: Split | str,
     n_days: int | None = None,
     families: Sequence[str] | None = None,
+    retrain: bool = False,
 ) -> RunPlan:
     """The units of ``gridbench run`` (registries must be loaded).
 
@@ -538,7 +546,8 @@ def plan_run(
     support a case is skipped with a note; so is a multi-agent method unless it was named
     explicitly (then :class:`MultiAgentNotSupported`). ``n_days``: the first K days of the
     split (all when ``None`` or larger than the split). ``families``: only methods of these
-    families (``solver``, ``rl``, ``baseline``, ``bound``).
+    families (``solver``, ``rl``, ``baseline``, ``bound``). ``retrain``: RL methods train at
+    ``budget`` even where a shipped agent exists.
     """
     from gridbench.cases.registry import case_ids, case_spec, get_method, method_names
 
@@ -598,6 +607,7 @@ def plan_run(
                         case_entry_point=cspec.entry_point,
                         case_kwargs=dict(cspec.kwargs),
                         method_entry_point=mspec.entry_point,
+                        retrain=retrain,
                     )
                 )
     return RunPlan(tuple(tasks), tuple(notes))

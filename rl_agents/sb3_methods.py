@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALGORITHMS",
+    "EXTRACTORS",
     "HYPERPARAMS_FILE",
     "POLICIES",
     "Ddpg",
@@ -87,12 +88,19 @@ ALGORITHMS: Final[Mapping[str, str]] = {
     "SAC": "stable_baselines3:SAC",
     "PPO": "stable_baselines3:PPO",
     "PerOrDDPG": "gridbench.rl_agents._per_or_sb3:PerOrDDPG",
+    "AdaptiveKLPPO": "gridbench.rl_agents._ppo_kl_sb3:AdaptiveKLPPO",
 }
 #: Custom policy names of ``hyperparams.json`` → ``"module:Class"`` (others are SB3 aliases).
 POLICIES: Final[Mapping[str, str]] = {
     "Table2Policy": "gridbench.rl_agents._per_or_sb3:Table2Policy",
 }
-_ON_POLICY: Final[frozenset[str]] = frozenset({"PPO"})
+#: ``policy_kwargs["extractor"]`` of ``hyperparams.json`` → features extractor class (``None``:
+#: SB3's default flatten extractor); ``policy_kwargs["extractor_kwargs"]`` go to its constructor.
+EXTRACTORS: Final[Mapping[str, str | None]] = {
+    "mlp": None,
+    "cnn": "gridbench.rl_agents._ppo_kl_sb3:CnnFcExtractor",
+}
+_ON_POLICY: Final[frozenset[str]] = frozenset({"PPO", "AdaptiveKLPPO"})
 
 _REPO_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
 AGENTS_DIR_ENV: Final[str] = "GRIDBENCH_AGENTS_DIR"
@@ -406,7 +414,8 @@ class SB3Method:
     ``hyperparams`` (path of the file), ``progress_bar`` (``None``: on when stderr is a
     terminal and the budget is not ``smoke``, unless ``$GRIDBENCH_PROGRESS=0``),
     ``require_shipped`` (``quick`` without a shipped agent raises instead of training),
-    ``verbose`` (SB3's verbosity), ``checkpoint_steps`` (env-step counts at which training
+    ``verbose`` (SB3's verbosity), ``retrain`` (train even where a shipped agent exists),
+    ``checkpoint_steps`` (env-step counts at which training
     also saves ``<run_dir>/checkpoints/model_<steps>.zip``: one run gives a whole
     quality-vs-budget curve, see :mod:`gridbench.benchmarks.budget_curve`).
 
@@ -427,6 +436,7 @@ class SB3Method:
         require_shipped: bool = False,
         verbose: int = 0,
         checkpoint_steps: Sequence[int] = (),
+        retrain: bool = False,
     ) -> None:
         self.training_dir = None if training_dir is None else Path(training_dir)
         self.agents_dir = None if agents_dir is None else Path(agents_dir)
@@ -434,6 +444,8 @@ class SB3Method:
         self.progress_bar = progress_bar
         self.require_shipped = require_shipped
         self.verbose = verbose
+        #: Train even where a shipped agent exists (``gridbench run --retrain``).
+        self.retrain = bool(retrain)
         self.checkpoint_steps = tuple(sorted({int(n) for n in checkpoint_steps}))
         if any(n < 1 for n in self.checkpoint_steps):
             raise ValueError(f"checkpoint_steps {checkpoint_steps} must be positive env steps")
@@ -476,7 +488,7 @@ class SB3Method:
             plan = training_plan(self.name, budget, steps_per_day(probe), self.hyperparams)
         finally:
             probe.close()
-        if budget is Budget.QUICK and plan.shipped_first:
+        if budget is Budget.QUICK and plan.shipped_first and not self.retrain:
             path = self.agent_path(case, seed)
             if path.is_file():
                 t0 = time.perf_counter()
@@ -632,7 +644,7 @@ class SB3Method:
             seed=seed,
             device="cpu",
             verbose=self.verbose,
-            policy_kwargs=dict(plan.policy_kwargs) or None,
+            policy_kwargs=_resolve_extractor(plan.policy_kwargs) or None,
             **kwargs,
         )
 
@@ -724,6 +736,31 @@ def _checkpoint_callback(folder: Path, steps: Sequence[int], t0: float) -> Any:
             return True
 
     return _Checkpoints()
+
+
+def _resolve_extractor(policy_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``policy_kwargs`` with ``extractor``/``extractor_kwargs`` (names of :data:`EXTRACTORS`)
+    replaced by SB3's ``features_extractor_class``/``features_extractor_kwargs``."""
+    out = dict(policy_kwargs)
+    name = out.pop("extractor", None)
+    extractor_kwargs = out.pop("extractor_kwargs", None)
+    if name is None:
+        if extractor_kwargs:
+            raise HyperparamError("policy_kwargs 'extractor_kwargs' need an 'extractor'")
+        return out
+    if name not in EXTRACTORS:
+        raise HyperparamError(
+            f"unknown policy_kwargs extractor {name!r}; valid: {', '.join(EXTRACTORS)}"
+        )
+    target = EXTRACTORS[name]
+    if target is None:
+        if extractor_kwargs:
+            raise HyperparamError(f"extractor {name!r} takes no extractor_kwargs")
+        return out
+    out["features_extractor_class"] = load_entry_point(target)
+    if extractor_kwargs:
+        out["features_extractor_kwargs"] = dict(extractor_kwargs)
+    return out
 
 
 def _make_noise(spec: Mapping[str, Any], shape: tuple[int, ...]) -> Any:

@@ -8,6 +8,7 @@ steps) in a ``BaseCase`` registered only inside ``registry.sandbox()``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import json
 import subprocess
@@ -156,7 +157,8 @@ def test_rl_family_registered_without_importing_torch() -> None:
 def test_method_contract_and_supports(name: str, case: _ToyCase) -> None:
     method = registry.make_method(name)
     assert isinstance(method, Method) and method.family == "rl"
-    assert method.supports(case)
+    prefixes = getattr(method, "case_prefixes", None)  # a method kept to its paper's cases
+    assert method.supports(case) == (prefixes is None or case.id.startswith(prefixes))
     assert not method.supports(_MultiAgentOnlyCase())
 
 
@@ -272,6 +274,30 @@ def test_quick_loads_the_shipped_agent(case: _ToyCase, trained, runs: Path, tmp_
         _actions(source, case, observations), _actions(fresh, case, observations)
     )
     assert isinstance(fresh._agents[case.id].model.policy, Table2Policy)
+
+
+def test_retrain_trains_although_a_shipped_agent_exists(
+    case: _ToyCase, trained, tmp_path
+) -> None:
+    import json
+
+    from gridbench.benchmarks.harness import UnitTask, _build_method
+
+    trained["ppo"].agents_dir = tmp_path / "agents"
+    trained["ppo"].ship(case, 0)
+    params = load_hyperparams()
+    params["budgets"]["quick"] = {"timesteps": 64, "shipped_first": True}
+    hp = tmp_path / "hp.json"
+    hp.write_text(json.dumps(params))
+    method = _method("ppo", tmp_path / "runs", agents_dir=tmp_path / "agents", hyperparams=hp,
+                     retrain=True)  # fmt: skip
+    method.fit(case, 0, "quick")
+    assert method.last_fit["source"] == "trained" and method.last_fit["env_steps"] >= 64
+    # the harness sets the flag from the task (gridbench run --retrain)
+    task = UnitTask(case.id, "x:y", {}, "ppo", "gridbench.rl_agents.sb3_methods:Ppo", 0,
+                    "quick", "test", (), retrain=True)  # fmt: skip
+    assert _build_method(task).retrain is True
+    assert _build_method(dataclasses.replace(task, retrain=False)).retrain is False
 
 
 # ---------------------------------------------------------------------------- hyperparameters

@@ -15,7 +15,11 @@ and ``controller(case, day)`` applies the same two maps around
 Budgets (``hyperparams.json`` → ``budgets``): ``smoke`` ≈ 300 env steps; ``quick`` loads the
 shipped agent ``results/agents/<case>/<method>/seed<k>.zip`` when it exists, otherwise trains
 200 days (``require_shipped=True`` makes a missing agent a :class:`MissingAgentError`);
-``reference`` a provisional 50k steps; ``paper`` 2·10⁴ days (SES-carbon Table 2).
+``reference`` the budget of the committed results, chosen from quality-vs-budget curves
+(40k env steps at one update per 4 steps for the off-policy methods, 300k for PPO, with
+checkpoints on the way; the file's ``_about`` gives the measurements); ``paper`` 2·10⁴ days
+(SES-carbon Table 2). An algorithm may set its own step count per budget
+(``budget_timesteps``) and checkpoints (``budget_checkpoints``).
 
 A training run writes, under ``<training_dir>/<case>/<method>/seed<k>/``: the SB3 logger's
 ``progress.csv`` and TensorBoard events, ``monitor.csv`` (one row per training day),
@@ -191,6 +195,8 @@ class TrainingPlan:
     shipped_first: bool
     provisional: bool
     version: int
+    #: Env-step counts at which training saves a checkpoint (the budget's ``checkpoints``).
+    checkpoints: tuple[int, ...] = ()
     source: str = ""
     file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -229,6 +235,7 @@ def training_plan(
         "action_noise",
         "budget_kwargs",
         "budget_timesteps",
+        "budget_checkpoints",
         "env",
     }
     unknown = {k for k in unknown if not k.startswith("_")}
@@ -249,6 +256,7 @@ def training_plan(
     else:
         timesteps = int(b["episodes"]) * int(steps_per_episode)
     own = _strip_comments(spec.get("budget_timesteps", {}))
+    checkpoints = _strip_comments(spec.get("budget_checkpoints", {})).get(budget.value, [])
     if budget.value in own:  # the algorithm's own step count for this budget wins
         timesteps = int(own[budget.value])
     if timesteps < 1:
@@ -271,6 +279,7 @@ def training_plan(
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
+        checkpoints=tuple(sorted(int(n) for n in checkpoints if 0 < int(n) < timesteps)),
         source=str(spec.get("_source", "")),
         file=where,
     )
@@ -659,6 +668,7 @@ class SB3Method:
         for stale in run.glob("events.out.tfevents.*"):
             stale.unlink()
         env = make_training_env(case, seed, plan, monitor_file=run / "monitor.csv")
+        checkpoints = self.checkpoint_steps or plan.checkpoints
         try:
             model = self._build_model(env, seed, plan)
             model.set_logger(
@@ -675,8 +685,8 @@ class SB3Method:
                 total_timesteps=plan.timesteps,
                 progress_bar=self._show_progress(plan),
                 log_interval=1 if plan.on_policy else 4,
-                callback=_checkpoint_callback(run / "checkpoints", self.checkpoint_steps, t0)
-                if self.checkpoint_steps
+                callback=_checkpoint_callback(run / "checkpoints", checkpoints, t0)
+                if checkpoints
                 else None,
             )
             seconds = time.perf_counter() - t0

@@ -8,7 +8,7 @@ STORE ?= $(RESULTS)/store
 BUDGET ?= quick
 SEEDS ?= 3
 
-.PHONY: bench test lint env clean
+.PHONY: bench bench-compare test lint env clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: env
 ## Tests: README's test command; CI runs exactly this.
 test: env
 	$(BIN)/tox -e test
+
+## Speed ratios (reference / ours) of the benchmark suites against the committed
+## benchmarks/baseline.json: fails on a drop beyond the baseline's tolerance.
+bench-compare: env
+	$(BIN)/tox -e bench-compare
 
 lint: env
 	$(BIN)/tox -e lint

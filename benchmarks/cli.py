@@ -209,10 +209,29 @@ def run_command(
         typer.Option("--budget", help="smoke, quick, reference or paper (full = reference)."),
     ] = "quick",
     split: Annotated[str, typer.Option("--split", help="Days to evaluate: test or val.")] = "test",
-    executor: Annotated[str, typer.Option("--executor", help="local (ray: not yet).")] = "local",
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (process pool on this machine) or ray (a Ray cluster; needs the "
+            "optional extra ray).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster to use (auto, HOST:PORT, ray://HOST:10001); default: start a "
+            "local Ray instance.",
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", help="Parallel processes (default: CPU cores; 1 = inline)."),
+        typer.Option(
+            "--workers",
+            help="Parallel units (default: CPU cores; local 1 = inline; ray: CPUs of the local "
+            "instance, or the most units in flight on a cluster).",
+        ),
     ] = None,
     results: ResultsOption = DEFAULT_RESULTS,
     days: Annotated[
@@ -223,17 +242,12 @@ def run_command(
     ] = True,
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
-    from gridbench.benchmarks.executors import EXECUTORS, LocalExecutor
+    from gridbench.benchmarks.executors import make_executor
     from gridbench.benchmarks.harness import plan_run
     from gridbench.benchmarks.store import ResultsStore
     from gridbench.cases.contracts import Budget, Split
-    from gridbench.cases.naming import unknown_name_message
 
     # every check before any work starts: a user error leaves the results untouched
-    if executor == "ray":
-        raise UserError("--executor ray is not available yet; use --executor local (default)")
-    if executor not in EXECUTORS:
-        raise UserError(unknown_name_message("executor", executor, EXECUTORS))
     budget_value = Budget.parse(budget)
     split_value = Split.parse(split)
     if seeds < 1:
@@ -243,15 +257,20 @@ def run_command(
     if days is not None and days < 1:
         raise UserError(f"--days {days} must be >= 1")
     results = _results_dir(results)
+    runner = make_executor(executor, workers, address=address, progress=progress)  # checks
     _load_registries()
     plan = plan_run(case, method, range(seeds), budget_value, split_value, days, family)
     for note in plan.notes:
         typer.echo(f"gridbench: note: {note}", err=True)
     if not plan.tasks:
         raise UserError("nothing to run: no requested method supports the requested case(s)")
-    n_workers = workers or max(1, min(os.cpu_count() or 1, len(plan.tasks)))
+    if workers is None:  # default: this machine's cores, no more than there are units
+        n_workers = max(1, min(os.cpu_count() or 1, len(plan.tasks)))
+        if executor == "ray" and address is not None:
+            n_workers = None  # on a cluster, its free CPUs decide
+        runner = make_executor(executor, n_workers, address=address, progress=progress)
     store = ResultsStore(results)
-    summary = LocalExecutor(n_workers, progress=progress).run(plan.tasks, store)
+    summary = runner.run(plan.tasks, store)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
     typer.echo(
         f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "

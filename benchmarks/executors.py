@@ -14,11 +14,30 @@
   whose process dies (``os._exit``, a signal, the OOM killer) costs only that unit: it is
   recorded with ``store.append_failure`` and the other units go on.
 
-Both modes skip the days already stored (resume) and produce identical rows for identical
-seeds (the same :func:`~gridbench.benchmarks.harness.execute_task` runs either way). Progress
-is shown on stderr with ``rich`` as units finish.
+:class:`RayExecutor` ``(workers, address=…)`` (``gridbench run --executor ray``)
 
-Ray (``--executor ray``) is not implemented yet.
+* The same units as Ray tasks, one CPU each, on an existing cluster (``address``: ``auto``,
+  ``HOST:PORT`` of a head node, or ``ray://HOST:10001``) or, without ``address``, on a local
+  Ray instance of ``workers`` CPUs started (and stopped) by the run. Ray is an optional extra
+  (``pip install 'gridbench[ray]'``), imported only here and only when used.
+* Each unit is a Ray *generator* task: it streams each finished day's row back to the driver,
+  which **alone writes the store**, as rows arrive (an interrupted run keeps every finished
+  day, as locally). A task runs in a worker process of its own (``max_calls=1``) with the
+  thread variables above set to 1 (``runtime_env``), so rows equal the local pool's.
+* A worker that dies (killed, OOM, node lost) costs only its unit: Ray reports the crash to
+  the driver, the unit is recorded with ``store.append_failure`` (Ray's error as the message)
+  and the others go on. Units are never retried by Ray (``max_retries=0``): a re-run resumes
+  (the days already stored are skipped; only the missing ones run).
+* A local instance sees the driver's import path (its ``sys.path`` entries outside the Python
+  installation are passed as ``PYTHONPATH``), so units of modules importable by the driver run
+  as they do in the local pool. On a cluster, gridbench (and any plugin) must be installed on
+  every node, in the same versions (the provenance columns record the driver's).
+
+Every executor skips the days already stored (resume) and produces identical rows for
+identical seeds (the same :func:`~gridbench.benchmarks.harness.execute_task` runs everywhere;
+only the timing columns and ``run_id`` differ). Progress is shown on stderr with ``rich`` as
+days and units finish, with the elapsed time and an estimate of the time left (from the
+rate at which days finish).
 
 This module imports only the standard library at import time: a spawned worker unpickles its
 target from here, and must set its thread variables before numpy or torch are imported.
@@ -30,8 +49,9 @@ import contextlib
 import dataclasses
 import os
 import signal
+import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,9 +59,18 @@ if TYPE_CHECKING:
     from gridbench.benchmarks.harness import UnitResult, UnitTask
     from gridbench.benchmarks.store import ResultsStore
 
-__all__ = ["EXECUTORS", "THREAD_ENV", "LocalExecutor", "RunSummary"]
+__all__ = [
+    "EXECUTORS",
+    "THREAD_ENV",
+    "Executor",
+    "ExecutorError",
+    "LocalExecutor",
+    "RayExecutor",
+    "RunSummary",
+    "make_executor",
+]
 
-#: Executors the CLI knows (``ray`` is announced but not available yet).
+#: Executors the CLI knows.
 EXECUTORS: Final[tuple[str, ...]] = ("local", "ray")
 #: Environment variables set to ``"1"`` in every worker process before any import.
 THREAD_ENV: Final[tuple[str, ...]] = (
@@ -52,7 +81,16 @@ THREAD_ENV: Final[tuple[str, ...]] = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMBA_NUM_THREADS",
 )
+#: Install hint printed when Ray is asked for but missing.
+RAY_INSTALL_HINT: Final[str] = "pip install 'gridbench[ray]'"
 _POLL_S: Final[float] = 0.05
+#: Object store of a local Ray instance: rows are small, so keep it far below Ray's default
+#: (30% of the RAM, which a small /dev/shm cannot hold).
+_RAY_OBJECT_STORE_BYTES: Final[int] = 256 * 1024**2
+
+
+class ExecutorError(ValueError):
+    """An executor that cannot start (Ray missing, cluster unreachable): a user error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +127,23 @@ class RunSummary:
 # --------------------------------------------------------------------------- worker side
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _load_plugins_if_any() -> None:
+    """In a fresh worker: import the entry points of installed plugins, so that what they
+    register on import (a planner for a built-in method on a plugin case, say) exists here as
+    it does in the driver. Nothing is imported when no plugin is installed."""
+    from importlib import metadata
+
+    from gridbench.benchmarks.plugins import CASE_GROUP, METHOD_GROUP, load_all
+
+    if any(metadata.entry_points(group=g) for g in (METHOD_GROUP, CASE_GROUP)):
+        load_all(warn=False)
+
+
 def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
     """Entry point of a spawned worker: one unit, rows sent to the driver one by one."""
     for name in THREAD_ENV:
@@ -96,6 +151,7 @@ def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
     try:
         from gridbench.benchmarks.harness import UnitTask, execute_task
 
+        _load_plugins_if_any()
         task = UnitTask(**task_fields)
 
         def emit(row: dict[str, Any]) -> None:
@@ -104,13 +160,49 @@ def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
         result = execute_task(task, emit)
         channel.send(("done", index, {"fit_s": result.fit_s, "statuses": dict(result.statuses)}))
     except BaseException as exc:  # report everything, including SystemExit from a method
-        text = " ".join(str(exc).split())
-        line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         with contextlib.suppress(Exception):
-            channel.send(("failed", index, {"error": line, "traceback": traceback.format_exc()}))
+            channel.send(
+                ("failed", index, {"error": _one_line(exc), "traceback": traceback.format_exc()})
+            )
     finally:
         with contextlib.suppress(Exception):
             channel.close()
+
+
+def _ray_unit(task_fields: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Body of the Ray generator task of one unit: yields ``("row", row)`` per finished day,
+    then ``("done", {...})`` or ``("failed", {...})`` (``fit`` raised; rows already yielded
+    stay valid). The unit runs in a helper thread so that each row can be yielded the moment
+    it is finished (:func:`~gridbench.benchmarks.harness.execute_task` reports rows through a
+    callback); a process death ends the generator and Ray reports it to the driver."""
+    import queue
+    import threading
+
+    for name in THREAD_ENV:  # also set by the task's runtime_env, before the interpreter starts
+        os.environ[name] = "1"
+    messages: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            from gridbench.benchmarks.harness import UnitTask, execute_task
+
+            _load_plugins_if_any()
+            task = UnitTask(**task_fields)
+            result = execute_task(task, lambda row: messages.put(("row", row)))
+            messages.put(("done", {"fit_s": result.fit_s, "statuses": dict(result.statuses)}))
+        except BaseException as exc:
+            messages.put(
+                ("failed", {"error": _one_line(exc), "traceback": traceback.format_exc()})
+            )
+
+    thread = threading.Thread(target=work, name="gridbench-unit", daemon=True)
+    thread.start()
+    while True:
+        kind, payload = messages.get()
+        yield kind, payload
+        if kind != "row":
+            break
+    thread.join()
 
 
 # --------------------------------------------------------------------------- driver side
@@ -128,35 +220,180 @@ def _exit_reason(code: int | None) -> str:
     return f"worker process died with exit code {code} before finishing the unit"
 
 
+class _Progress:
+    """Progress of a run on stderr (``rich``): one bar over the days still to run, the units
+    finished out of the units started, the elapsed time and an estimate of the time left
+    (rich's estimate from the recent rate of finished days). Disabled: every call is a no-op."""
+
+    def __init__(self, n_units: int, n_days: int, progress: Any = None) -> None:
+        self.n_units = n_units
+        self.units_done = 0
+        self._progress = progress
+        self._bar = progress.add_task("", total=n_days, units="") if progress else None
+        self._update("")
+
+    def _update(self, text: str | None, advance: int = 0) -> None:
+        if self._progress is None:
+            return
+        self._progress.update(
+            self._bar,
+            advance=advance,
+            units=f"{self.units_done}/{self.n_units} units",
+            description=text,  # None keeps the last unit's line
+        )
+
+    def row(self) -> None:
+        """One day finished (its row stored)."""
+        self._update(None, 1)
+
+    def unit(self, text: str, days_not_run: int = 0) -> None:
+        """A unit finished; ``days_not_run`` of its days will never come (it failed)."""
+        self.units_done += 1
+        self._update(text, days_not_run)
+
+
 @contextlib.contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[str], None]]:
-    if not enabled or total == 0:
-        yield lambda _text: None
+def _progress(n_units: int, n_days: int, enabled: bool) -> Iterator[_Progress]:
+    if not enabled or n_units == 0:
+        yield _Progress(n_units, n_days)
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[bold]units"),
+        TextColumn("[bold]days"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[units]}"),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
         TextColumn("{task.description}"),
         console=console,
         transient=False,
     ) as progress:
-        bar = progress.add_task("", total=total)
+        yield _Progress(n_units, n_days, progress)
 
-        def advance(text: str) -> None:
-            progress.update(bar, advance=1, description=text)
 
-        yield advance
+class _CountingStore:
+    """The store, with each appended row reported to the progress bar (inline runs)."""
+
+    def __init__(self, store: ResultsStore, progress: _Progress) -> None:
+        self._store = store
+        self._progress = progress
+
+    def append(self, rows: Any, *args: Any, **kwargs: Any) -> Any:
+        result = self._store.append(rows, *args, **kwargs)
+        for _ in range(len(rows)):
+            self._progress.row()
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+Pending = list[tuple[int, "UnitTask", int]]
+
+
+def _split_pending(
+    tasks: Sequence[UnitTask], store: ResultsStore
+) -> tuple[Pending, dict[int, UnitResult]]:
+    """``(pending, results)``: the tasks cut to their days not stored yet (with the count of
+    skipped days), and a result for each task with nothing left to run."""
+    from gridbench.benchmarks.harness import UnitResult
+
+    pending: Pending = []
+    results: dict[int, UnitResult] = {}
+    for index, task in enumerate(tasks):
+        missing = store.missing_days(task.unit, task.days)
+        skipped = len(task.days) - len(missing)
+        if missing:
+            pending.append((index, task.with_days(missing), skipped))
+        else:
+            results[index] = UnitResult(task.unit, n_skipped=skipped)
+    return pending, results
+
+
+class _UnitState:
+    """What the driver knows of a unit in flight."""
+
+    def __init__(self, task: UnitTask, skipped: int, provenance: Any) -> None:
+        self.task = task
+        self.skipped = skipped
+        self.provenance = provenance
+        self.written = 0
+        self.received = 0
+        self.statuses: dict[str, int] = {}
+        self.finished = False
+        self.fit_s = float("nan")
+        self.error: str | None = None
+        self.traceback: str | None = None
+
+    def handle(self, kind: str, payload: Any, store: ResultsStore, progress: _Progress) -> None:
+        if kind == "row":
+            self.written += store.append([payload]).n_written
+            self.received += 1
+            status = payload["status"]
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            progress.row()
+        elif kind == "done":
+            self.finished = True
+            self.fit_s = payload["fit_s"]
+        elif kind == "failed":
+            self.finished = True
+            self.error = payload["error"]
+            self.traceback = payload["traceback"]
+
+    def close(
+        self, store: ResultsStore, progress: _Progress, lost: str | None = None
+    ) -> UnitResult:
+        """The unit's result; a failure (``lost``: why the worker vanished) is recorded."""
+        from gridbench.benchmarks.harness import UnitResult
+
+        if not self.finished and self.error is None:
+            self.error = lost or "worker vanished before finishing the unit"
+        if self.error is not None:
+            detail = self.traceback or self.error
+            store.append_failure(
+                self.task.unit, f"{self.error}\n{detail}".strip(), self.provenance
+            )
+        result = UnitResult(
+            self.task.unit,
+            n_written=self.written,
+            n_skipped=self.skipped,
+            statuses=dict(self.statuses),
+            fit_s=self.fit_s,
+            error=self.error,
+        )
+        progress.unit(_describe(self.task, result), len(self.task.days) - self.received)
+        return result
+
+
+def _start_unit(task: UnitTask, skipped: int) -> _UnitState:
+    """Stamp the unit's provenance (driver side) and return its state."""
+    from gridbench.benchmarks.harness import make_provenance
+
+    provenance = make_provenance(task)
+    return _UnitState(task.with_provenance(provenance.columns()), skipped, provenance)
+
+
+def _n_days(pending: Pending) -> int:
+    return sum(len(task.days) for _, task, _ in pending)
 
 
 class LocalExecutor:
     """Run units on this machine: inline for ``workers == 1``, else one spawned process per
     unit, at most ``workers`` at once (see the module docstring)."""
+
+    name: Final[str] = "local"
 
     def __init__(self, workers: int = 1, *, progress: bool = True) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -166,85 +403,60 @@ class LocalExecutor:
 
     def run(self, tasks: Sequence[UnitTask], store: ResultsStore) -> RunSummary:
         """Run ``tasks`` (their days not yet stored) and write their rows to ``store``."""
-        from gridbench.benchmarks.harness import UnitResult
-
-        pending: list[tuple[int, UnitTask, int]] = []
-        results: dict[int, UnitResult] = {}
-        for index, task in enumerate(tasks):
-            missing = store.missing_days(task.unit, task.days)
-            skipped = len(task.days) - len(missing)
-            if missing:
-                pending.append((index, task.with_days(missing), skipped))
-            else:
-                results[index] = UnitResult(task.unit, n_skipped=skipped)
-        with _progress(len(pending), self.progress) as advance:
+        pending, results = _split_pending(tasks, store)
+        with _progress(len(pending), _n_days(pending), self.progress) as progress:
             if self.workers == 1:
-                self._run_inline(pending, store, results, advance)
+                self._run_inline(pending, store, results, progress)
             else:
-                self._run_pool(pending, store, results, advance)
+                self._run_pool(pending, store, results, progress)
         return RunSummary(tuple(results[i] for i in sorted(results)))
 
     # ----------------------------------------------------------------- inline
 
     @staticmethod
     def _run_inline(
-        pending: list[tuple[int, UnitTask, int]],
+        pending: Pending,
         store: ResultsStore,
         results: dict[int, UnitResult],
-        advance: Callable[[str], None],
+        progress: _Progress,
     ) -> None:
         from dataclasses import replace
 
         from gridbench.benchmarks.harness import run_task
 
+        counting: Any = _CountingStore(store, progress)
         for index, task, skipped in pending:
-            result = run_task(task, store)
+            result = run_task(task, counting)
             results[index] = replace(result, n_skipped=result.n_skipped + skipped)
-            advance(_describe(task, result))
+            progress.unit(_describe(task, result), len(task.days) - result.n_written)
 
     # ----------------------------------------------------------------- pool
 
     def _run_pool(
         self,
-        pending: list[tuple[int, UnitTask, int]],
+        pending: Pending,
         store: ResultsStore,
         results: dict[int, UnitResult],
-        advance: Callable[[str], None],
+        progress: _Progress,
     ) -> None:
         import multiprocessing
         from multiprocessing.connection import wait
-
-        from gridbench.benchmarks.harness import UnitResult, make_provenance
 
         ctx = multiprocessing.get_context("spawn")
         todo = list(reversed(pending))
         # one pipe per worker: a process killed in the middle of a message corrupts only
         # its own channel (a shared queue's lock would stay held by the dead writer)
         running: dict[int, tuple[Any, Any]] = {}
-        state: dict[int, dict[str, Any]] = {}
-
-        def handle(index: int, message: tuple[str, int, Any]) -> None:
-            kind, _, payload = message
-            st = state[index]
-            if kind == "row":
-                st["written"] += store.append([payload]).n_written
-                st["statuses"][payload["status"]] = st["statuses"].get(payload["status"], 0) + 1
-            elif kind == "done":
-                st["finished"] = True
-                st["fit_s"] = payload["fit_s"]
-            elif kind == "failed":
-                st["finished"] = True
-                st["error"] = payload["error"]
-                st["traceback"] = payload["traceback"]
+        state: dict[int, _UnitState] = {}
 
         def receive(index: int) -> bool:
             """Handle one message of worker ``index``; False once its channel is closed."""
             reader = running[index][1]
             try:
-                message = reader.recv()
+                kind, _, payload = reader.recv()
             except Exception:  # EOF (the worker exited) or a message cut by its death
                 return False
-            handle(index, message)
+            state[index].handle(kind, payload, store, progress)
             return True
 
         def finish(index: int) -> None:
@@ -253,47 +465,23 @@ class LocalExecutor:
                 try:
                     if not reader.poll():
                         break
-                    handle(index, reader.recv())
+                    kind, _, payload = reader.recv()
                 except Exception:
                     break
+                state[index].handle(kind, payload, store, progress)
             reader.close()
             process.join()
-            st = state[index]
-            task: UnitTask = st["task"]
-            error = st.get("error")
-            if not st["finished"] and error is None:
-                error = _exit_reason(process.exitcode)
-            if error is not None:
-                detail = st.get("traceback") or error
-                store.append_failure(task.unit, f"{error}\n{detail}".strip(), st["provenance"])
-            results[index] = UnitResult(
-                task.unit,
-                n_written=st["written"],
-                n_skipped=st["skipped"],
-                statuses=dict(st["statuses"]),
-                fit_s=st.get("fit_s", float("nan")),
-                error=error,
-            )
-            advance(_describe(task, results[index]))
+            results[index] = state[index].close(store, progress, _exit_reason(process.exitcode))
 
         try:
             while todo or running:
                 while todo and len(running) < self.workers:
                     index, task, skipped = todo.pop()
-                    provenance = make_provenance(task)
-                    task = task.with_provenance(provenance.columns())
-                    state[index] = {
-                        "task": task,
-                        "skipped": skipped,
-                        "written": 0,
-                        "statuses": {},
-                        "finished": False,
-                        "provenance": provenance,
-                    }
+                    state[index] = _start_unit(task, skipped)
                     reader, writer = ctx.Pipe(duplex=False)
                     process = ctx.Process(
                         target=_worker_main,
-                        args=(index, _fields(task), writer),
+                        args=(index, _fields(state[index].task), writer),
                         name=f"gridbench-{task.method_name}-s{task.seed}",
                         daemon=True,
                     )
@@ -314,6 +502,217 @@ class LocalExecutor:
                 reader.close()
             for process, _ in running.values():
                 process.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- Ray
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError(
+            f"--executor ray needs Ray, which is not installed; install it with "
+            f"{RAY_INSTALL_HINT} (or use --executor local)"
+        ) from None
+    return ray
+
+
+def _driver_pythonpath() -> str:
+    """The driver's ``sys.path`` entries outside the Python installation (e.g. the directory
+    of a script or of test modules), as a ``PYTHONPATH`` for workers on this host."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    keep: list[str] = []
+    for entry in sys.path:
+        path = os.path.realpath(entry or os.getcwd())
+        if not os.path.isdir(path) or any(
+            path == r or path.startswith(r + os.sep) for r in roots
+        ):
+            continue
+        if path not in keep:
+            keep.append(path)
+    return os.pathsep.join(keep)
+
+
+def _ray_failure(exc: BaseException) -> str:
+    """One line for a unit lost by Ray (worker crash, node lost, cancelled)."""
+    kind = type(exc).__name__
+    if kind == "WorkerCrashedError":
+        return "worker process died (Ray WorkerCrashedError) before finishing the unit"
+    first = " ".join(str(exc).split())[:300]
+    return f"Ray {kind}: {first}" if first else f"Ray {kind}"
+
+
+class RayExecutor:
+    """Run units as Ray tasks (see the module docstring).
+
+    Args:
+        workers: CPUs of the local Ray instance started when ``address`` is ``None`` (default:
+            this machine's cores); with ``address``, the most units in flight at once
+            (default: no cap, the cluster's free CPUs decide).
+        address: an existing cluster (``auto``, ``HOST:PORT``, ``ray://HOST:10001``).
+        progress: show the progress bar on stderr.
+        runtime_env: extra Ray ``runtime_env`` of the unit tasks (e.g. ``{"env_vars": {...}}``,
+            ``{"pip": [...]}`` on a cluster); the thread variables are always set to 1.
+    """
+
+    name: Final[str] = "ray"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        address: str | None = None,
+        progress: bool = True,
+        runtime_env: Mapping[str, Any] | None = None,
+    ) -> None:
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise ValueError(f"workers {workers!r} must be an int >= 1 (or None)")
+        if address is not None and (not isinstance(address, str) or not address.strip()):
+            raise ValueError(f"address {address!r} must be a non-empty string")
+        self.workers = workers
+        self.address = address
+        self.progress = progress
+        self.runtime_env = dict(runtime_env or {})
+
+    def _task_runtime_env(self) -> dict[str, Any]:
+        env = dict(self.runtime_env)
+        env_vars = {name: "1" for name in THREAD_ENV}
+        if self.address is None:
+            path = _driver_pythonpath()
+            if path:
+                env_vars["PYTHONPATH"] = path
+        env_vars.update(env.get("env_vars", {}))
+        env["env_vars"] = env_vars
+        return env
+
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[Any]:
+        """Ray, initialized: reuse a running session (left running), else start a local
+        instance or connect to ``address`` (shut down / disconnected at the end)."""
+        import logging
+
+        ray = _import_ray()
+        if ray.is_initialized():
+            yield ray
+            return
+        common: dict[str, Any] = {
+            "log_to_driver": False,  # worker logs stay in Ray's session logs
+            "logging_level": logging.WARNING,
+        }
+        try:
+            if self.address is None:
+                ray.init(
+                    address="local",  # a new instance, even beside a `ray start` cluster
+                    num_cpus=self.workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    object_store_memory=_RAY_OBJECT_STORE_BYTES,
+                    **common,
+                )
+            else:
+                ray.init(address=self.address, **common)
+        except Exception as exc:
+            what = (
+                f"cannot connect to the Ray cluster at {self.address!r}"
+                if self.address
+                else "cannot start a local Ray instance"
+            )
+            raise ExecutorError(f"{what}: {_one_line(exc)}") from None
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+
+    def run(self, tasks: Sequence[UnitTask], store: ResultsStore) -> RunSummary:
+        """Run ``tasks`` (their days not yet stored) on Ray and write their rows to ``store``."""
+        pending, results = _split_pending(tasks, store)
+        if not pending:
+            _import_ray()  # a missing Ray is reported even when nothing is left to run
+            return RunSummary(tuple(results[i] for i in sorted(results)))
+        with (
+            self._connected() as ray,
+            _progress(len(pending), _n_days(pending), self.progress) as progress,
+        ):
+            self._run(ray, pending, store, results, progress)
+        return RunSummary(tuple(results[i] for i in sorted(results)))
+
+    def _run(
+        self,
+        ray: Any,
+        pending: Pending,
+        store: ResultsStore,
+        results: dict[int, UnitResult],
+        progress: _Progress,
+    ) -> None:
+        remote = ray.remote(
+            num_cpus=1,
+            max_retries=0,  # a lost unit is recorded; the re-run resumes it
+            max_calls=1,  # a fresh worker process per unit, as in the local pool
+            runtime_env=self._task_runtime_env(),
+        )(_ray_unit)
+        cap = len(pending) if (self.address is None or self.workers is None) else self.workers
+        todo = list(reversed(pending))
+        running: dict[Any, int] = {}  # generator -> index
+        state: dict[int, _UnitState] = {}
+
+        def finish(gen: Any, lost: str | None = None) -> None:
+            index = running.pop(gen)
+            results[index] = state[index].close(store, progress, lost)
+
+        try:
+            while todo or running:
+                while todo and len(running) < cap:
+                    index, task, skipped = todo.pop()
+                    state[index] = _start_unit(task, skipped)
+                    running[remote.remote(_fields(state[index].task))] = index
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
+                for gen in ready:
+                    try:
+                        ref = next(gen)
+                    except StopIteration:
+                        finish(gen)
+                        continue
+                    try:
+                        kind, payload = ray.get(ref)
+                    except Exception as exc:  # the worker died, the node was lost, ...
+                        finish(gen, _ray_failure(exc))
+                        continue
+                    state[running[gen]].handle(kind, payload, store, progress)
+                    if kind != "row":
+                        finish(gen)
+        finally:
+            for gen in running:  # interrupted: stop what still runs
+                with contextlib.suppress(Exception):
+                    ray.cancel(gen, force=True)
+
+
+#: Anything with ``run(tasks, store) -> RunSummary``.
+Executor = LocalExecutor | RayExecutor
+
+
+def make_executor(
+    name: str,
+    workers: int | None = None,
+    *,
+    address: str | None = None,
+    progress: bool = True,
+) -> Executor:
+    """The executor called ``name`` (``local`` or ``ray``); see the classes. ``local`` with
+    ``workers=None`` uses this machine's cores; ``address`` is for ``ray`` only."""
+    from gridbench.cases.naming import unknown_name_message
+
+    if name not in EXECUTORS:
+        raise ExecutorError(unknown_name_message("executor", name, EXECUTORS))
+    if name == "local":
+        if address is not None:
+            raise ExecutorError(
+                f"--address {address!r} is for --executor ray; the local executor runs here"
+            )
+        return LocalExecutor(workers or max(1, os.cpu_count() or 1), progress=progress)
+    _import_ray()  # fail before any work when Ray is missing
+    return RayExecutor(workers, address=address, progress=progress)
 
 
 def _fields(task: UnitTask) -> dict[str, Any]:

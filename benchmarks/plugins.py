@@ -8,6 +8,11 @@
 * the built-in case subpackages (:func:`~gridbench.cases.registry.discover_builtin_cases`);
 * the entry-point groups ``gridbench.methods`` (``name = "package.module:MethodClass"``) and
   ``gridbench.cases`` (``case-id-v0 = "package.module:CaseClass"``) of installed distributions.
+  A ``gridbench.methods`` entry point may also name a bare module (``name = "package.module"``):
+  it is imported for what its decorators register — ``@register_method`` classes, and
+  ``@register_planner`` controllers that implement a built-in planning method (``oracle``,
+  ``mpc`` …) on a plugin case. Methods registered by a plugin's import are attributed to the
+  plugin's distribution (``source``), whichever form its entry point has.
 
 Plugins are validated at load, like pluggy validates hook implementations: a method entry point
 must import and resolve, the object must satisfy the
@@ -22,6 +27,7 @@ fails to import is reported the same way (group ``builtin``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import pkgutil
@@ -32,6 +38,7 @@ from typing import Final
 
 from gridbench.cases.contracts import MethodContractError, method_problems
 from gridbench.cases.registry import (
+    BUILTIN,
     METHODS,
     CaseSpec,
     MethodSpec,
@@ -140,6 +147,20 @@ def _dist_source(ep: metadata.EntryPoint) -> str:
     return str(dist.name) if dist is not None else f"entry point {ep.name}"
 
 
+def _claim_new_methods(before: dict[str, MethodSpec], source: str) -> None:
+    """Attribute to ``source`` the methods that importing a plugin registered with the default
+    source (a ``@register_method`` in the plugin's own modules)."""
+    after = METHODS.snapshot()
+    changed = False
+    for name, spec in after.items():
+        if name in before or spec.source != BUILTIN or spec.entry_point.startswith("gridbench."):
+            continue
+        after[name] = dataclasses.replace(spec, source=source)
+        changed = True
+    if changed:
+        METHODS.restore(after)
+
+
 def load_method_plugins() -> tuple[PluginProblem, ...]:
     """Load and validate every ``gridbench.methods`` entry point; register the good ones."""
     problems: list[PluginProblem] = []
@@ -148,16 +169,28 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
         def problem(text: str, ep: metadata.EntryPoint = ep) -> None:
             problems.append(PluginProblem(METHOD_GROUP, ep.name, ep.value, _dist_name(ep), text))
 
+        source = _dist_source(ep)
+        before = METHODS.snapshot()
+        if not ep.attr:  # a bare module: imported for what its decorators register
+            try:
+                importlib.import_module(ep.module)
+            except Exception as exc:
+                problem(f"module does not import ({_one_line(exc)})")
+                continue
+            finally:
+                _claim_new_methods(before, source)
+            continue
         try:
             obj = ep.load()
         except Exception as exc:
             problem(f"entry point does not resolve ({_one_line(exc)})")
             continue
+        finally:
+            _claim_new_methods(before, source)
         issues = method_problems(obj)
         if issues:
             problem(f"does not satisfy the Method contract: {'; '.join(issues)}")
             continue
-        source = _dist_source(ep)
         existing = METHODS.snapshot().get(obj.name)
         if existing is not None and existing.cls is not obj:
             where = (

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GroupRatio", "main", "ratio_table", "read_ratios"]
+__all__ = ["GroupRatio", "format_ratio", "main", "ratio_table", "read_ratios"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,16 @@ def ratio_table(ratios: list[GroupRatio]) -> str:
     for r in ratios:
         lines.append(
             f"| {r.group} | {r.reference} | {_fmt(r.reference_s)} | {r.subject} | "
-            f"{_fmt(r.subject_s)} | {r.ratio:,.0f}x |"
+            f"{_fmt(r.subject_s)} | {format_ratio(r.ratio)} |"
         )
     return "\n".join(lines)
+
+
+def format_ratio(ratio: float) -> str:
+    """``4,433x`` from 10 up, ``2.4x`` / ``0.35x`` below (two significant digits)."""
+    if ratio >= 10:
+        return f"{ratio:,.0f}x"
+    return f"{ratio:.2g}x"
 
 
 def _fmt(seconds: float) -> str:

@@ -94,7 +94,7 @@ def test_unsupported_methods_are_skipped_with_a_note(toys, tmp_path):
     [
         (("--case", "toy-storage-v1"), "unknown case 'toy-storage-v1'; did you mean"),
         (("--case", CASE_ID, "--method", "idel"), "unknown method 'idel'; did you mean 'idle'?"),
-        (("--executor", "ray"), "--executor ray is not available yet"),
+        (("--address", "auto"), "--address 'auto' is for --executor ray"),
         (("--executor", "dask"), "unknown executor 'dask'"),
         (("--budget", "huge"), "unknown budget 'huge'; valid: smoke, quick, reference, paper"),
         (("--split", "train"), "valid: test, val"),

@@ -240,6 +240,14 @@ def run_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain",
+            help="RL methods train at --budget even where a shipped agent exists (use a fresh "
+            "--results: stored rows are never recomputed).",
+        ),
+    ] = False,
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
     from gridbench.benchmarks.executors import make_executor
@@ -259,7 +267,9 @@ def run_command(
     results = _results_dir(results)
     runner = make_executor(executor, workers, address=address, progress=progress)  # checks
     _load_registries()
-    plan = plan_run(case, method, range(seeds), budget_value, split_value, days, family)
+    plan = plan_run(
+        case, method, range(seeds), budget_value, split_value, days, family, retrain=retrain
+    )
     for note in plan.notes:
         typer.echo(f"gridbench: note: {note}", err=True)
     if not plan.tasks:
@@ -284,6 +294,57 @@ def run_command(
         )
     if summary.failed:
         raise typer.Exit(code=1)
+
+
+@app.command("compact")
+@user_errors
+def compact_command(results: ResultsOption = DEFAULT_RESULTS) -> None:
+    """Merge the row files of each case × method into one (same rows; small enough to commit)."""
+    from gridbench.benchmarks.store import ResultsStore
+
+    counts = ResultsStore(_results_dir(results)).compact()
+    typer.echo(
+        f"{counts['rows']} row(s): {counts['files_before']} file(s) -> {counts['files_after']}"
+    )
+
+
+@app.command("ship")
+@user_errors
+def ship_command(
+    case: Annotated[str, typer.Option("--case", help="Case id.")],
+    method: Annotated[list[str], typer.Option("--method", help="RL method (repeatable).")],
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1.")] = 5,
+    training_dir: Annotated[
+        Path | None,
+        typer.Option("--training-dir", help="Where the runs are (default: results/runs/training)."),
+    ] = None,
+    agents_dir: Annotated[
+        Path | None,
+        typer.Option("--agents-dir", help="Where shipped agents go (default: results/agents)."),
+    ] = None,
+) -> None:
+    """Copy trained agents (model.zip + plan) to results/agents/<case>/<method>/seed<k>.zip,
+    which the quick budget evaluates instead of training."""
+    from gridbench.cases.registry import get_method, make_case
+
+    if seeds < 1:
+        raise UserError(f"--seeds {seeds} must be >= 1")
+    _load_registries()
+    the_case = make_case(case)
+    for name in method:
+        agent = get_method(name).make()
+        if not hasattr(agent, "ship"):
+            raise UserError(f"method {name!r} has no trained agents to ship (family rl only)")
+        if training_dir is not None:
+            agent.training_dir = training_dir
+        if agents_dir is not None:
+            agent.agents_dir = agents_dir
+        for seed in range(seeds):
+            try:
+                path = agent.ship(the_case, seed)
+            except FileNotFoundError as exc:
+                raise UserError(str(exc)) from None
+            typer.echo(f"shipped {path}")
 
 
 @app.command("leaderboard")

@@ -16,7 +16,7 @@ Budgets (``hyperparams.json`` → ``budgets``): ``smoke`` ≈ 300 env steps; ``q
 shipped agent ``results/agents/<case>/<method>/seed<k>.zip`` when it exists, otherwise trains
 200 days (``require_shipped=True`` makes a missing agent a :class:`MissingAgentError`);
 ``reference`` the budget of the committed results, chosen from quality-vs-budget curves
-(40k env steps at one update per 4 steps for the off-policy methods, 300k for PPO, with
+(20k env steps at one update per 4 steps for the off-policy methods, 300k for PPO, with
 checkpoints on the way; the file's ``_about`` gives the measurements); ``paper`` 2·10⁴ days
 (SES-carbon Table 2). An algorithm may set its own step count per budget
 (``budget_timesteps``) and checkpoints (``budget_checkpoints``).

@@ -309,8 +309,8 @@ def test_hyperparameter_file() -> None:
     assert training_plan("ppo", "reference", 24).timesteps == 300_000
     for name in ("ddpg", "td3", "sac", "ddpg-per-or"):
         plan = training_plan(name, "reference", 24)
-        assert plan.timesteps == 40_000 and plan.kwargs["train_freq"] == 4
-        assert plan.checkpoints == (10_000, 20_000)
+        assert plan.timesteps == 20_000 and plan.kwargs["train_freq"] == 4
+        assert plan.checkpoints == (5_000, 10_000)
     for name in RL_METHODS:
         assert 250 <= training_plan(name, "smoke", 24).timesteps <= 400
         assert training_plan(name, "paper", 24).timesteps == 20_000 * 24

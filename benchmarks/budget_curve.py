@@ -12,6 +12,10 @@ the curve is therefore the agent *after* ``n`` steps of the longest run (same le
 schedule and replay buffer), which is what choosing a budget asks. ``--set`` overrides an
 algorithm keyword for this curve only (e.g. ``--set train_freq=4`` to compare
 update-to-data ratios); values are JSON.
+
+``--from-runs TRAINING_DIR --seeds N`` trains nothing: it scores the checkpoints and final
+models that finished runs left (a ``reference`` run saves the checkpoints its
+``budget_checkpoints`` name), one row per seed and point — the curve over all seeds.
 """
 
 from __future__ import annotations
@@ -24,7 +28,78 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["budget_curve", "main"]
+__all__ = ["budget_curve", "curve_from_runs", "main"]
+
+
+def _val_cost(case: Any, agent: Any, days: Any, seed: int, fit_s: float) -> float:
+    import numpy as np
+
+    from gridbench.benchmarks.harness import evaluate_day
+
+    return float(np.mean([
+        evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_s, split="val")["cost"]
+        for d in days
+    ]))
+
+
+def curve_from_runs(
+    case_id: str,
+    method: str,
+    training_dir: Path,
+    seeds: list[int],
+    *,
+    n_days: int = 10,
+    settings: str | None = None,
+) -> list[dict[str, Any]]:
+    """Curve points from finished runs (e.g. a ``reference`` run): every checkpoint of
+    ``<training_dir>/<case>/<method>/seed<k>/checkpoints/`` and the final ``model.zip`` of
+    each seed, scored on the first ``n_days`` val days. No training. ``settings`` labels the
+    rows (default: the runs' update-to-data settings, ``train_freq``/``gradient_steps``)."""
+    import json as _json
+
+    from gridbench.benchmarks.plugins import load_all
+    from gridbench.cases.registry import get_method, make_case
+
+    load_all(warn=False)
+    case = make_case(case_id)
+    agent = get_method(method).make()
+    days = case.days("val")[:n_days]
+    rows: list[dict[str, Any]] = []
+    for seed in seeds:
+        run = Path(training_dir) / case_id / method / f"seed{seed}"
+        if not (run / "model.zip").is_file():
+            raise ValueError(f"no finished {method} run for seed {seed}: {run}/model.zip missing")
+        points: list[tuple[int, float, Path]] = []
+        index = run / "checkpoints" / "checkpoints.csv"
+        if index.is_file():
+            for line in index.read_text().splitlines()[1:]:
+                n, _, sec, name = line.split(",")
+                points.append((int(n), float(sec), run / "checkpoints" / name))
+        fit = _json.loads((run / "plan.json").read_text())
+        points.append((int(fit["fit"]["env_steps"]), float(fit["fit"]["seconds"]),
+                       run / "model.zip"))  # fmt: skip
+        label = settings
+        if label is None:
+            kwargs = fit["plan"]["kwargs"]
+            label = _json.dumps(
+                {k: kwargs[k] for k in ("train_freq", "gradient_steps") if k in kwargs},
+                sort_keys=True,
+            )
+        for n, sec, path in points:
+            agent.load(case, seed, path)
+            rows.append(
+                {"kind": "rl", "case": case_id, "method": method, "steps": n, "seed": seed,
+                 "fit_s": round(sec, 2), "val_days": len(days),
+                 "val_cost_mean": _val_cost(case, agent, days, seed, sec), "settings": label}
+            )
+    for name in ("idle", "oracle"):
+        bound = get_method(name).make()
+        rows.append(
+            {"kind": name, "case": case_id, "method": name, "steps": 0, "seed": 0, "fit_s": 0.0,
+             "val_days": len(days), "val_cost_mean": _val_cost(case, bound, days, 0, 0.0),
+             "settings": "{}"}
+        )
+    return rows
 
 
 def budget_curve(
@@ -38,9 +113,7 @@ def budget_curve(
     overrides: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per step count (``kind="rl"``), then the idle and oracle rows (``kind``)."""
-    import numpy as np
 
-    from gridbench.benchmarks.harness import evaluate_day
     from gridbench.benchmarks.plugins import load_all
     from gridbench.cases.registry import get_method, make_case
     from gridbench.rl_agents.sb3_methods import load_hyperparams
@@ -52,7 +125,6 @@ def budget_curve(
     spec = get_method(method)
     if str(spec.family) != "rl":
         raise ValueError(f"method {method!r} is {spec.family}, not rl: it has no training budget")
-    days = case.days("val")[:n_days]
     workdir = Path(workdir or tempfile.mkdtemp(prefix="gridbench-curve-"))
     workdir.mkdir(parents=True, exist_ok=True)
     params = copy.deepcopy(load_hyperparams(None))
@@ -66,39 +138,12 @@ def budget_curve(
         ref.update(overrides)
     hp_file = workdir / f"hyperparams_{method}.json"
     hp_file.write_text(json.dumps(params))
-    agent = spec.cls(hyperparams=hp_file, training_dir=workdir, checkpoint_steps=steps)
+    agent = spec.cls(hyperparams=hp_file, training_dir=workdir, checkpoint_steps=steps[:-1])
     agent.fit(case, seed, "reference")
-    ckpt_dir = agent.run_dir(case, seed) / "checkpoints"
-    seconds = {
-        int(line.split(",")[0]): float(line.split(",")[2])
-        for line in (ckpt_dir / "checkpoints.csv").read_text().splitlines()[1:]
-    }
-    rows: list[dict[str, Any]] = []
-    for n in steps:
-        agent.load(case, seed, ckpt_dir / f"model_{n}.zip")
-        costs = [
-            evaluate_day(case, agent, d, seed, budget="reference", fit_s=seconds[n], split="val")[
-                "cost"
-            ]
-            for d in days
-        ]
-        rows.append(
-            {"kind": "rl", "case": case_id, "method": method, "steps": int(n), "seed": seed,
-             "fit_s": round(seconds[n], 2), "val_days": len(days),
-             "val_cost_mean": float(np.mean(costs)),
-             "settings": json.dumps(overrides or {}, sort_keys=True)}
-        )
-    for name in ("idle", "oracle"):
-        bound = get_method(name).make()
-        costs = [
-            evaluate_day(case, bound, d, seed, budget="quick", fit_s=0.0, split="val")["cost"]
-            for d in days
-        ]
-        rows.append(
-            {"kind": name, "case": case_id, "method": name, "steps": 0, "seed": seed, "fit_s": 0.0,
-             "val_days": len(days), "val_cost_mean": float(np.mean(costs)), "settings": "{}"}
-        )
-    return rows
+    return curve_from_runs(
+        case_id, method, workdir, [seed], n_days=n_days,
+        settings=json.dumps(overrides or {}, sort_keys=True),
+    )
 
 
 def _parse_setting(item: str) -> tuple[str, Any]:
@@ -117,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", default="ses-carbon-ieee33-v0")
     parser.add_argument("--method", required=True)
-    parser.add_argument("--steps", required=True, help="comma-separated env-step counts")
+    parser.add_argument("--steps", default=None, help="comma-separated env-step counts")
+    parser.add_argument("--from-runs", type=Path, default=None, metavar="TRAINING_DIR",
+                        help="score the checkpoints of finished runs instead of training")
+    parser.add_argument("--seeds", type=int, default=5, help="with --from-runs: seeds 0..N-1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -126,12 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        steps = [int(s) for s in args.steps.split(",") if s.strip()]
-        overrides = dict(_parse_setting(item) for item in args.set)
-        rows = budget_curve(
-            args.case, args.method, steps, seed=args.seed, n_days=args.days,
-            workdir=args.workdir, overrides=overrides,
-        )
+        if args.from_runs is not None:
+            rows = curve_from_runs(
+                args.case, args.method, args.from_runs, list(range(args.seeds)), n_days=args.days
+            )
+        else:
+            if not args.steps:
+                raise ValueError("--steps is required (or --from-runs TRAINING_DIR)")
+            steps = [int(s) for s in args.steps.split(",") if s.strip()]
+            overrides = dict(_parse_setting(item) for item in args.set)
+            rows = budget_curve(
+                args.case, args.method, steps, seed=args.seed, n_days=args.days,
+                workdir=args.workdir, overrides=overrides,
+            )
     except ValueError as exc:
         print(f"budget_curve: error: {exc}", file=sys.stderr)
         return 2

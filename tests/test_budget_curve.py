@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridbench.benchmarks.budget_curve import budget_curve, main
+from gridbench.benchmarks.budget_curve import budget_curve, curve_from_runs, main
 
 
 def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
@@ -18,11 +18,18 @@ def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
     assert 0 < rows[0]["fit_s"] <= rows[1]["fit_s"]
     assert '"train_freq": 4' in rows[0]["settings"]
     run = tmp_path / "ses-carbon-ieee33-v0" / "ddpg" / "seed0"
-    assert sorted(p.name for p in (run / "checkpoints").glob("*.zip")) == [
-        "model_120.zip", "model_60.zip"
-    ]
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.zip")) == ["model_60.zip"]
     plan = (run / "plan.json").read_text()
     assert '"timesteps": 120' in plan and '"train_freq": 4' in plan
+
+    # the same run scored afterwards from its files (what a reference run leaves behind)
+    again = curve_from_runs("ses-carbon-ieee33-v0", "ddpg", tmp_path, [0], n_days=1)
+    assert [(r["kind"], r["steps"]) for r in again] == [
+        ("rl", 60), ("rl", 120), ("idle", 0), ("oracle", 0)
+    ]
+    assert [r["val_cost_mean"] for r in again] == [r["val_cost_mean"] for r in rows]
+    with pytest.raises(ValueError, match="seed 1"):
+        curve_from_runs("ses-carbon-ieee33-v0", "ddpg", tmp_path, [1], n_days=1)
     # the oracle is a lower bound of the referee cost on the same day
     assert rows[2]["val_cost_mean"] <= rows[1]["val_cost_mean"]
     assert rows[2]["val_cost_mean"] <= rows[0]["val_cost_mean"] + 1e-6

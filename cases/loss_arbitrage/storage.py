@@ -1,0 +1,215 @@
+"""Remaining-available-energy model of the batteries and supercapacitors (paper Table 1).
+
+Per device, over a step of ``Δt`` hours, with ``x`` the DC power at the cell terminals
+(``x > 0`` discharges; grid side ``p = η_d·x`` when discharging, ``p = x/η_c`` when
+charging, so the converter losses sit between grid and cell):
+
+**Joule heat** (Table 1, ``S_i`` the internal resistance): ``J = I²·S_i = ρ·x²`` MW with
+``ρ = r_J / P_rated`` (current ∝ DC power at the nominal cell voltage; ``r_J`` the fraction of
+rated power lost at rated current). The cell's energy after the step::
+
+    E' = E − (x + ρ·x²)·Δt                                                    (S1)
+
+i.e. a discharge draws its joule heat from the cell on top of ``x``, a charge stores ``|x|``
+minus it. Summed over the day, ``E(t) = F_b(t) − ∫ I²·S_i dt`` with ``F_b`` the theoretical
+energy the SOC bookkeeping of the converter would give: the paper's ``F_b − ∫ I S_i dt``
+with the dimensionally correct ``I²`` (deviation 1 of ``README.md``).
+
+**Polarization energy** ``F_c(T, I)`` (Table 1, "large in the cold"): the energy the cut-off
+voltage locks away at current ``I`` and cell temperature ``T``, an Arrhenius law::
+
+    F_c = κ(T)·|x|,   κ(T) = φ·E_cap/P_rated · exp(B·(1/T − 1/T_ref))   (h)      (S2)
+
+A discharge current reaches the lower cut-off ``F_c`` early, a charge current the upper one:
+the available energy after a step with current ``x`` is::
+
+    F_a' = E' − κ(T)·x          (= E' − F_c discharging,  E' + F_c charging)      (S3)
+
+and the referee keeps ``F_min ≤ F_a' ≤ F_max`` (paper: ``F^min ≤ F_a(t) ≤ F^max``). At rest
+``F_a = E``. ``T`` is the cell temperature at the start of the step.
+
+**Cell temperature**: first order towards the ambient ``T_a`` with the joule heat as source::
+
+    T' = T_a + (T − T_a)·α + (1 − α)·R_th·J,   α = exp(−Δt/τ)                      (S4)
+
+**Cycle count** (paper: at most one charge–discharge cycle a day): equivalent full cycles on
+the DC throughput, ``EFC = Σ|x|·Δt / (2·(F_max − F_min))``; the referee keeps
+``Σ|x|·Δt ≤ 2·N_cyc·(F_max − F_min)`` (the remaining budget bounds each step's ``|x|``).
+
+:func:`power_bounds` turns (S1)–(S3), the power rating and the remaining budget into the
+grid-side interval of each device's setpoint (exact: ``F_a'(x)`` is a concave decreasing
+quadratic on the feasible range, so each bound is a root). The kernels are compiled with
+numba: the referee calls them every step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from gridbench.cases.loss_arbitrage.config import DeviceArrays
+
+__all__ = [
+    "KELVIN",
+    "advance",
+    "available_after",
+    "dc_power",
+    "energy_after",
+    "grid_power",
+    "polarization_coeff",
+    "power_bounds",
+    "terminal_dc_power",
+    "thermal_step",
+]
+
+FloatArray = NDArray[np.float64]
+#: 0 °C in K.
+KELVIN = 273.15
+
+
+def polarization_coeff(dev: DeviceArrays, temp_c: FloatArray | float) -> FloatArray:
+    """``κ(T)`` of (S2), h (MWh locked per MW of DC power), per device; ``temp_c`` per device
+    (or broadcast), °C."""
+    t_k = np.asarray(temp_c, dtype=float) + KELVIN
+    return dev.pol * np.exp(dev.pol_b * (1.0 / t_k - 1.0 / dev.pol_ref_k))
+
+
+def dc_power(p: FloatArray, dev: DeviceArrays) -> FloatArray:
+    """DC power at the cell terminals of grid-side setpoints ``p`` (MW)."""
+    p = np.asarray(p, dtype=float)
+    return np.where(p > 0.0, p / dev.eta_d, p * dev.eta_c)
+
+
+def grid_power(x: FloatArray, dev: DeviceArrays) -> FloatArray:
+    """Grid-side setpoints of DC powers ``x`` (MW)."""
+    x = np.asarray(x, dtype=float)
+    return np.where(x > 0.0, x * dev.eta_d, x / dev.eta_c)
+
+
+def energy_after(e: FloatArray, x: FloatArray, dev: DeviceArrays, dt: float) -> FloatArray:
+    """(S1): cell energy after a step of DC power ``x``, MWh."""
+    x = np.asarray(x, dtype=float)
+    return np.asarray(e, dtype=float) - (x + dev.joule * x * x) * dt
+
+
+def available_after(e_next: FloatArray, x: FloatArray, kappa: FloatArray) -> FloatArray:
+    """(S3): available energy after the step, MWh."""
+    return np.asarray(e_next, dtype=float) - np.asarray(kappa) * np.asarray(x, dtype=float)
+
+
+def thermal_step(
+    temp_c: FloatArray, ambient_c: float | FloatArray, heat_mw: FloatArray, dev: DeviceArrays,
+    dt: float,
+) -> FloatArray:
+    """(S4): cell temperature after the step, °C."""
+    alpha = np.exp(-dt / dev.tau_h)
+    amb = np.asarray(ambient_c, dtype=float)
+    return amb + (np.asarray(temp_c) - amb) * alpha + (1.0 - alpha) * dev.r_th * heat_mw
+
+
+def power_bounds(
+    dev: DeviceArrays,
+    energy: FloatArray,
+    kappa: FloatArray,
+    budget_left: FloatArray,
+    dt: float,
+    target: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Grid-side ``(p_low, p_high)`` per device keeping (S3) in the window, the rating and the
+    cycle budget; with ``target`` (the last step of the day) both bounds collapse onto the
+    setpoint that brings ``E'`` to ``target`` (clipped into the interval)."""
+    n = dev.n
+    low, high = np.empty(n), np.empty(n)
+    _bounds(
+        np.asarray(energy, dtype=float), np.asarray(kappa, dtype=float),
+        np.asarray(budget_left, dtype=float), dev.p_max, dev.eta_c, dev.eta_d, dev.joule,
+        dev.f_min, dev.f_max, float(dt), target is not None,
+        np.zeros(n) if target is None else np.asarray(target, dtype=float), low, high,
+    )  # fmt: skip
+    return low, high
+
+
+def terminal_dc_power(
+    energy: FloatArray, target: FloatArray, dev: DeviceArrays, dt: float
+) -> FloatArray:
+    """DC power ``x`` with ``E'(x) = target`` in (S1) (unclipped)."""
+    out = np.empty(dev.n)
+    for i in range(dev.n):
+        out[i] = _solve_energy(float(energy[i]) - float(target[i]), float(dev.joule[i]) * dt, dt)
+    return out
+
+
+def advance(
+    dev: DeviceArrays, p: FloatArray, energy: FloatArray, kappa: FloatArray,
+    cell_temp: FloatArray, budget_left: FloatArray, ambient_c: float, alpha: FloatArray,
+    dt: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """One step of (S1)–(S4) for grid-side setpoints ``p`` already within
+    :func:`power_bounds`: ``(energy', available', cell_temp', budget_left', heat)``; the
+    window clip only absorbs round-off."""
+    n = dev.n
+    out = np.empty((5, n))
+    _advance(
+        np.asarray(p, dtype=float), energy, kappa, cell_temp, budget_left, dev.eta_c, dev.eta_d,
+        dev.joule, dev.f_min, dev.f_max, dev.r_th, alpha, float(ambient_c), float(dt), out,
+    )  # fmt: skip
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+@njit(cache=True)
+def _advance(p, e, kappa, temp, budget, eta_c, eta_d, joule, f_min, f_max, r_th, alpha, amb, dt,
+             out):  # pragma: no cover - compiled  # fmt: skip
+    for i in range(p.shape[0]):
+        x = p[i] / eta_d[i] if p[i] > 0.0 else p[i] * eta_c[i]
+        heat = joule[i] * x * x
+        e_next = min(max(e[i] - (x + heat) * dt, f_min[i]), f_max[i])
+        out[0, i] = e_next
+        out[1, i] = min(max(e_next - kappa[i] * x, f_min[i]), f_max[i])
+        out[2, i] = amb + (temp[i] - amb) * alpha[i] + (1.0 - alpha[i]) * r_th[i] * heat
+        out[3, i] = max(budget[i] - abs(x) * dt, 0.0)
+        out[4, i] = heat
+
+
+@njit(cache=True)
+def _root_down(c: float, a: float, b: float) -> float:  # pragma: no cover - compiled
+    """Largest ``x`` with ``a·x² + b·x ≤ c`` on the decreasing branch (a ≥ 0, b > 0):
+    ``x = 2c / (b + sqrt(b² + 4ac))``; ``−b / 2a`` (the vertex) when the root does not exist."""
+    disc = b * b + 4.0 * a * c
+    if disc <= 0.0:
+        return -b / (2.0 * a) if a > 0.0 else -math.inf
+    return 2.0 * c / (b + math.sqrt(disc))
+
+
+@njit(cache=True)
+def _solve_energy(delta: float, a: float, dt: float) -> float:  # pragma: no cover - compiled
+    """``x`` with ``(x + ρx²)·Δt = delta`` (``a = ρ·Δt``)."""
+    return _root_down(delta, a, dt)
+
+
+@njit(cache=True)
+def _bounds(e, kappa, budget, p_max, eta_c, eta_d, joule, f_min, f_max, dt, terminal, target,
+            low, high):  # pragma: no cover - compiled  # fmt: skip
+    """Fill ``low``/``high`` (grid side, MW); see :func:`power_bounds`."""
+    for i in range(e.shape[0]):
+        a = joule[i] * dt
+        b = dt + kappa[i]
+        # F_a'(x) = e − b·x − a·x² >= f_min  ⇔  a x² + b x <= e − f_min
+        x_hi = _root_down(e[i] - f_min[i], a, b)
+        # F_a'(x) <= f_max  ⇔  a x² + b x >= e − f_max  ⇔  x >= root (e − f_max <= 0)
+        x_lo = _root_down(e[i] - f_max[i], a, b)
+        step_budget = max(budget[i], 0.0) / dt
+        x_hi = min(x_hi, p_max[i] / eta_d[i], step_budget)
+        x_lo = max(x_lo, -p_max[i] * eta_c[i], -step_budget)
+        # resting is always allowed (E stays in the window); guards round-off
+        x_hi = max(x_hi, 0.0)
+        x_lo = min(x_lo, 0.0)
+        if terminal:
+            x = _solve_energy(e[i] - target[i], a, dt)
+            x = min(max(x, x_lo), x_hi)
+            x_lo = x
+            x_hi = x
+        low[i] = x_lo / eta_c[i] if x_lo < 0.0 else x_lo * eta_d[i]
+        high[i] = x_hi / eta_c[i] if x_hi < 0.0 else x_hi * eta_d[i]

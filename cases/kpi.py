@@ -94,6 +94,8 @@ class StepInfoError(ValueError):
 
 
 _FAST_REALS: Final[tuple[type, ...]] = (float, int, np.floating, np.integer)
+#: Vectors up to this size are checked in Python floats (faster than numpy's call overhead).
+_SHORT: Final[int] = 32
 
 
 def _finite_float(name: str, value: object) -> float:
@@ -106,6 +108,17 @@ def _finite_float(name: str, value: object) -> float:
     if not math.isfinite(out):
         raise StepInfoError(f"KPI {name} must be finite, got {out!r}")
     return out
+
+
+def _all_finite(x: NDArray[np.float64]) -> bool:
+    """``np.isfinite(x).all()`` for a 1-D float64 array, faster in floats on the short SOC
+    vectors of a step (``v − v`` is 0 exactly when ``v`` is finite, NaN otherwise)."""
+    if x.size > _SHORT:
+        return bool(np.isfinite(x).all())
+    for v in x.tolist():
+        if v - v != 0.0:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,23 +144,38 @@ class StepKPI:
     balance_slack_mw: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.cost, Mapping):
+        if type(self.cost) is not dict and not isinstance(self.cost, Mapping):
             raise StepInfoError(
                 f"KPI cost must be a mapping of term name to $, got {type(self.cost).__name__}"
             )
+        # hot path (one record per referee step): plain finite floats are taken as they are
+        # (``x - x == 0.0`` is False for NaN and ±inf); anything else goes through the
+        # general check, which converts or raises
         cost: dict[str, float] = {}
         for term, value in self.cost.items():
             if not isinstance(term, str):
                 raise StepInfoError(f"KPI cost term names must be str, got {term!r}")
-            cost[term] = _finite_float(f"cost[{term!r}]", value)
+            if type(value) is float and value - value == 0.0:
+                cost[term] = value
+            else:
+                cost[term] = _finite_float(f"cost[{term!r}]", value)
         object.__setattr__(self, "cost", types.MappingProxyType(cost))
-        soc = np.array(self.soc, dtype=np.float64).reshape(-1)
-        if not np.isfinite(soc).all():
+        soc = self.soc
+        if type(soc) is list:  # the usual case: np.array of a list of floats is float64
+            soc = np.array(soc)
+            if soc.dtype != np.float64:
+                soc = soc.astype(np.float64)
+            soc = soc.reshape(-1)
+        else:
+            soc = np.array(soc, dtype=np.float64).reshape(-1)
+        if not _all_finite(soc):
             raise StepInfoError(f"KPI soc must be finite, got {soc!r}")
         soc.setflags(write=False)
         object.__setattr__(self, "soc", soc)
         for key in SCALAR_KPI_KEYS:
-            object.__setattr__(self, key, _finite_float(key, getattr(self, key)))
+            value = getattr(self, key)
+            if type(value) is not float or value - value != 0.0:
+                object.__setattr__(self, key, _finite_float(key, value))
         for key in VIOLATION_KEYS:
             if getattr(self, key) < 0.0:
                 raise StepInfoError(
@@ -162,10 +190,19 @@ class StepKPI:
     def to_info(self) -> dict[str, Any]:
         """A fresh ``dict`` with :data:`KPI_KEYS` (new ``cost`` dict and ``soc`` array each
         call, so that infos kept by a user never share mutable objects)."""
-        info: dict[str, Any] = {"cost": dict(self.cost), "soc": self.soc.copy()}
-        for key in SCALAR_KPI_KEYS:
-            info[key] = getattr(self, key)
-        return {key: info[key] for key in KPI_KEYS}
+        return {
+            "cost": dict(self.cost),
+            "emissions_t": self.emissions_t,
+            "soc": self.soc.copy(),
+            "tie_line_mw": self.tie_line_mw,
+            "tie_line_ref_mw": self.tie_line_ref_mw,
+            "v_min_pu": self.v_min_pu,
+            "v_max_pu": self.v_max_pu,
+            "voltage_violation_pu": self.voltage_violation_pu,
+            "soc_violation": self.soc_violation,
+            "line_overload": self.line_overload,
+            "balance_slack_mw": self.balance_slack_mw,
+        }
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> StepKPI:

@@ -67,8 +67,10 @@ from pettingzoo import ParallelEnv
 
 from gridbench.cases.kpi import StepKPI
 from gridbench.cases.projection import (
+    DEFAULT_TOL,
     ProjectionError,
     ProjectionReport,
+    _fast_box_projection,
     measure_projection,
     project_onto_box,
 )
@@ -375,15 +377,34 @@ class AgentRole:
 
 
 def _as_bounds(name: str, bounds: tuple[ArrayLike, ArrayLike], size: int) -> Bounds:
-    low = np.asarray(bounds[0], dtype=np.float64).reshape(-1)
-    high = np.asarray(bounds[1], dtype=np.float64).reshape(-1)
-    if low.shape != (size,) or high.shape != (size,):
-        raise RefereeError(
-            f"{name} must return two arrays of {size} entries, got {low.size} and {high.size}"
-        )
-    if not (low <= high).all():  # also false where either bound is NaN
+    low, high = bounds[0], bounds[1]
+    # per-step hot path: float64 vectors of the right size need no conversion
+    if not (
+        type(low) is np.ndarray
+        and type(high) is np.ndarray
+        and low.dtype == high.dtype == np.float64
+        and low.shape == high.shape == (size,)
+    ):
+        low = np.asarray(low, dtype=np.float64).reshape(-1)
+        high = np.asarray(high, dtype=np.float64).reshape(-1)
+        if low.shape != (size,) or high.shape != (size,):
+            raise RefereeError(
+                f"{name} must return two arrays of {size} entries, got {low.size} and {high.size}"
+            )
+    if not _ordered(low, high):
         raise RefereeError(f"{name} must return low <= high without NaN")
     return low, high
+
+
+def _ordered(low: FloatArray, high: FloatArray) -> bool:
+    """``(low <= high).all()`` (False where a bound is NaN); in floats for short vectors,
+    where numpy's per-call overhead dominates."""
+    if low.size > 32:
+        return bool(np.less_equal(low, high).all())
+    for lo, hi in zip(low.tolist(), high.tolist(), strict=True):
+        if not lo <= hi:
+            return False
+    return True
 
 
 def _finite_bounds(name: str, bounds: tuple[ArrayLike, ArrayLike]) -> Bounds:
@@ -432,7 +453,8 @@ class DispatchCore(ABC):
         self._rng: np.random.Generator | None = None
         self._t = 0
         self._history: dict[Layer, list[CoreStep]] = {}
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[Any, Any] = {}
+        self._day_iso: tuple[datetime.date | None, str] = (None, "")  # (day, its ISO string)
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -581,7 +603,7 @@ class DispatchCore(ABC):
 
     def mask(self, layer: Layer) -> NDArray[np.bool_]:
         """Validated, cached :meth:`active_mask` of ``layer``."""
-        key = f"mask:{layer.value}"
+        key = ("mask", layer)
         if key not in self._cache:
             m = np.asarray(self.active_mask(layer), dtype=bool).reshape(-1)
             if m.shape != (self._action_dim,):
@@ -596,14 +618,14 @@ class DispatchCore(ABC):
         return self._cache[key]
 
     def _all_active(self, layer: Layer) -> bool:
-        key = f"all:{layer.value}"
+        key = ("all", layer)
         if key not in self._cache:
             self._cache[key] = bool(self.mask(layer).all())
         return self._cache[key]
 
     def layer_action_bounds(self, layer: Layer) -> Bounds:
         """Validated, cached static box of ``layer``."""
-        key = f"bounds:{layer.value}"
+        key = ("bounds", layer)
         if key not in self._cache:
             low, high = _as_bounds(
                 f"action_bounds({layer.value})", self.action_bounds(layer), self._action_dim
@@ -640,7 +662,7 @@ class DispatchCore(ABC):
 
     def current_bounds(self) -> Bounds:
         """Box of the current step: :meth:`step_bounds` ∩ static box of the current layer."""
-        s_low, s_high = self.layer_action_bounds(self.layer)
+        s_low, s_high = self.layer_action_bounds(self._timeline.position(self._t)[0].layer)
         low, high = _as_bounds("step_bounds()", self.step_bounds(), self._action_dim)
         return np.maximum(low, s_low), np.minimum(high, s_high)
 
@@ -690,15 +712,26 @@ class DispatchCore(ABC):
         m = self.mask(spec.layer)
         all_active = self._all_active(spec.layer)
         low, high = self.current_bounds()
-        idle = self.idle_action()
+        box_report: ProjectionReport | None = None
         if all_active:  # single-layer cores: no masking copies on the hot path
-            boxed, _ = project_onto_box(raw, low, high, idle)
+            # current_bounds() validated low <= high: the fast path skips that check
+            fast = _fast_box_projection(raw, low, high, DEFAULT_TOL, ordered=True)
+            if fast is None:
+                fast = project_onto_box(raw, low, high, self.idle_action())
+            boxed, box_report = fast
         else:
+            idle = self.idle_action()
             boxed = idle.copy()
             boxed[m], _ = project_onto_box(raw[m], low[m], high[m], idle[m])
-        applied = np.asarray(self.project_coupled(boxed), dtype=np.float64).reshape(-1)
-        if applied.shape != (self._action_dim,):
-            raise RefereeError(f"project_coupled returned {applied.size} entries")
+        # without a coupled-limit hook, ``boxed`` (a fresh array nobody else holds) is what the
+        # physics executes, and the box projection's report is the raw → applied report
+        plain = all_active and type(self).project_coupled is DispatchCore.project_coupled
+        if plain:
+            applied = boxed
+        else:
+            applied = np.asarray(self.project_coupled(boxed), dtype=np.float64).reshape(-1)
+            if applied.shape != (self._action_dim,):
+                raise RefereeError(f"project_coupled returned {applied.size} entries")
         outcome = self.simulate(applied.copy())
         if not isinstance(outcome, StepOutcome) or not isinstance(outcome.kpi, StepKPI):
             raise RefereeError(
@@ -706,10 +739,18 @@ class DispatchCore(ABC):
                 f"{type(outcome).__name__}"
             )
         if outcome.applied is not None:
+            plain = False
             applied = np.asarray(outcome.applied, dtype=np.float64).reshape(-1)
             if applied.shape != (self._action_dim,):
                 raise RefereeError(f"StepOutcome.applied has {applied.size} entries")
-        applied = np.where(m, applied, idle)
+        if plain and box_report is not None and type(raw) is np.ndarray:
+            # every entry active: np.where(m, applied, idle) would copy ``applied`` unchanged,
+            # and measure_projection(raw, applied) would recompute ``box_report`` (same
+            # arithmetic on the same arrays, see cases/projection.py)
+            report = box_report
+        else:
+            applied = np.where(m, applied, self.idle_action())
+            report = measure_projection(raw, applied, mask=None if all_active else m)
         applied.setflags(write=False)
         reward = float(outcome.reward)
         if not math.isfinite(reward):
@@ -728,13 +769,15 @@ class DispatchCore(ABC):
                 else {str(n): float(v) for n, v in outcome.agent_rewards.items()}
             ),
             applied=applied,
-            projection=measure_projection(raw, applied, mask=None if all_active else m),
+            projection=report,
             done=self._t + 1 >= self._timeline.total_steps,
         )
         self._history[spec.layer].append(record)
         self._t += 1
-        if not self.done and self.layer is not spec.layer:
-            self.on_layer_start(self.layer)
+        if not record.done:
+            nxt = self._timeline.position(self._t)[0].layer
+            if nxt is not spec.layer:
+                self.on_layer_start(nxt)
         return record
 
     def history(self, layer: Layer | str) -> tuple[CoreStep, ...]:
@@ -750,12 +793,15 @@ class DispatchCore(ABC):
         self, layer: Layer, step: int, time_h: float, step_hours: float
     ) -> dict[str, Any]:
         """Fresh ``info`` entries locating a step: layer, step, time_h, step_hours, day."""
+        day = self.day
+        if self._day_iso[0] is not day:
+            self._day_iso = (day, day.isoformat())
         return {
             "layer": layer.value,
             "step": int(step),
             "time_h": float(time_h),
             "step_hours": float(step_hours),
-            "day": self.day.isoformat(),
+            "day": self._day_iso[1],
         }
 
     def reset_info(self) -> dict[str, Any]:
@@ -861,10 +907,10 @@ class RefereeEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
         return self.core.idle_action().astype(np.float32)
 
     def _observe(self) -> NDArray[np.float32]:
-        obs = np.asarray(self.core.observe(), dtype=np.float32).reshape(-1)
+        obs = np.array(self.core.observe(), dtype=np.float32).reshape(-1)  # a fresh copy
         if len(self.core.timeline) > 1:
             obs = np.concatenate([obs, self.core.timeline.layer_one_hot(self.core.layer)])
-        return obs.copy()
+        return obs
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

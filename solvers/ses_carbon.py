@@ -15,7 +15,8 @@ differ only in what they know and when they re-plan:
     shrinking-horizon model-predictive control: at each hour ``t`` the forecast issued at
     ``t`` (row ``t`` is what the referee's observation shows for the hour about to be
     dispatched), the measured SOC and ΔQ so far refill the parameters of one compiled
-    24-slot problem, which is re-solved over hours ``t … 23``; the first step is applied.
+    24-slot problem, which is re-solved over hours ``t … 23`` (Clarabel on the active slots
+    only, see :mod:`gridbench.cases.ses_carbon.formulation`); the first step is applied.
     Every re-solve settles its end energy against the SOC at the start of the *day* (the
     referee's terminal energy settlement), not against its own initial SOC.
 ``rule`` (family ``baseline``)

@@ -402,3 +402,24 @@ def test_registered_and_case_api():
     assert isinstance(case, SesCarbonCase)
     assert (case.steps, case.step_hours, case.grid) == (24, 1.0, "ieee33")
     assert len(case.days("test")) == 73 and "Processes 12 (2024) 1791" in case.paper
+
+
+def test_step_projection_report_is_measured_between_raw_and_applied():
+    """The referee's fast path reuses the box projection's report: it must equal the report
+    measured between the raw action and the executed setpoints, for any action."""
+    from gridbench.cases.projection import measure_projection
+
+    env, _, _ = _env()
+    env.reset(seed=0)
+    rng = np.random.default_rng(3)
+    low, high = env.action_space.low, env.action_space.high
+    for k in range(24):
+        a = rng.uniform(low, high).astype(np.float32) * rng.choice([0.5, 1.0, 3.0])
+        if k % 4 == 1:
+            a[k % a.size] = np.nan
+        elif k % 4 == 2:
+            a[k % a.size] = -np.inf
+        *_, info = env.step(a)
+        record = env.unwrapped.core.history("intraday")[-1]
+        expected = measure_projection(np.asarray(a, dtype=np.float64), record.applied)
+        assert info["projection"] == expected.to_info()

@@ -6,6 +6,9 @@ pandapower (:class:`~gridbench.cases.grid.reference.PandapowerPowerFlow`), as th
 environment computed it. Both replay the same random-policy actions through whole days
 (resets are untimed set-up between rounds of one day each, 24 steps). A third benchmark
 times SB3's vectorized-env path used for training (``DummyVecEnv`` over the rescaled env).
+
+Group ``mpc-resolve-ses-carbon`` (:func:`test_mpc_resolve`): the ``mpc`` controller's hourly
+parametric re-solve against a cold build + solve of the same hour.
 """
 
 from __future__ import annotations
@@ -93,3 +96,52 @@ def test_vectorized_training_env_step(benchmark):
     benchmark.group = "referee-vecenv-ses-carbon"
     benchmark.extra_info.update(role="subject", scenarios=STEPS, solver="SB3 DummyVecEnv step")
     benchmark.pedantic(run_day, rounds=50, iterations=1, warmup_rounds=1)
+
+
+#: Hours of the MPC re-solve group: every other hour of the day after the first (the horizon
+#: shrinks from 23 to 1 active slots, as in a day of MPC).
+MPC_HOURS = tuple(range(1, 24, 2))
+
+
+@pytest.mark.parametrize(("role", "warm"), [("reference", False), ("subject", True)])
+def test_mpc_resolve(benchmark, role, warm):
+    """Group ``mpc-resolve-ses-carbon``: one MPC hour of the SES-carbon SOCP (Clarabel).
+
+    Subject: the parametric re-solve the ``mpc`` controller makes each hour — refill the
+    parameters of the compiled 24-slot problem and re-solve (active slots only, Clarabel's
+    solver for that horizon refilled in place). Reference: the same hour built cold and solved
+    (:class:`SesCarbonFormulation` from scratch, canonicalized with the values as constants).
+    Both cycle through the same hours with the same forecasts, SOC and ΔQ; the forecasts, the
+    subject's compilation and its first solve of each hour are untimed set-up.
+    """
+    from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
+
+    case = make_case(CASE_ID)
+    cfg = case.config
+    day = case.days("test")[0]
+    hours = [
+        (
+            case.day_data(day, "forecast", seed=cfg.forecast_seed, issue_step=h),
+            {"t0": h, "soc": 0.5, "carbon_net_so_far_t": 0.1 * h, "soc_day_start": 0.6},
+        )
+        for h in MPC_HOURS
+    ]
+    form = SesCarbonFormulation(cfg)
+    if warm:
+        for data, kw in hours:  # compile once, build Clarabel's solver of each horizon
+            form.update(data, **kw)
+            assert form.solve().ok
+    it = iter(range(10**9))
+
+    def run():
+        data, kw = hours[next(it) % len(hours)]
+        f = form if warm else SesCarbonFormulation(cfg)
+        f.update(data, **kw)
+        assert f.solve(dpp=warm).ok
+
+    benchmark.group = "mpc-resolve-ses-carbon"
+    benchmark.extra_info.update(
+        role=role,
+        solver="Clarabel " + ("parametric re-solve" if warm else "cold build + solve"),
+    )
+    benchmark.pedantic(run, rounds=len(hours), iterations=1, warmup_rounds=0)

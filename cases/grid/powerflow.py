@@ -109,6 +109,39 @@ class RadialPowerFlow:
         Shapes ``(n_bus,)`` for one snapshot or ``(B, n_bus)`` for a batch; the substation
         entry (bus 1) is ignored.
         """
+        n = self._n
+        if (  # one snapshot of contiguous float64 vectors (the referee's step): no conversion
+            type(p_mw) is np.ndarray
+            and type(q_mvar) is np.ndarray
+            and p_mw.shape == q_mvar.shape == (n,)
+            and p_mw.dtype == q_mvar.dtype == np.float64
+            and p_mw.flags.c_contiguous
+            and q_mvar.flags.c_contiguous
+        ):
+            v = np.empty((1, n), dtype=np.complex128)
+            branch = np.empty((5, 1, n - 1))
+            slack = np.empty((2, 1))
+            converged = np.zeros(1, dtype=np.bool_)
+            iterations = _sweep(
+                p_mw.reshape(1, n), q_mvar.reshape(1, n), self._topo, self._parent,
+                self._z_by_bus, self._branch_bus, self._v0, self.tol, self.max_iter,
+                v, branch, slack, converged,
+            )  # fmt: skip
+            if iterations < 0:
+                raise ValueError(f"feeder {self.feeder.name!r}: demands contain NaN or inf")
+            branch = branch[:, 0]
+            return PowerFlowResult(
+                v=v[0],
+                branch_current_pu=branch[0],
+                branch_p_from_mw=branch[1],
+                branch_q_from_mvar=branch[2],
+                loss_p_mw=branch[3],
+                loss_q_mvar=branch[4],
+                p_slack_mw=slack[0, 0],
+                q_slack_mvar=slack[1, 0],
+                converged=converged[0],
+                iterations=int(iterations),
+            )
         p = np.asarray(p_mw, dtype=np.float64)
         q = np.asarray(q_mvar, dtype=np.float64)
         single = p.ndim == 1

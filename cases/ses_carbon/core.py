@@ -134,6 +134,10 @@ OBSERVATION_NAMES: Final[tuple[str, ...]] = (
 
 FloatArray = NDArray[np.float64]
 
+#: Loading (v_max·|I| / rating) under which :meth:`SesCarbonCore.simulate` skips the exact
+#: line-overload terms: a relative margin far above the round-off of |S| = |V|·|I|.
+_SCREEN_LOADING: Final[float] = 1.0 - 1e-6
+
 
 @dataclass(frozen=True, eq=False)
 class _DayArrays:
@@ -148,6 +152,10 @@ class _DayArrays:
     upstream: FloatArray  # (24,) actual C^UPG
     pv_total: FloatArray  # (24,) actual available PV
     obs_rows: FloatArray  # (24, 4): nowcast total P, total Q, PV, upstream intensity
+    # the same per-step scalars as Python floats, for the step (no numpy scalar indexing):
+    # (price, upstream, allowance, pv_total, total_load) and the four obs_rows entries
+    step_scalars: tuple[tuple[float, float, float, float, float], ...]
+    obs_scalars: tuple[tuple[float, ...], ...]
 
 
 class SesCarbonCore(DispatchCore):
@@ -173,6 +181,10 @@ class SesCarbonCore(DispatchCore):
         inc[gt.bus_index, np.arange(self.n_gt)] += 1.0
         inc[st.bus_index, self.n_gt + np.arange(self.n_st)] += 1.0
         self._inc = inc
+        # bus of each setpoint: with one device per bus, net demand −= setpoints at those
+        # buses is exactly inc @ setpoints subtracted (each row of inc holds one 1)
+        dev_bus = np.concatenate([gt.bus_index, st.bus_index]).astype(np.intp)
+        self._dev_bus = dev_bus if np.unique(dev_bus).size == dev_bus.size else None
         self._pv_inc = np.zeros((feeder.n_bus, config.pv.n))
         self._pv_inc[config.pv.bus_index, np.arange(config.pv.n)] = 1.0
         self._low = np.concatenate(
@@ -183,12 +195,17 @@ class SesCarbonCore(DispatchCore):
         )
         self._gt_low = [gt.p_min_mw] * self.n_gt
         self._gt_high = [gt.p_max_mw] * self.n_gt
+        # branch-current screen of the line overload (see simulate)
+        self._inv_ratings: FloatArray | None = None
         self._segments = acc.ladder_segments(config.carbon)
         self._ladder_bps = tuple(float(b) for b in self._segments[0])
         self._ladder_slopes = tuple(float(v) for v in self._segments[1])
         self._days: dict[datetime.date, _DayArrays] = {}
         self._terminal_price = config.terminal_price_usd_per_mwh
         self._obs_low, self._obs_high = self._observation_limits(feeder)
+        self._obs_limits = tuple(zip(self._obs_low.tolist(), self._obs_high.tolist(), strict=True))
+        with np.errstate(divide="ignore"):
+            self._inv_ratings = 1.0 / self._ratings  # 0 for unrated (inf) branches
         # state
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
         self._energy_start = self.energy_mwh.copy()  # E(0) of the terminal settlement
@@ -262,16 +279,31 @@ class SesCarbonCore(DispatchCore):
             ],
             axis=1,
         )
+        allowance = acc.allowance_t(total[:, None], c.carbon.allowance_t_per_mwh, STEP_HOURS)
+        price = np.array(actual.price_usd_per_mwh)
+        upstream = np.array(actual.carbon_intensity_t_per_mwh)
+        pv_total = actual.pv_available_mw.sum(axis=1)
         arrays = _DayArrays(
             actual=actual,
-            net_p_base=net,
-            load_q=np.array(actual.load_q_mvar),
+            net_p_base=np.ascontiguousarray(net),
+            load_q=np.ascontiguousarray(actual.load_q_mvar, dtype=np.float64),
             total_load=np.array(total),
-            allowance=acc.allowance_t(total[:, None], c.carbon.allowance_t_per_mwh, STEP_HOURS),
-            price=np.array(actual.price_usd_per_mwh),
-            upstream=np.array(actual.carbon_intensity_t_per_mwh),
-            pv_total=actual.pv_available_mw.sum(axis=1),
+            allowance=allowance,
+            price=price,
+            upstream=upstream,
+            pv_total=pv_total,
             obs_rows=rows,
+            step_scalars=tuple(
+                zip(
+                    price.tolist(),
+                    upstream.tolist(),
+                    allowance.tolist(),
+                    pv_total.tolist(),
+                    np.asarray(total, dtype=np.float64).tolist(),
+                    strict=True,
+                )
+            ),
+            obs_scalars=tuple(tuple(r) for r in rows.tolist()),
         )
         self._days[day] = arrays
         return arrays
@@ -307,13 +339,17 @@ class SesCarbonCore(DispatchCore):
         st = self.config.storage
         pm, e_max = st.p_max_mw, st.energy_mwh
         k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
-        energy = self.energy_mwh.tolist()
-        high = [min(max(e * k_dis, 0.0), pm) for e in energy]
-        low = [-min(max((e_max - e) * k_ch, 0.0), pm) for e in energy]
-        return (
-            np.array(self._gt_low + low),
-            np.array(self._gt_high + high),
-        )
+        low = list(self._gt_low)
+        high = list(self._gt_high)
+        for e in self.energy_mwh.tolist():
+            # min(max(·, 0), p_max), written out (same values as the builtins)
+            h = e * k_dis
+            h = 0.0 if 0.0 > h else h
+            high.append(pm if pm < h else h)
+            lo = (e_max - e) * k_ch
+            lo = 0.0 if 0.0 > lo else lo
+            low.append(-(pm if pm < lo else lo))
+        return np.array(low), np.array(high)
 
     def state_of_charge(self) -> FloatArray:
         """SOC of the five storages (0–1), for the reset ``info``."""
@@ -324,25 +360,28 @@ class SesCarbonCore(DispatchCore):
         if d is None:
             raise RuntimeError("no day loaded; call reset(day, rng) first")
         t = self.step_index
-        row = d.obs_rows[t]
-        price = d.price[t]
-        cprice = self._carbon_price(self._carbon_net)
-        head = np.array(
-            [
-                t / N_STEPS,
-                row[0],
-                row[1],
-                row[2],
-                self._tie_prev,
-                price,
-                row[3],
-                cprice,
-                self._carbon_net,
-                self._emissions,
-            ]
-        )
-        obs = np.concatenate([head, self.soc])
-        return np.clip(obs, self._obs_low, self._obs_high)
+        row = d.obs_scalars[t]
+        e_max = self.config.storage.energy_mwh
+        values = [
+            t / N_STEPS,
+            row[0],
+            row[1],
+            row[2],
+            self._tie_prev,
+            d.step_scalars[t][0],  # price
+            row[3],
+            self._carbon_price(self._carbon_net),
+            self._carbon_net,
+            self._emissions,
+            *[e / e_max for e in self.energy_mwh.tolist()],  # SOC (:attr:`soc`)
+        ]
+        # np.clip(values, low, high) entry by entry, in floats (same comparisons: a value
+        # equal to a bound keeps the bound, as numpy's clip with array bounds does)
+        clipped = []
+        for v, (lo, hi) in zip(values, self._obs_limits, strict=True):
+            v = v if v > lo else lo
+            clipped.append(v if v < hi else hi)
+        return np.array(clipped)
 
     def _carbon_price(self, net: float) -> float:
         """Slope of eq (14) at ΔQ = ``net`` (:func:`~.accounting.marginal_carbon_price`)."""
@@ -374,41 +413,65 @@ class SesCarbonCore(DispatchCore):
         p_st = values[self.n_gt :]
 
         # network (eqs (2)-(7))
-        net_p = d.net_p_base[t] - self._inc @ setpoints
+        if self._dev_bus is not None:
+            net_p = d.net_p_base[t].copy()
+            net_p[self._dev_bus] -= setpoints
+        else:
+            net_p = d.net_p_base[t] - self._inc @ setpoints
         flow = self._pf.solve(net_p, d.load_q[t])
         tie = float(flow.p_slack_mw)
         vm = np.abs(flow.v)
-        v_min, v_max = float(vm.min()), float(vm.max())
+        v_min, v_max = float(np.minimum.reduce(vm)), float(np.maximum.reduce(vm))
         net_cfg = c.network
         v_viol = 0.0
         if v_min < net_cfg.v_min_pu:
             v_viol += float(np.maximum(net_cfg.v_min_pu - vm, 0.0).sum())
         if v_max > net_cfg.v_max_pu:
             v_viol += float(np.maximum(vm - net_cfg.v_max_pu, 0.0).sum())
-        s_to = np.hypot(
-            flow.branch_p_from_mw - flow.loss_p_mw, flow.branch_q_from_mvar - flow.loss_q_mvar
-        )
-        excess = np.maximum(flow.branch_s_from_mva, s_to) - self._ratings
-        overload = float(np.maximum(excess, 0.0).sum()) if excess.max() > 0.0 else 0.0
-        losses = float(flow.loss_p_mw.sum())
+        # Line loading max(S_from, S_to) of each branch. Screen first: both ends carry
+        # |S| = |V_end|·|I| <= v_max·|I| (S_to = S_from − z|I|² = V_to·conj(I) at the
+        # converged fixed point, to round-off); when every branch stays below
+        # (1 − 1e-6)·rating by that bound, no branch is overloaded and the exact terms
+        # (0 then) need not be computed.
+        loading = float(np.maximum.reduce(flow.branch_current_pu * self._inv_ratings)) * v_max
+        if flow.converged and loading < _SCREEN_LOADING:
+            overload = 0.0
+        else:
+            s_to = np.hypot(
+                flow.branch_p_from_mw - flow.loss_p_mw, flow.branch_q_from_mvar - flow.loss_q_mvar
+            )
+            excess = np.maximum(flow.branch_s_from_mva, s_to) - self._ratings
+            overload = float(np.maximum(excess, 0.0).sum()) if excess.max() > 0.0 else 0.0
+        losses = float(np.add.reduce(flow.loss_p_mw))
 
         # storage (eq (11), :func:`~.accounting.storage_energy_update`); the projection kept
         # 0 <= E <= E_max up to round-off
-        dis = [max(p, 0.0) for p in p_st]
-        ch = [max(-p, 0.0) for p in p_st]
+        # (``a if a > b else b`` forms are max/min, written out: same values, signed zeros
+        # included, as the builtins, which return their first argument on ties)
         e_max, eta_c, eta_d = st_cfg.energy_mwh, st_cfg.eta_charge, st_cfg.eta_discharge
-        energy = [
-            min(max(e + (eta_c * c_k - d_k / eta_d) * dt, 0.0), e_max)
-            for e, c_k, d_k in zip(self.energy_mwh.tolist(), ch, dis, strict=True)
-        ]
-        self.energy_mwh = np.array(energy)
-        soc = self.energy_mwh / e_max
         lo_w, hi_w = st_cfg.soc_min, st_cfg.soc_max
-        soc_viol = sum(max(lo_w - s_k, 0.0) + max(s_k - hi_w, 0.0) for s_k in soc.tolist())
+        dis: list[float] = []
+        ch: list[float] = []
+        energy: list[float] = []
+        soc: list[float] = []  # :attr:`soc` after the step
+        soc_viol = 0  # Σ_k dist(SOC_k, [soc_min, soc_max])
+        for e, p in zip(self.energy_mwh.tolist(), p_st, strict=True):
+            d_k = 0.0 if 0.0 > p else p  # max(p, 0)
+            c_k = 0.0 if 0.0 > -p else -p  # max(−p, 0)
+            x = e + (eta_c * c_k - d_k / eta_d) * dt
+            x = 0.0 if 0.0 > x else x
+            x = e_max if e_max < x else x  # min(max(x, 0), E_max)
+            s_k = x / e_max
+            below, above = lo_w - s_k, s_k - hi_w
+            soc_viol += (0.0 if 0.0 > below else below) + (0.0 if 0.0 > above else above)
+            dis.append(d_k)
+            ch.append(c_k)
+            energy.append(x)
+            soc.append(s_k)
+        self.energy_mwh = np.array(energy)
 
         # accounting (eqs (1), (13), (14); :mod:`.accounting` in floats)
-        price = float(d.price[t])
-        ci = float(d.upstream[t])
+        price, ci, allowance, pv_total, load_total = d.step_scalars[t]
         gt_total = math.fsum(p_gt)
         gt_sq = math.fsum(p * p for p in p_gt)
         purchase = price * tie * dt
@@ -421,7 +484,7 @@ class SesCarbonCore(DispatchCore):
         degradation = st_cfg.degradation_usd_per_mwh * (dis_total + ch_total) * dt
         emissions = (max(tie, 0.0) * ci + gt_total * gt_cfg.carbon_t_per_mwh) * dt
         before = self._carbon_net
-        after = before + emissions - float(d.allowance[t])
+        after = before + emissions - allowance
         settlement = self._carbon_cost(after) - self._carbon_cost(before)
         self._carbon_net = after
         self._emissions += emissions
@@ -455,11 +518,10 @@ class SesCarbonCore(DispatchCore):
         # eq (13) and the paper's eq (1) terms (:func:`~.accounting.network_carbon_intensity`,
         # :func:`~.accounting.paper_objective_terms`)
         up = max(tie, 0.0)
-        supply = up + gt_total + float(d.pv_total[t]) + dis_total
+        supply = up + gt_total + pv_total + dis_total
         intensity = (
             (up * ci + gt_total * gt_cfg.carbon_t_per_mwh) / supply if supply > 1e-12 else 0.0
         )
-        load_total = float(d.total_load[t])
         paper = {
             "user_purchase": price * load_total * dt,
             "gas_turbine": fuel,

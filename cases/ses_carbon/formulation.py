@@ -39,10 +39,14 @@ Everything that changes between re-solves — loads, PV, tariff, upstream intens
 initial energies, the terminal settlement (price, and its constant with the day's initial
 energies), ΔQ so far and which slots are active — is a :class:`cvxpy.Parameter`, and
 the problem is DPP (:meth:`SesCarbonFormulation.is_dpp`): it compiles once and a re-solve
-only refills the parameters (and updates Clarabel's data in place). A horizon reaching past
-the end of the day is padded with *inactive* slots (zero loads, PV, prices, intensity and
-device limits, no SOC penalty), so a shrinking-horizon MPC re-solves one compiled 24-slot
-model all day.
+only refills the parameters. A horizon reaching past the end of the day is padded with
+*inactive* slots (zero loads, PV, prices, intensity and device limits, no SOC penalty), so a
+shrinking-horizon MPC re-solves one compiled 24-slot model all day. DPP solves call Clarabel
+directly on the *active* slots of the compiled problem's data (:class:`_ActiveSlotSolver`:
+the padded slots are a zero-cost block, removed from the data cvxpy applies the parameters
+to; one Clarabel solver per number of active slots, refilled in place): the same optimum as
+the padded problem (objectives within 1e-9 relative, first actions within ~1e-5 MW in the
+tests), at a fraction of the interior-point work late in the day.
 
 Differences from the referee, by construction:
 
@@ -728,6 +732,8 @@ class SesCarbonFormulation:
         self._solution_ok = False
         self._energy_day_start = np.full(ns, st.soc_init * st.energy_mwh)
         self._terminal_price = config.terminal_price_usd_per_mwh
+        # active-slot re-solver of DPP solves (None: not built yet, False: not applicable)
+        self._direct: _ActiveSlotSolver | bool | None = None
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -864,8 +870,8 @@ class SesCarbonFormulation:
             dpp: compile the parametric problem (once; later solves only refill the
                 parameters). ``False`` canonicalizes with the current values as constants —
                 faster for a problem solved once (the oracle), no reuse.
-            warm_start: reuse Clarabel's solver of the previous solve (data updated in
-                place) when only parameter values changed.
+            warm_start: reuse the Clarabel solver kept for this number of active slots
+                (data updated in place) when only parameter values changed.
             **solver_options: Clarabel settings (e.g. ``tol_gap_rel``, ``max_iter``).
         """
         import cvxpy as cp
@@ -883,11 +889,17 @@ class SesCarbonFormulation:
             opts["ignore_dpp"] = True
         self._solution_ok = False
         start = time.perf_counter()
+        direct_compile_s: float | None = None
         try:
             with warnings.catch_warnings():
                 # the status says it all; cvxpy's "may be inaccurate" warning adds nothing
                 warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
+                direct = self._direct_solver() if dpp else None
+                if direct is not None:
+                    settings = {k: v for k, v in opts.items() if k != "canon_backend"}
+                    direct_compile_s = direct.solve(settings, reuse=warm_start)
+                else:
+                    self.problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
         except Exception as exc:  # a failing solve must never crash a controller
             wall = time.perf_counter() - start
             status = (
@@ -904,7 +916,11 @@ class SesCarbonFormulation:
             else math.nan
         )
         iters = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
-        compile_time = getattr(self.problem, "compilation_time", None)
+        compile_time = (
+            direct_compile_s
+            if direct_compile_s is not None
+            else getattr(self.problem, "compilation_time", None)
+        )
         has_solution = self._var.p.value is not None and self.problem.value is not None
         if status.ok and not has_solution:
             status = SolveStatus.FAILED
@@ -919,6 +935,19 @@ class SesCarbonFormulation:
             relaxation_gap=self.relaxation_gap() if ok else math.nan,
             message=str(self.problem.status),
         )
+
+    def _direct_solver(self) -> _ActiveSlotSolver | None:
+        """The active-slot re-solver (:class:`_ActiveSlotSolver`), built on first use; None
+        (solve through cvxpy) when this problem does not have the structure it needs."""
+        if self._direct is None:
+            try:
+                self._direct = _ActiveSlotSolver(
+                    self, {"canon_backend": _DPP_CANON_BACKEND, "solver_opts": {}}
+                )
+            except _SliceError as exc:
+                logger.debug("ses-carbon: re-solves through cvxpy (%s)", exc)
+                self._direct = False
+        return self._direct or None
 
     # ------------------------------------------------------------------ results
     def relaxation_gap(self) -> float:
@@ -995,3 +1024,217 @@ class SesCarbonFormulation:
             v_max_pu=float(max(vm.max(initial=-np.inf), math.sqrt(net.v0))),
             max_loading=float(loading.max(initial=0.0)),
         )
+
+
+# ====================================================================== active-slot re-solves
+class _SliceError(RuntimeError):
+    """The compiled problem does not have the padded-slot structure the sliced re-solve
+    relies on (then :class:`SesCarbonFormulation` re-solves through cvxpy instead)."""
+
+
+@dataclass(frozen=True)
+class _ProbeSolution:
+    """The fields of a Clarabel solution that cvxpy's ``invert`` reads."""
+
+    status: str
+    x: FloatArray
+    z: FloatArray
+    obj_val: float
+    solve_time: float
+    iterations: int
+
+
+#: Column kinds of :class:`_ActiveSlotSolver` (of a slot at or after the first inactive one).
+_ZERO_FIXED: Final[tuple[str, ...]] = ("p_gt", "p_ch", "p_dis")  # limits 0..0 when inactive
+_FREE: Final[tuple[str, ...]] = ("p", "q", "ell", "v", "p_import", "soc_lo", "soc_hi")
+
+
+class _ActiveSlotSolver:
+    """DPP re-solves with Clarabel called directly on the *active* slots of the compiled
+    problem.
+
+    The compiled problem has ``H`` slots; after an update with ``n < H`` active slots the
+    padded slots carry zero loads, PV, prices, intensities and device limits and no SOC
+    penalty: their turbines and storages are fixed at 0, their energies equal the energy
+    after the last active slot, and their network variables cost nothing and appear in no
+    constraint of an active slot. Their columns and rows are therefore removed from the
+    problem data cvxpy applies the parameters to (``get_problem_data``, no
+    re-canonicalization), the padded energies merged into ``E_n`` (the terminal settlement's
+    ``E_H``), and Clarabel solves the ``n``-slot problem — the same optimum as the padded one
+    (its padded part is a zero-cost block), at a fraction of the interior-point work late in
+    the day. One Clarabel solver per ``n`` is kept and refilled in place (``update``).
+    The solution is expanded (padded network at zero flow and ``v = V_slack²``) and handed to
+    cvxpy's ``unpack_results``, so variables, status and statistics read as after
+    ``problem.solve``. A structure that breaks these assumptions raises :class:`_SliceError`
+    (checked, not assumed).
+    """
+
+    def __init__(self, form: SesCarbonFormulation, canon_opts: dict[str, Any]) -> None:
+        import cvxpy as cp
+
+        self.form = form
+        self._canon_opts = canon_opts
+        problem = form.problem
+        start = time.perf_counter()
+        data, chain, inv = problem.get_problem_data(cp.CLARABEL, **canon_opts)
+        #: Seconds the first (compiling) ``get_problem_data`` took, reported by the first solve.
+        self.pending_compile_s = time.perf_counter() - start
+        ncol = int(np.asarray(data["c"]).size)
+        nrow = int(data["A"].shape[0])
+        # probe: unpack x = 0, 1, 2, … and read back which column holds every variable entry
+        probe = _ProbeSolution("Solved", np.arange(ncol, dtype=float), np.zeros(nrow), 0.0, 0.0, 0)
+        problem.unpack_results(probe, chain, inv)
+        h = form.horizon
+        self._cols: dict[str, NDArray[np.intp]] = {}
+        seen = np.zeros(ncol, dtype=int)
+        for name in (*_ZERO_FIXED, *_FREE, "energy", "z_carbon"):
+            value = getattr(form._var, name).value
+            idx = np.rint(np.asarray(value, dtype=float)).astype(np.intp)
+            if idx.shape[:1] != ((h + 1,) if name == "energy" else (h,) if idx.ndim else ()):
+                raise _SliceError(f"variable {name} has shape {idx.shape}")
+            self._cols[name] = idx
+            np.add.at(seen, idx.reshape(-1), 1)
+        if not (seen == 1).all():
+            raise _SliceError("variables do not map one-to-one onto the problem's columns")
+        self._ncol, self._nrow = ncol, nrow
+        self._solvers: dict[int, tuple[Any, Any]] = {}  # n → (solver, (A pattern))
+        self._structure: dict[int, tuple[Any, ...]] = {}
+
+    def _slice(self, n: int, data: dict[str, Any]) -> tuple[Any, ...]:
+        """Rows kept, column map ``M`` (full → reduced) and cones for ``n`` active slots."""
+        import scipy.sparse as sp
+
+        cols, h = self._cols, self.form.horizon
+        kind = np.zeros(self._ncol, dtype=np.int8)  # 0 kept, 1 zero-fixed, 2 free, 3 merged
+        for name in _ZERO_FIXED:
+            kind[cols[name][n:].reshape(-1)] = 1
+        for name in _FREE:
+            kind[cols[name][n:].reshape(-1)] = 2
+        energy = cols["energy"]
+        kind[energy[n + 1 :].reshape(-1)] = 3
+        kept_cols = np.flatnonzero(kind == 0)
+        red = np.full(self._ncol, -1, dtype=np.intp)
+        red[kept_cols] = np.arange(kept_cols.size)
+        target = red.copy()
+        for k in range(n + 1, h + 1):
+            target[energy[k]] = red[energy[n]]  # E_k = E_n in the padded slots
+        rows_m = np.flatnonzero(target >= 0)
+        m = sp.csc_array(
+            (np.ones(rows_m.size), (rows_m, target[rows_m])), shape=(self._ncol, kept_cols.size)
+        )
+        a = sp.csr_array(data["A"])
+        a.eliminate_zeros()
+        row_of = np.repeat(np.arange(self._nrow), np.diff(a.indptr))
+        k_nz = kind[a.indices]
+        has_kept = np.zeros(self._nrow, dtype=bool)
+        has_free = np.zeros(self._nrow, dtype=bool)
+        has_kept[row_of[k_nz == 0]] = True
+        has_free[row_of[k_nz == 2]] = True
+        if (has_kept & has_free).any():
+            raise _SliceError("a constraint couples active and padded network variables")
+        keep = has_kept.copy()
+        reduced = (a[keep] @ m).tocsr()
+        reduced.eliminate_zeros()
+        empty = np.diff(reduced.indptr) == 0
+        dims = data["dims"]
+        kept_rows = np.flatnonzero(keep)
+        b = np.asarray(data["b"], dtype=float)
+        # rows emptied by the merge (the recursion into the first padded slot): 0 = b or 0 <= b
+        for r in kept_rows[empty]:
+            if (r < dims.zero and abs(b[r]) > 1e-9) or (r >= dims.zero and b[r] < -1e-9):
+                raise _SliceError(f"row {r} reduces to an inconsistent constant")
+        keep[kept_rows[empty]] = False
+        # cones: equalities, inequalities, then second-order blocks kept or dropped whole
+        if dims.exp or dims.psd or dims.p3d or getattr(dims, "pnd", None):
+            raise _SliceError("only zero, nonnegative and second-order cones are sliced")
+        import clarabel
+
+        cones: list[Any] = []
+        n_zero = int(keep[: dims.zero].sum())
+        n_nonneg = int(keep[dims.zero : dims.zero + dims.nonneg].sum())
+        if n_zero:
+            cones.append(clarabel.ZeroConeT(n_zero))
+        if n_nonneg:
+            cones.append(clarabel.NonnegativeConeT(n_nonneg))
+        start = dims.zero + dims.nonneg
+        for size in dims.soc:
+            block = keep[start : start + size]
+            if block.any() and not block.all():
+                raise _SliceError("a second-order cone is split by the padded slots")
+            if block.all():
+                cones.append(clarabel.SecondOrderConeT(int(size)))
+            start += size
+        q = np.asarray(data["c"], dtype=float)
+        if np.any(q[kind == 2] != 0.0):
+            raise _SliceError("a padded network variable has a cost")
+        p = sp.csc_array(data["P"]) if data.get("P") is not None else None
+        if p is not None:
+            pc = p.tocoo()
+            if np.any(kind[pc.row] >= 2) or np.any(kind[pc.col] >= 2):
+                raise _SliceError("a padded network or energy variable has a quadratic cost")
+        return np.flatnonzero(keep), m, cones, kind
+
+    def solve(self, settings: dict[str, Any], *, reuse: bool = True) -> float:
+        """Solve the active slots and unpack into the cvxpy problem (see the class doc);
+        returns the seconds spent applying the parameters and slicing (the "compilation")."""
+        import clarabel
+        import cvxpy as cp
+        import scipy.sparse as sp
+
+        form = self.form
+        n = form.n_active
+        problem = form.problem
+        start = time.perf_counter()
+        data, chain, inv = problem.get_problem_data(cp.CLARABEL, **self._canon_opts)
+        if n not in self._structure:
+            self._structure[n] = self._slice(n, data)
+        rows, m, cones, _ = self._structure[n]
+        a = (sp.csr_array(data["A"])[rows] @ m).tocsc()
+        a.eliminate_zeros()
+        b = np.asarray(data["b"], dtype=float)[rows]
+        q = m.T @ np.asarray(data["c"], dtype=float)
+        if data.get("P") is not None:
+            p = sp.triu(m.T @ sp.csc_array(data["P"]) @ m).tocsc()
+        else:
+            p = sp.csc_array((m.shape[1], m.shape[1]))
+        compile_s = time.perf_counter() - start + self.pending_compile_s
+        self.pending_compile_s = 0.0
+        cached = self._solvers.get(n) if reuse else None
+        pattern = (a.indptr.tobytes(), a.indices.tobytes(), p.indptr.tobytes(), p.indices.tobytes())
+        stt = clarabel.DefaultSettings()
+        stt.verbose = False
+        for key, value in settings.items():
+            setattr(stt, key, value)
+        solver = None
+        if cached is not None and cached[1] == pattern:
+            solver = cached[0]
+            try:
+                solver.update(P=p, q=q, A=a, b=b, settings=stt)
+            except Exception:  # a refused update only means a fresh solver
+                solver = None
+        if solver is None:
+            solver = clarabel.DefaultSolver(p, q, a, b, cones, stt)
+            self._solvers[n] = (solver, pattern)
+        sol = solver.solve()
+        x = np.zeros(self._ncol)
+        z = np.zeros(self._nrow)
+        if sol.x is not None and len(sol.x):
+            x = m @ np.asarray(sol.x, dtype=float)  # kept and merged columns; padded: 0
+            x[self._cols["v"][n:].reshape(-1)] = form._net.v0  # padded network at zero flow
+            st = form.config.storage
+            e_n = x[self._cols["energy"][n]]
+            lo = np.maximum(st.soc_min * st.energy_mwh - e_n, 0.0)
+            hi = np.maximum(e_n - st.soc_max * st.energy_mwh, 0.0)
+            x[self._cols["soc_lo"][n:]] = lo  # the window slacks E_n needs (weight 0)
+            x[self._cols["soc_hi"][n:]] = hi
+        if sol.z is not None and len(sol.z):
+            z[rows] = np.asarray(sol.z, dtype=float)
+        problem.unpack_results(
+            _ProbeSolution(
+                str(sol.status), x, z, float(sol.obj_val), float(sol.solve_time),
+                int(sol.iterations),
+            ),
+            chain,
+            inv,
+        )  # fmt: skip
+        return compile_s

@@ -1,0 +1,162 @@
+"""Cooperative game of the SGLS cases (§3 of Li et al. 2026): exact Shapley allocation.
+
+Players ``N = {generation, grid, load, storage}`` (:data:`~.core.PLAYERS`). The characteristic
+function is the cost saving a coalition achieves by optimizing its own resources together::
+
+    v(S) = C(∅) − C(S),      C(S) = min  day cost  with the resources of N \\ S at their default
+
+solved as a deterministic MILP (:func:`~.formulation.plan_model`) on the realized day at hourly
+resolution (24 steps), compiled once per day; the 16 coalitions fix the variables of the
+players outside them and re-solve on the same persistent HiGHS instance. Defaults of players
+outside ``S``:
+
+* ``storage`` — idle (no charge, no discharge);
+* ``load`` — flexible loads not adjusted;
+* ``generation`` — thermal units follow the net load pro rata to their capacity (a load-
+  following rule, no economic dispatch); IEEE 33 has no dispatchable generation (renewables
+  are not curtailed), so there ``generation`` is a null player with share 0;
+* ``grid`` — the tie line is not scheduled: every import is settled as imbalance
+  (``imbalance_buy · λ``), every export at ``imbalance_sell · λ``; with the grid in ``S``
+  imports pay ``λ`` and exports earn ``export_price_factor · λ`` (the day-ahead market access
+  the grid operator brings into the coalition).
+
+Shapley share ``φ_i = Σ_{S ⊆ N∖{i}} |S|!(n−|S|−1)!/n! · (v(S ∪ {i}) − v(S))``, all 16
+coalitions, exact (efficiency ``Σ φ_i = v(N)`` holds by construction and is tested).
+
+Realized payoff of player ``i`` on an executed day (:func:`realized_payoffs`): the saving on its
+own cost terms against the all-default day, ``π_i = c_i(∅) − c_i``, with ``c_generation`` the
+thermal cost, ``c_grid`` the tie-line payments (day-ahead purchase + imbalance + network loss),
+``c_load`` the flexible-load cost and ``c_storage`` the storage cost; ``Σ π_i`` is the day's
+total saving. The referee's cooperative reward term penalizes ``Σ_i |π_i − φ_i|``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+
+from gridbench.cases.sgls.config import SglsConfig
+
+__all__ = ["PLAYERS", "characteristic_costs", "shapley", "shapley_day"]
+
+PLAYERS: Final[tuple[str, ...]] = ("generation", "grid", "load", "storage")
+
+
+def _default_thermal(config: SglsConfig, net: np.ndarray) -> np.ndarray:
+    cap = np.array([u.p_max_mw for u in config.thermal])
+    if cap.size == 0:
+        return np.zeros((len(net), 0))
+    share = np.clip(net, 0.0, cap.sum())[:, None] * cap / cap.sum()
+    return np.clip(share, [u.p_min_mw for u in config.thermal], cap)
+
+
+class _Game:
+    """One compiled hourly model of the day; each coalition fixes the defaults of the players
+    outside it and re-solves on the same persistent HiGHS instance (no rebuild)."""
+
+    def __init__(self, config: SglsConfig, day: datetime.date) -> None:
+        from pyomo.contrib.appsi.solvers.highs import Highs
+
+        from gridbench.cases.sgls.day import sgls_day
+        from gridbench.cases.sgls.formulation import block_data, plan_model, set_block
+
+        self.config = config
+        data = sgls_day(config, day).hourly()
+        self.m = plan_model(config, 24, 1.0, tie="linear")
+        self.bd = block_data(config, data)
+        set_block(self.m.b, config, self.bd, soc0=[s.soc0 for s in config.storage],
+                  w_target=1000.0)
+        self.default_th = _default_thermal(config, self.bd.net + self.bd.loss)
+        self.opt = Highs()
+        self.day = day
+
+    def cost(self, coalition: frozenset[str], time_limit_s: float = 30.0
+             ) -> tuple[float, dict[str, float]]:
+        import pyomo.environ as pyo
+
+        from gridbench.cases.sgls.formulation import SolveStatus, solve
+
+        config, b, bd = self.config, self.m.b, self.bd
+        grid_in = "grid" in coalition
+        b.fbuy = 1.0 if grid_in else config.imbalance_buy
+        b.fsell = config.export_price_factor if grid_in else config.imbalance_sell
+        groups = {"storage": (b.ch, b.dis, b.u), "load": (b.up, b.dn)}
+        for player, comps in groups.items():
+            for v in comps:
+                for idx in v:
+                    if player in coalition:
+                        v[idx].unfix()
+                    else:
+                        v[idx].fix(0)
+        if config.thermal:
+            for (g, t) in b.p:
+                if "generation" in coalition:
+                    b.p[g, t].unfix()
+                else:
+                    b.p[g, t].fix(float(self.default_th[t, g]))
+        info = solve(self.m, time_limit_s=time_limit_s, mip_gap=1e-5, solver=self.opt)
+        if info.status is not SolveStatus.OPTIMAL:
+            raise RuntimeError(f"coalition {sorted(coalition)} on {self.day}: {info.status}")
+        val = pyo.value
+        th = sum(u.a * val(b.p[g, t]) ** 2 + u.b * val(b.p[g, t]) + u.c
+                 for g, u in enumerate(config.thermal) for t in b.T)
+        st = sum(s.cost_charge * val(b.ch[i, t]) + s.cost_discharge * val(b.dis[i, t])
+                 for i, s in enumerate(config.storage) for t in b.T)
+        fl = sum(f.cost * (val(b.up[j, t]) + val(b.dn[j, t]))
+                 for j, f in enumerate(config.flexible) for t in b.T)
+        grid = sum(bd.price[t] * (val(b.fbuy) * val(b.dp[t]) - val(b.fsell) * val(b.dm[t]))
+                   for t in b.T)
+        # costs re-evaluated exactly (the objective's thermal cost uses tangent cuts)
+        parts = {"generation": float(th), "grid": float(grid), "load": float(fl),
+                 "storage": float(st)}
+        return float(sum(parts.values())), parts
+
+
+def coalition_cost(config: SglsConfig, day: datetime.date, coalition: frozenset[str]
+                   ) -> tuple[float, dict[str, float]]:
+    """``C(S)`` and its split into the players' own cost terms ($) (one coalition)."""
+    return _Game(config, day).cost(frozenset(coalition))
+
+
+def characteristic_costs(config: SglsConfig, day: datetime.date
+                         ) -> tuple[dict[frozenset[str], float], dict[str, float]]:
+    """``C(S)`` for all 16 coalitions, and the players' own costs in ``C(∅)``."""
+    game = _Game(config, day)
+    out = {}
+    parts_empty: dict[str, float] = {}
+    for r in range(len(PLAYERS) + 1):
+        for combo in itertools.combinations(PLAYERS, r):
+            out[frozenset(combo)], parts = game.cost(frozenset(combo))
+            if r == 0:
+                parts_empty = parts
+    return out, parts_empty
+
+
+def shapley(values: dict[frozenset[str], float], players: tuple[str, ...] = PLAYERS
+            ) -> dict[str, float]:
+    """Exact Shapley values of the game ``values`` (``v(S)`` for every coalition)."""
+    n = len(players)
+    phi = dict.fromkeys(players, 0.0)
+    for i in players:
+        others = [p for p in players if p != i]
+        for r in range(n):
+            w = math.factorial(r) * math.factorial(n - r - 1) / math.factorial(n)
+            for combo in itertools.combinations(others, r):
+                s = frozenset(combo)
+                phi[i] += w * (values[s | {i}] - values[s])
+    return phi
+
+
+@lru_cache(maxsize=512)
+def shapley_day(config: SglsConfig, day: datetime.date) -> tuple[dict[str, float],
+                                                                  dict[str, float], float]:
+    """``(φ, default costs c_i(∅), v(N))`` of ``day``: Shapley shares of the cost saving."""
+    costs, default_parts = characteristic_costs(config, day)
+    empty = costs[frozenset()]
+    values = {s: empty - c for s, c in costs.items()}
+    return shapley(values), default_parts, values[frozenset(PLAYERS)]

@@ -52,9 +52,11 @@ __all__ = [
     "STAT_SUFFIXES",
     "add_gap",
     "build",
+    "display_columns",
     "finite_number",
     "format_number",
     "from_store",
+    "register_case_columns",
     "render",
 ]
 
@@ -270,6 +272,31 @@ DISPLAY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
+#: Extra columns per case-id prefix (a case's benchmarks-side module registers them, e.g.
+#: the SGLS paper's cost breakdown of its Tables 3, 4 and 6).
+_CASE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def register_case_columns(case_prefix: str, columns: Sequence[tuple[str, str]]) -> None:
+    """Show ``columns`` (``(metric, label)``; cost terms are ``cost_<term>``) after the common
+    ones for every case whose id starts with ``case_prefix``. A second, different
+    registration for the same prefix is an error."""
+    cols = tuple((str(k), str(label)) for k, label in columns)
+    old = _CASE_COLUMNS.get(case_prefix)
+    if old is not None and old != cols:
+        raise ValueError(f"leaderboard columns for {case_prefix}* registered twice: {old} / {cols}")
+    _CASE_COLUMNS[case_prefix] = cols
+
+
+def display_columns(case_id: str) -> tuple[tuple[str, str], ...]:
+    """:data:`DISPLAY_COLUMNS` plus the columns registered for ``case_id``'s prefix."""
+    import gridbench.benchmarks.figures  # noqa: F401  (per-case modules register columns)
+
+    extra = [cols for prefix, cols in _CASE_COLUMNS.items() if case_id.startswith(prefix)]
+    shown = [key for key, _ in DISPLAY_COLUMNS]
+    return DISPLAY_COLUMNS + tuple(c for cols in extra for c in cols if c[0] not in shown)
+
+
 def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
     if not entries:
         return "no results to rank\n"
@@ -279,7 +306,8 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         lines.append(f"## {case_id}")
         lines.append("")
         head = ["rank", "method", "family", "budget", "seeds", "days", "feasible"]
-        head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in DISPLAY_COLUMNS]
+        columns = display_columns(case_id)
+        head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in columns]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join("---" for _ in head) + "|")
         for e in mine:
@@ -297,7 +325,7 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
                 cost,
                 _pct(e.get("gap")),
             ]
-            cells += [format_number(e.get(key), 4) for key, _ in DISPLAY_COLUMNS]
+            cells += [format_number(e.get(key), 4) for key, _ in columns]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from gridbench.benchmarks.leaderboard import DISPLAY_COLUMNS, finite_number, format_number
+from gridbench.benchmarks.leaderboard import display_columns, finite_number, format_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -702,8 +702,9 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
+    columns = display_columns(str(entries[0]["case"])) if entries else ()
     head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "cost $ IQM",
-            "95% CI", "gap"] + [label for _, label in DISPLAY_COLUMNS]  # fmt: skip
+            "95% CI", "gap"] + [label for _, label in columns]  # fmt: skip
     lines = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
     lines.append("</tr></thead>")
     lines.append("<tbody>")
@@ -722,7 +723,7 @@ def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
             f"[{_fmt(e.get('cost_lo'), 6)}, {_fmt(e.get('cost_hi'), 6)}]",
             "–" if gap is None else f"{100.0 * gap:+.2f} %",
         ]
-        cells += [_fmt(e.get(key)) for key, _ in DISPLAY_COLUMNS]
+        cells += [_fmt(e.get(key)) for key, _ in columns]
         lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     lines.append("</tbody>")
     lines.append("</table>")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gridbench.benchmarks.leaderboard import register_case_columns
 from gridbench.benchmarks.report import (
     Figure,
     ReportContext,
@@ -152,3 +153,19 @@ def sgls_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
     if (f := ppo_training_figure(ctx, case_id)) is not None:
         out.append(f)
     return out
+
+
+# The SGLS paper's Tables 3, 4 and 6 as leaderboard columns (all computed by the referee;
+# procurement = day-ahead energy + imbalance, intraday cost = cost - day-ahead energy).
+register_case_columns(
+    "sgls-",
+    (
+        ("cost_day_ahead_energy", "day-ahead energy $"),
+        ("cost_imbalance", "imbalance $"),
+        ("cost_thermal", "thermal $"),
+        ("cost_storage", "storage $"),
+        ("cost_flexible_load", "flex load $"),
+        ("cost_network_loss", "network loss $"),
+        ("soc_dev_max", "SOC dev max"),
+    ),
+)

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case
+from gridbench.solvers._fallback import FallbackController, current_step
 from gridbench.solvers.planners import register_planner
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ if TYPE_CHECKING:
     from gridbench.cases.loss_arbitrage.formulation import (
         LossArbitrageFormulation,
         Plan,
-        SolveResult,
-        SolveStatus,
     )
 
 __all__ = [
@@ -83,35 +82,13 @@ def _check_case(case: Case) -> None:
         )
 
 
-def current_step(obs: Any, info: Mapping[str, Any]) -> int:
-    """Step about to be dispatched: reset ``info["step"]``, or a step info's ``step + 1``;
-    else the observation's hour fraction."""
-    if "step" in info:
-        step = int(info["step"])
-        return step + 1 if "cost" in info else step
-    return round(float(np.asarray(obs).reshape(-1)[0]) * 24)
-
-
-class _Controller:
-    method: ClassVar[str] = "?"
+class _Controller(FallbackController):
+    """Shared state and the idle fallback of the loss-arbitrage controllers."""
 
     def __init__(self, case: Case, day: datetime.date) -> None:
-        self.case = case
-        self.day = day
-        self.config = case.config  # type: ignore[attr-defined]
-        self.dev = self.config.devices()
-        self.status: str = "pending"
-        self.status_message: str = ""
-        self.solve_status: SolveStatus | None = None
-        self.fallback = False
-        self.results: list[SolveResult] = []
-        self._idle: Action = np.zeros(self.dev.n, dtype=np.float32)
-
-    def _reset_common(self, info: Mapping[str, Any]) -> None:
-        self.status, self.status_message, self.solve_status = "ok", "", None
-        self.fallback, self.results = False, []
-        if "idle_action" in info:
-            self._idle = np.asarray(info["idle_action"], dtype=np.float32).copy()
+        dev = case.config.devices()  # type: ignore[attr-defined]
+        super().__init__(case, day, dev.n)
+        self.dev = dev
 
     def _state(
         self, obs: Any, info: Mapping[str, Any], key: str, entry: int
@@ -132,25 +109,6 @@ class _Controller:
         if "energy_mwh" in info:
             return np.asarray(info["energy_mwh"], dtype=float)
         return self._state(obs, info, "energy_mwh", 0) * self.dev.e_cap
-
-    def _record(self, result: SolveResult, step: int) -> bool:
-        from gridbench.cases.loss_arbitrage.formulation import SolveStatus
-
-        self.results.append(result)
-        self.solve_status = result.status
-        if result.ok:
-            return True
-        self.fallback = True
-        self.status = "timeout" if result.status is SolveStatus.TIMEOUT else "solver_failed"
-        self.status_message = (
-            f"{self.method}: solve at step {step} ended {result.status.value} after "
-            f"{result.solve_time_s:.3f} s ({result.message}); idle for the rest of the day"
-        )
-        logger.warning("%s on %s: %s", getattr(self.case, "id", "?"), self.day, self.status_message)
-        return False
-
-    def idle_action(self) -> Action:
-        return self._idle.copy()
 
 
 class _PlanOnceController(_Controller):

@@ -42,12 +42,13 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case
+from gridbench.solvers._fallback import FallbackController, current_step
 from gridbench.solvers.planners import register_planner
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ if TYPE_CHECKING:
     from gridbench.cases.ses_carbon.formulation import (
         Plan,
         SesCarbonFormulation,
-        SolveResult,
-        SolveStatus,
     )
 
 __all__ = [
@@ -91,47 +90,11 @@ def _check_case(case: Case) -> None:
         )
 
 
-def current_step(obs: Any, info: Mapping[str, Any]) -> int:
-    """Index of the step about to be dispatched.
-
-    The reset ``info`` locates the first step (``info["step"]``); a step ``info`` (it holds
-    ``cost``) locates the step just executed, so the next one is ``info["step"] + 1``. Without
-    ``step`` the observation's hour fraction (entry 0) is used.
-    """
-    if "step" in info:
-        step = int(info["step"])
-        return step + 1 if "cost" in info else step
-    return round(float(np.asarray(obs).reshape(-1)[0]) * 24)  # hour of day / 24, hourly steps
-
-
-class _Controller:
+class _Controller(FallbackController):
     """Shared state and the idle fallback of the SES-carbon controllers."""
 
-    method: ClassVar[str] = "?"
-
     def __init__(self, case: Case, day: datetime.date) -> None:
-        self.case = case
-        self.day = day
-        self.config = case.config  # type: ignore[attr-defined]
-        #: The harness's row status: ``"pending"`` before ``reset``, then ``"ok"``, or
-        #: ``"solver_failed"`` / ``"timeout"`` once a solve failed and the controller idles.
-        self.status: str = "pending"
-        #: One line on the fallback (empty while ``status == "ok"``).
-        self.status_message: str = ""
-        #: Status of the last solve (``None`` before the first).
-        self.solve_status: SolveStatus | None = None
-        #: True once the controller plays the idle setpoints (a solve failed).
-        self.fallback: bool = False
-        #: Every solve of the day, in order.
-        self.results: list[SolveResult] = []
-        self._idle: Action = np.zeros(self.config.action_dim, dtype=np.float32)
-
-    # ------------------------------------------------------------------ helpers
-    def _reset_common(self, info: Mapping[str, Any]) -> None:
-        self.status, self.status_message, self.solve_status = "ok", "", None
-        self.fallback, self.results = False, []
-        if "idle_action" in info:
-            self._idle = np.asarray(info["idle_action"], dtype=np.float32).copy()
+        super().__init__(case, day, case.config.action_dim)  # type: ignore[attr-defined]
 
     def _soc(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
         """Measured SOC per storage: ``info["soc"]`` after a step, else the observation's
@@ -143,26 +106,6 @@ class _Controller:
         if flat.size >= n:
             return flat[-n:].copy()
         return np.full(n, self.config.storage.soc_init)
-
-    def _record(self, result: SolveResult, step: int) -> bool:
-        """Record ``result``; on failure log one line and switch to idle. True if usable."""
-        from gridbench.cases.ses_carbon.formulation import SolveStatus
-
-        self.results.append(result)
-        self.solve_status = result.status
-        if result.ok:
-            return True
-        self.fallback = True
-        self.status = "timeout" if result.status is SolveStatus.TIMEOUT else "solver_failed"
-        self.status_message = (
-            f"{self.method}: solve at step {step} ended {result.status.value} after "
-            f"{result.solve_time_s:.3f} s ({result.message}); idle for the rest of the day"
-        )
-        logger.warning("%s on %s: %s", getattr(self.case, "id", "?"), self.day, self.status_message)
-        return False
-
-    def idle_action(self) -> Action:
-        return self._idle.copy()
 
 
 class _PlanOnceController(_Controller):

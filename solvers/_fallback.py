@@ -1,0 +1,96 @@
+"""What every planning controller shares: the step index and the fall-back-to-idle contract.
+
+A planning controller (``oracle``, ``day-ahead``, ``mpc``, ``rule`` of a case) must never crash
+the harness: when a solve ends infeasible, fails or times out, it logs one warning line,
+plays the environment's idle setpoints for the rest of the day, and says so the way the
+harness reads it (``controller.status``: ``"pending"`` before ``reset``, then ``"ok"``, or
+``"solver_failed"`` / ``"timeout"`` once it fell back, with ``status_message``).
+:class:`FallbackController` holds that state; a case's controllers subclass it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Case
+
+__all__ = ["FallbackController", "SolveOutcome", "current_step"]
+
+logger = logging.getLogger("gridbench.solvers")
+
+
+def current_step(obs: Any, info: Mapping[str, Any], steps_per_day: int = 24) -> int:
+    """Index of the step about to be dispatched.
+
+    The reset ``info`` locates the first step (``info["step"]``); a step ``info`` (it holds
+    ``cost``) locates the step just executed, so the next one is ``info["step"] + 1``. Without
+    ``step`` the observation's day fraction (entry 0) is used.
+    """
+    if "step" in info:
+        step = int(info["step"])
+        return step + 1 if "cost" in info else step
+    return round(float(np.asarray(obs).reshape(-1)[0]) * steps_per_day)
+
+
+class SolveOutcome(Protocol):
+    """What :meth:`FallbackController.record` reads of a solve result."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    status: Any  # a StrEnum whose value is "timeout" for a time or iteration limit
+    solve_time_s: float
+    message: str
+
+
+class FallbackController:
+    """Status, solve history and the idle fallback of a planning controller."""
+
+    method: ClassVar[str] = "?"
+
+    def __init__(self, case: Case, day: datetime.date, n_setpoints: int) -> None:
+        self.case = case
+        self.day = day
+        self.config = case.config  # type: ignore[attr-defined]
+        #: The harness's row status (module docstring).
+        self.status: str = "pending"
+        #: One line on the fallback (empty while ``status == "ok"``).
+        self.status_message: str = ""
+        #: Status of the last solve (``None`` before the first).
+        self.solve_status: Any = None
+        #: True once the controller plays the idle setpoints (a solve failed).
+        self.fallback: bool = False
+        #: Every solve of the day, in order.
+        self.results: list[Any] = []
+        self._idle: NDArray[np.float32] = np.zeros(n_setpoints, dtype=np.float32)
+
+    def _reset_common(self, info: Mapping[str, Any]) -> None:
+        self.status, self.status_message, self.solve_status = "ok", "", None
+        self.fallback, self.results = False, []
+        if "idle_action" in info:
+            self._idle = np.asarray(info["idle_action"], dtype=np.float32).copy()
+
+    def _record(self, result: SolveOutcome, step: int) -> bool:
+        """Record ``result``; on failure log one line and switch to idle. True if usable."""
+        self.results.append(result)
+        self.solve_status = result.status
+        if result.ok:
+            return True
+        self.fallback = True
+        timeout = str(getattr(result.status, "value", result.status)) == "timeout"
+        self.status = "timeout" if timeout else "solver_failed"
+        self.status_message = (
+            f"{self.method}: solve at step {step} ended {result.status.value} after "
+            f"{result.solve_time_s:.3f} s ({result.message}); idle for the rest of the day"
+        )
+        logger.warning("%s on %s: %s", getattr(self.case, "id", "?"), self.day, self.status_message)
+        return False
+
+    def idle_action(self) -> NDArray[np.float32]:
+        return self._idle.copy()

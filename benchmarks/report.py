@@ -415,15 +415,20 @@ def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
     data = pd.concat(frames, ignore_index=True)
     fig = _new_figure(7.0, 4.2)
     ax = fig.add_subplot()
-    rl = data[data["kind"] == "rl"]
-    for k, (_, group) in enumerate(rl.groupby("file", sort=True)):
-        group = group.sort_values("steps")
-        settings = str(group["settings"].iloc[0]) if "settings" in group else "{}"
-        label = f"{group['method'].iloc[0]} seed {group['seed'].iloc[0]}"
+    rl = data[data["kind"] == "rl"].copy()
+    rl["settings"] = rl["settings"].astype(str) if "settings" in rl else "{}"
+    for k, ((method, settings), group) in enumerate(
+        rl.groupby(["method", "settings"], sort=True)
+    ):
+        stats = group.groupby("steps")["val_cost_mean"].agg(["mean", "min", "max", "count"])
+        seeds = int(group["seed"].nunique())
+        label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
         if settings not in ("{}", "nan"):
             label += f" {settings}"
-        ax.plot(group["steps"], group["val_cost_mean"], marker="o", lw=1.5,
-                color=_RL_COLORS[k % len(_RL_COLORS)], label=label)
+        color = _RL_COLORS[k % len(_RL_COLORS)]
+        ax.plot(stats.index, stats["mean"], marker="o", lw=1.5, color=color, label=label)
+        if seeds > 1:
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.15)
     for kind, style in (("idle", ":"), ("oracle", "--")):
         ref = data[data["kind"] == kind]["val_cost_mean"]
         if not ref.empty:
@@ -441,10 +446,11 @@ def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
             f"{_slug(case_id)}_budget_curve.png",
             "Quality against training budget (how the reference budget was chosen)",
             "Mean referee cost on the first "
-            f"{'/'.join(map(str, days))} validation days of checkpoints of one training run "
-            "per method (train days only; never test days), against env steps; idle and the "
-            "oracle on the same days for scale. Files: results/curves/*.csv, written by "
-            "python -m gridbench.benchmarks.budget_curve.",
+            f"{'/'.join(map(str, days))} validation days of the checkpoints of training runs "
+            "(train days only; never test days), against env steps: line = mean over seeds, "
+            "band = min to max over seeds; idle and the oracle on the same days for scale. "
+            "Files: results/curves/*.csv, written by python -m "
+            "gridbench.benchmarks.budget_curve (--from-runs for a reference run's seeds).",
         )
     ]
 

@@ -879,8 +879,9 @@ def _store_notes(ctx: ReportContext, store: Any, case_ids: Iterable[str]) -> Non
 def _training_dirs(results: Path) -> tuple[Path, ...]:
     dirs = [results / "training"]
     with contextlib.suppress(Exception):
-        from gridbench.rl_agents.sb3_methods import training_dir
+        from gridbench.rl_agents.sb3_methods import agents_dir, training_dir
 
+        dirs.append(agents_dir())  # shipped agents carry their training logs
         dirs.append(training_dir())
     out: list[Path] = []
     for d in dirs:

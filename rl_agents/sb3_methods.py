@@ -608,7 +608,9 @@ class SB3Method:
 
     def ship(self, case: Case, seed: int) -> Path:
         """Copy the model of the last training run of (``case``, ``seed``) and its plan to the
-        shipped-agent location; returns the model's new path."""
+        shipped-agent location, and its training logs (``monitor.csv``, ``progress.csv``,
+        ``checkpoints.csv``) to ``<agents>/<case>/<method>/seed<k>/``; returns the model's new
+        path."""
         run = self.run_dir(case, seed)
         src = run / "model.zip"
         if not src.is_file():
@@ -620,6 +622,12 @@ class SB3Method:
         shutil.copyfile(src, dst)
         if (run / "plan.json").is_file():
             shutil.copyfile(run / "plan.json", dst.with_suffix(".json"))
+        # the training curves travel with the agent: <agents>/<case>/<method>/seed<k>/
+        logs = dst.parent / f"seed{int(seed)}"
+        for name in ("monitor.csv", "progress.csv", "checkpoints/checkpoints.csv"):
+            if (run / name).is_file():
+                logs.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run / name, logs / Path(name).name)
         return dst
 
     # -- training --------------------------------------------------------------

@@ -265,6 +265,8 @@ def test_quick_loads_the_shipped_agent(case: _ToyCase, trained, runs: Path, tmp_
     shipped = source.ship(case, 0)
     assert shipped == tmp_path / "agents" / case.id / "ddpg-per-or" / "seed0.zip"
     assert shipped.with_suffix(".json").is_file()
+    logs = shipped.parent / "seed0"
+    assert (logs / "monitor.csv").is_file() and (logs / "progress.csv").is_file()
     fresh = _method("ddpg-per-or", tmp_path / "runs", agents_dir=tmp_path / "agents")
     fresh.fit(case, 0, "quick")
     assert fresh.last_fit["source"] == "shipped"

@@ -319,6 +319,11 @@ _FAMILY_MARKERS: Final[dict[str, str]] = {
     "bound": "*",
 }
 _RL_COLORS: Final[tuple[str, ...]] = ("#1f77b4", "#9467bd", "#17becf", "#d62728", "#8c564b")
+#: matplotlib's tab10 without grey: one colour per curve of the budget figure.
+_CURVE_COLORS: Final[tuple[str, ...]] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
+    "#17becf",
+)
 
 
 def _color(method: str, family: str = "", k: int = 0) -> str:
@@ -425,7 +430,7 @@ def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
         label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
         if settings not in ("{}", "nan"):
             label += f" {settings}"
-        color = _RL_COLORS[k % len(_RL_COLORS)]
+        color = _CURVE_COLORS[k % len(_CURVE_COLORS)]
         ax.plot(stats.index, stats["mean"], marker="o", lw=1.5, color=color, label=label)
         if seeds > 1:
             ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.15)

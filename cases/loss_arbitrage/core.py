@@ -9,11 +9,17 @@ One day = 24 hourly steps (``Timeline.single(24, 1.0)``). Each step:
    (paper: ``F^min ≤ F_a(t) ≤ F^max``, with ``F_a`` of (S1)–(S3) at the cell temperature
    at the start of the step) and the day's DC throughput within the cycle budget
    ``2·N_cyc·(F_max − F_min)`` (paper: at most one charge–discharge cycle a day, counted as
-   equivalent full cycles of DC throughput). At the **last step** the box collapses onto the
-   setpoint that returns each cell to its initial energy (paper: end energy = initial
-   energy), clipped into those limits; whatever is then still missing is charged at
-   ``terminal_penalty_usd_per_mwh`` and reported as ``soc_violation``. So no action, NaN and
-   ±inf included, ever takes ``F_a`` out of its window or a device past its budget.
+   equivalent full cycles of DC throughput). The paper's end-of-day condition (end energy =
+   initial energy) is a hard constraint, enforced like the others by the projection: before
+   the last step the box is narrowed to the setpoints after which ``E(0)`` is still
+   reachable in the steps left (at most that many full-rating steps away, with the cycle
+   budget to come back: :func:`~.storage.power_bounds`, a necessary condition, so it never
+   cuts a plan that returns); at the **last step** the box collapses onto the setpoint that
+   returns each cell to its initial energy, clipped into those limits; whatever is then
+   still missing (the window or the budget got in the way) is charged at
+   ``terminal_penalty_usd_per_mwh`` and reported as ``soc_violation``. How far an agent's
+   action was moved is in ``info["projection"]``. So no action, NaN and ±inf included, ever
+   takes ``F_a`` out of its window or a device past its budget.
 2. **Storage**: (S1)–(S4) of :mod:`.storage` (energy with joule heat, available energy with the
    polarization term, cell temperature, throughput).
 3. **Network**: net demand = load − storage setpoints (unity power factor), one AC power flow
@@ -264,8 +270,8 @@ class LossArbitrageCore(DispatchCore):
         return storage.polarization_coeff(self.dev, self.cell_temp)
 
     def step_bounds(self) -> tuple[FloatArray, FloatArray]:
-        """Rating ∩ available-energy window ∩ cycle budget; the last step targets E(0)."""
-        last = self.step_index == N_STEPS - 1
+        """Rating ∩ available-energy window ∩ cycle budget ∩ the band from which E(0) stays
+        reachable by the end of the day; the last step targets E(0)."""
         self._kappa, self._kappa_step = self.kappa(), self.position  # reused by simulate()
         return storage.power_bounds(
             self.dev,
@@ -273,7 +279,8 @@ class LossArbitrageCore(DispatchCore):
             self._kappa,
             self.budget_left,
             STEP_HOURS,
-            self.dev.e_init if last else None,
+            self.dev.e_init,
+            N_STEPS - 1 - self.step_index,
         )
 
     def state_of_charge(self) -> FloatArray:

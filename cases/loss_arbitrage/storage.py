@@ -61,6 +61,7 @@ __all__ = [
     "grid_power",
     "polarization_coeff",
     "power_bounds",
+    "step_energy_reach",
     "terminal_dc_power",
     "thermal_step",
 ]
@@ -117,19 +118,41 @@ def power_bounds(
     budget_left: FloatArray,
     dt: float,
     target: FloatArray | None = None,
+    steps_after: int = 0,
 ) -> tuple[FloatArray, FloatArray]:
     """Grid-side ``(p_low, p_high)`` per device keeping (S3) in the window, the rating and the
-    cycle budget; with ``target`` (the last step of the day) both bounds collapse onto the
-    setpoint that brings ``E'`` to ``target`` (clipped into the interval)."""
+    cycle budget.
+
+    With ``target`` (the end-of-day energy ``E(0)``) and ``steps_after`` (the steps left in the
+    day after this one):
+
+    * ``steps_after == 0`` (the last step): both bounds collapse onto the setpoint that brings
+      ``E'`` to ``target`` (clipped into the interval);
+    * ``steps_after = k > 0``: the interval is narrowed to the setpoints after which
+      ``target`` is still **reachable** in the ``k`` remaining steps (:func:`reachable_band`:
+      at most ``k`` full-rating steps away, with enough cycle budget left to come back). The
+      window, the rating and the budget keep priority: where the band and the interval do
+      not meet, the bound nearest to the band is kept (never an empty interval).
+    """
     n = dev.n
     low, high = np.empty(n), np.empty(n)
     _bounds(
         np.asarray(energy, dtype=float), np.asarray(kappa, dtype=float),
         np.asarray(budget_left, dtype=float), dev.p_max, dev.eta_c, dev.eta_d, dev.joule,
         dev.f_min, dev.f_max, float(dt), target is not None,
-        np.zeros(n) if target is None else np.asarray(target, dtype=float), low, high,
+        np.zeros(n) if target is None else np.asarray(target, dtype=float), int(steps_after),
+        low, high,
     )  # fmt: skip
     return low, high
+
+
+def step_energy_reach(dev: DeviceArrays, dt: float) -> tuple[FloatArray, FloatArray]:
+    """``(g_up, g_down)``: the most a device's energy can rise (charging at the rating, joule
+    heat deducted) and fall (discharging at the rating, joule heat added) in one step, MWh."""
+    g_up, g_down = np.empty(dev.n), np.empty(dev.n)
+    for i in range(dev.n):
+        g_up[i], g_down[i] = _reach(dev.p_max[i], dev.eta_c[i], dev.eta_d[i], dev.joule[i], dt)
+    return g_up, g_down
 
 
 def terminal_dc_power(
@@ -190,8 +213,123 @@ def _solve_energy(delta: float, a: float, dt: float) -> float:  # pragma: no cov
 
 
 @njit(cache=True)
+def _reach(p_max, eta_c, eta_d, rho, dt):  # pragma: no cover - compiled
+    """``(g_up, g_down)`` of :func:`step_energy_reach` for one device."""
+    x_c = p_max * eta_c
+    if rho > 0.0 and 2.0 * rho * x_c > 1.0:  # the stored energy peaks below the rating
+        x_c = 1.0 / (2.0 * rho)
+    x_d = p_max / eta_d
+    return (x_c - rho * x_c * x_c) * dt, (x_d + rho * x_d * x_d) * dt
+
+
+@njit(cache=True)
+def _root_up(c: float, a: float, b: float) -> float:  # pragma: no cover - compiled
+    """Smallest ``y ≥ 0`` with ``b·y − a·y² = c`` (a ≥ 0, b > 0, c ≥ 0): the largest ``y``
+    with ``b·y − a·y² ≤ c`` on the increasing branch; ``inf`` when ``c`` is never reached."""
+    disc = b * b - 4.0 * a * c
+    if disc < 0.0:
+        return math.inf
+    return 2.0 * c / (b + math.sqrt(disc))
+
+
+#: Slack of the reachability band, MWh: float32 actions and plans that return exactly sit
+#: on its edge, so the edge admits this much round-off (the last step absorbs it; the
+#: metrics count a day feasible up to 1e-6 SOC·h).
+_BAND_TOL = 1e-9
+
+
+@njit(cache=True)
+def _way_back_slack(x, e, target, budget, k, x_c, x_d, rho, dt):  # pragma: no cover
+    """How much more than the gap to ``target`` the ``k`` steps after a step of DC power ``x``
+    can still move the cell (MWh; ``≥ 0``: the target is reachable); see :func:`_band`."""
+    e_next = e - (x + rho * x * x) * dt
+    left = max(budget - abs(x) * dt, 0.0)
+    gap = target - e_next
+    if gap > 0.0:
+        # back up: the most k charges of total throughput ≤ left store is the even split
+        y = min(x_c, left / (k * dt))
+        return k * dt * (y - rho * y * y) - gap
+    # back down: the most k discharges of throughput ≤ left draw is at the rating
+    thr = min(left, k * x_d * dt)
+    n = math.floor(thr / (x_d * dt) + 1e-12)
+    r = max(thr / dt - n * x_d, 0.0)
+    return n * (x_d + rho * x_d * x_d) * dt + (r + rho * r * r) * dt + gap
+
+
+@njit(cache=True)
+def _last_ok(ok, bad, e, target, budget, k, x_c, x_d, rho, dt):  # pragma: no cover
+    """Bisection between a reachable ``ok`` and an unreachable ``bad`` setpoint: the
+    reachable end of the crossing."""
+    for _ in range(50):
+        mid = 0.5 * (ok + bad)
+        if _way_back_slack(mid, e, target, budget, k, x_c, x_d, rho, dt) >= -_BAND_TOL:
+            ok = mid
+        else:
+            bad = mid
+    return ok
+
+
+@njit(cache=True)
+def _band(e, target, budget, steps_after, p_max, eta_c, eta_d, rho, dt):  # pragma: no cover
+    """DC-power interval ``(x_lo, x_hi)`` after which ``target`` is still reachable in the
+    ``k = steps_after`` remaining steps, exactly (the window aside): with ``D`` the gap
+    left and ``B`` the cycle budget left after the step,
+
+    * back up (``E' < target``): ``k`` charges of total throughput ``Y ≤ B`` store at most
+      ``k·Δt·(ȳ − ρȳ²)`` with ``ȳ = min(x_c, B/(kΔt))`` (joule heat is convex: the even
+      split loses least), so ``D ≤ k·Δt·(ȳ − ρȳ²)``;
+    * back down (``E' > target``): discharges of total throughput ``min(B, k·x_d·Δt)`` draw
+      at most what full-rating steps draw (heat is convex: concentration draws most).
+
+    Any smaller gap is reachable too (continuity), so the band neither cuts a plan that
+    returns nor admits a state from which no way back exists.
+    """
+    x_c = p_max * eta_c
+    if rho > 0.0 and 2.0 * rho * x_c > 1.0:  # stored energy peaks below the rating
+        x_c = 1.0 / (2.0 * rho)
+    x_d = p_max / eta_d
+    k = float(steps_after)
+    b = max(budget, 0.0)
+    # the full-rating moves towards the target and away from it
+    toward, away = (x_d, -x_c) if e > target else (-x_c, x_d)
+    args = (e, target, b, k, x_c, x_d, rho, dt)
+    # towards the target the slack rises, then falls (heat, budget spent past the target):
+    # its peak (a 32-interval grid, then a ternary search around the best grid point), then
+    # each edge by bisection
+    best, best_slack = 0.0, _way_back_slack(0.0, *args)
+    for j in range(1, 33):
+        x = toward * (j / 32.0)
+        sl = _way_back_slack(x, *args)
+        if sl > best_slack:
+            best, best_slack = x, sl
+    step = toward / 32.0
+    lo_t, hi_t = best - step, best + step
+    for _ in range(60):
+        m1 = lo_t + (hi_t - lo_t) / 3.0
+        m2 = hi_t - (hi_t - lo_t) / 3.0
+        if _way_back_slack(m1, *args) < _way_back_slack(m2, *args):
+            lo_t = m1
+        else:
+            hi_t = m2
+    mid = 0.5 * (lo_t + hi_t)
+    if abs(mid) <= abs(toward) and mid * toward >= 0.0:
+        sl = _way_back_slack(mid, *args)
+        if sl > best_slack:
+            best, best_slack = mid, sl
+    if best_slack < -_BAND_TOL:
+        # no way back at all (the window or the budget already cut it): the closest approach
+        return best, best
+    near = 0.0 if _way_back_slack(0.0, *args) >= -_BAND_TOL else _last_ok(best, 0.0, *args)
+    far = toward if _way_back_slack(toward, *args) >= -_BAND_TOL else _last_ok(best, toward, *args)
+    if near == 0.0:  # rest is reachable: away from the target the slack only falls
+        near = away if _way_back_slack(away, *args) >= -_BAND_TOL else _last_ok(0.0, away, *args)
+    x_lo, x_hi = min(near, far), max(near, far)
+    return x_lo, x_hi
+
+
+@njit(cache=True)
 def _bounds(e, kappa, budget, p_max, eta_c, eta_d, joule, f_min, f_max, dt, terminal, target,
-            low, high):  # pragma: no cover - compiled  # fmt: skip
+            steps_after, low, high):  # pragma: no cover - compiled  # fmt: skip
     """Fill ``low``/``high`` (grid side, MW); see :func:`power_bounds`."""
     for i in range(e.shape[0]):
         a = joule[i] * dt
@@ -206,10 +344,19 @@ def _bounds(e, kappa, budget, p_max, eta_c, eta_d, joule, f_min, f_max, dt, term
         # resting is always allowed (E stays in the window); guards round-off
         x_hi = max(x_hi, 0.0)
         x_lo = min(x_lo, 0.0)
-        if terminal:
+        if terminal and steps_after == 0:
             x = _solve_energy(e[i] - target[i], a, dt)
             x = min(max(x, x_lo), x_hi)
             x_lo = x
             x_hi = x
+        elif terminal:
+            b_lo, b_hi = _band(e[i], target[i], budget[i], steps_after, p_max[i], eta_c[i],
+                               eta_d[i], joule[i], dt)  # fmt: skip
+            if b_lo > b_hi:  # time and budget disagree (a state already off the band)
+                b_lo = b_hi = 0.5 * (b_lo + b_hi)
+            # the band clipped into the physical interval (nearest edge when they miss)
+            new_lo = max(x_lo, min(b_lo, x_hi))
+            new_hi = min(x_hi, max(b_hi, x_lo))
+            x_lo, x_hi = new_lo, new_hi
         low[i] = x_lo / eta_c[i] if x_lo < 0.0 else x_lo * eta_d[i]
         high[i] = x_hi / eta_c[i] if x_hi < 0.0 else x_hi * eta_d[i]

@@ -293,6 +293,11 @@ def _band(e, target, budget, steps_after, p_max, eta_c, eta_d, rho, dt):  # prag
     # the full-rating moves towards the target and away from it
     toward, away = (x_d, -x_c) if e > target else (-x_c, x_d)
     args = (e, target, b, k, x_c, x_d, rho, dt)
+    rest_ok = _way_back_slack(0.0, *args) >= -_BAND_TOL
+    toward_ok = _way_back_slack(toward, *args) >= -_BAND_TOL
+    away_ok = _way_back_slack(away, *args) >= -_BAND_TOL
+    if rest_ok and toward_ok and away_ok:  # most of the day: nothing to narrow
+        return min(toward, away), max(toward, away)
     # towards the target the slack rises, then falls (heat, budget spent past the target):
     # its peak (a 32-interval grid, then a ternary search around the best grid point), then
     # each edge by bisection
@@ -319,10 +324,10 @@ def _band(e, target, budget, steps_after, p_max, eta_c, eta_d, rho, dt):  # prag
     if best_slack < -_BAND_TOL:
         # no way back at all (the window or the budget already cut it): the closest approach
         return best, best
-    near = 0.0 if _way_back_slack(0.0, *args) >= -_BAND_TOL else _last_ok(best, 0.0, *args)
-    far = toward if _way_back_slack(toward, *args) >= -_BAND_TOL else _last_ok(best, toward, *args)
-    if near == 0.0:  # rest is reachable: away from the target the slack only falls
-        near = away if _way_back_slack(away, *args) >= -_BAND_TOL else _last_ok(0.0, away, *args)
+    near = 0.0 if rest_ok else _last_ok(best, 0.0, *args)
+    far = toward if toward_ok else _last_ok(best, toward, *args)
+    if rest_ok:  # rest is reachable: away from the target the slack only falls
+        near = away if away_ok else _last_ok(0.0, away, *args)
     x_lo, x_hi = min(near, far), max(near, far)
     return x_lo, x_hi
 

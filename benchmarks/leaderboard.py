@@ -78,6 +78,7 @@ LEADERBOARD_METRICS: Final[tuple[str, ...]] = (
     "decision_ms_p95",
     "fit_s",
     "solve_s",
+    "reward_sum",
 )
 #: Suffixes of the statistics next to each metric's IQM.
 STAT_SUFFIXES: Final[tuple[str, ...]] = ("_lo", "_hi", "_mean", "_std")

@@ -19,7 +19,25 @@ def test_sgls_cases_show_the_papers_cost_breakdown():
     cols = display_columns("sgls-ieee33-v0")
     assert cols[: len(DISPLAY_COLUMNS)] == DISPLAY_COLUMNS
     assert ("cost_storage", "storage $") in cols and ("soc_dev_max", "SOC dev max") in cols
+    assert ("reward_sum", "cum. reward") in cols  # its Table 6: cumulative reward
     assert display_columns("ses-carbon-ieee33-v0") == DISPLAY_COLUMNS
+
+
+def test_cumulative_reward_is_aggregated_from_the_referee_rewards():
+    """Two seeds, one day each: the entry's reward_sum is the IQM (here the mean) of the rows'
+    referee reward sums."""
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        [
+            {"case": "demo-v0", "method": "idle", "family": "baseline", "budget": "quick",
+             "split": "test", "seed": s, "day": "2016-01-11", "status": "ok", "feasible": True,
+             "cost": 10.0 + s, "reward_sum": -1.0 - s}
+            for s in (0, 1)
+        ]
+    )  # fmt: skip
+    (entry,) = leaderboard.build(rows, reps=50)
+    assert entry["reward_sum"] == pytest.approx(-1.5)
 
 
 def test_registered_columns_are_rendered_and_duplicates_rejected(monkeypatch):

@@ -167,5 +167,6 @@ register_case_columns(
         ("cost_flexible_load", "flex load $"),
         ("cost_network_loss", "network loss $"),
         ("soc_dev_max", "SOC dev max"),
+        ("reward_sum", "cum. reward"),
     ),
 )

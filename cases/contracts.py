@@ -323,9 +323,9 @@ class BaseCase(ABC):
     """Base of the built-in cases: config validation, day handling, both referee front-ends.
 
     A subclass sets the class attributes ``id``, ``grid``, ``paper``, ``timeline`` and
-    ``config_model`` and implements :meth:`days` and :meth:`make_core`; a multi-agent case
-    also returns its roles from the core's ``agent_roles`` (or overrides
-    :meth:`agent_roles`).
+    ``config_model`` and implements :meth:`make_core` (and :meth:`days` when its days are not
+    the shared 2016 splits); a multi-agent case also returns its roles from the core's
+    ``agent_roles`` (or overrides :meth:`agent_roles`).
     """
 
     id: ClassVar[str]
@@ -339,7 +339,8 @@ class BaseCase(ABC):
 
     @classmethod
     def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
-        """The validated config; one-line :class:`CaseConfigError` naming every bad key."""
+        """The validated config; one-line :class:`CaseConfigError` naming every bad key (and
+        the value given, where the config's own check did not already name it)."""
         if isinstance(config, cls.config_model):
             return config
         data = {} if config is None else config
@@ -348,10 +349,14 @@ class BaseCase(ABC):
         try:
             return cls.config_model.model_validate(dict(data))
         except ValidationError as exc:
-            parts = [
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors()
-            ]
+            parts = []
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "value_error":  # the config's validator names the value
+                    parts.append(f"{loc}: {msg}")
+                else:
+                    parts.append(f"{loc}: {msg}, got {err.get('input')!r}")
             fields = ", ".join(cls.config_model.model_fields)
             raise CaseConfigError(
                 f"bad config for {cls.id}: {'; '.join(parts)} (fields: {fields or 'none'})"
@@ -367,9 +372,12 @@ class BaseCase(ABC):
         """Step length of the executed layer (h)."""
         return self.timeline.executed.step_hours
 
-    @abstractmethod
     def days(self, split: Split | str) -> tuple[datetime.date, ...]:
-        """The fixed days of ``split`` (use :meth:`Split.parse` on the argument)."""
+        """The fixed days of ``split``: the shared 2016 splits of
+        :func:`gridbench.cases.data.days` (a case with other days overrides this)."""
+        from gridbench.cases.data import days
+
+        return days(Split.parse(split).value)
 
     @abstractmethod
     def make_core(self) -> DispatchCore:

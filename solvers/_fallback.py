@@ -54,7 +54,9 @@ class FallbackController:
 
     method: ClassVar[str] = "?"
 
-    def __init__(self, case: Case, day: datetime.date, n_setpoints: int) -> None:
+    def __init__(self, case: Case, day: datetime.date, n_setpoints: int | None = None) -> None:
+        if n_setpoints is None:
+            n_setpoints = self.n_setpoints(case)
         self.case = case
         self.day = day
         self.config = case.config  # type: ignore[attr-defined]
@@ -69,6 +71,12 @@ class FallbackController:
         #: Every solve of the day, in order.
         self.results: list[Any] = []
         self._idle: NDArray[np.float32] = np.zeros(n_setpoints, dtype=np.float32)
+
+    @classmethod
+    def n_setpoints(cls, case: Case) -> int:
+        """Setpoints of ``case``'s action (the idle action's size until ``reset`` shows the
+        environment's): ``case.config.action_dim``; a case family overrides it."""
+        return int(case.config.action_dim)  # type: ignore[attr-defined]
 
     def _reset_common(self, info: Mapping[str, Any]) -> None:
         self.status, self.status_message, self.solve_status = "ok", "", None

@@ -49,6 +49,13 @@ from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case
 from gridbench.solvers._fallback import FallbackController, current_step
+from gridbench.solvers._planned import (
+    DAY_AHEAD_LEAD_H,
+    PlanOnceController,
+    check_planning_case,
+    day_ahead_forecast,
+)
+from gridbench.solvers._planned import MpcController as _MpcController
 from gridbench.solvers.planners import register_planner
 
 if TYPE_CHECKING:
@@ -76,25 +83,16 @@ logger = logging.getLogger(__name__)
 
 #: Cases these methods support: every version of the SES-carbon case.
 CASE_PREFIX: Final[str] = "ses-carbon-"
-#: Hours between issuing the day-ahead forecast and midnight (issued at noon the day before).
-DAY_AHEAD_LEAD_H: Final[float] = 12.0
 
 Action = NDArray[np.float32]
 
 
 def _check_case(case: Case) -> None:
-    if not (hasattr(case, "day_data") and hasattr(case, "config")):
-        raise ValueError(
-            f"case {getattr(case, 'id', case)!r} has the SES-carbon id prefix {CASE_PREFIX!r} "
-            "but no day_data()/config: the SES-carbon planners need a SesCarbonCase"
-        )
+    check_planning_case(case, CASE_PREFIX, "SES-carbon")
 
 
 class _Controller(FallbackController):
-    """Shared state and the idle fallback of the SES-carbon controllers."""
-
-    def __init__(self, case: Case, day: datetime.date) -> None:
-        super().__init__(case, day, case.config.action_dim)  # type: ignore[attr-defined]
+    """The measured state of the SES-carbon case (its controllers' shared readers)."""
 
     def _soc(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
         """Measured SOC per storage: ``info["soc"]`` after a step, else the observation's
@@ -107,43 +105,20 @@ class _Controller(FallbackController):
             return flat[-n:].copy()
         return np.full(n, self.config.storage.soc_init)
 
-
-class _PlanOnceController(_Controller):
-    """Plans the whole day once in ``reset`` and replays the plan (oracle, day-ahead)."""
-
-    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
-        super().__init__(case, day)
-        self.time_limit_s = time_limit_s
-        #: The plan of the day (``None`` before ``reset`` or after a failed solve).
-        self.plan: Plan | None = None
-        self.formulation: SesCarbonFormulation | None = None
-
-    def day_data(self) -> SesCarbonDay:
-        raise NotImplementedError
-
-    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+    def new_formulation(self) -> SesCarbonFormulation:
         from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
 
-        self._reset_common(info)
-        self.plan = None
-        t0 = current_step(obs, info)
-        form = SesCarbonFormulation(self.config)
-        form.update(self.day_data(), t0=t0, soc=self._soc(obs, info))
-        # solved once: canonicalize with the values as constants (no parametric compile)
-        result = form.solve(time_limit_s=self.time_limit_s, dpp=False)
-        self.formulation = form
-        if self._record(result, t0):
-            self.plan = form.plan()
+        return SesCarbonFormulation(self.config)
 
-    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
-        if self.status == "pending":
-            raise RuntimeError(f"{type(self).__name__}.act() called before reset()")
-        if self.plan is None:
-            return self.idle_action()
-        k = current_step(obs, info) - self.plan.t0
-        if not 0 <= k < self.plan.n_steps:
-            return self.idle_action()
-        return self.plan.action(k)
+
+class _PlanOnceController(_Controller, PlanOnceController):
+    """Plans the whole day once in ``reset`` from the measured SOC and replays the plan."""
+
+    plan: Plan | None
+    formulation: SesCarbonFormulation | None
+
+    def initial_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+        return {"soc": self._soc(obs, info)}
 
 
 class OracleController(_PlanOnceController):
@@ -152,7 +127,7 @@ class OracleController(_PlanOnceController):
     method = "oracle"
 
     def day_data(self) -> SesCarbonDay:
-        return self.case.day_data(self.day, info="actual")  # type: ignore[attr-defined]
+        return self.actual_day()
 
 
 class DayAheadController(_PlanOnceController):
@@ -161,58 +136,29 @@ class DayAheadController(_PlanOnceController):
     method = "day-ahead"
 
     def day_data(self) -> SesCarbonDay:
-        return self.case.day_data(  # type: ignore[attr-defined]
-            self.day,
-            info="forecast",
-            seed=self.config.forecast_seed,
-            issue_step=0,
-            lead_offset_h=DAY_AHEAD_LEAD_H,
-        )
+        return self.day_ahead_forecast()
 
 
-class MpcController(_Controller):
+class MpcController(_Controller, _MpcController):
     """Shrinking-horizon MPC over one compiled 24-slot problem (see the module docstring)."""
 
     method = "mpc"
-
-    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
-        super().__init__(case, day)
-        self.time_limit_s = time_limit_s
-        self.formulation: SesCarbonFormulation | None = None
-        #: The plan of the last solve (its first step was applied).
-        self.plan: Plan | None = None
-        self._planned_step: int | None = None
-        self._soc_day_start: NDArray[np.float64] | None = None
+    plan: Plan | None
+    formulation: SesCarbonFormulation | None
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         """Build and compile the problem, and plan the first hour (timed as planning)."""
-        from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
-
-        self._reset_common(info)
-        self.plan, self._planned_step = None, None
         # the day's initial SOC: the reference of the terminal energy settlement in every
         # re-solve (not the re-solve's own initial SOC)
         self._soc_day_start = self._soc(obs, info)
-        self.formulation = SesCarbonFormulation(self.config)
-        self._replan(obs, info)
+        super().reset(obs, info)
 
-    def _replan(self, obs: Any, info: Mapping[str, Any]) -> None:
-        form = self.formulation
-        assert form is not None
-        t = current_step(obs, info)
-        data = self.case.day_data(  # type: ignore[attr-defined]
-            self.day, info="forecast", seed=self.config.forecast_seed, issue_step=min(t, 23)
-        )
-        form.update(
-            data,
-            t0=min(t, 23),
-            soc=self._soc(obs, info),
-            carbon_net_so_far_t=self._carbon_net(obs, info),
-            soc_day_start=self._soc_day_start,
-        )
-        result = form.solve(time_limit_s=self.time_limit_s, dpp=True, warm_start=True)
-        self._planned_step = t
-        self.plan = form.plan() if self._record(result, t) else None
+    def mpc_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "soc": self._soc(obs, info),
+            "carbon_net_so_far_t": self._carbon_net(obs, info),
+            "soc_day_start": self._soc_day_start,
+        }
 
     @staticmethod
     def _carbon_net(obs: Any, info: Mapping[str, Any]) -> float:
@@ -226,20 +172,6 @@ class MpcController(_Controller):
         flat = np.asarray(obs, dtype=float).reshape(-1)
         return float(flat[OBSERVATION_NAMES.index("carbon_net_t")])
 
-    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
-        if self.status == "pending":
-            raise RuntimeError("MpcController.act() called before reset()")
-        if self.fallback:
-            return self.idle_action()
-        t = current_step(obs, info)
-        if t >= 24:
-            return self.idle_action()
-        if self._planned_step != t:
-            self._replan(obs, info)
-        if self.plan is None:
-            return self.idle_action()
-        return self.plan.action(0)
-
 
 class RuleController(_Controller):
     """Time-of-use rule (see the module docstring); needs no solver."""
@@ -249,13 +181,7 @@ class RuleController(_Controller):
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         self._reset_common(info)
         # the tariff is published: the day-ahead forecast carries it exactly
-        data = self.case.day_data(  # type: ignore[attr-defined]
-            self.day,
-            info="forecast",
-            seed=self.config.forecast_seed,
-            issue_step=0,
-            lead_offset_h=DAY_AHEAD_LEAD_H,
-        )
+        data = day_ahead_forecast(self.case, self.day)
         tariff = np.asarray(data.price_usd_per_mwh, dtype=float)
         self._tariff = tariff
         self._valley = np.isclose(tariff, tariff.min())

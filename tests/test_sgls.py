@@ -10,6 +10,7 @@ from gridbench.cases.sgls.config import SglsConfig, ieee30_config
 from gridbench.cases.sgls.formulation import (
     BlockData,
     Mpc,
+    binding_rows,
     block_data,
     cut_error_bound,
     plan_model,
@@ -39,7 +40,8 @@ def _data(net, price) -> BlockData:
 @pytest.mark.parametrize(("cuts", "expected"), [(2, 10.0), (3, 10.5)])
 def test_tangent_cuts_give_the_hand_computed_optimum(cuts, expected):
     # 5 MW for 2 h from one unit 0.01 P² + P: tangents at 0 and 10 meet at 5 MW with 5 $/h
-    # (true cost 5.25 $/h, the bound a·(Δp/2)² = 0.25); a third tangent at 5 MW is exact
+    # (true cost 5.25 $/h, the bound a·(Δp/2)² = 0.25); a third tangent at 5 MW is exact.
+    # The model holds the tangents' maximum as segments (slopes 1, 1.2 / 1, 1.1, 1.2)
     cfg = _tiny(tangent_cuts=cuts)
     m = plan_model(cfg, 2, 1.0)
     set_block(m.b, cfg, _data([5.0, 5.0], [1000.0, 1000.0]), soc0=[0.5], w_target=1e4)
@@ -91,8 +93,10 @@ def test_idle_day_accounting(case_id):
     assert np.isfinite(da_total)
 
 
-def test_persistent_mpc_resolve_equals_a_cold_build():
-    case = make_case("sgls-ieee33-v0")
+@pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
+def test_persistent_mpc_resolve_equals_a_cold_build(case_id):
+    # IEEE 33: voltage rows around the window's idle flow; IEEE 30: line limits (parameters)
+    case = make_case(case_id)
     cfg = case.config
     day = case.days("test")[0]
     warm, cold = Mpc(cfg, 16), Mpc(cfg, 16, persistent=False)
@@ -161,3 +165,65 @@ def test_shapley_day_is_efficient_and_generation_is_null_on_ieee33():
     assert sum(phi.values()) == pytest.approx(v_all, rel=1e-9)
     assert phi["generation"] == pytest.approx(0.0, abs=1e-6)
     assert v_all > 0.0 and default["storage"] == 0.0
+
+
+def test_binding_rows_keeps_only_rows_the_box_can_violate():
+    # v = 1.0 + 0.1 x, x in [-1, 1]: v in [0.9, 1.1]; a lower limit 0.95 can bind, an upper
+    # limit 1.2 cannot; at t = 1 (v = 1.0 + 0.01 x) neither can
+    center = np.array([[1.0], [1.0]])
+    sens = np.array([[0.1]])
+    low, high = np.array([[-1.0], [-0.1]]), np.array([[1.0], [0.1]])
+    lo, hi = binding_rows(center, sens, low, high, 0.95, 1.2)
+    assert lo.tolist() == [[True], [False]] and hi.tolist() == [[False], [False]]
+
+
+def test_line_limits_are_the_ratings_or_the_idle_flow():
+    from gridbench.cases.sgls.formulation import LINE_MARGIN, line_limits, line_ratings
+
+    cfg = make_case("sgls-ieee30-v0").config
+    rate = line_ratings(cfg)
+    assert rate.shape == (41,) and rate[40] == pytest.approx(32.0)  # line 6–28
+    idle = np.zeros((2, 41))
+    idle[1, 40] = -35.0  # the wind at bus 28 overloads line 6–28 with the devices idle
+    lim = line_limits(cfg, idle)
+    np.testing.assert_allclose(lim[0], rate * (1 - LINE_MARGIN))
+    assert lim[1, 40] == 35.0 and lim[1, 0] == pytest.approx(rate[0] * (1 - LINE_MARGIN))
+
+
+def test_lp_first_solve_falls_back_to_branch_and_bound():
+    # a full lossy storage (1 MWh, 1 MW, η = 0.9 each way) and a price of −100 $/MWh: the
+    # relaxation charges P/1.81 while discharging 0.81 of it (burning 0.19 P/1.81 MWh at a
+    # constant SOC, cost −100 · 0.19/1.81 = −10.497 $); the binary forbids that, the rounded
+    # point (charge only) is infeasible at a full SOC, and branch and bound finds idle, 0 $
+    st = {"bus": 5, "p_max_mw": 1.0, "e_mwh": 1.0, "soc_min": 0.0, "soc_max": 1.0,
+          "soc0": 1.0, "eta_charge": 0.9, "eta_discharge": 0.9, "cost_charge": 0.0,
+          "cost_discharge": 0.0}
+    cfg = _tiny(storage=(st,), export_price_factor=1.0)
+    m = plan_model(cfg, 1, 1.0)
+    set_block(m.b, cfg, _data([0.0], [-100.0]), soc0=[1.0], w_target=0.0)
+    info = solve(m, mip_gap=1e-6)
+    assert info.status == "optimal" and info.stage == "mip"
+    assert info.objective == pytest.approx(0.0, abs=1e-6)
+    assert m.b.ch[0, 0].value == pytest.approx(0.0, abs=1e-6)
+
+
+def test_oracle_respects_the_ieee30_line_ratings_in_the_referee():
+    # 2016-01-17: without line limits in the MILP the oracle overloaded a line (DC referee)
+    import datetime
+
+    from gridbench.solvers.sgls import OracleController
+
+    case = make_case("sgls-ieee30-v0", config={"weights": {"cooperation": 0.0}})
+    day = datetime.date(2016, 1, 17)
+    assert day in case.days("test")
+    ctl = OracleController(case, day)
+    env = case.make_env(day=day)
+    obs, info = env.reset()
+    ctl.reset(obs, info)
+    overload, done = 0.0, False
+    while not done:
+        obs, _, done, _, info = env.step(ctl.act(obs, info))
+        if info["layer"] == "intraday":
+            overload += info["line_overload"]
+    assert ctl.status == "ok" and ctl.solve_seconds
+    assert overload == 0.0

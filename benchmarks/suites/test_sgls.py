@@ -1,11 +1,24 @@
-"""SGLS MILPs (Pyomo + HiGHS): oracle solve of one day and one intraday MPC re-solve.
+"""SGLS MILPs (Pyomo + HiGHS): oracle solve of one day, Shapley allocation of one day, and one
+intraday MPC re-solve, each timed against the method it replaced (reported as ratios).
 
-Group ``sgls-oracle``: the subject is the perfect-foresight two-stage MILP of one day (24
-hourly plan steps + 96 recourse steps, 3 × 120 storage binaries), build + solve (what the
-oracle's ``reset`` does). Group ``sgls-mpc-resolve``: the subject is one re-solve of the 4-h
-(16-step) intraday window on the persistent ``appsi_highs`` model (parameters updated, no
-rebuild); the reference is the same window built from scratch and solved (a cold build).
-Data and forecasts are untimed set-up.
+Groups ``sgls-oracle-ieee33`` / ``sgls-oracle-ieee30``: the perfect-foresight two-stage MILP
+of one test day (24 hourly plan steps + 96 recourse steps), build + solve. Subject: what the
+oracle's ``reset`` does now (network rows the day's box bounds imply left out, Pyomo's
+standard-form compiler → ``highspy``, LP relaxation first, binaries rounded and certified
+within the 1e-4 gap, branch and bound only where that fails). Reference: the previous path on
+the same formulation: every network row built and the model handed to ``appsi_highs`` as a
+MILP from the start.
+
+Group ``sgls-shapley-ieee30``: the 16 coalition MILPs of one day (hourly) and the exact
+Shapley shares. Subject: fix/unfix on one model, each coalition solved by
+:func:`~gridbench.cases.sgls.formulation.solve`; reference: the previous re-solve of each
+coalition as a MILP on one persistent ``appsi_highs`` instance.
+
+Group ``sgls-mpc-resolve``: one re-solve of the 4-h (16-step) intraday window on the
+persistent ``appsi_highs`` model (parameters updated, no rebuild) against the same window
+built from scratch and solved (a cold build).
+
+Data, forecasts and the first (compiling) call are untimed set-up.
 """
 
 from __future__ import annotations
@@ -19,21 +32,73 @@ from gridbench.cases.sgls.formulation import Mpc, block_data, loss_estimate
 CASE_ID = "sgls-ieee33-v0"
 
 
-def test_oracle_day(benchmark):
-    from gridbench.solvers.sgls import OracleController
+def _oracle_model(case, day, prune: bool):
+    from gridbench.cases.sgls.formulation import set_block, two_stage_model
+    from gridbench.solvers.sgls import W_TERMINAL
 
-    case = make_case(CASE_ID)
+    cfg = case.config
+    soc0 = [s.soc0 for s in cfg.storage]
+    plan = block_data(cfg, case.day_data(day, "forecast",
+                                         lead_offset_h=cfg.day_ahead_lead_h).hourly())
+    actual = block_data(cfg, case.day_data(day, "actual"))
+    m = two_stage_model(cfg, [1.0], link=cfg.grid == "ieee33",
+                        plan_data=plan if prune else None,
+                        scenario_data=[actual] if prune else None)
+    set_block(m.da, cfg, plan, soc0=soc0, w_target=W_TERMINAL)
+    set_block(m.scen[0], cfg, actual, soc0=soc0, w_target=W_TERMINAL)
+    return m
+
+
+@pytest.mark.parametrize("grid", ["ieee33", "ieee30"])
+@pytest.mark.parametrize("role", ["reference", "subject"])
+def test_oracle_day(benchmark, grid, role):
+    from gridbench.cases.sgls.formulation import SolveStatus, solve
+    from gridbench.solvers.sgls import ABS_GAP, OracleController
+
+    case = make_case(f"sgls-{grid}-v0")
     day = case.days("test")[0]
     case.day_data(day)  # warm the data caches (untimed)
+    OracleController(case, day).reset(None, {})  # and the sensitivities, numba, imports
 
-    def run():
+    def subject():
         ctl = OracleController(case, day)
         ctl.reset(None, {})
         assert ctl.status == "ok"
 
-    benchmark.group = "sgls-oracle"
-    benchmark.extra_info.update(role="subject", solver="Pyomo appsi_highs two-stage MILP")
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    def reference():
+        from pyomo.contrib.appsi.solvers.highs import Highs
+
+        info = solve(_oracle_model(case, day, prune=False), time_limit_s=120.0,
+                     mip_gap=OracleController.mip_gap, solver=Highs(),
+                     abs_gap=ABS_GAP)
+        assert info.status is SolveStatus.OPTIMAL
+
+    benchmark.group = f"sgls-oracle-{grid}"
+    benchmark.extra_info.update(role=role, solver=(
+        "standard form + highspy, LP first" if role == "subject"
+        else "appsi_highs MILP, all network rows"))
+    benchmark.pedantic(subject if role == "subject" else reference, rounds=3, iterations=1,
+                       warmup_rounds=0)
+
+
+@pytest.mark.parametrize("role", ["reference", "subject"])
+def test_shapley_day(benchmark, role):
+    from gridbench.cases.sgls.shapley import characteristic_costs
+
+    case = make_case("sgls-ieee30-v0")
+    day = case.days("test")[0]
+    case.day_data(day)
+    appsi = role == "reference"
+    characteristic_costs(case.config, day, appsi=appsi)  # warm-up (untimed)
+
+    def run():
+        costs, _ = characteristic_costs(case.config, day, appsi=appsi)
+        assert len(costs) == 16
+
+    benchmark.group = "sgls-shapley-ieee30"
+    benchmark.extra_info.update(role=role, solver=(
+        "appsi_highs persistent MILP re-solves" if appsi else "fix + standard form, LP first"))
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
 
 
 @pytest.mark.parametrize(("role", "persistent"), [("reference", False), ("subject", True)])

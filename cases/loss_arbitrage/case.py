@@ -9,12 +9,9 @@ Parameters and deviations: ``README.md`` of this folder.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import BaseModel, ValidationError
-
-from gridbench.cases.contracts import BaseCase, CaseConfig, CaseConfigError, Split
+from gridbench.cases.contracts import BaseCase, CaseConfig
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
 from gridbench.cases.loss_arbitrage.core import TIMELINE, LossArbitrageCore
 from gridbench.cases.loss_arbitrage.day import InfoSet, LossArbitrageDay, loss_arbitrage_day
@@ -42,35 +39,6 @@ class LossArbitrageCase(BaseCase):
     config_model: ClassVar[type[CaseConfig]] = LossArbitrageConfig
 
     config: LossArbitrageConfig
-
-    @classmethod
-    def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
-        """The validated config; one-line :class:`CaseConfigError` naming each bad key."""
-        if isinstance(config, LossArbitrageConfig):
-            return config
-        data = {} if config is None else config
-        if isinstance(data, BaseModel):
-            data = data.model_dump()
-        try:
-            return LossArbitrageConfig.model_validate(dict(data))
-        except ValidationError as exc:
-            parts = []
-            for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "value_error":
-                    parts.append(f"{loc}: {msg}")
-                else:
-                    parts.append(f"{loc}: {msg}, got {err.get('input')!r}")
-            fields = ", ".join(LossArbitrageConfig.model_fields)
-            raise CaseConfigError(
-                f"bad config for {cls.id}: {'; '.join(parts)} (fields: {fields})"
-            ) from None
-
-    def days(self, split: Split | str) -> tuple[datetime.date, ...]:
-        from gridbench.cases.data import days
-
-        return days(Split.parse(split).value)
 
     def make_core(self) -> LossArbitrageCore:
         return LossArbitrageCore(self.config)

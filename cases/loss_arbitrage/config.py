@@ -29,6 +29,15 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
+from gridbench.cases.params import (
+    Efficiency,
+    FeederNetworkParams,
+    Fraction,
+    FrozenParams,
+    NonNeg,
+    Positive,
+    check_tariff,
+)
 
 __all__ = [
     "IEEE33_N_BUS",
@@ -45,17 +54,8 @@ IEEE33_N_BUS: Final[int] = 33
 #: Typical-year weather files shipped with pvlib 0.16.1 (``pvlib/data``) that the case reads.
 TMY_FILES: Final[tuple[str, ...]] = ("723170TYA.CSV", "703165TY.csv")
 
-_Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-_NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-_Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-_Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TechnologyParams(_Params):
+class TechnologyParams(FrozenParams):
     """A group of identical storage devices of one technology (paper Table 1 and 2).
 
     Remaining-available-energy model (Table 1; ``storage.py`` has the equations):
@@ -76,33 +76,33 @@ class TechnologyParams(_Params):
     #: Buses of the group's devices (may be empty: a case without this technology).
     buses: tuple[int, ...]
     #: Grid-side power limit (charge and discharge), MW.
-    p_max_mw: _Positive
+    p_max_mw: Positive
     #: Nameplate energy, MWh (before the state of health).
-    energy_mwh: _Positive
+    energy_mwh: Positive
     #: Converter (PCS) efficiencies, grid side ↔ DC terminals.
-    eta_charge: _Efficiency = 0.97
-    eta_discharge: _Efficiency = 0.97
+    eta_charge: Efficiency = 0.97
+    eta_discharge: Efficiency = 0.97
     #: I_r²·R_i / P_rated: fraction of rated power lost as joule heat at rated current.
     joule_loss_at_rated: Annotated[float, Field(ge=0, lt=0.25, allow_inf_nan=False)]
     #: Fraction of the capacity locked by polarization at rated current and T_ref.
-    polarization_at_rated: _Fraction
+    polarization_at_rated: Fraction
     #: Arrhenius constant E_a / R_gas of the polarization resistance, K.
-    polarization_activation_k: _NonNeg
+    polarization_activation_k: NonNeg
     #: Reference temperature of the polarization term, °C.
     polarization_ref_c: float = 25.0
     #: Window of the available energy F_a as fractions of the capacity E_cap.
-    f_min: _Fraction
-    f_max: _Fraction
+    f_min: Fraction
+    f_max: Fraction
     #: SOC (of E_cap) at the start of every day; the day must end at the same energy.
-    soc_init: _Fraction
+    soc_init: Fraction
     #: H of Table 1 (0–1], a case parameter.
     state_of_health: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
     #: Rated cycle life (Table 2), full cycles.
-    cycle_life: _Positive
+    cycle_life: Positive
     #: Thermal time constant of the cell/enclosure, h.
-    thermal_tau_h: _Positive
+    thermal_tau_h: Positive
     #: Steady-state temperature rise above ambient under continuous rated current, K.
-    thermal_rise_k_at_rated: _NonNeg
+    thermal_rise_k_at_rated: NonNeg
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -127,7 +127,7 @@ class TechnologyParams(_Params):
         return len(self.buses)
 
 
-class NetworkParams(_Params):
+class NetworkParams(FeederNetworkParams):
     """Voltage band and line ratings of the feeder (the paper's power-flow constraints).
 
     As in the SES-carbon case: substation at 1.02 pu (an OLTC set-point; at IEEE 33's 1.0 pu
@@ -135,30 +135,16 @@ class NetworkParams(_Params):
     1 MVA)`` with ``S_k`` the branch's apparent flow in the Baran–Wu base case.
     """
 
-    v_min_pu: _Positive = 0.95
-    v_max_pu: _Positive = 1.05
-    v_slack_pu: _Positive = 1.02
-    line_rating_factor: _Positive = 1.2
-    line_rating_min_mva: _NonNeg = 1.0
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if not self.v_min_pu < self.v_max_pu:
-            raise ValueError(
-                f"voltage band inverted: v_min_pu={self.v_min_pu} >= v_max_pu={self.v_max_pu}"
-            )
-        return self
-
-
-class RewardParams(_Params):
+class RewardParams(FrozenParams):
     """Reward = −(cost + voltage and line penalties) / ``scale_usd`` per step."""
 
     #: $ per reward unit (a day's revenue is O(100 $), a step's O(10 $)).
-    scale_usd: _Positive = 10.0
+    scale_usd: Positive = 10.0
     #: $ per (pu · h) of voltage outside the band, summed over buses.
-    voltage_penalty_usd_per_pu_h: _NonNeg = 1000.0
+    voltage_penalty_usd_per_pu_h: NonNeg = 1000.0
     #: $ per (MVA · h) above the line ratings, summed over branches.
-    line_penalty_usd_per_mva_h: _NonNeg = 1000.0
+    line_penalty_usd_per_mva_h: NonNeg = 1000.0
 
 
 #: Lithium-ion batteries at buses 13, 16, 31, 32 (Table 2; values in the module docstring and
@@ -253,12 +239,12 @@ class LossArbitrageConfig(CaseConfig):
     battery: TechnologyParams = DEFAULT_BATTERY
     supercapacitor: TechnologyParams = DEFAULT_SUPERCAP
     #: Equivalent full cycles allowed per day (paper: one), counted on DC throughput.
-    max_cycles_per_day: _Positive = 1.0
+    max_cycles_per_day: Positive = 1.0
     #: $ per MWh of stored energy the day ends away from its initial energy (either side).
     #: Above any value a stored MWh can earn (peak price · η_d plus its loss reduction), so
     #: ending away from the initial energy never pays; the referee also steers the last step
     #: onto the initial energy (``core.py``) so this is paid only when that is out of reach.
-    terminal_penalty_usd_per_mwh: _NonNeg = 300.0
+    terminal_penalty_usd_per_mwh: NonNeg = 300.0
     network: NetworkParams = NetworkParams()
     reward: RewardParams = RewardParams()
     tariff: str = "peak-valley-6-20"
@@ -267,10 +253,7 @@ class LossArbitrageConfig(CaseConfig):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        from gridbench.cases.data import TOU_PRESETS
-
-        if self.tariff not in TOU_PRESETS:
-            raise ValueError(f"unknown tariff {self.tariff!r}; valid: {', '.join(TOU_PRESETS)}")
+        check_tariff(self.tariff)
         if self.weather_file not in TMY_FILES:
             raise ValueError(
                 f"unknown weather_file {self.weather_file!r}; valid: {', '.join(TMY_FILES)}"

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
+from gridbench.cases.params import feeder_line_ratings_mva
 
 __all__ = [
     "GRID",
@@ -111,14 +112,8 @@ def feeder(v_slack_pu: float):
 def line_ratings_mva(config: LossArbitrageConfig) -> FloatArray:
     """``max(line_rating_factor · S_k, line_rating_min_mva)`` per branch, ``S_k`` the apparent
     flow entering branch ``k`` in the Baran–Wu base case (nominal loads, no storage), MVA."""
-    from gridbench.cases.grid import RadialPowerFlow, load_grid
-
-    base = load_grid(GRID)
-    flow = RadialPowerFlow(base).solve(base.load_p_mw, base.load_q_mvar)
     net = config.network
-    return _readonly(
-        np.maximum(net.line_rating_factor * flow.branch_s_from_mva, net.line_rating_min_mva)
-    )
+    return feeder_line_ratings_mva(GRID, net.line_rating_factor, net.line_rating_min_mva)
 
 
 @lru_cache(maxsize=4)

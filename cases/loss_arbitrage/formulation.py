@@ -17,7 +17,8 @@ Objective (the referee's cost, i.e. minus the paper's revenue ``O = o_1 + o_2``)
 
 Constraints:
 
-* power balance at every bus (the paper's power-flow equations in branch-flow form)::
+* the network (:mod:`gridbench.cases.grid.branch_flow`, shared with the SES-carbon case) —
+  power balance at every bus (the paper's power-flow equations in branch-flow form)::
 
       P_ij − r_ij·ℓ_ij − Σ_jk P_jk = P_j^L − Σ_{s@j} p_s,     Q_ij − x_ij·ℓ_ij − Σ_jk Q_jk = Q_j^L
 
@@ -45,15 +46,15 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-import warnings
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gridbench.cases.grid import branch_flow as bf
+from gridbench.cases.grid.branch_flow import SolveResult as _BranchFlowSolveResult
+from gridbench.cases.grid.branch_flow import SolveStatus
 from gridbench.cases.loss_arbitrage import storage
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
 from gridbench.cases.loss_arbitrage.day import N_STEPS, STEP_HOURS, LossArbitrageDay
@@ -67,12 +68,8 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "define_available_energy_constraints",
-    "define_branch_flow_cone_constraints",
     "define_cycle_constraints",
-    "define_line_limit_constraints",
-    "define_nodal_balance_constraints",
     "define_storage_energy_constraints",
-    "define_voltage_constraints",
     "idle_temperatures",
     "plan_temperatures",
 ]
@@ -80,60 +77,19 @@ __all__ = [
 logger = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 
-_CLARABEL_DEFAULTS: Final[dict[str, Any]] = {"presolve_enable": False}
 #: MWh of cycle budget the model leaves unused (1 Wh: float noise of the referee's count).
 BUDGET_MARGIN_MWH: Final[float] = 1e-6
 
 
-class SolveStatus(StrEnum):
-    """Outcome of a solve, normalized over cvxpy's statuses."""
-
-    OPTIMAL = "optimal"
-    OPTIMAL_INACCURATE = "optimal_inaccurate"
-    INFEASIBLE = "infeasible"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-
-    @property
-    def ok(self) -> bool:
-        return self in (SolveStatus.OPTIMAL, SolveStatus.OPTIMAL_INACCURATE)
-
-    @classmethod
-    def from_cvxpy(cls, status: str | None) -> SolveStatus:
-        import cvxpy as cp
-
-        return {
-            cp.OPTIMAL: cls.OPTIMAL,
-            cp.OPTIMAL_INACCURATE: cls.OPTIMAL_INACCURATE,
-            cp.INFEASIBLE: cls.INFEASIBLE,
-            cp.INFEASIBLE_INACCURATE: cls.INFEASIBLE,
-            cp.UNBOUNDED: cls.INFEASIBLE,
-            cp.UNBOUNDED_INACCURATE: cls.INFEASIBLE,
-            cp.USER_LIMIT: cls.TIMEOUT,
-        }.get(status, cls.FAILED)
-
-
 @dataclass(frozen=True)
-class SolveResult:
-    """Record of one solve: status, objective ($, the referee's cost of the horizon), wall,
-    solver and compile times, and the relaxation gaps: ``relaxation_gap`` = max
-    ``|ℓ·v − P² − Q²|`` (pu²), ``storage_gap_mwh`` = max over slots and devices of the
-    energy the relaxed storage model wastes (``(J − ρx²)·Δt`` plus overlapping charge and
-    discharge), MWh."""
+class SolveResult(_BranchFlowSolveResult):
+    """Record of one solve (:class:`gridbench.cases.grid.branch_flow.SolveResult`: status,
+    objective — $, the referee's cost of the horizon —, wall, solver and compile times,
+    ``relaxation_gap`` = max ``|ℓ·v − P² − Q²|``, pu²) and the storage model's gap:
+    ``storage_gap_mwh`` = max over slots and devices of the energy the relaxed storage model
+    wastes (``(J − ρx²)·Δt`` plus overlapping charge and discharge), MWh."""
 
-    status: SolveStatus
-    objective: float
-    solve_time_s: float
-    solver_time_s: float = math.nan
-    compile_time_s: float = math.nan
-    iterations: int = -1
-    relaxation_gap: float = math.nan
-    storage_gap_mwh: float = math.nan
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
+    storage_gap_mwh: float = field(default=math.nan, kw_only=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,59 +162,18 @@ def plan_temperatures(
 
 
 # ====================================================================== network data
-@dataclass(frozen=True, eq=False)
-class _Network:
-    n_bus: int
-    n_branch: int
-    r: FloatArray
-    x: FloatArray
-    children: FloatArray  # [c, k] = 1 if branch c leaves the bus branch k feeds
-    root: FloatArray
-    bus_to_branch: FloatArray  # [i, k] = 1 if bus i is fed by branch k
-    rating: FloatArray
-    v0: float
-    limited: NDArray[np.intp]
-
-    @classmethod
-    def build(cls, fd: Any, rating: FloatArray, v_slack: float, p_device_max: FloatArray,
-              device_bus: NDArray[np.intp]) -> _Network:  # fmt: skip
-        nb, nl = fd.n_bus, fd.n_branch
-        branch_of_bus = np.full(nb, -1)
-        branch_of_bus[fd.to_bus] = np.arange(nl)
-        children = np.zeros((nl, nl))
-        for c in range(nl):
-            fb = int(fd.from_bus[c])
-            if fb != 0:
-                children[c, branch_of_bus[fb]] = 1.0
-        bus_to_branch = np.zeros((nb, nl))
-        bus_to_branch[fd.to_bus, np.arange(nl)] = 1.0
-        # which branches can reach their rating: subtree loads (1.25 × nominal) + charging
-        parent = np.zeros(nb, dtype=np.intp)
-        parent[fd.to_bus] = fd.from_bus
-        below = np.zeros((nl, nb))
-        for j in range(1, nb):
-            b = j
-            while b != 0:
-                below[branch_of_bus[b], j] = 1.0
-                b = int(parent[b])
-        charge = np.zeros(nb)
-        np.add.at(charge, device_bus, p_device_max)
-        p_b = np.maximum(below @ (1.25 * fd.load_p_mw + charge), below @ charge)
-        q_b = below @ (1.25 * np.abs(fd.load_q_mvar))
-        bound = 1.2 * np.hypot(p_b, q_b)
-        rating = np.asarray(rating, dtype=float)
-        return cls(
-            n_bus=nb,
-            n_branch=nl,
-            r=fd.r_ohm / fd.z_base_ohm,
-            x=fd.x_ohm / fd.z_base_ohm,
-            children=children,
-            root=(fd.from_bus == 0).astype(float),
-            bus_to_branch=bus_to_branch,
-            rating=rating,
-            v0=float(v_slack) ** 2,
-            limited=np.flatnonzero(np.isfinite(rating) & (bound >= rating)),
-        )
+def _network(
+    feeder: Any, rating: FloatArray, v_slack: float, p_device_max: FloatArray,
+    device_bus: NDArray[np.intp],
+) -> bf.BranchFlowNetwork:  # fmt: skip
+    """The feeder's branch-flow data; line limits only where the flow can reach the rating
+    (:func:`~gridbench.cases.grid.branch_flow.flow_bound`: the devices draw and feed in at
+    most their rated power)."""
+    device = np.zeros(feeder.n_bus)
+    np.add.at(device, device_bus, p_device_max)
+    return bf.BranchFlowNetwork.from_feeder(
+        feeder, rating, v_slack, withdraw_mw=device, inject_mw=device
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,97 +204,6 @@ class _Params:
 
 
 # ====================================================================== constraint families
-def _v_from(net: _Network, var: _Vars) -> cp.Expression:
-    h = var.v.shape[0]
-    return var.v @ net.children.T + net.v0 * np.tile(net.root, (h, 1))
-
-
-def define_nodal_balance_constraints(
-    net: _Network, var: _Vars, par: _Params, inj: FloatArray, dev: Any
-) -> list[cp.Constraint]:
-    """Active and reactive balance at every bus ``j ≠ 1`` (module docstring)::
-
-    P_ij − r·ℓ − Σ P_jk = P_j^L − Σ_{s@j} (η_d·x^dis − x^ch/η_c),   Q_ij − x·ℓ − Σ Q_jk = Q_j^L
-    """
-    import cvxpy as cp
-
-    h = var.p.shape[0]
-    r = np.tile(net.r, (h, 1))
-    x = np.tile(net.x, (h, 1))
-    p_grid = var.x_dis @ np.diag(dev.eta_d) - var.x_ch @ np.diag(1.0 / dev.eta_c)
-    return [
-        var.p - cp.multiply(r, var.ell) - var.p @ net.children
-        == par.load_p @ net.bus_to_branch - p_grid @ inj,
-        var.q - cp.multiply(x, var.ell) - var.q @ net.children == par.load_q @ net.bus_to_branch,
-    ]
-
-
-def define_voltage_constraints(
-    net: _Network, var: _Vars, v_min: float, v_max: float
-) -> list[cp.Constraint]:
-    """Voltage drop ``v_j = v_i − 2(r·P + x·Q) + |z|²·ℓ`` and band ``V_min² ≤ v ≤ V_max²``."""
-    import cvxpy as cp
-
-    h = var.v.shape[0]
-    r, x = np.tile(net.r, (h, 1)), np.tile(net.x, (h, 1))
-    z2 = np.tile(net.r**2 + net.x**2, (h, 1))
-    return [
-        var.v
-        == _v_from(net, var)
-        - 2.0 * (cp.multiply(r, var.p) + cp.multiply(x, var.q))
-        + cp.multiply(z2, var.ell),
-        var.v >= v_min**2,
-        var.v <= v_max**2,
-    ]
-
-
-def define_branch_flow_cone_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
-    """Farivar–Low: ``ℓ·v_i ≥ P² + Q²`` ⇔ ``‖(2P, 2Q, ℓ − v_i)‖ ≤ ℓ + v_i``."""
-    import cvxpy as cp
-
-    v_from = _v_from(net, var)
-    return [
-        cp.SOC(
-            cp.vec(var.ell + v_from, order="C"),
-            cp.vstack(
-                [
-                    cp.vec(2.0 * var.p, order="C"),
-                    cp.vec(2.0 * var.q, order="C"),
-                    cp.vec(var.ell - v_from, order="C"),
-                ]
-            ),
-            axis=0,
-        )
-    ]
-
-
-def define_line_limit_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
-    """Rating of every branch that can reach it, on the midpoint flow (conservative by the
-    branch's own loss)::
-
-        ‖(P − r·ℓ/2, Q − x·ℓ/2)‖ + |z|·ℓ/2 ≤ S^max
-    """
-    import cvxpy as cp
-
-    idx = net.limited
-    if idx.size == 0:
-        return []
-    h = var.p.shape[0]
-    r, x = np.tile(net.r[idx], (h, 1)), np.tile(net.x[idx], (h, 1))
-    z = np.tile(np.hypot(net.r[idx], net.x[idx]), (h, 1))
-    ell = var.ell[:, idx]
-    p_mid = var.p[:, idx] - cp.multiply(r / 2.0, ell)
-    q_mid = var.q[:, idx] - cp.multiply(x / 2.0, ell)
-    bound = np.tile(net.rating[idx], (h, 1)) - cp.multiply(z / 2.0, ell)
-    return [
-        cp.SOC(
-            cp.vec(bound, order="C"),
-            cp.vstack([cp.vec(p_mid, order="C"), cp.vec(q_mid, order="C")]),
-            axis=0,
-        )
-    ]
-
-
 def define_storage_energy_constraints(
     var: _Vars, par: _Params, dev: Any, dt: float
 ) -> list[cp.Constraint]:
@@ -441,7 +265,7 @@ def define_cycle_constraints(var: _Vars, par: _Params, dt: float) -> list[cp.Con
 
 
 # ====================================================================== formulation
-class LossArbitrageFormulation:
+class LossArbitrageFormulation(bf.BranchFlowFormulation):
     """The compiled SOCP of ``horizon`` hourly slots (module docstring).
 
     Typical use::
@@ -451,6 +275,9 @@ class LossArbitrageFormulation:
         result = form.solve()
         plan = form.plan() if result.ok else None
     """
+
+    label = "loss-arbitrage"
+    result_type = SolveResult
 
     def __init__(
         self,
@@ -464,10 +291,8 @@ class LossArbitrageFormulation:
 
         from gridbench.cases.loss_arbitrage.day import feeder, line_ratings_mva
 
-        if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= N_STEPS:
-            raise ValueError(f"horizon must be an int in 1..{N_STEPS}, got {horizon!r}")
+        super().__init__(horizon, N_STEPS)
         self.config = config
-        self.horizon = horizon
         self.dt_h = STEP_HOURS
         dev = self.dev = config.devices()
         nw = config.network
@@ -478,15 +303,12 @@ class LossArbitrageFormulation:
             rating = line_ratings_mva(config)
         else:
             rating = np.full(fd.n_branch, np.inf)
-        net = self._net = _Network.build(
+        net = self._net = _network(
             fd, rating, nw.v_slack_pu if grid is None else fd.v_slack_pu, dev.p_max, dev.bus_index
         )
         h, nl, nb, n = horizon, net.n_branch, net.n_bus, dev.n
         var = self._var = _Vars(
-            p=cp.Variable((h, nl), name="P"),
-            q=cp.Variable((h, nl), name="Q"),
-            ell=cp.Variable((h, nl), nonneg=True, name="ell"),
-            v=cp.Variable((h, nl), nonneg=True, name="v"),
+            **bf.branch_flow_variables(h, nl, nonneg=True),
             x_ch=cp.Variable((h, n), nonneg=True, name="x_ch"),
             x_dis=cp.Variable((h, n), nonneg=True, name="x_dis"),
             joule=cp.Variable((h, n), nonneg=True, name="J"),
@@ -507,11 +329,14 @@ class LossArbitrageFormulation:
         )
         inj = net.bus_to_branch[dev.bus_index]  # (n, nl)
         dt = self.dt_h
+        # grid-side injection of the devices, η_d·x^dis − x^ch/η_c (unity power factor)
+        p_grid = var.x_dis @ np.diag(dev.eta_d) - var.x_ch @ np.diag(1.0 / dev.eta_c)
         constraints = [
-            *define_nodal_balance_constraints(net, var, par, inj, dev),
-            *define_voltage_constraints(net, var, nw.v_min_pu, nw.v_max_pu),
-            *define_branch_flow_cone_constraints(net, var),
-            *define_line_limit_constraints(net, var),
+            *bf.define_nodal_balance_constraints(net, var, par.load_p, par.load_q, p_grid @ inj),
+            *bf.define_voltage_drop_constraints(net, var),
+            *bf.define_voltage_limit_constraints(var, nw.v_min_pu, nw.v_max_pu),
+            *bf.define_branch_flow_cone_constraints(net, var),
+            *bf.define_line_limit_constraints(net, var),
             *define_storage_energy_constraints(var, par, dev, dt),
             *define_available_energy_constraints(var, par, dev),
             *define_cycle_constraints(var, par, dt),
@@ -524,21 +349,9 @@ class LossArbitrageFormulation:
         }
         objective = cp.Minimize(self._terms["loss_reduction"] + self._terms["arbitrage"])
         self.problem = cp.Problem(objective, constraints)
-        self._t0: int | None = None
-        self._n_active = 0
-        self._ok = False
         self._base_loss = np.zeros(h)
 
     # ------------------------------------------------------------------ parameters
-    def is_dpp(self) -> bool:
-        return bool(self.problem.is_dpp())
-
-    @property
-    def t0(self) -> int:
-        if self._t0 is None:
-            raise RuntimeError("no data yet: call update(data, t0=...) first")
-        return self._t0
-
     def update(
         self,
         data: LossArbitrageDay,
@@ -561,20 +374,12 @@ class LossArbitrageFormulation:
             budget_left_mwh: remaining DC-throughput budget (default the daily budget).
             energy_end_mwh: the energy to end the day with (default the initial energies).
         """
-        if isinstance(t0, bool) or not isinstance(t0, int | np.integer) or not 0 <= t0 < N_STEPS:
-            raise ValueError(f"t0 must be an int in 0..{N_STEPS - 1}, got {t0!r}")
-        t0 = int(t0)
+        t0, n = self._window(t0)
         dev, par, h = self.dev, self._par, self.horizon
-        n = min(h, N_STEPS - t0)
         rows = slice(t0, t0 + n)
 
         def padded(a: ArrayLike, width: int | None = None) -> FloatArray:
-            arr = np.asarray(a, dtype=float)
-            if not np.isfinite(arr[rows]).all():
-                raise ValueError("day data contains NaN or inf")
-            out = np.zeros((h,) if width is None else (h, width))
-            out[:n] = arr[rows]
-            return out
+            return bf.pad_window(a, t0, n, h, width)
 
         nb = self._net.n_bus
         par.load_p.value = padded(data.load_p_mw, nb)
@@ -614,72 +419,17 @@ class LossArbitrageFormulation:
             raise ValueError(f"{name} must be finite, got {vec}")
         return np.array(vec)
 
-    # ------------------------------------------------------------------ solving
-    def solve(
-        self, *, time_limit_s: float | None = None, dpp: bool = True, **solver_options: Any
-    ) -> SolveResult:
-        """Solve with Clarabel; failures are reported in the status, never raised."""
-        import cvxpy as cp
-
-        if self._t0 is None:
-            raise RuntimeError("no data yet: call update(data, t0=...) before solve()")
-        opts: dict[str, Any] = {**_CLARABEL_DEFAULTS, **solver_options}
-        if time_limit_s is not None:
-            if not time_limit_s > 0:
-                raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
-            opts["time_limit"] = float(time_limit_s)
-        if dpp:
-            opts["canon_backend"] = "COO"
-        else:
-            opts["ignore_dpp"] = True
-        self._ok = False
-        start = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=cp.CLARABEL, **opts)
-        except Exception as exc:  # a failing solve must never crash a controller
-            wall = time.perf_counter() - start
-            logger.debug("loss-arbitrage solve failed", exc_info=True)
-            status = (
-                SolveStatus.TIMEOUT if self.problem.status == cp.USER_LIMIT else SolveStatus.FAILED
-            )
-            return SolveResult(status, math.nan, wall, message=f"{type(exc).__name__}: {exc}")
-        wall = time.perf_counter() - start
-        status = SolveStatus.from_cvxpy(self.problem.status)
-        if status.ok and self._var.p.value is None:
-            status = SolveStatus.FAILED
-        stats = self.problem.solver_stats
-        ok = self._ok = status.ok
-        compile_time = getattr(self.problem, "compilation_time", None)
-        return SolveResult(
-            status=status,
-            objective=float(self.problem.value) if ok else math.nan,
-            solve_time_s=wall,
-            solver_time_s=float(stats.solve_time) if stats and stats.solve_time else math.nan,
-            compile_time_s=float(compile_time) if compile_time is not None else math.nan,
-            iterations=int(stats.num_iters) if stats and stats.num_iters is not None else -1,
-            relaxation_gap=self.relaxation_gap() if ok else math.nan,
-            storage_gap_mwh=self.storage_gap_mwh() if ok else math.nan,
-            message=str(self.problem.status),
-        )
-
     # ------------------------------------------------------------------ results
-    def relaxation_gap(self) -> float:
-        """``max |ℓ·v_i − P² − Q²|`` over active slots of the last solution (pu²)."""
-        if not self._ok:
-            return math.nan
-        var, n = self._var, self._n_active
-        v_from = _v_from(self._net, var).value[:n]
-        gap = var.ell.value[:n] * v_from - var.p.value[:n] ** 2 - var.q.value[:n] ** 2
-        return float(np.max(np.abs(gap))) if gap.size else 0.0
+    def _diagnostics(self) -> dict[str, float]:
+        return {**super()._diagnostics(), "storage_gap_mwh": self._storage_gap()}
 
     def storage_gap_mwh(self) -> float:
         """Max energy (MWh) the relaxed storage model wastes in one slot and device: the slack
         of the joule cone ``(J − ρ·x²)·Δt`` with ``x = x^dis − x^ch``, which also counts
         overlapping charge and discharge (``2ρ·x^ch·x^dis``)."""
-        if not self._ok:
-            return math.nan
+        return self._storage_gap() if self._solution_ok else math.nan
+
+    def _storage_gap(self) -> float:
         var, n = self._var, self._n_active
         x = var.x_dis.value[:n] - var.x_ch.value[:n]
         waste = (var.joule.value[:n] - self.dev.joule * x * x) * self.dt_h
@@ -688,8 +438,7 @@ class LossArbitrageFormulation:
 
     def plan(self) -> Plan:
         """The schedule of the last solution (:class:`Plan`)."""
-        if not self._ok:
-            raise RuntimeError("no solution: the last solve() did not succeed (see its status)")
+        self._require_solution()
         var, par, n, dev = self._var, self._par, self._n_active, self.dev
         x_ch = np.clip(var.x_ch.value[:n], 0.0, None)
         x_dis = np.clip(var.x_dis.value[:n], 0.0, None)
@@ -700,7 +449,7 @@ class LossArbitrageFormulation:
         losses = var.ell.value[:n] @ self._net.r
         price = par.price.value[:n]
         base = self._base_loss[:n]
-        vm = np.sqrt(np.maximum(var.v.value[:n], 0.0))
+        v_min, v_max = bf.voltage_extremes(self._net, var, n)
         return Plan(
             t0=self.t0,
             storage_mw=p,
@@ -711,6 +460,6 @@ class LossArbitrageFormulation:
             base_losses_mw=base,
             loss_reduction_usd=float(price @ (base - losses)) * self.dt_h,
             arbitrage_usd=float(price @ p.sum(axis=1)) * self.dt_h,
-            v_min_pu=float(min(vm.min(initial=np.inf), math.sqrt(self._net.v0))),
-            v_max_pu=float(max(vm.max(initial=-np.inf), math.sqrt(self._net.v0))),
+            v_min_pu=v_min,
+            v_max_pu=v_max,
         )

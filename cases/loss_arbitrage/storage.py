@@ -243,7 +243,9 @@ def _way_back_slack(x, e, target, budget, k, x_c, x_d, rho, dt):  # pragma: no c
     """How much more than the gap to ``target`` the ``k`` steps after a step of DC power ``x``
     can still move the cell (MWh; ``≥ 0``: the target is reachable); see :func:`_band`."""
     e_next = e - (x + rho * x * x) * dt
-    left = max(budget - abs(x) * dt, 0.0)
+    left = budget - abs(x) * dt
+    if left < 0.0:  # the step itself overdraws the budget
+        return left
     gap = target - e_next
     if gap > 0.0:
         # back up: the most k charges of total throughput ≤ left store is the even split

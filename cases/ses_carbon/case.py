@@ -8,12 +8,9 @@ Optimization for User-Side Shared Energy Storage–Distribution Networks", Proce
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import BaseModel, ValidationError
-
-from gridbench.cases.contracts import BaseCase, CaseConfig, CaseConfigError, Split
+from gridbench.cases.contracts import BaseCase, CaseConfig
 from gridbench.cases.referee import Timeline, coerce_day
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.core import TIMELINE, SesCarbonCore
@@ -40,36 +37,6 @@ class SesCarbonCase(BaseCase):
     config_model: ClassVar[type[CaseConfig]] = SesCarbonConfig
 
     config: SesCarbonConfig
-
-    @classmethod
-    def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
-        """The validated config; one-line :class:`CaseConfigError` naming each bad key and
-        the value given."""
-        if isinstance(config, SesCarbonConfig):
-            return config
-        data = {} if config is None else config
-        if isinstance(data, BaseModel):
-            data = data.model_dump()
-        try:
-            return SesCarbonConfig.model_validate(dict(data))
-        except ValidationError as exc:
-            parts = []
-            for err in exc.errors():
-                loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "value_error":
-                    parts.append(f"{loc}: {msg}")
-                else:
-                    parts.append(f"{loc}: {msg}, got {err.get('input')!r}")
-            fields = ", ".join(SesCarbonConfig.model_fields)
-            raise CaseConfigError(
-                f"bad config for {cls.id}: {'; '.join(parts)} (fields: {fields})"
-            ) from None
-
-    def days(self, split: Split | str) -> tuple[datetime.date, ...]:
-        from gridbench.cases.data import days
-
-        return days(Split.parse(split).value)
 
     def make_core(self) -> SesCarbonCore:
         return SesCarbonCore(self.config)

@@ -18,9 +18,18 @@ from typing import Annotated, Final, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
+from gridbench.cases.params import (
+    Efficiency,
+    FeederNetworkParams,
+    Fraction,
+    FrozenParams,
+    NonNeg,
+    Positive,
+    check_tariff,
+)
 
 __all__ = [
     "IEEE33_N_BUS",
@@ -36,15 +45,6 @@ __all__ = [
 #: Buses of the IEEE 33 feeder (device buses must lie in 2..33; bus 1 is the substation).
 IEEE33_N_BUS: Final[int] = 33
 
-_Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-_NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-_Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-_Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 def _check_buses(buses: tuple[int, ...], what: str) -> None:
     if not buses:
@@ -56,7 +56,7 @@ def _check_buses(buses: tuple[int, ...], what: str) -> None:
         raise ValueError(f"{what} buses {list(buses)} repeat a bus")
 
 
-class _DevicesAtBuses(_Params):
+class _DevicesAtBuses(FrozenParams):
     """A group of identical devices, one per entry of ``buses`` (paper numbering, 1 =
     substation)."""
 
@@ -89,25 +89,25 @@ class StorageParams(_DevicesAtBuses):
     #: band binds only when charging coincides with load peaks.
     buses: tuple[int, ...] = (8, 13, 20, 23, 29)
     #: Charge and discharge power limit, MW (paper §5.1: [−300, 300] kW).
-    p_max_mw: _Positive = 0.3
+    p_max_mw: Positive = 0.3
     #: Energy capacity per storage, MWh (4 h at rated power; the paper gives none).
-    energy_mwh: _Positive = 1.2
+    energy_mwh: Positive = 1.2
     #: Charging efficiency η_ch (Table 1).
-    eta_charge: _Efficiency = 0.95
+    eta_charge: Efficiency = 0.95
     #: Discharging efficiency η_dis (Table 1).
-    eta_discharge: _Efficiency = 0.8
+    eta_discharge: Efficiency = 0.8
     #: SOC at the start of every day (the middle of the soft window).
-    soc_init: _Fraction = 0.5
+    soc_init: Fraction = 0.5
     #: Soft SOC window (paper §5.3: 0.2–0.8); the hard limits are 0–1 (eq (12)).
-    soc_min: _Fraction = 0.2
-    soc_max: _Fraction = 0.8
+    soc_min: Fraction = 0.2
+    soc_max: Fraction = 0.8
     #: λ1 of eq (17): $ per MWh of stored energy outside the soft window per hour. The paper
     #: gives λ^G = $500/MWh as its only penalty-like value (Table 1); we use it for both
     #: soft constraints of eq (17).
-    soc_penalty_usd_per_mwh_h: _NonNeg = 500.0
+    soc_penalty_usd_per_mwh_h: NonNeg = 500.0
     #: λ^BESS of eq (17): $ per MWh of throughput (charge + discharge, grid side). 20 $/MWh
     #: ≈ a 300 $/kWh Li-ion pack over ~7,500 full-equivalent cycles of both directions.
-    degradation_usd_per_mwh: _NonNeg = 20.0
+    degradation_usd_per_mwh: NonNeg = 20.0
     #: π_T, $ per MWh of *stored* energy: the price of the terminal energy settlement
     #: (``accounting.terminal_energy_settlement``). At the day's last step the DSO buys back
     #: the energy the storages hold less than at the start of the day (E(0) − E(T) > 0) and
@@ -116,7 +116,7 @@ class StorageParams(_DevicesAtBuses):
     #: 36 $/MWh); 0 switches the settlement off (the day's end energy is free, as in the paper).
     #: Keep it below what storing a MWh costs, (valley + λ^BESS) / η_ch ≈ 57 $/MWh here: above
     #: that, charging only to be credited at midnight pays by itself.
-    terminal_value_usd_per_mwh: _NonNeg | None = None
+    terminal_value_usd_per_mwh: NonNeg | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -141,20 +141,20 @@ class GasTurbineParams(_DevicesAtBuses):
     #: large enough to own a turbine.
     buses: tuple[int, ...] = (7, 24, 30)
     #: Output range, MW (eq (10); §5.1: 0–300 kW).
-    p_min_mw: _NonNeg = 0.0
-    p_max_mw: _Positive = 0.3
+    p_min_mw: NonNeg = 0.0
+    p_max_mw: Positive = 0.3
     #: Quadratic cost a, $/(MW²·h): marginal cost 2aP + b.
-    cost_a_usd_per_mw2h: _NonNeg = 100.0
+    cost_a_usd_per_mw2h: NonNeg = 100.0
     #: Linear cost b, $/MWh. With a = 100 the marginal cost runs 80 → 140 $/MWh over
     #: 0–0.3 MW: above the flat tariff (90 $/MWh) beyond 0.05 MW and below the peak tariff
     #: (153 $/MWh), so the turbines pay off in peak hours only (≈ gas at 30 $/MWh_th and 38 %
     #: electric efficiency).
-    cost_b_usd_per_mwh: _NonNeg = 80.0
+    cost_b_usd_per_mwh: NonNeg = 80.0
     #: Constant cost c, $/h, charged every hour as eq (1) writes it (a commitment-free
     #: constant; 0 keeps the objective free of a decision-independent offset).
-    cost_c_usd_per_h: _NonNeg = 0.0
+    cost_c_usd_per_h: NonNeg = 0.0
     #: C^G, t/MWh (Table 1).
-    carbon_t_per_mwh: _NonNeg = 0.55
+    carbon_t_per_mwh: NonNeg = 0.55
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -186,9 +186,9 @@ class PvParams(_DevicesAtBuses):
     #: Installed capacity per plant, MW (2.5 MW in all ≈ 0.67 of the feeder's 3.715 MW
     #: nominal peak; with SimBench's PV peaks of ≈ 0.6 p.u. the fleet meets about half of the
     #: midday load in summer, as the paper's Figure 7 suggests, with local reverse flows).
-    rated_mw: _Positive = 0.5
+    rated_mw: Positive = 0.5
     #: Inverter apparent-power rating, MVA (1.1 × rated, a common oversizing).
-    inverter_s_mva: _Positive = 0.55
+    inverter_s_mva: Positive = 0.55
     #: SimBench PV profiles, one per plant (distinct sites for spatial diversity).
     profiles: tuple[str, ...] = ("PV1", "PV2", "PV3", "PV4", "PV5")
 
@@ -212,7 +212,7 @@ class PvParams(_DevicesAtBuses):
         return self
 
 
-class CarbonMarketParams(_Params):
+class CarbonMarketParams(FrozenParams):
     """Upstream carbon intensity and the ladder-type carbon trading of eq (14).
 
     The paper gives the ladder's form (four tiers of length d, prices ε, (1+λ)ε, (1+2λ)ε,
@@ -226,19 +226,19 @@ class CarbonMarketParams(_Params):
     """
 
     #: ε, $/t (≈ 250 CNY/t).
-    base_price_usd_per_t: _Positive = 35.0
+    base_price_usd_per_t: Positive = 35.0
     #: d, t: tier length. An idle day emits ≈ 4–8 t above the allowance, so its ΔQ crosses
     #: the tiers and the ladder's marginal price matters.
-    step_t: _Positive = 2.0
+    step_t: Positive = 2.0
     #: λ, growth of the price per tier (25 %).
-    growth_rate: _NonNeg = 0.25
+    growth_rate: NonNeg = 0.25
     #: Number of priced tiers (eq (14): 4, the last unbounded).
     n_tiers: Annotated[int, Field(ge=1, le=10)] = 4
     #: Free allowance per MWh of served load, t/MWh (≈ 0.75 × the 0.5–0.6 upstream range).
-    allowance_t_per_mwh: _NonNeg = 0.42
+    allowance_t_per_mwh: NonNeg = 0.42
     #: Range of the upstream intensity C^UPG, t/MWh (paper Figure 6: 0.5–0.6 t/MWh).
-    upstream_lo_t_per_mwh: _NonNeg = 0.5
-    upstream_hi_t_per_mwh: _NonNeg = 0.6
+    upstream_lo_t_per_mwh: NonNeg = 0.5
+    upstream_hi_t_per_mwh: NonNeg = 0.6
     #: Shape of C^UPG (``cases/data/carbon.py``): ENTSO-E 2019 (the paper's provincial
     #: platform data is not public) or the modelled residual-load share.
     upstream_source: Literal["entsoe-2019", "residual-load"] = "entsoe-2019"
@@ -258,7 +258,7 @@ class CarbonMarketParams(_Params):
         return (1.0 + (self.n_tiers - 1) * self.growth_rate) * self.base_price_usd_per_t
 
 
-class NetworkParams(_Params):
+class NetworkParams(FeederNetworkParams):
     """Voltage band and line ratings of the IEEE 33 feeder (eqs (4), (6)).
 
     IEEE 33 has no thermal ratings. Rule: ``rating_k = max(line_rating_factor · S_k,
@@ -278,23 +278,8 @@ class NetworkParams(_Params):
     power exceed 1.05 pu in 70 hours of the year (around the PV peak).
     """
 
-    v_min_pu: _Positive = 0.95
-    v_max_pu: _Positive = 1.05
-    #: Substation voltage, pu (IEEE 33: 1.0; see above).
-    v_slack_pu: _Positive = 1.02
-    line_rating_factor: _Positive = 1.2
-    line_rating_min_mva: _NonNeg = 1.0
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if not self.v_min_pu < self.v_max_pu:
-            raise ValueError(
-                f"voltage band inverted: v_min_pu={self.v_min_pu} >= v_max_pu={self.v_max_pu}"
-            )
-        return self
-
-
-class RewardParams(_Params):
+class RewardParams(FrozenParams):
     """Scale and penalties of the reward of eq (17) (the cost terms themselves are fixed).
 
     ``reward = −(Σ cost terms + SOC penalty + voltage penalty + line penalty) / scale``. The
@@ -305,11 +290,11 @@ class RewardParams(_Params):
     """
 
     #: $ per reward unit: a typical hour costs 100–300 $, so the reward is O(1) per step.
-    scale_usd: _Positive = 100.0
+    scale_usd: Positive = 100.0
     #: $ per (pu · h) of voltage outside the band, summed over buses.
-    voltage_penalty_usd_per_pu_h: _NonNeg = 1000.0
+    voltage_penalty_usd_per_pu_h: NonNeg = 1000.0
     #: $ per (MVA · h) above the line ratings, summed over branches.
-    line_penalty_usd_per_mva_h: _NonNeg = 1000.0
+    line_penalty_usd_per_mva_h: NonNeg = 1000.0
 
 
 class SesCarbonConfig(CaseConfig):
@@ -331,10 +316,7 @@ class SesCarbonConfig(CaseConfig):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        from gridbench.cases.data import TOU_PRESETS
-
-        if self.tariff not in TOU_PRESETS:
-            raise ValueError(f"unknown tariff {self.tariff!r}; valid: {', '.join(TOU_PRESETS)}")
+        check_tariff(self.tariff)
         return self
 
     @property

@@ -34,6 +34,7 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.params import feeder_line_ratings_mva
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 
 __all__ = [
@@ -111,14 +112,8 @@ def line_ratings_mva(config: SesCarbonConfig) -> FloatArray:
     """Branch ratings by the rule of :class:`~gridbench.cases.ses_carbon.config.NetworkParams`:
     ``max(line_rating_factor · S_k, line_rating_min_mva)``, ``S_k`` = the apparent power
     entering branch ``k`` in the Baran–Wu base case (nominal loads, no DER), MVA, ``(32,)``."""
-    from gridbench.cases.grid import RadialPowerFlow, load_grid
-
-    feeder = load_grid(GRID)
-    flow = RadialPowerFlow(feeder).solve(feeder.load_p_mw, feeder.load_q_mvar)
     net = config.network
-    return _readonly(
-        np.maximum(net.line_rating_factor * flow.branch_s_from_mva, net.line_rating_min_mva)
-    )
+    return feeder_line_ratings_mva(GRID, net.line_rating_factor, net.line_rating_min_mva)
 
 
 def ses_carbon_day(

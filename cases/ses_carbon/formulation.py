@@ -32,8 +32,11 @@ when the horizon reaches the end of the day (``t0 + H ≥ 24``), where the refer
 Voltage band (eq (6)) and line ratings (eq (4)) are hard constraints, as in the paper's
 model; the referee penalizes their violation and the harness counts it as infeasible.
 
-Every constraint family has its own ``define_*_constraints`` function below with its equation
-in the docstring (PyPSA's ``optimization/constraints.py`` style).
+Every constraint family has its own ``define_*_constraints`` function with its equation in
+the docstring (PyPSA's ``optimization/constraints.py`` style): the network's — nodal
+balance, voltage drop, branch-flow cone, voltage band and line limits, eqs (2)–(6) — are the
+shared ones of :mod:`gridbench.cases.grid.branch_flow` (``bf``), the devices' and the carbon
+accounting's are below.
 
 Everything that changes between re-solves — loads, PV, tariff, upstream intensity, the
 initial energies, the terminal settlement (price, and its constant with the day's initial
@@ -53,8 +56,8 @@ Differences from the referee, by construction:
 * the referee runs an AC power flow; here the branch-flow equations are relaxed to
   ``ℓ·v ≥ P² + Q²`` (exact when :attr:`SolveResult.relaxation_gap` is ~0);
 * the line limit is one cone on the branch's midpoint flow, conservative by the branch's
-  own loss (:func:`define_line_limit_constraints`), and only on branches whose flow can
-  reach their rating;
+  own loss (:func:`~gridbench.cases.grid.branch_flow.define_line_limit_constraints`), and
+  only on branches whose flow can reach their rating;
 * the allowance of eq (14) uses the model's loads (the forecast in MPC / day-ahead runs).
 """
 
@@ -63,15 +66,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
-from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gridbench.cases.grid import branch_flow as bf
+from gridbench.cases.grid.branch_flow import SolveResult, SolveStatus
 from gridbench.cases.ses_carbon import accounting as acc
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.day import GRID, N_STEPS, STEP_HOURS, SesCarbonDay
@@ -86,95 +88,16 @@ __all__ = [
     "SesCarbonFormulation",
     "SolveResult",
     "SolveStatus",
-    "define_branch_flow_cone_constraints",
     "define_carbon_ladder_constraints",
     "define_emission_constraints",
     "define_gas_turbine_constraints",
-    "define_line_limit_constraints",
-    "define_nodal_balance_constraints",
     "define_storage_energy_constraints",
     "define_storage_power_constraints",
-    "define_voltage_drop_constraints",
-    "define_voltage_limit_constraints",
 ]
 
 logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
-
-#: Clarabel settings of every solve: presolve off so that a re-solve of the compiled problem
-#: updates the solver's data in place instead of rebuilding it (cvxpy only allows the update
-#: without presolve).
-_CLARABEL_DEFAULTS: Final[dict[str, Any]] = {"presolve_enable": False}
-#: cvxpy's canonicalization backend for the parametric (DPP) compile: "COO" builds the
-#: parameter tensor of this model about twice as fast as the default "CPP" (0.5 s vs 1.3 s).
-_DPP_CANON_BACKEND: Final[str] = "COO"
-
-
-class SolveStatus(StrEnum):
-    """Outcome of a solve, normalized over cvxpy's statuses (linopy-style, one enum).
-
-    ``optimal_inaccurate`` is a usable schedule (the solver stopped near the optimum);
-    ``infeasible`` covers primal/dual infeasibility; ``timeout`` a time or iteration limit;
-    ``failed`` a numerical error or an exception inside the solver.
-    """
-
-    OPTIMAL = "optimal"
-    OPTIMAL_INACCURATE = "optimal_inaccurate"
-    INFEASIBLE = "infeasible"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-
-    @property
-    def ok(self) -> bool:
-        """A schedule can be read from the solution."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.OPTIMAL_INACCURATE)
-
-    @classmethod
-    def from_cvxpy(cls, status: str | None) -> SolveStatus:
-        import cvxpy as cp
-
-        return {
-            cp.OPTIMAL: cls.OPTIMAL,
-            cp.OPTIMAL_INACCURATE: cls.OPTIMAL_INACCURATE,
-            cp.INFEASIBLE: cls.INFEASIBLE,
-            cp.INFEASIBLE_INACCURATE: cls.INFEASIBLE,
-            cp.UNBOUNDED: cls.INFEASIBLE,
-            cp.UNBOUNDED_INACCURATE: cls.INFEASIBLE,
-            cp.USER_LIMIT: cls.TIMEOUT,
-        }.get(status, cls.FAILED)
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    """Record of one solve.
-
-    Attributes:
-        status: normalized outcome.
-        objective: optimal value ($: the referee's cost terms of the horizon plus the SOC
-            penalty; ``nan`` unless ``status.ok``).
-        solve_time_s: wall time of the call (compilation or parameter refill + solver).
-        solver_time_s: time inside the solver (Clarabel's own clock; ``nan`` if unknown).
-        compile_time_s: cvxpy's canonicalization time of this call (large on the first
-            solve of a formulation, small on a DPP re-solve; ``nan`` if unknown).
-        iterations: interior-point iterations (-1 if unknown).
-        relaxation_gap: ``max |ℓ·v_i − P² − Q²|`` over active slots and branches (pu², 0 =
-            the relaxation is exact; ``nan`` unless ``status.ok``).
-        message: the solver's status or the exception text.
-    """
-
-    status: SolveStatus
-    objective: float
-    solve_time_s: float
-    solver_time_s: float = math.nan
-    compile_time_s: float = math.nan
-    iterations: int = -1
-    relaxation_gap: float = math.nan
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,91 +154,26 @@ class Plan:
 
 
 # ====================================================================== network data
-@dataclass(frozen=True, eq=False)
-class _Network:
-    """Constant matrices of the feeder (branch ``k`` feeds bus ``to_bus[k]``)."""
-
-    n_bus: int
-    n_branch: int
-    r: FloatArray  # (nl,) pu
-    x: FloatArray  # (nl,) pu
-    children: FloatArray  # (nl, nl): [c, k] = 1 if branch c leaves the bus branch k feeds
-    root: FloatArray  # (nl,): 1 for branches leaving the substation
-    bus_to_branch: FloatArray  # (nb, nl): [i, k] = 1 if bus i is fed by branch k
-    rating: FloatArray  # (nl,) MVA
-    v0: float  # squared substation voltage
-    limited: NDArray[np.intp]  # branches whose flow can reach the rating
-    flow_bound: FloatArray  # (nl,) MVA, bound on the apparent flow of each branch
-
-    @classmethod
-    def build(cls, feeder: RadialFeeder, config: SesCarbonConfig, rating: FloatArray) -> _Network:
-        nb, nl = feeder.n_bus, feeder.n_branch
-        branch_of_bus = np.full(nb, -1)
-        branch_of_bus[feeder.to_bus] = np.arange(nl)
-        children = np.zeros((nl, nl))
-        for c in range(nl):
-            fb = int(feeder.from_bus[c])
-            if fb != 0:
-                children[c, branch_of_bus[fb]] = 1.0
-        bus_to_branch = np.zeros((nb, nl))
-        bus_to_branch[feeder.to_bus, np.arange(nl)] = 1.0
-        bound = _flow_bound(feeder, config, branch_of_bus)
-        rating = np.asarray(rating, dtype=float)
-        return cls(
-            n_bus=nb,
-            n_branch=nl,
-            r=feeder.r_ohm / feeder.z_base_ohm,
-            x=feeder.x_ohm / feeder.z_base_ohm,
-            children=children,
-            root=(feeder.from_bus == 0).astype(float),
-            bus_to_branch=bus_to_branch,
-            rating=rating,
-            v0=float(config.network.v_slack_pu) ** 2,  # the referee's substation voltage
-            limited=np.flatnonzero(bound >= rating),
-            flow_bound=bound,
-        )
-
-    def device_map(self, bus_index: NDArray[np.intp]) -> FloatArray:
-        """``(n_devices, nl)``: device ``d`` injects at the bus fed by its column's branch."""
-        return self.bus_to_branch[np.asarray(bus_index)]
-
-
-#: Margins of :func:`_flow_bound`: loads (forecast errors above the nominal peak, which the
-#: hourly actuals never exceed) and the losses and voltage drops inside a subtree.
-_LOAD_MARGIN: Final[float] = 1.25
-_FLOW_MARGIN: Final[float] = 1.2
-
-
-def _flow_bound(
-    feeder: RadialFeeder, config: SesCarbonConfig, branch_of_bus: NDArray[np.intp]
-) -> FloatArray:
-    """Upper bound on the apparent flow of each branch over every day and schedule, MVA.
-
-    A branch carries its subtree's net demand plus the subtree's losses: at most
-    ``max(Σ 1.25·P_nom + charging, Σ PV rated + turbines + discharging)`` active and
-    ``Σ 1.25·Q_nom`` reactive power over the buses below it (bus loads never exceed their
-    nominal value, :func:`~gridbench.cases.data.bus_loads`; 25 % covers load forecasts),
-    times 1.2 for losses. Branches whose bound stays below the rating need no line limit.
-    """
-    nb, nl = feeder.n_bus, feeder.n_branch
-    parent = np.zeros(nb, dtype=np.intp)
-    parent[feeder.to_bus] = feeder.from_bus
-    below = np.zeros((nl, nb))  # [k, j] = 1 if bus j lies below branch k (or is its bus)
-    for j in range(1, nb):
-        b = j
-        while b != 0:
-            below[branch_of_bus[b], j] = 1.0
-            b = int(parent[b])
+def _network(
+    feeder: RadialFeeder, config: SesCarbonConfig, rating: FloatArray
+) -> bf.BranchFlowNetwork:
+    """The feeder's branch-flow data; line limits only where the flow can reach the rating:
+    devices draw at most the storages' charging and inject at most PV rated + turbines +
+    discharging (:func:`~gridbench.cases.grid.branch_flow.flow_bound`)."""
     st, gt, pv = config.storage, config.gas_turbine, config.pv
-    inject = np.zeros(nb)
-    np.add.at(inject, pv.bus_index, pv.rated_mw)
-    np.add.at(inject, gt.bus_index, gt.p_max_mw)
-    np.add.at(inject, st.bus_index, st.p_max_mw)
+    nb = feeder.n_bus
     charge = np.zeros(nb)
     np.add.at(charge, st.bus_index, st.p_max_mw)
-    p_bound = np.maximum(below @ (_LOAD_MARGIN * feeder.load_p_mw + charge), below @ inject)
-    q_bound = below @ (_LOAD_MARGIN * np.abs(feeder.load_q_mvar))
-    return _FLOW_MARGIN * np.hypot(p_bound, q_bound)
+    inject = charge.copy()
+    np.add.at(inject, pv.bus_index, pv.rated_mw)
+    np.add.at(inject, gt.bus_index, gt.p_max_mw)
+    return bf.BranchFlowNetwork.from_feeder(
+        feeder,
+        rating,
+        config.network.v_slack_pu,  # the referee's substation voltage
+        withdraw_mw=charge,
+        inject_mw=inject,
+    )
 
 
 # ====================================================================== containers
@@ -357,133 +215,6 @@ class _Params:
 
 
 # ====================================================================== constraint families
-def define_nodal_balance_constraints(
-    net: _Network,
-    var: _Vars,
-    par: _Params,
-    inj_gt: FloatArray,
-    inj_st: FloatArray,
-    inj_pv: FloatArray,
-) -> list[cp.Constraint]:
-    """Active and reactive power balance at every bus j ≠ 1, eqs (2)–(3)::
-
-        P_ij − r_ij·ℓ_ij − Σ_{jk} P_jk
-            = P_j^l − Σ_{p@j} P_p^PV − Σ_{g@j} P_g − Σ_{s@j} (P_s^dis − P_s^ch)
-        Q_ij − x_ij·ℓ_ij − Σ_{jk} Q_jk = Q_j^l
-
-    (PV, turbines and storages at unity power factor, as in the referee). The tie line is
-    ``P^UPG = Σ_{1j} P_1j + P_1^l`` (the substation's own load, 0 on IEEE 33).
-    """
-    import cvxpy as cp
-
-    h = var.p.shape[0]
-    r = np.tile(net.r, (h, 1))
-    x = np.tile(net.x, (h, 1))
-    demand_p = (
-        par.load_p @ net.bus_to_branch
-        - par.pv @ inj_pv
-        - var.p_gt @ inj_gt
-        - (var.p_dis - var.p_ch) @ inj_st
-    )
-    demand_q = par.load_q @ net.bus_to_branch
-    return [
-        var.p - cp.multiply(r, var.ell) - var.p @ net.children == demand_p,
-        var.q - cp.multiply(x, var.ell) - var.q @ net.children == demand_q,
-    ]
-
-
-def _v_from(net: _Network, var: _Vars) -> cp.Expression:
-    """Squared voltage at the sending bus of every branch, ``(H, nl)``."""
-    h = var.v.shape[0]
-    return var.v @ net.children.T + net.v0 * np.tile(net.root, (h, 1))
-
-
-def define_voltage_drop_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
-    """Voltage drop along every branch ij, eq (5)::
-
-    v_j = v_i − 2·(r_ij·P_ij + x_ij·Q_ij) + (r_ij² + x_ij²)·ℓ_ij,    v_1 = V_slack²
-    """
-    import cvxpy as cp
-
-    h = var.v.shape[0]
-    r = np.tile(net.r, (h, 1))
-    x = np.tile(net.x, (h, 1))
-    z2 = np.tile(net.r**2 + net.x**2, (h, 1))
-    return [
-        var.v
-        == _v_from(net, var)
-        - 2.0 * (cp.multiply(r, var.p) + cp.multiply(x, var.q))
-        + cp.multiply(z2, var.ell)
-    ]
-
-
-def define_branch_flow_cone_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
-    """Farivar–Low relaxation of ``ℓ_ij·v_i = P_ij² + Q_ij²`` as a rotated second-order cone
-    per branch and slot::
-
-        ℓ_ij·v_i ≥ P_ij² + Q_ij²   ⇔   ‖(2·P_ij, 2·Q_ij, ℓ_ij − v_i)‖₂ ≤ ℓ_ij + v_i
-    """
-    import cvxpy as cp
-
-    v_from = _v_from(net, var)
-    return [
-        cp.SOC(
-            cp.vec(var.ell + v_from, order="C"),
-            cp.vstack(
-                [
-                    cp.vec(2.0 * var.p, order="C"),
-                    cp.vec(2.0 * var.q, order="C"),
-                    cp.vec(var.ell - v_from, order="C"),
-                ]
-            ),
-            axis=0,
-        )
-    ]
-
-
-def define_voltage_limit_constraints(
-    net: _Network, var: _Vars, v_min_pu: float, v_max_pu: float
-) -> list[cp.Constraint]:
-    """Voltage band at every bus j ≠ 1, eq (6)::
-
-    V_min² ≤ v_j ≤ V_max²
-    """
-    return [var.v >= v_min_pu**2, var.v <= v_max_pu**2]
-
-
-def define_line_limit_constraints(net: _Network, var: _Vars) -> list[cp.Constraint]:
-    """Apparent-power rating of every branch that can reach it, eq (4), at both ends (the
-    referee measures ``max(S_from, S_to)``), as one cone on the branch's midpoint flow::
-
-        ‖(P_ij − r_ij·ℓ_ij/2, Q_ij − x_ij·ℓ_ij/2)‖₂ + |z_ij|·ℓ_ij/2 ≤ S_ij^max
-
-    By the triangle inequality this implies ``‖(P_ij, Q_ij)‖ ≤ S^max`` (sending end) and
-    ``‖(P_ij − r·ℓ, Q_ij − x·ℓ)‖ ≤ S^max`` (receiving end); it is conservative by at most
-    the branch's own loss ``|z|·ℓ`` (MVA), a fraction of a percent of the rating. Branches
-    whose flow cannot reach the rating (:attr:`_Network.limited`) get no cone.
-    """
-    import cvxpy as cp
-
-    idx = net.limited
-    if idx.size == 0:
-        return []
-    h = var.p.shape[0]
-    r = np.tile(net.r[idx], (h, 1))
-    x = np.tile(net.x[idx], (h, 1))
-    z = np.tile(np.hypot(net.r[idx], net.x[idx]), (h, 1))
-    ell = var.ell[:, idx]
-    p_mid = var.p[:, idx] - cp.multiply(r / 2.0, ell)
-    q_mid = var.q[:, idx] - cp.multiply(x / 2.0, ell)
-    bound = np.tile(net.rating[idx], (h, 1)) - cp.multiply(z / 2.0, ell)
-    return [
-        cp.SOC(
-            cp.vec(bound, order="C"),
-            cp.vstack([cp.vec(p_mid, order="C"), cp.vec(q_mid, order="C")]),
-            axis=0,
-        )
-    ]
-
-
 def define_gas_turbine_constraints(var: _Vars, par: _Params) -> list[cp.Constraint]:
     """Turbine output range, eq (10) (``P_g^max = 0`` in inactive slots)::
 
@@ -528,7 +259,9 @@ def define_storage_energy_constraints(
     ]
 
 
-def define_emission_constraints(net: _Network, var: _Vars, par: _Params) -> list[cp.Constraint]:
+def define_emission_constraints(
+    net: bf.BranchFlowNetwork, var: _Vars, par: _Params
+) -> list[cp.Constraint]:
     """Import epigraph for the emissions of eq (13)'s numerator
     (:func:`.accounting.step_emissions_t`: exports carry no credit)::
 
@@ -562,13 +295,13 @@ def define_carbon_ladder_constraints(
     ]
 
 
-def _tie_line(net: _Network, var: _Vars, par: _Params) -> cp.Expression:
+def _tie_line(net: bf.BranchFlowNetwork, var: _Vars, par: _Params) -> cp.Expression:
     """``P^UPG = Σ_{1j} P_1j + P_1^l`` per slot."""
     return var.p @ net.root + par.load_p[:, 0]
 
 
 # ====================================================================== the formulation
-class SesCarbonFormulation:
+class SesCarbonFormulation(bf.BranchFlowFormulation):
     """The compiled SOCP of ``horizon`` hourly slots for one config (see the module docstring).
 
     Typical use::
@@ -580,8 +313,11 @@ class SesCarbonFormulation:
             plan = form.plan()                               # Plan: actions and priced terms
 
     Re-solving after another :meth:`update` reuses the compiled problem (DPP) and Clarabel's
-    allocated solver.
+    allocated solver (:meth:`solve`'s ``warm_start``: the one kept for this number of active
+    slots, its data updated in place).
     """
+
+    label = "ses-carbon"
 
     def __init__(
         self,
@@ -606,8 +342,7 @@ class SesCarbonFormulation:
         from gridbench.cases.grid import load_grid
         from gridbench.cases.ses_carbon.day import line_ratings_mva
 
-        if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= N_STEPS:
-            raise ValueError(f"horizon must be an int in 1..{N_STEPS}, got {horizon!r}")
+        super().__init__(horizon, N_STEPS)
         if feeder is None:
             feeder = load_grid(GRID)
             default_rating = line_ratings_mva(config)
@@ -631,9 +366,8 @@ class SesCarbonFormulation:
                     f"(buses 2..{feeder.n_bus})"
                 )
         self.config = config
-        self.horizon = horizon
         self.dt_h = STEP_HOURS
-        self._net = _Network.build(feeder, config, rating)
+        self._net = _network(feeder, config, rating)
         net, h = self._net, horizon
         st, gt, pv = config.storage, config.gas_turbine, config.pv
         nl, nb, ns, ng, npv = net.n_branch, net.n_bus, st.n, gt.n, pv.n
@@ -642,10 +376,7 @@ class SesCarbonFormulation:
         self._inj_pv = net.device_map(pv.bus_index)
 
         var = _Vars(
-            p=cp.Variable((h, nl), name="P"),
-            q=cp.Variable((h, nl), name="Q"),
-            ell=cp.Variable((h, nl), name="ell"),
-            v=cp.Variable((h, nl), name="v"),
+            **bf.branch_flow_variables(h, nl),
             p_gt=cp.Variable((h, ng), name="p_gt"),
             p_ch=cp.Variable((h, ns), nonneg=True, name="p_ch"),
             p_dis=cp.Variable((h, ns), nonneg=True, name="p_dis"),
@@ -680,14 +411,16 @@ class SesCarbonFormulation:
         emissions = (par.intensity @ var.p_import + gt.carbon_t_per_mwh * cp.sum(var.p_gt)) * dt
         self._slopes, self._intercepts = acc.ladder_affine_pieces(config.carbon)
         nw = config.network
+        # PV, turbines and storages inject at unity power factor, as in the referee
+        injection = (
+            par.pv @ self._inj_pv + var.p_gt @ self._inj_gt + (var.p_dis - var.p_ch) @ self._inj_st
+        )
         constraints = [
-            *define_nodal_balance_constraints(
-                net, var, par, self._inj_gt, self._inj_st, self._inj_pv
-            ),
-            *define_voltage_drop_constraints(net, var),
-            *define_branch_flow_cone_constraints(net, var),
-            *define_voltage_limit_constraints(net, var, nw.v_min_pu, nw.v_max_pu),
-            *define_line_limit_constraints(net, var),
+            *bf.define_nodal_balance_constraints(net, var, par.load_p, par.load_q, injection),
+            *bf.define_voltage_drop_constraints(net, var),
+            *bf.define_branch_flow_cone_constraints(net, var),
+            *bf.define_voltage_limit_constraints(var, nw.v_min_pu, nw.v_max_pu),
+            *bf.define_line_limit_constraints(net, var),
             *define_gas_turbine_constraints(var, par),
             *define_storage_power_constraints(var, par),
             *define_storage_energy_constraints(
@@ -727,36 +460,12 @@ class SesCarbonFormulation:
         }
         self._emissions = emissions
         self.problem = cp.Problem(cp.Minimize(cp.sum(list(self._terms.values()))), constraints)
-        self._t0: int | None = None
-        self._n_active = 0
-        self._solution_ok = False
         self._energy_day_start = np.full(ns, st.soc_init * st.energy_mwh)
         self._terminal_price = config.terminal_price_usd_per_mwh
         # active-slot re-solver of DPP solves (None: not built yet, False: not applicable)
         self._direct: _ActiveSlotSolver | bool | None = None
 
     # ------------------------------------------------------------------ parameters
-    @property
-    def parameters(self) -> MappingProxyType[str, cp.Parameter]:
-        """Every parameter by name (read-only mapping)."""
-        return MappingProxyType({p.name(): p for p in self.problem.parameters()})
-
-    def is_dpp(self) -> bool:
-        """The problem follows DPP: re-solves skip canonicalization."""
-        return bool(self.problem.is_dpp())
-
-    @property
-    def t0(self) -> int:
-        """Day step of slot 0 (after :meth:`update`)."""
-        if self._t0 is None:
-            raise RuntimeError("no data yet: call update(data, t0=...) first")
-        return self._t0
-
-    @property
-    def n_active(self) -> int:
-        """Active slots ``min(horizon, 24 − t0)``."""
-        return self._n_active
-
     def update(
         self,
         data: SesCarbonDay,
@@ -777,29 +486,14 @@ class SesCarbonFormulation:
                 reference of the terminal energy settlement (0–1; default ``soc`` when
                 ``t0 == 0``, else ``storage.soc_init``, where the referee starts every day).
         """
-        if isinstance(t0, bool) or not isinstance(t0, int | np.integer) or not 0 <= t0 < N_STEPS:
-            raise ValueError(f"t0 must be an int in 0..{N_STEPS - 1}, got {t0!r}")
-        t0 = int(t0)
+        t0, n = self._window(t0)
         c = self.config
         st, gt = c.storage, c.gas_turbine
         h = self.horizon
-        n = min(h, N_STEPS - t0)
-        rows = slice(t0, t0 + n)
         par = self._par
 
         def padded(a: ArrayLike, width: int | None = None) -> FloatArray:
-            arr = np.asarray(a, dtype=float)
-            shape = (h,) if width is None else (h, width)
-            if arr.shape[1:] != shape[1:] or arr.shape[0] < t0 + n:
-                raise ValueError(
-                    f"day data of shape {arr.shape} does not cover steps {t0}..{t0 + n - 1} "
-                    f"with {shape[1:] or 'scalar'} columns"
-                )
-            if not np.isfinite(arr[rows]).all():
-                raise ValueError("day data contains NaN or inf")
-            out = np.zeros(shape)
-            out[:n] = arr[rows]
-            return out
+            return bf.pad_window(a, t0, n, h, width)
 
         load_p = padded(data.load_p_mw, self._net.n_bus)
         par.load_p.value = load_p
@@ -854,87 +548,11 @@ class SesCarbonFormulation:
         return self._t0 is not None and self._t0 + self._n_active == N_STEPS
 
     # ------------------------------------------------------------------ solving
-    def solve(
-        self,
-        *,
-        time_limit_s: float | None = None,
-        dpp: bool = True,
-        warm_start: bool = True,
-        **solver_options: Any,
-    ) -> SolveResult:
-        """Solve with Clarabel; a solver failure, infeasibility or time-out is reported in
-        the returned status, never raised.
-
-        Args:
-            time_limit_s: Clarabel's time limit (its iterations; compilation not counted).
-            dpp: compile the parametric problem (once; later solves only refill the
-                parameters). ``False`` canonicalizes with the current values as constants —
-                faster for a problem solved once (the oracle), no reuse.
-            warm_start: reuse the Clarabel solver kept for this number of active slots
-                (data updated in place) when only parameter values changed.
-            **solver_options: Clarabel settings (e.g. ``tol_gap_rel``, ``max_iter``).
-        """
-        import cvxpy as cp
-
-        if self._t0 is None:
-            raise RuntimeError("no data yet: call update(data, t0=...) before solve()")
-        opts: dict[str, Any] = {**_CLARABEL_DEFAULTS, **solver_options}
-        if time_limit_s is not None:
-            if not time_limit_s > 0:
-                raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
-            opts["time_limit"] = float(time_limit_s)
-        if dpp:
-            opts["canon_backend"] = _DPP_CANON_BACKEND
-        else:
-            opts["ignore_dpp"] = True
-        self._solution_ok = False
-        start = time.perf_counter()
-        direct_compile_s: float | None = None
-        try:
-            with warnings.catch_warnings():
-                # the status says it all; cvxpy's "may be inaccurate" warning adds nothing
-                warnings.simplefilter("ignore", UserWarning)
-                direct = self._direct_solver() if dpp else None
-                if direct is not None:
-                    settings = {k: v for k, v in opts.items() if k != "canon_backend"}
-                    direct_compile_s = direct.solve(settings, reuse=warm_start)
-                else:
-                    self.problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
-        except Exception as exc:  # a failing solve must never crash a controller
-            wall = time.perf_counter() - start
-            status = (
-                SolveStatus.TIMEOUT if self.problem.status == cp.USER_LIMIT else SolveStatus.FAILED
-            )
-            logger.debug("ses-carbon solve failed", exc_info=True)
-            return SolveResult(status, math.nan, wall, message=f"{type(exc).__name__}: {exc}")
-        wall = time.perf_counter() - start
-        status = SolveStatus.from_cvxpy(self.problem.status)
-        stats = self.problem.solver_stats
-        solver_time = (
-            float(stats.solve_time)
-            if stats is not None and stats.solve_time is not None
-            else math.nan
-        )
-        iters = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
-        compile_time = (
-            direct_compile_s
-            if direct_compile_s is not None
-            else getattr(self.problem, "compilation_time", None)
-        )
-        has_solution = self._var.p.value is not None and self.problem.value is not None
-        if status.ok and not has_solution:
-            status = SolveStatus.FAILED
-        ok = self._solution_ok = status.ok
-        return SolveResult(
-            status=status,
-            objective=float(self.problem.value) if ok else math.nan,
-            solve_time_s=wall,
-            solver_time_s=solver_time,
-            compile_time_s=float(compile_time) if compile_time is not None else math.nan,
-            iterations=iters,
-            relaxation_gap=self.relaxation_gap() if ok else math.nan,
-            message=str(self.problem.status),
-        )
+    def _solve_direct(self, settings: dict[str, Any], warm_start: bool) -> float | None:
+        """A DPP solve by the active-slot re-solver (its compile seconds), or ``None`` when it
+        does not apply to this problem (then cvxpy solves it)."""
+        direct = self._direct_solver()
+        return direct.solve(settings, reuse=warm_start) if direct is not None else None
 
     def _direct_solver(self) -> _ActiveSlotSolver | None:
         """The active-slot re-solver (:class:`_ActiveSlotSolver`), built on first use; None
@@ -942,7 +560,7 @@ class SesCarbonFormulation:
         if self._direct is None:
             try:
                 self._direct = _ActiveSlotSolver(
-                    self, {"canon_backend": _DPP_CANON_BACKEND, "solver_opts": {}}
+                    self, {"canon_backend": bf.DPP_CANON_BACKEND, "solver_opts": {}}
                 )
             except _SliceError as exc:
                 logger.debug("ses-carbon: re-solves through cvxpy (%s)", exc)
@@ -950,20 +568,10 @@ class SesCarbonFormulation:
         return self._direct or None
 
     # ------------------------------------------------------------------ results
-    def relaxation_gap(self) -> float:
-        """``max |ℓ·v_i − P² − Q²|`` over the active slots of the last solution (pu²)."""
-        var, n = self._var, self._n_active
-        if not self._solution_ok:
-            return math.nan
-        v_from = _v_from(self._net, var).value[:n]
-        gap = var.ell.value[:n] * v_from - var.p.value[:n] ** 2 - var.q.value[:n] ** 2
-        return float(np.max(np.abs(gap))) if gap.size else 0.0
-
     def plan(self) -> Plan:
         """The schedule of the last solution and its priced terms (:class:`Plan`)."""
+        self._require_solution()
         var, par, n = self._var, self._par, self._n_active
-        if not self._solution_ok:
-            raise RuntimeError("no solution: the last solve() did not succeed (see its status)")
         c = self.config
         st, gt = c.storage, c.gas_turbine
         dt = self.dt_h
@@ -999,13 +607,7 @@ class SesCarbonFormulation:
         terms = {name: float(expr.value) for name, expr in self._terms.items()}
         penalty = {name: terms[name] for name in ("soc_penalty",)}
         soc = var.energy.value[: n + 1] / st.energy_mwh
-        net = self._net
-        vm = np.sqrt(np.maximum(var.v.value[:n], 0.0))
-        p, q, ell = var.p.value[:n], var.q.value[:n], var.ell.value[:n]
-        s_from = np.hypot(p, q)
-        s_to = np.hypot(p - net.r * ell, q - net.x * ell)
-        finite = np.isfinite(net.rating)
-        loading = np.maximum(s_from, s_to)[:, finite] / net.rating[finite]
+        v_min, v_max = bf.voltage_extremes(self._net, var, n)
         return Plan(
             t0=self.t0,
             gas_turbine_mw=p_gt,
@@ -1020,9 +622,9 @@ class SesCarbonFormulation:
             cost_usd=cost,
             penalty_usd=penalty,
             objective_terms_usd=terms,
-            v_min_pu=float(min(vm.min(initial=np.inf), math.sqrt(net.v0))),
-            v_max_pu=float(max(vm.max(initial=-np.inf), math.sqrt(net.v0))),
-            max_loading=float(loading.max(initial=0.0)),
+            v_min_pu=v_min,
+            v_max_pu=v_max,
+            max_loading=bf.branch_loading(self._net, var, n),
         )
 
 

@@ -6,8 +6,12 @@ function is the cost saving a coalition achieves by optimizing its own resources
     v(S) = C(∅) − C(S),      C(S) = min  day cost  with the resources of N \\ S at their default
 
 solved as a deterministic MILP (:func:`~.formulation.plan_model`) on the realized day at hourly
-resolution (24 steps), compiled once per day; the 16 coalitions fix the variables of the
-players outside them and re-solve on the same persistent HiGHS instance. Defaults of players
+resolution (24 steps), built once per day; each of the 16 coalitions fixes the variables of the
+players outside it and is solved by :func:`~.formulation.solve` (the fixed variables compile
+away; the LP relaxation, rounded when it must be, certifies the optimum to a relative gap of
+1e-5). Network: IEEE 33 keeps the MILPs' linearized voltage limits; IEEE 30's game has no
+line limits (the default dispatch of the players outside a coalition can overload a line by
+itself, which would leave that coalition without a feasible point). Defaults of players
 outside ``S``:
 
 * ``storage`` — idle (no charge, no discharge);
@@ -42,9 +46,20 @@ import numpy as np
 
 from gridbench.cases.sgls.config import SglsConfig
 
-__all__ = ["PLAYERS", "characteristic_costs", "shapley", "shapley_day"]
+__all__ = [
+    "GAME_VERSION",
+    "PLAYERS",
+    "characteristic_costs",
+    "compute_shapley_day",
+    "shapley",
+    "shapley_day",
+]
 
 PLAYERS: Final[tuple[str, ...]] = ("generation", "grid", "load", "storage")
+#: Version of the game's model (the coalition MILPs and the players' defaults): bump it on any
+#: change that can move a share, so that precomputed tables (:mod:`.shapley_table`) of the
+#: old game are no longer read. 2: shares by the standard-form highspy path (2026-11-24).
+GAME_VERSION: Final[int] = 2
 
 
 def _default_thermal(config: SglsConfig, net: np.ndarray) -> np.ndarray:
@@ -56,24 +71,29 @@ def _default_thermal(config: SglsConfig, net: np.ndarray) -> np.ndarray:
 
 
 class _Game:
-    """One compiled hourly model of the day; each coalition fixes the defaults of the players
-    outside it and re-solves on the same persistent HiGHS instance (no rebuild)."""
+    """One hourly model of the day; each coalition fixes the defaults of the players outside
+    it (no rebuild) and is solved afresh (the fixed variables compile away)."""
 
-    def __init__(self, config: SglsConfig, day: datetime.date) -> None:
-        from pyomo.contrib.appsi.solvers.highs import Highs
-
+    def __init__(self, config: SglsConfig, day: datetime.date, *, appsi: bool = False) -> None:
+        """``appsi=True``: re-solve every coalition as a MILP on one persistent ``appsi_highs``
+        instance instead (the previous method, kept as the benchmark suite's reference)."""
         from gridbench.cases.sgls.day import sgls_day
         from gridbench.cases.sgls.formulation import block_data, plan_model, set_block
 
         self.config = config
         data = sgls_day(config, day).hourly()
-        self.m = plan_model(config, 24, 1.0, tie="linear")
         self.bd = block_data(config, data)
+        self.m = plan_model(config, 24, 1.0, tie="linear", data=self.bd,
+                            network=config.grid == "ieee33")
         set_block(self.m.b, config, self.bd, soc0=[s.soc0 for s in config.storage],
                   w_target=1000.0)
         self.default_th = _default_thermal(config, self.bd.net + self.bd.loss)
-        self.opt = Highs()
         self.day = day
+        self.opt = None
+        if appsi:
+            from pyomo.contrib.appsi.solvers.highs import Highs
+
+            self.opt = Highs()
 
     def cost(self, coalition: frozenset[str], time_limit_s: float = 30.0
              ) -> tuple[float, dict[str, float]]:
@@ -111,7 +131,7 @@ class _Game:
                  for j, f in enumerate(config.flexible) for t in b.T)
         grid = sum(bd.price[t] * (val(b.fbuy) * val(b.dp[t]) - val(b.fsell) * val(b.dm[t]))
                    for t in b.T)
-        # costs re-evaluated exactly (the objective's thermal cost uses tangent cuts)
+        # costs re-evaluated exactly (the objective's thermal cost is the tangents' maximum)
         parts = {"generation": float(th), "grid": float(grid), "load": float(fl),
                  "storage": float(st)}
         return float(sum(parts.values())), parts
@@ -123,10 +143,11 @@ def coalition_cost(config: SglsConfig, day: datetime.date, coalition: frozenset[
     return _Game(config, day).cost(frozenset(coalition))
 
 
-def characteristic_costs(config: SglsConfig, day: datetime.date
+def characteristic_costs(config: SglsConfig, day: datetime.date, *, appsi: bool = False
                          ) -> tuple[dict[frozenset[str], float], dict[str, float]]:
-    """``C(S)`` for all 16 coalitions, and the players' own costs in ``C(∅)``."""
-    game = _Game(config, day)
+    """``C(S)`` for all 16 coalitions, and the players' own costs in ``C(∅)`` (``appsi``: see
+    :class:`_Game`)."""
+    game = _Game(config, day, appsi=appsi)
     out = {}
     parts_empty: dict[str, float] = {}
     for r in range(len(PLAYERS) + 1):
@@ -155,7 +176,18 @@ def shapley(values: dict[frozenset[str], float], players: tuple[str, ...] = PLAY
 @lru_cache(maxsize=512)
 def shapley_day(config: SglsConfig, day: datetime.date) -> tuple[dict[str, float],
                                                                   dict[str, float], float]:
-    """``(φ, default costs c_i(∅), v(N))`` of ``day``: Shapley shares of the cost saving."""
+    """``(φ, default costs c_i(∅), v(N))`` of ``day``: read from the shipped table
+    (:mod:`.shapley_table`) when it holds this game's day, else :func:`compute_shapley_day`."""
+    from gridbench.cases.sgls.shapley_table import lookup
+
+    hit = lookup(config, day)
+    return hit if hit is not None else compute_shapley_day(config, day)
+
+
+def compute_shapley_day(config: SglsConfig, day: datetime.date) -> tuple[dict[str, float],
+                                                                          dict[str, float], float]:
+    """``(φ, default costs c_i(∅), v(N))`` of ``day``: Shapley shares of the cost saving,
+    solved (16 coalition MILPs)."""
     costs, default_parts = characteristic_costs(config, day)
     empty = costs[frozenset()]
     values = {s: empty - c for s, c in costs.items()}

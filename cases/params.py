@@ -1,0 +1,93 @@
+"""Config building blocks shared by the radial-feeder cases (SES-carbon, loss-arbitrage).
+
+Constrained float types (:data:`Positive`, :data:`NonNeg`, :data:`Fraction`,
+:data:`Efficiency`: finite, with the bounds their names say), the frozen parameter-group base
+:class:`FrozenParams` (unknown keys are errors), the feeder's network parameters
+:class:`FeederNetworkParams` (voltage band, substation voltage, the line-rating rule) with the
+ratings that rule gives (:func:`feeder_line_ratings_mva`), and the tariff-name check
+(:func:`check_tariff`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Efficiency",
+    "FeederNetworkParams",
+    "Fraction",
+    "FrozenParams",
+    "NonNeg",
+    "Positive",
+    "check_tariff",
+    "feeder_line_ratings_mva",
+]
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+class FrozenParams(BaseModel):
+    """A frozen group of parameters; unknown keys are validation errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeederNetworkParams(FrozenParams):
+    """Voltage band and line ratings of the IEEE 33 feeder (Zhong et al., Processes 12 (2024)
+    1791, eqs (4), (6); the loss-arbitrage article's power-flow constraints).
+
+    IEEE 33 has no thermal ratings. Rule: ``rating_k = max(line_rating_factor · S_k,
+    line_rating_min_mva)`` with ``S_k`` the apparent flow of branch k in the published
+    Baran–Wu base case (every load at its nominal peak, no DER): 20 % headroom over the
+    coincident nominal peak, at least 1 MVA (:func:`feeder_line_ratings_mva`).
+
+    The substation voltage is 1.02 pu instead of IEEE 33's 1.0 pu (an on-load tap changer
+    set-point): at 1.0 pu the published base case sits at 0.913 pu and the hourly 2016 loads
+    alone violate the 0.95 pu limit. Each case's ``NetworkParams`` says what the band and
+    ratings do in that case.
+    """
+
+    v_min_pu: Positive = 0.95
+    v_max_pu: Positive = 1.05
+    #: Substation voltage, pu (IEEE 33: 1.0; see above).
+    v_slack_pu: Positive = 1.02
+    line_rating_factor: Positive = 1.2
+    line_rating_min_mva: NonNeg = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.v_min_pu < self.v_max_pu:
+            raise ValueError(
+                f"voltage band inverted: v_min_pu={self.v_min_pu} >= v_max_pu={self.v_max_pu}"
+            )
+        return self
+
+
+@lru_cache(maxsize=16)
+def feeder_line_ratings_mva(grid: str, factor: float, min_mva: float) -> NDArray[np.float64]:
+    """``max(factor · S_k, min_mva)`` per branch of the radial feeder ``grid``, ``S_k`` the
+    apparent power entering branch ``k`` in its published base case (nominal loads, no DER),
+    MVA, read-only."""
+    from gridbench.cases.grid import RadialPowerFlow, load_grid
+
+    feeder = load_grid(grid)
+    flow = RadialPowerFlow(feeder).solve(feeder.load_p_mw, feeder.load_q_mvar)
+    out = np.array(np.maximum(factor * flow.branch_s_from_mva, min_mva), dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def check_tariff(name: str) -> None:
+    """Refuse a time-of-use tariff name that is not a preset of ``cases/data/prices.py``."""
+    from gridbench.cases.data import TOU_PRESETS
+
+    if name not in TOU_PRESETS:
+        raise ValueError(f"unknown tariff {name!r}; valid: {', '.join(TOU_PRESETS)}")

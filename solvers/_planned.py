@@ -1,0 +1,227 @@
+"""Scaffolding of the planning controllers that solve a case's formulation: plan the day once
+and replay it (``oracle``, ``day-ahead``), or re-plan every hour over a shrinking horizon
+(``mpc``).
+
+A case's controllers subclass :class:`PlanOnceController` / :class:`MpcController` and fill
+in what differs between cases — which formulation (:meth:`PlanningController.new_formulation`),
+and the measured state a solve starts from (:meth:`PlanOnceController.initial_state`,
+:meth:`MpcController.mpc_state`); the shared part is the day data each method sees
+(:meth:`PlanningController.actual_day`, :meth:`PlanningController.day_ahead_forecast`,
+:meth:`PlanningController.forecast`), the solve → record → plan sequence with the idle fallback
+of :class:`~gridbench.solvers._fallback.FallbackController`, and the replay / re-plan logic of
+``act``. The formulation only has to satisfy :class:`PlanningFormulation` (``update``,
+``solve``, ``plan``), its plan :class:`PlanLike` (``t0``, ``n_steps``, ``action(k)``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Case
+from gridbench.solvers._fallback import FallbackController, SolveOutcome, current_step
+
+__all__ = [
+    "DAY_AHEAD_LEAD_H",
+    "MpcController",
+    "PlanLike",
+    "PlanOnceController",
+    "PlanningController",
+    "PlanningFormulation",
+    "check_planning_case",
+    "day_ahead_forecast",
+]
+
+#: Hours between issuing the day-ahead forecast and midnight (issued at noon the day before).
+DAY_AHEAD_LEAD_H: Final[float] = 12.0
+#: Steps of a day (hourly): an MPC re-solves at steps 0 … 23.
+STEPS_PER_DAY: Final[int] = 24
+
+Action = NDArray[np.float32]
+
+
+class PlanLike(Protocol):
+    """The schedule of a solved horizon, as a controller replays it."""
+
+    t0: int
+
+    @property
+    def n_steps(self) -> int: ...
+
+    def action(self, k: int) -> NDArray[Any]: ...
+
+
+class PlanningFormulation(Protocol):
+    """What a planning controller needs of a case's formulation."""
+
+    def update(self, data: Any, *, t0: int = 0, **state: Any) -> None: ...
+
+    def solve(
+        self,
+        *,
+        time_limit_s: float | None = None,
+        dpp: bool = True,
+        warm_start: bool = True,
+        **solver_options: Any,
+    ) -> SolveOutcome: ...
+
+    def plan(self) -> PlanLike: ...
+
+
+def day_ahead_forecast(case: Case, day: datetime.date) -> Any:
+    """``case``'s forecast of ``day`` issued at noon the day before
+    (:data:`DAY_AHEAD_LEAD_H`), with the seed the referee shows controllers."""
+    return case.day_data(  # type: ignore[attr-defined]
+        day,
+        info="forecast",
+        seed=case.config.forecast_seed,  # type: ignore[attr-defined]
+        issue_step=0,
+        lead_offset_h=DAY_AHEAD_LEAD_H,
+    )
+
+
+def check_planning_case(case: Case, prefix: str, kind: str) -> None:
+    """Refuse a case with the family's id prefix but not the family's data methods."""
+    if not (hasattr(case, "day_data") and hasattr(case, "config")):
+        raise ValueError(
+            f"case {getattr(case, 'id', case)!r} has the {kind} id prefix {prefix!r} but no "
+            f"day_data()/config: the {kind} planners need a case of that family"
+        )
+
+
+class PlanningController(FallbackController):
+    """A controller that solves its case's formulation (module docstring)."""
+
+    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+        super().__init__(case, day)
+        #: Solver time limit per solve, s.
+        self.time_limit_s = time_limit_s
+        #: The formulation of the last solve.
+        self.formulation: PlanningFormulation | None = None
+        #: The plan of the last successful solve (``None`` before ``reset`` or after a
+        #: failed solve).
+        self.plan: PlanLike | None = None
+
+    def new_formulation(self) -> PlanningFormulation:
+        """A fresh formulation of the case (built, not solved)."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- what each method sees
+    def actual_day(self) -> Any:
+        """The realized day (perfect foresight)."""
+        return self.case.day_data(self.day, info="actual")  # type: ignore[attr-defined]
+
+    def day_ahead_forecast(self) -> Any:
+        """The forecast issued at noon the day before (:func:`day_ahead_forecast`)."""
+        return day_ahead_forecast(self.case, self.day)
+
+    def forecast(self, issue_step: int) -> Any:
+        """The rolling forecast issued at ``issue_step`` (what the observation shows)."""
+        return self.case.day_data(  # type: ignore[attr-defined]
+            self.day, info="forecast", seed=self.config.forecast_seed, issue_step=issue_step
+        )
+
+    # -------------------------------------------------------------- solve → record → plan
+    def _solve(
+        self,
+        form: PlanningFormulation,
+        step: int,
+        *,
+        dpp: bool,
+        warm_start: bool = True,
+        **solver_options: Any,
+    ) -> PlanLike | None:
+        """Solve ``form`` (``solver_options``: the solver's settings), record the result
+        (idle fallback on failure) and keep its plan."""
+        result = form.solve(
+            time_limit_s=self.time_limit_s, dpp=dpp, warm_start=warm_start, **solver_options
+        )
+        self.formulation = form
+        self.plan = form.plan() if self._record(result, step) else None
+        return self.plan
+
+
+class PlanOnceController(PlanningController):
+    """Plans the whole day once in ``reset`` and replays the plan (oracle, day-ahead)."""
+
+    def day_data(self) -> Any:
+        """The day the plan is made on (:meth:`actual_day` or :meth:`day_ahead_forecast`)."""
+        raise NotImplementedError
+
+    def initial_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of the formulation's ``update`` from the reset observation
+        (the measured initial state)."""
+        return {}
+
+    def plan_day(self, obs: Any, info: Mapping[str, Any], t0: int) -> None:
+        """One solve on :meth:`day_data` from step ``t0``, canonicalized with the values as
+        constants (``dpp=False``: solved once, no parametric compile)."""
+        form = self.new_formulation()
+        form.update(self.day_data(), t0=t0, **self.initial_state(obs, info))
+        self._solve(form, t0, dpp=False)
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self._reset_common(info)
+        self.plan = None
+        self.plan_day(obs, info, current_step(obs, info))
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
+        if self.status == "pending":
+            raise RuntimeError(f"{type(self).__name__}.act() called before reset()")
+        if self.plan is None:
+            return self.idle_action()
+        k = current_step(obs, info) - self.plan.t0
+        if not 0 <= k < self.plan.n_steps:
+            return self.idle_action()
+        return np.asarray(self.plan.action(k), dtype=np.float32)
+
+
+class MpcController(PlanningController):
+    """Shrinking-horizon MPC over one compiled (DPP) problem: at every hour ``t`` the forecast
+    issued at ``t`` and the measured state (:meth:`mpc_state`) refill the parameters, the
+    problem is re-solved over hours ``t … 23`` and its first step applied."""
+
+    method: ClassVar[str] = "mpc"
+
+    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+        super().__init__(case, day, time_limit_s)
+        self._planned_step: int | None = None
+
+    def mpc_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of the formulation's ``update`` from the latest observation."""
+        return {}
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        """Build and compile the problem, and plan the first hour (timed as planning)."""
+        self._reset_common(info)
+        self.plan, self._planned_step = None, None
+        self.formulation = self.new_formulation()
+        self._replan(obs, info)
+
+    def _replan(self, obs: Any, info: Mapping[str, Any]) -> None:
+        form = self.formulation
+        if form is None:
+            raise RuntimeError(f"{type(self).__name__} used before reset()")
+        t = current_step(obs, info)
+        t0 = min(t, STEPS_PER_DAY - 1)
+        form.update(self.forecast(t0), t0=t0, **self.mpc_state(obs, info))
+        self._planned_step = t
+        self._solve(form, t, dpp=True, warm_start=True)
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
+        if self.status == "pending":
+            raise RuntimeError(f"{type(self).__name__}.act() called before reset()")
+        if self.fallback:
+            return self.idle_action()
+        t = current_step(obs, info)
+        if t >= STEPS_PER_DAY:
+            return self.idle_action()
+        if self._planned_step != t:
+            self._replan(obs, info)
+        if self.plan is None:
+            return self.idle_action()
+        return np.asarray(self.plan.action(0), dtype=np.float32)

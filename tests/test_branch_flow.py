@@ -1,0 +1,177 @@
+"""The shared branch-flow SOCP blocks (:mod:`gridbench.cases.grid.branch_flow`) on tiny
+feeders with hand-derived values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from gridbench.cases.grid import RadialFeeder
+from gridbench.cases.grid import branch_flow as bf
+from gridbench.cases.grid.branch_flow import SolveResult, SolveStatus
+
+cp = pytest.importorskip("cvxpy")
+
+R_PU, X_PU = 0.1, 0.05
+
+
+def _feeder(from_bus, to_bus, load_p, r=R_PU, x=X_PU, load_q=None) -> RadialFeeder:
+    n = len(from_bus)
+    return RadialFeeder(
+        name="tiny",
+        base_kv=1.0,  # z_base = 1 ohm: ohms are pu
+        from_bus=np.array(from_bus),
+        to_bus=np.array(to_bus),
+        r_ohm=np.full(n, r),
+        x_ohm=np.full(n, x),
+        load_p_mw=np.array(load_p, dtype=float),
+        load_q_mvar=np.zeros(len(load_p)) if load_q is None else np.array(load_q, dtype=float),
+        rate_mva=np.full(n, math.inf),
+    )
+
+
+def test_network_matrices_of_a_forked_feeder():
+    """Bus 1 feeds buses 2 and 3: branches 1 and 2 leave the bus branch 0 feeds."""
+    fd = _feeder([0, 1, 1], [1, 2, 3], [0.0, 1.0, 2.0, 3.0])
+    net = bf.BranchFlowNetwork.from_feeder(fd, [8.0, 20.0, math.inf], 1.02)
+    assert net.children.tolist() == [[0, 0, 0], [1, 0, 0], [1, 0, 0]]
+    assert net.root.tolist() == [1, 0, 0]
+    assert net.v0 == pytest.approx(1.02**2)
+    assert bf.subtree_matrix(fd).tolist() == [[0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 0, 1]]
+    # 1.2 · 1.25 · (subtree load): 9, 3, 4.5 MVA; only branch 0 can reach its 8 MVA
+    assert net.flow_bound.tolist() == pytest.approx([9.0, 3.0, 4.5])
+    assert net.limited.tolist() == [0]
+    # 10 MW of feed-in at bus 2 dominates branches 0 and 1: 1.2 · 10
+    bound = bf.flow_bound(fd, np.zeros(4), [0.0, 0.0, 10.0, 0.0])
+    assert bound.tolist() == pytest.approx([12.0, 12.0, 4.5])
+    assert net.device_map([2, 3]).tolist() == [[0, 1, 0], [0, 0, 1]]
+    with pytest.raises(ValueError, match="rating_mva must hold 3"):
+        bf.BranchFlowNetwork.from_feeder(fd, [1.0, 2.0], 1.0)
+
+
+def _exact_current(p_load: float, q_load: float) -> float:
+    """ℓ of a 2-bus feeder at v0 = 1: ℓ = (P_L + rℓ)² + (Q_L + xℓ)², the smaller root."""
+    a = R_PU**2 + X_PU**2
+    b = 2.0 * (R_PU * p_load + X_PU * q_load) - 1.0
+    c = p_load**2 + q_load**2
+    return (-b - math.sqrt(b * b - 4.0 * a * c)) / (2.0 * a)
+
+
+@dataclass(frozen=True)
+class _TwoBus:
+    problem: cp.Problem
+    net: bf.BranchFlowNetwork
+    flows: object
+    load_p: cp.Parameter
+    load_q: cp.Parameter
+
+
+def _two_bus(rating: float = math.inf, *, device: bool = False) -> _TwoBus:
+    """Minimize the losses r·ℓ of one branch feeding a load (plus a free device at bus 1)."""
+    fd = _feeder([0], [1], [0.0, 1.0])
+    net = bf.BranchFlowNetwork.from_feeder(fd, [rating], 1.0)
+    flows = type("Flows", (), bf.branch_flow_variables(1, 1))()
+    load_p, load_q = cp.Parameter((1, 2), name="load_p"), cp.Parameter((1, 2), name="load_q")
+    inj = None
+    cons = []
+    if device:
+        g = cp.Variable((1, 1), nonneg=True)  # up to 0.6 MW at bus 1
+        inj = g @ net.device_map([1])
+        cons.append(g <= 0.6)
+    cons += [
+        *bf.define_nodal_balance_constraints(net, flows, load_p, load_q, inj),
+        *bf.define_voltage_drop_constraints(net, flows),
+        *bf.define_branch_flow_cone_constraints(net, flows),
+        *bf.define_voltage_limit_constraints(flows, 0.8, 1.1),
+        *bf.define_line_limit_constraints(net, flows),
+    ]
+    problem = cp.Problem(cp.Minimize(cp.sum(flows.ell @ net.r)), cons)
+    return _TwoBus(problem, net, flows, load_p, load_q)
+
+
+@pytest.mark.parametrize(("p_load", "q_load"), [(1.0, 0.5), (0.5, 0.25)])
+def test_two_bus_branch_flow_is_the_exact_power_flow(p_load, q_load):
+    """(1, 0.5): ℓ = 30 − 20√2; (0.5, 0.25): ℓ = 35 − 20√3 (the quadratic above)."""
+    m = _two_bus()
+    assert m.problem.is_dpp()
+    m.load_p.value = np.array([[0.0, p_load]])
+    m.load_q.value = np.array([[0.0, q_load]])
+    result = bf.solve_clarabel(
+        m.problem,
+        diagnostics=lambda: {"relaxation_gap": bf.relaxation_gap(m.net, m.flows, 1)},
+    )
+    assert result.status is SolveStatus.OPTIMAL
+    ell = _exact_current(p_load, q_load)
+    assert ell == pytest.approx(
+        {1.0: 30 - 20 * math.sqrt(2), 0.5: 35 - 20 * math.sqrt(3)}[p_load], rel=1e-12
+    )
+    p, q = p_load + R_PU * ell, q_load + X_PU * ell
+    v1 = 1.0 - 2.0 * (R_PU * p + X_PU * q) + (R_PU**2 + X_PU**2) * ell
+    assert m.flows.ell.value[0, 0] == pytest.approx(ell, rel=1e-6)
+    assert m.flows.p.value[0, 0] == pytest.approx(p, rel=1e-6)
+    assert m.flows.q.value[0, 0] == pytest.approx(q, rel=1e-6)
+    assert m.flows.v.value[0, 0] == pytest.approx(v1, rel=1e-6)
+    assert result.objective == pytest.approx(R_PU * ell, rel=1e-6)
+    assert result.relaxation_gap == pytest.approx(0.0, abs=1e-6)
+    assert bf.voltage_extremes(m.net, m.flows, 1) == pytest.approx((math.sqrt(v1), 1.0), rel=1e-6)
+    # no finite rating: no loading
+    assert bf.branch_loading(m.net, m.flows, 1) == 0.0
+
+
+def test_injection_at_the_load_bus_offsets_the_load():
+    """A 0.6 MW device under a 1 MW load: the branch carries the flow of a 0.4 MW load."""
+    m = _two_bus(device=True)
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.zeros((1, 2))
+    result = bf.solve_clarabel(m.problem, dpp=False)
+    assert result.ok
+    ell = _exact_current(0.4, 0.0)
+    assert m.flows.ell.value[0, 0] == pytest.approx(ell, rel=1e-6)
+    assert m.flows.p.value[0, 0] == pytest.approx(0.4 + R_PU * ell, rel=1e-6)
+
+
+def test_line_limit_binds_and_an_overload_is_a_status_not_an_exception():
+    m = _two_bus(rating=1.0)
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.array([[0.0, 0.5]])
+    result = bf.solve_clarabel(m.problem)  # 1.31 MVA needed through a 1 MVA branch
+    assert result.status is SolveStatus.INFEASIBLE
+    assert not result.ok and math.isnan(result.objective)
+    m.load_q.value = np.zeros((1, 2))
+    m.load_p.value = np.array([[0.0, 0.8]])
+    result = bf.solve_clarabel(m.problem)  # DPP re-solve of the same compiled problem
+    assert result.ok
+    assert bf.branch_loading(m.net, m.flows, 1) <= 1.0 + 1e-6
+
+
+def test_solve_clarabel_rejects_a_bad_time_limit():
+    m = _two_bus()
+    with pytest.raises(ValueError, match="time_limit_s must be > 0"):
+        bf.solve_clarabel(m.problem, time_limit_s=0.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("optimal", SolveStatus.OPTIMAL),
+        ("optimal_inaccurate", SolveStatus.OPTIMAL_INACCURATE),
+        ("infeasible", SolveStatus.INFEASIBLE),
+        ("infeasible_inaccurate", SolveStatus.INFEASIBLE),
+        ("unbounded", SolveStatus.INFEASIBLE),
+        ("user_limit", SolveStatus.TIMEOUT),
+        ("solver_error", SolveStatus.FAILED),
+        (None, SolveStatus.FAILED),
+    ],
+)
+def test_solve_status_normalizes_cvxpy(status, expected):
+    got = SolveStatus.from_cvxpy(status)
+    assert got is expected
+    assert got.ok is (expected in (SolveStatus.OPTIMAL, SolveStatus.OPTIMAL_INACCURATE))
+
+
+def test_a_failed_solve_result_reads_as_not_ok():
+    result = SolveResult(SolveStatus.FAILED, math.nan, 0.1, message="boom")
+    assert not result.ok and math.isnan(result.relaxation_gap)

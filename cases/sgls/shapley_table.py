@@ -25,9 +25,7 @@ import argparse
 import datetime
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -113,20 +111,16 @@ def lookup(
 
 def _write_atomic(path: Path, rows: list[dict[str, object]]) -> None:
     import csv
+    import io
 
+    from gridbench.benchmarks.atomic import atomic_write_text
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=_columns(), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=_columns(), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, buf.getvalue())
 
 
 def precompute(

@@ -18,6 +18,14 @@ Group ``sgls-mpc-resolve``: one re-solve of the 4-h (16-step) intraday window on
 persistent ``appsi_highs`` model (parameters updated, no rebuild) against the same window
 built from scratch and solved (a cold build).
 
+Groups ``referee-step-sgls-ieee33`` / ``referee-step-sgls-ieee30``: one day of environment
+steps (24 day-ahead + 96 intraday, random actions replayed; the reset is untimed set-up) of
+``RefereeEnv`` over :class:`~gridbench.cases.sgls.core.SglsCore` (subject: Python floats on the
+per-device path, the day's derived rows computed once per day) against the same env over
+:class:`~gridbench.cases.sgls.array_core.ArrayCore` (reference: the step as
+first written, numpy array expressions per step). Both give bit-identical observations,
+rewards and infos (``tests/test_sgls_referee_speed.py``; checked again here on the rewards).
+
 Data, forecasts and the first (compiling) call are untimed set-up.
 """
 
@@ -125,3 +133,42 @@ def test_mpc_resolve(benchmark, role, persistent):
     benchmark.extra_info.update(role=role, solver="appsi_highs " + (
         "persistent re-solve" if persistent else "cold build + solve"))
     benchmark.pedantic(run, rounds=16, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("grid", ["ieee33", "ieee30"])
+@pytest.mark.parametrize("role", ["reference", "subject"])
+def test_referee_step(benchmark, grid, role):
+    from gridbench.cases.referee import RefereeEnv
+    from gridbench.cases.sgls.array_core import ArrayCore
+    from gridbench.cases.sgls.core import SglsCore
+    from gridbench.cases.sgls.shapley_table import lookup
+
+    case = make_case(f"sgls-{grid}-v0")
+    # a tabled day: the last step reads its Shapley shares from the shipped table
+    day = next(d for d in case.days("train") if lookup(case.config, d) is not None)
+    core_cls = ArrayCore if role == "reference" else SglsCore
+    env = RefereeEnv(core_cls(case.config), day=day, seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(case.timeline.total_steps)]
+    rewards: list[float] = []
+
+    def setup():
+        env.reset(seed=0)
+        rewards.clear()
+        return (), {}
+
+    def run_day():
+        for a in actions:
+            rewards.append(env.step(a)[1])
+
+    setup()
+    run_day()  # warm-up: the day's data, forecasts and derived rows (untimed)
+    benchmark.group = f"referee-step-sgls-{grid}"
+    benchmark.extra_info.update(role=role, scenarios=len(actions), solver=(
+        "per-step numpy array expressions" if role == "reference"
+        else "Python floats + per-day rows"))
+    benchmark.pedantic(run_day, setup=setup, rounds=30, iterations=1, warmup_rounds=1)
+    other = RefereeEnv((SglsCore if role == "reference" else ArrayCore)(case.config), day=day,
+                       seed=0)
+    other.reset(seed=0)
+    assert [other.step(a)[1] for a in actions] == rewards

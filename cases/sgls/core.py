@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections import OrderedDict
 from functools import cached_property
 from typing import Any, Final
 
@@ -60,7 +61,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.kpi import StepKPI
-from gridbench.cases.projection import storage_power_bounds
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
 from gridbench.cases.sgls.config import SglsConfig
 from gridbench.cases.sgls.day import N_STEPS, SglsDay, flex_weights, nowcast, sgls_day
@@ -71,6 +71,56 @@ TIMELINE: Final[Timeline] = Timeline.two_layer(day_ahead=(24, 1.0), intraday=(96
 #: The cooperative game's players (§3): generation, grid, load, storage.
 PLAYERS: Final[tuple[str, ...]] = ("generation", "grid", "load", "storage")
 FloatArray = NDArray[np.float64]
+
+
+def _npsum(values: list[float]) -> float:
+    """``float(np.sum(np.array(values)))`` bit for bit: numpy adds fewer than 8 contiguous
+    float64 terms one after the other from 0.0 (``tests/test_sgls_referee_speed.py``
+    checks it); longer vectors go to numpy."""
+    if len(values) < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    return float(np.array(values, dtype=np.float64).sum())
+
+
+def _rest(data: SglsDay, j: int, k: int, dt: float, inside: NDArray[np.bool_]) -> float:
+    """Base energy (MWh) of flexible load ``j`` in its window after step ``k``."""
+    return float(data.flex_base_mw[k + 1:, j][inside[k + 1:]].sum() * dt)
+
+
+def _pos(x: float) -> float:
+    """``np.maximum(x, 0)`` of one float (``+0.0`` for ``-0.0``, as numpy)."""
+    return x if x > 0.0 else 0.0
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    """``np.clip(x, lo, hi)`` of one float (keeps ``x`` unless it lies outside)."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+#: Days whose derived rows (:meth:`SglsCore._prepare_day`) a core keeps: the whole year.
+DAY_CACHE_SIZE: Final[int] = 366
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _DayRows:
+    """What :meth:`SglsCore._prepare_day` derives from a day's data: observation rows
+    (``da``/``now``: loads part, PV total, wind), realized renewables and prices, and the
+    tie line of the idle plan (the default schedule before the day-ahead layer runs)."""
+
+    obs: dict[str, tuple[FloatArray, list[float], list[float]]]
+    act_ren: list[float]
+    act_price: list[float]
+    idle_tie: FloatArray
+    #: ``ren[n_steps][k]``: ``[PV per plant…, wind]`` (MW) at step ``k`` of the intraday (96)
+    #: or day-ahead (24) data; ``ren_q``: the same times ``tan φ`` (Mvar absorbed).
+    ren: dict[int, FloatArray]
+    ren_q: dict[int, FloatArray]
+    #: ``rest[n_steps][j][k]``: :func:`_rest` of shift load ``j`` after step ``k`` of the
+    #: intraday (96) or day-ahead (24) data (``None`` for curtailable loads).
+    rest: dict[int, list[list[float] | None]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +196,55 @@ class SglsCore(DispatchCore):
         self.pv_bus = np.array([b - 1 for b in c.pv_buses], dtype=int)
         self.wind_bus = c.wind_bus - 1
         self.load_buses = np.flatnonzero(self.grid.load_p_mw > 0)
+        self._day_rows: OrderedDict[datetime.date, _DayRows] = OrderedDict()
+        self._rows: _DayRows | None = None
+        self._ratio: dict[int, tuple[SglsDay, FloatArray]] = {}
+        self._static_hot_path()
         self._obs_len = len(self._observe_vector(dummy=True))
+
+    def _static_hot_path(self) -> None:
+        """Per-device constants as Python floats and the static boxes, for the step path.
+
+        The step evaluates the same IEEE operations as the array expressions it replaces, in
+        the same order (sums of at most 7 terms as numpy does: ``((0 + x₀) + x₁) + …``,
+        :func:`_npsum`), so observations, rewards and KPIs are bit-identical to them
+        (``tests/test_sgls_referee_speed.py``)."""
+        self._th = (self.th_min.tolist(), self.th_max.tolist(), self.th_ramp.tolist())
+        self._abc = [tuple(r) for r in self.th_abc.tolist()]
+        self._st = list(zip(self.st_e.tolist(), self.st_p.tolist(), self.st_lo.tolist(),
+                            self.st_hi.tolist(), self.st_ec.tolist(), self.st_ed.tolist(),
+                            self.st_cc.tolist(), self.st_cd.tolist(), strict=True))
+        self._fl_shift_f = [1.0 if b else 0.0 for b in self.fl_shift.tolist()]
+        self._fl_curt_f = [0.0 if b else 1.0 for b in self.fl_shift.tolist()]
+        self._fl_cost = self.fl_cost.tolist()
+        self._curt_base = np.maximum(self._flex_max, 1e-9).tolist()
+        self._st_p = self.st_p.tolist()
+        # fancy-index updates equal np.add.at only where the indices are distinct; groups
+        # of updates on disjoint buses are applied as one (each bus still sees the same
+        # operations in the same order)
+        ren_bus = np.append(self.pv_bus, self.wind_bus)
+        self._unique_buses = all(len(set(a.tolist())) == a.size
+                                 for a in (ren_bus, self.st_bus, self.th_bus))
+        batches: list[tuple[list[int], list[str]]] = []
+        for name, idx in (("ren", ren_bus), ("st", self.st_bus), ("th", self.th_bus)):
+            if not idx.size:
+                continue
+            if batches and not set(batches[-1][0]) & set(idx.tolist()):
+                batches[-1][0].extend(idx.tolist())
+                batches[-1][1].append(name)
+            else:
+                batches.append((idx.tolist(), [name]))
+        self._p_batches = [(np.array(i, dtype=int), names) for i, names in batches]
+        self._ren_bus = ren_bus
+        self._static_box = {layer: tuple(np.asarray(b, dtype=np.float64).copy()
+                                         for b in self.action_bounds(layer))
+                            for layer in (Layer.DAY_AHEAD, Layer.INTRADAY)}
+        # which steps of each layer lie inside each shift window (static)
+        self._inside: dict[tuple[int, float], list[NDArray[np.bool_]]] = {}
+        for n, dt in ((24, 1.0), (N_STEPS, 0.25)):
+            t = np.arange(n) * dt
+            self._inside[(n, dt)] = [(t >= f.window_h[0]) & (t < f.window_h[1])
+                                     for f in self.config.flexible]
 
     # ------------------------------------------------------------------ static spaces
     def action_bounds(self, layer: Layer) -> tuple[FloatArray, FloatArray]:
@@ -181,12 +279,13 @@ class SglsCore(DispatchCore):
         self.da = sgls_day(c, day, info="forecast", seed=c.forecast_seed,
                            lead_offset_h=c.day_ahead_lead_h).hourly()
         lay = self.lay
+        self._prepare_day(day)
         # plan state
         self.soc_plan = self.st_soc0.copy()
         self.bal_plan = np.zeros(lay.n_fl)
         self.prev_th_plan: FloatArray | None = None
         self.plan_sp = np.zeros((24, lay.dim))
-        self.plan_tie = self._idle_tie_plan()
+        self.plan_tie = self._rows.idle_tie.copy()
         self.plan_soc = np.tile(self.st_soc0, (25, 1))
         # real state
         self.soc = self.st_soc0.copy()
@@ -198,8 +297,49 @@ class SglsCore(DispatchCore):
         self._extras: dict[int, dict[str, Any]] = {}
         self.da_mean_net = float(np.mean(self.da.load_p_mw.sum(1) - self.da.renewable_mw))
 
-    def _idle_tie_plan(self) -> FloatArray:
-        return np.array([self._flow(self.da, h, np.zeros(self.lay.dim))[0] for h in range(24)])
+    def _prepare_day(self, day: datetime.date) -> None:
+        """Day data the step reads, evaluated once per day (and kept for
+        :data:`DAY_CACHE_SIZE` days) with the expressions the step used to evaluate at every
+        step, hence the same numbers."""
+        self._rows = None  # the day's rows are being built
+        self._ratio = {id(d): (d, np.divide(d.load_q_mvar, d.load_p_mw,
+                                            out=np.zeros_like(d.load_p_mw),
+                                            where=d.load_p_mw > 1e-9))
+                       for d in (self.act, self.da)}
+        rows = self._day_rows.get(day)
+        if rows is None:
+            obs = {}
+            for name, d in (("da", self.da), ("now", self.now)):
+                if self.radial:
+                    loads = np.array([[row.sum()] for row in d.load_p_mw])
+                else:
+                    loads = np.array(d.load_p_mw[:, self.load_buses])
+                obs[name] = (loads, [float(row.sum()) for row in d.pv_mw], d.wind_mw.tolist())
+            idle_tie = np.array([self._flow(self.da, h, np.zeros(self.lay.dim))[0]
+                                 for h in range(24)])
+            rest = {}
+            for d, dt in ((self.act, 0.25), (self.da, 1.0)):
+                inside = self._inside[(d.n_steps, dt)]
+                rest[d.n_steps] = [
+                    [_rest(d, j, k, dt, inside[j]) for k in range(d.n_steps)]
+                    if f.kind == "shift" else None
+                    for j, f in enumerate(self.config.flexible)]
+            tan = self.config.renewable_tan_phi
+            ren = {d.n_steps: np.column_stack((d.pv_mw, d.wind_mw)) for d in (self.act, self.da)}
+            ren_q = {d.n_steps: np.column_stack((tan * d.pv_mw, tan * d.wind_mw))
+                     for d in (self.act, self.da)}
+            rows = _DayRows(obs=obs, act_ren=self.act.renewable_mw.tolist(),
+                            act_price=self.act.price.tolist(), idle_tie=idle_tie, rest=rest,
+                            ren=ren, ren_q=ren_q)
+            self._day_rows[day] = rows
+            if len(self._day_rows) > DAY_CACHE_SIZE:
+                self._day_rows.popitem(last=False)
+        else:
+            self._day_rows.move_to_end(day)
+        self._rows = rows
+        self._obs_rows = rows.obs
+        self._act_ren = rows.act_ren
+        self._act_price = rows.act_price
 
     def on_layer_start(self, layer: Layer) -> None:
         if layer is Layer.INTRADAY:
@@ -215,45 +355,76 @@ class SglsCore(DispatchCore):
         return self.act, self.step_index, 0.25
 
     def step_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Thermal capacity and ramp (eqs (6)–(7)), storage power within its SOC band (eqs
+        (9)–(11), the formula of :func:`~gridbench.cases.projection.storage_power_bounds`)
+        and flexible-load limits (:meth:`flex_bounds`), evaluated in Python floats with the
+        operations of the array formulas (same numbers)."""
+        spec, k = self.timeline.position(self.position)
+        da = spec.layer is Layer.DAY_AHEAD
+        data, dt = (self.da, 1.0) if da else (self.act, 0.25)
+        s_low, s_high = self._static_box[spec.layer]
+        low, high = s_low.tolist(), s_high.tolist()
         lay = self.lay
-        data, k, dt = self._data()
-        da = self.layer is Layer.DAY_AHEAD
-        low, high = self.action_bounds(self.layer)
         prev = self.prev_th_plan if da else self.prev_th
         if prev is not None and lay.n_th:
-            low[lay.th] = np.maximum(self.th_min, prev - self.th_ramp * dt)
-            high[lay.th] = np.minimum(self.th_max, prev + self.th_ramp * dt)
-            high[lay.th] = np.maximum(high[lay.th], low[lay.th])
+            th_min, th_max, ramp = self._th
+            for i, p in enumerate(prev.tolist()):  # np.maximum(a, b) is a if a > b else b
+                v = p - ramp[i] * dt
+                lo = th_min[i] if th_min[i] > v else v
+                v = p + ramp[i] * dt
+                hi = th_max[i] if th_max[i] < v else v
+                low[i], high[i] = lo, (hi if hi > lo else lo)
         soc = self.soc_plan if da else self.soc
-        lo, hi = storage_power_bounds(soc, self.st_e, self.st_p, dt, soc_min=self.st_lo,
-                                      soc_max=self.st_hi, eta_charge=self.st_ec,
-                                      eta_discharge=self.st_ed)
-        low[lay.st], high[lay.st] = lo, hi
+        o = lay.n_th
+        for i, (s, (e, pm, s_lo, s_hi, ec, ed, _, _)) in enumerate(
+                zip(soc.tolist(), self._st, strict=True)):
+            high[o + i] = _clip(((s - s_lo) * e * ed) / dt, 0.0, pm)
+            low[o + i] = -_clip(((s_hi - s) * e) / (ec * dt), 0.0, pm)
         bal = self.bal_plan if da else self.bal
         flo, fhi = self.flex_bounds(data, k, dt, bal)
-        low[lay.fl], high[lay.fl] = flo, fhi
-        return low, high
+        o = lay.n_th + lay.n_st
+        low[o:], high[o:] = flo.tolist(), fhi.tolist()
+        return np.array(low), np.array(high)
 
     def flex_bounds(self, data: SglsDay, k: int, dt: float,
                     bal: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Bounds of the flexible loads at step ``k`` of ``data`` given the shifted energy
-        ``bal`` (MWh moved away so far, to be served later)."""
+        ``bal`` (MWh moved away so far, to be served later).
+
+        A shift load inside its window may move at most its base demand either way, and only
+        what the rest of the window can serve back (``rest``): ``max(−base, (−rest − bal)/dt)
+        <= x <= min(base, (rest − bal)/dt)``. When the balance is exactly as large as the
+        window can serve, rounding can leave ``low > high`` by ~1e-16; the load then moves
+        the balance back at its own limit, ``clip(−bal/dt, −base, base)`` (it used to move
+        it all at once, ``−bal/dt``: beyond ``base`` and, in the day-ahead layer, beyond the
+        action box, where the projection raised).
+        """
         base = data.flex_base_mw[k]
         low = np.zeros(self.lay.n_fl)
         high = base.copy()
+        windows = self._inside.get((data.n_steps, dt))
+        rows = self._rows
+        known = rows is not None and (data is self.act or data is self.da)
         for j, f in enumerate(self.config.flexible):
             if f.kind != "shift":
                 continue
-            t = np.arange(data.n_steps) * dt
-            inside = (t >= f.window_h[0]) & (t < f.window_h[1])
+            if windows is None:
+                t = np.arange(data.n_steps) * dt
+                inside = (t >= f.window_h[0]) & (t < f.window_h[1])
+            else:
+                inside = windows[j]
             if not inside[k]:
                 low[j] = high[j] = 0.0
                 continue
-            rest = float(data.flex_base_mw[k + 1:, j][inside[k + 1:]].sum() * dt)
+            if known and dt == (1.0 if data is self.da else 0.25):
+                rest = rows.rest[data.n_steps][j][k]
+            else:
+                rest = _rest(data, j, k, dt, inside)
             low[j] = max(-base[j], (-rest - bal[j]) / dt)
             high[j] = min(base[j], (rest - bal[j]) / dt)
-            if low[j] > high[j]:  # numerical: serve the balance
-                low[j] = high[j] = -bal[j] / dt
+            if low[j] > high[j]:  # the window cannot absorb the balance (or rounding at
+                # a tight bound): move it back as fast as the load allows
+                low[j] = high[j] = min(max(-bal[j] / dt, -base[j]), base[j])
         return low, high
 
     # ------------------------------------------------------------------ physics
@@ -263,13 +434,30 @@ class SglsCore(DispatchCore):
         p = data.load_p_mw[k].copy()
         q = data.load_q_mvar[k].copy()
         fl = sp[lay.fl]
-        pf_ratio = np.divide(q, p, out=np.zeros_like(p), where=p > 1e-9)
+        known = self._ratio.get(id(data))
+        if known is not None and known[0] is data:  # the day's rows, computed once
+            pf_ratio = known[1][k]
+        else:
+            pf_ratio = np.divide(q, p, out=np.zeros_like(p), where=p > 1e-9)
         dl = fl @ self.fl_w  # demand removed per bus
         p -= dl
         q -= dl * pf_ratio
+        tan = self.config.renewable_tan_phi  # absorbing: reactive demand
+        if self._unique_buses:  # x[i] - v is x[i] + (-v): the same as np.add.at below
+            rows = self._rows
+            if rows is not None and (data is self.act or data is self.da):
+                ren, ren_q = rows.ren[data.n_steps][k], rows.ren_q[data.n_steps][k]
+            else:
+                ren = np.append(data.pv_mw[k], data.wind_mw[k])
+                ren_q = np.append(tan * data.pv_mw[k], tan * data.wind_mw[k])
+            src = {"ren": ren, "st": sp[lay.st], "th": sp[lay.th]}
+            for idx, names in self._p_batches:
+                p[idx] -= src[names[0]] if len(names) == 1 else np.concatenate(
+                    [src[n] for n in names])
+            q[self._ren_bus] += ren_q
+            return p, q
         np.add.at(p, self.pv_bus, -data.pv_mw[k])
         p[self.wind_bus] -= data.wind_mw[k]
-        tan = self.config.renewable_tan_phi  # absorbing: reactive demand
         np.add.at(q, self.pv_bus, tan * data.pv_mw[k])
         q[self.wind_bus] += tan * data.wind_mw[k]
         np.add.at(p, self.st_bus, -sp[lay.st])
@@ -282,24 +470,37 @@ class SglsCore(DispatchCore):
         p, q = self._injections(data, k, sp)
         if self.radial:
             res = self.pf.solve(p, q)
-            vm = res.vm_pu[1:] if res.vm_pu.ndim == 1 else res.vm_pu[0, 1:]
-            tie = float(np.asarray(res.p_slack_mw).reshape(-1)[0])
-            loss = float(np.asarray(res.total_loss_mw).reshape(-1)[0])
+            vm = np.abs(res.v[1:])  # = vm_pu[1:]
+            tie = float(res.p_slack_mw)
+            loss = float(res.loss_p_mw.sum())  # = total_loss_mw
             c = self.config
-            viol = float(np.clip(c.v_min_pu - vm, 0, None).sum()
-                         + np.clip(vm - c.v_max_pu, 0, None).sum())
-            return tie, loss, {"v_min": float(vm.min()), "v_max": float(vm.max()),
-                               "v_viol": viol, "line": 0.0}
+            v_min, v_max = float(vm.min()), float(vm.max())
+            # Σ max(v_min − v, 0) + Σ max(v − v_max, 0) (np.clip(x, 0, None) is
+            # np.maximum(x, 0)); a sum of zeros is 0.0 whenever the band holds
+            under = np.maximum(c.v_min_pu - vm, 0).sum() if v_min < c.v_min_pu else 0.0
+            over = np.maximum(vm - c.v_max_pu, 0).sum() if v_max > c.v_max_pu else 0.0
+            return tie, loss, {"v_min": v_min, "v_max": v_max, "v_viol": float(under + over),
+                               "line": 0.0}
         tie = float(p.sum())
-        flows = self.dc.flows_mw(-p)
-        over = np.clip(np.abs(flows) / self.rate - 1.0, 0.0, None)
-        return tie, 0.0, {"v_min": 1.0, "v_max": 1.0, "v_viol": 0.0, "line": float(over.sum())}
+        loading = np.abs(self.dc.flows_mw(-p)) / self.rate
+        # Σ max(|f|/rate − 1, 0): 0.0 when no branch is above its rating
+        line = float(np.maximum(loading - 1.0, 0.0).sum()) if loading.max() > 1.0 else 0.0
+        return tie, 0.0, {"v_min": 1.0, "v_max": 1.0, "v_viol": 0.0, "line": line}
 
     def _advance_storage(self, soc: FloatArray, ps: FloatArray, dt: float) -> FloatArray:
-        dis = np.clip(ps, 0, None)
-        ch = np.clip(-ps, 0, None)
-        new = soc - dt * dis / (self.st_ed * self.st_e) + dt * self.st_ec * ch / self.st_e
-        return np.clip(new, 0.0, 1.0)
+        """SOC after ``dt`` h at powers ``ps`` (``> 0`` discharging):
+        ``clip(SOC − dt·P_dis/(η_d E) + dt·η_c·P_ch/E, 0, 1)``."""
+        out = []
+        for s, p, (e, _, _, _, ec, ed, _, _) in zip(soc.tolist(), ps.tolist(), self._st,
+                                                    strict=True):
+            new = s - dt * _pos(p) / (ed * e) + dt * ec * _pos(-p) / e
+            out.append(_clip(new, 0.0, 1.0))
+        return np.array(out, dtype=np.float64)
+
+    def _shift_balance(self, bal: FloatArray, fl: FloatArray, dt: float) -> FloatArray:
+        """``bal + fl · dt · is_shift`` (MWh moved away so far)."""
+        return np.array([b + x * dt * m for b, x, m in zip(
+            bal.tolist(), fl.tolist(), self._fl_shift_f, strict=True)], dtype=np.float64)
 
     def simulate(self, setpoints: FloatArray) -> StepOutcome:
         if self.layer is Layer.DAY_AHEAD:
@@ -310,7 +511,7 @@ class SglsCore(DispatchCore):
         lay, h, c = self.lay, self.step_index, self.config
         tie, _, _ = self._flow(self.da, h, sp)
         self.soc_plan = self._advance_storage(self.soc_plan, sp[lay.st], 1.0)
-        self.bal_plan = self.bal_plan + sp[lay.fl] * 1.0 * self.fl_shift
+        self.bal_plan = self._shift_balance(self.bal_plan, sp[lay.fl], 1.0)
         self.prev_th_plan = sp[lay.th].copy() if lay.n_th else None
         self.plan_sp[h] = sp
         self.plan_tie[h] = tie
@@ -330,21 +531,25 @@ class SglsCore(DispatchCore):
                    dt: float = 0.25) -> dict[str, float]:
         """Cost terms ($) of intraday step ``k`` (module docstring)."""
         lay = self.lay
-        th = sp[lay.th]
-        ps = sp[lay.st]
-        fl = sp[lay.fl]
-        price = float(self.act.price[k])
+        price = self._act_price[k] if hasattr(self, "_act_price") else float(self.act.price[k])
         ref = float(self.plan_tie[k // 4])
         dev = tie - ref
         settle = price * dt * (self.config.imbalance_buy * max(dev, 0.0)
                                + self.config.imbalance_sell * min(dev, 0.0))
         loss_cost = price * loss * dt
-        a, b, cc = (self.th_abc[:, 0], self.th_abc[:, 1], self.th_abc[:, 2])
+        # Σ (a P² + b P + c) Δt (eq (2)); Σ (c_dis P_dis + c_ch P_ch) Δt (eq (3));
+        # Σ cost_j |ΔL_j| Δt (eq (4))
+        thermal = _npsum([(a * (x * x) + b * x + cc) * dt
+                          for (a, b, cc), x in zip(self._abc, sp[lay.th].tolist(), strict=True)])
+        storage = _npsum([(cd * _pos(x) + ch * _pos(-x)) * dt
+                          for (_, _, _, _, _, _, ch, cd), x in zip(self._st, sp[lay.st].tolist(),
+                                                                  strict=True)])
+        flexible = _npsum([cost * abs(x) * dt
+                           for cost, x in zip(self._fl_cost, sp[lay.fl].tolist(), strict=True)])
         return {
-            "thermal": float(((a * th**2 + b * th + cc) * dt).sum()),
-            "storage": float(((self.st_cd * np.clip(ps, 0, None)
-                               + self.st_cc * np.clip(-ps, 0, None)) * dt).sum()),
-            "flexible_load": float((self.fl_cost * np.abs(fl) * dt).sum()),
+            "thermal": thermal,
+            "storage": storage,
+            "flexible_load": flexible,
             "imbalance": settle - loss_cost,
             "network_loss": loss_cost,
         }
@@ -354,14 +559,18 @@ class SglsCore(DispatchCore):
         h = k // 4
         tie, loss, net = self._flow(self.act, k, sp)
         self.soc = self._advance_storage(self.soc, sp[lay.st], 0.25)
-        self.bal = self.bal + sp[lay.fl] * 0.25 * self.fl_shift
+        self.bal = self._shift_balance(self.bal, sp[lay.fl], 0.25)
         self.prev_th = sp[lay.th].copy() if lay.n_th else None
         self.prev_fl = sp[lay.fl].copy()
-        self.prev_ren = float(self.act.renewable_mw[k])
+        self.prev_ren = self._act_ren[k]
         cost = self.step_costs(sp, k, tie, loss)
         ref = float(self.plan_tie[h])
         frac = (k % 4 + 1) / 4.0
-        soc_ref = self.plan_soc[h] + frac * (self.plan_soc[h + 1] - self.plan_soc[h])
+        soc_now = self.soc.tolist()
+        soc_ref_l = [a + frac * (b - a) for a, b in zip(self.plan_soc[h].tolist(),
+                                                         self.plan_soc[h + 1].tolist(),
+                                                         strict=True)]
+        soc_ref = np.array(soc_ref_l)
         st_plan = self.plan_sp[h, lay.st]
         # players' payoffs (what each pays, $; see shapley.py): generation = thermal,
         # grid = tie-line settlement (incl. losses), load = flexible-load cost, storage
@@ -371,15 +580,17 @@ class SglsCore(DispatchCore):
         self.payoff["storage"] += cost["storage"]
         w = c.weights
         total = sum(cost.values())
-        curt_base = np.maximum(self._flex_max, 1e-9)
+        tracking = _npsum([abs(x - y) / pm for x, y, pm in zip(
+            sp[lay.st].tolist(), st_plan.tolist(), self._st_p, strict=True)])
+        soc_dev = _npsum([abs(x - y) for x, y in zip(soc_now, soc_ref_l, strict=True)])
+        curtail = _npsum([_pos(x) * m / cb for x, m, cb in zip(
+            sp[lay.fl].tolist(), self._fl_curt_f, self._curt_base, strict=True)])
         terms = {
             "cost": -w.cost * total / c.cost_scale,
             "fluctuation": -w.fluctuation * ((tie - ref) / c.tie_scale_mw) ** 2,
-            "storage_tracking": -w.storage_tracking * float(
-                (np.abs(sp[lay.st] - st_plan) / self.st_p).sum()),
-            "soc_deviation": -w.soc_deviation * float(np.abs(self.soc - soc_ref).sum()),
-            "curtailment": -w.curtailment * float(
-                (np.clip(sp[lay.fl], 0, None) * ~self.fl_shift / curt_base).sum()),
+            "storage_tracking": -w.storage_tracking * tracking,
+            "soc_deviation": -w.soc_deviation * soc_dev,
+            "curtailment": -w.curtailment * curtail,
             "violation": -w.violation * (net["v_viol"] + net["line"]),
         }
         if k == N_STEPS - 1:
@@ -399,7 +610,7 @@ class SglsCore(DispatchCore):
             voltage_violation_pu=net["v_viol"],
             line_overload=net["line"],
         )
-        self._extras[k] = {"soc_ref": soc_ref.copy(), "loss_mw": loss,
+        self._extras[k] = {"soc_ref": soc_ref, "loss_mw": loss,
                        "storage_plan_mw": st_plan.copy(), "player_cost": dict(self.payoff)}
         if k == N_STEPS - 1 and w.cooperation > 0.0:
             self._extras[k]["cooperation"] = coop
@@ -429,6 +640,11 @@ class SglsCore(DispatchCore):
 
     # ------------------------------------------------------------------ observation
     def _observe_vector(self, dummy: bool = False) -> FloatArray:
+        """``[t/24 | loads (IEEE 30: per load bus; IEEE 33: total) | PV, wind | previous
+        thermal setpoints | renewables (last step) | previous flexible setpoints | SOC
+        (| IEEE 33: tie-line schedule, shifted energy)]``."""
+        if not dummy:
+            return self._observe_fast()
         lay = self.lay
         if dummy:
             k, t_h, loads = 0, 0.0, np.zeros(self.grid.n_bus)
@@ -461,6 +677,36 @@ class SglsCore(DispatchCore):
         if self.radial:  # IEEE 33: tie-line schedule and shifted energy (the paper fixes no MDP)
             parts.append(np.array(extra))
         return np.concatenate(parts).astype(np.float64)
+
+    def _observe_fast(self) -> FloatArray:
+        """:meth:`_observe_vector` from the day's rows prepared by :meth:`_prepare_day`."""
+        lay = self.lay
+        spec, step = self.timeline.position(self.position)
+        if spec.layer is Layer.DAY_AHEAD:
+            k = min(step, 23)
+            t_h = float(k)
+            loads, pvs, winds = self._obs_rows["da"]
+            pv, wind = pvs[k], winds[k]
+            ren = pv + wind
+            soc = self.soc_plan
+            prev_th = self.prev_th_plan.tolist() if self.prev_th_plan is not None else [
+                0.0] * lay.n_th
+            prev_fl = self.plan_sp[k - 1, lay.fl].tolist() if k > 0 else [0.0] * lay.n_fl
+            extra = (float(self.plan_tie[k]), self.bal_plan)
+        else:
+            k = min(step, N_STEPS - 1)
+            t_h = k * 0.25
+            loads, pvs, winds = self._obs_rows["now"]
+            pv, wind = pvs[k], winds[k]
+            ren = self.prev_ren
+            soc = self.soc
+            prev_th = self.prev_th.tolist() if self.prev_th is not None else [0.0] * lay.n_th
+            prev_fl = self.prev_fl.tolist()
+            extra = (float(self.plan_tie[k // 4]), self.bal)
+        vals = [t_h / 24.0, *loads[k].tolist(), pv, wind, *prev_th, ren, *prev_fl, *soc.tolist()]
+        if self.radial:  # IEEE 33: tie-line schedule and shifted energy (the paper fixes no MDP)
+            vals += [extra[0], _npsum(extra[1].tolist())]
+        return np.array(vals, dtype=np.float64)
 
     def observe(self) -> FloatArray:
         return np.clip(self._observe_vector(), -1e4, 1e4)

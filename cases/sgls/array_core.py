@@ -247,35 +247,4 @@ class ArrayCore(SglsCore):
         return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
 
     def _observe_vector(self, dummy: bool = False) -> FloatArray:
-        lay = self.lay
-        if dummy:
-            k, t_h, loads = 0, 0.0, np.zeros(self.grid.n_bus)
-            pv = wind = ren = 0.0
-            soc, prev_th, prev_fl = self.st_soc0, np.zeros(lay.n_th), np.zeros(lay.n_fl)
-            extra = [0.0, 0.0]
-        elif self.layer is Layer.DAY_AHEAD:
-            k = min(self.step_index, 23)
-            t_h = float(k)
-            loads = self.da.load_p_mw[k]
-            pv, wind = float(self.da.pv_mw[k].sum()), float(self.da.wind_mw[k])
-            ren = pv + wind
-            soc = self.soc_plan
-            prev_th = self.prev_th_plan if self.prev_th_plan is not None else np.zeros(lay.n_th)
-            prev_fl = self.plan_sp[k - 1, lay.fl] if k > 0 else np.zeros(lay.n_fl)
-            extra = [float(self.plan_tie[k]), float(self.bal_plan.sum())]
-        else:
-            k = min(self.step_index, N_STEPS - 1)
-            t_h = k * 0.25
-            loads = self.now.load_p_mw[k]
-            pv, wind = float(self.now.pv_mw[k].sum()), float(self.now.wind_mw[k])
-            ren = self.prev_ren
-            soc = self.soc
-            prev_th = self.prev_th if self.prev_th is not None else np.zeros(lay.n_th)
-            prev_fl = self.prev_fl
-            extra = [float(self.plan_tie[k // 4]), float(self.bal.sum())]
-        load_part = loads[self.load_buses] if not self.radial else np.array([loads.sum()])
-        parts = [np.array([t_h / 24.0]), load_part, np.array([pv, wind]), prev_th,
-                 np.array([ren]), prev_fl, soc]
-        if self.radial:  # IEEE 33: tie-line schedule and shifted energy (the paper fixes no MDP)
-            parts.append(np.array(extra))
-        return np.concatenate(parts).astype(np.float64)
+        return self._observe_array(dummy)

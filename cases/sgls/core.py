@@ -642,9 +642,13 @@ class SglsCore(DispatchCore):
     def _observe_vector(self, dummy: bool = False) -> FloatArray:
         """``[t/24 | loads (IEEE 30: per load bus; IEEE 33: total) | PV, wind | previous
         thermal setpoints | renewables (last step) | previous flexible setpoints | SOC
-        (| IEEE 33: tie-line schedule, shifted energy)]``."""
-        if not dummy:
-            return self._observe_fast()
+        (| IEEE 33: tie-line schedule, shifted energy)]``: :meth:`_observe_fast` on the step
+        path, :meth:`_observe_array` for the dummy (before any day is loaded)."""
+        return self._observe_array(dummy) if dummy else self._observe_fast()
+
+    def _observe_array(self, dummy: bool = False) -> FloatArray:
+        """The observation as array expressions (the reference :meth:`_observe_fast` equals,
+        bit for bit; ``tests/test_sgls_referee_speed.py``)."""
         lay = self.lay
         if dummy:
             k, t_h, loads = 0, 0.0, np.zeros(self.grid.n_bus)

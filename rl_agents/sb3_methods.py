@@ -214,10 +214,13 @@ def training_plan(
     budget: Budget | str,
     steps_per_episode: int,
     path: str | Path | None = None,
+    case_id: str | None = None,
 ) -> TrainingPlan:
     """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
     with its ``budget_kwargs[budget]``, and the env-step count (``timesteps``, or
-    ``episodes × steps_per_episode``)."""
+    ``episodes × steps_per_episode``). Precedence of the step count and checkpoints, last
+    wins: the budget's, the algorithm's ``budget_timesteps``/``budget_checkpoints``, the
+    algorithm's ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
     budget = Budget.parse(budget)
     data = load_hyperparams(path)
     where = str(path or HYPERPARAMS_FILE)
@@ -236,6 +239,7 @@ def training_plan(
         "budget_kwargs",
         "budget_timesteps",
         "budget_checkpoints",
+        "case_budgets",
         "env",
     }
     unknown = {k for k in unknown if not k.startswith("_")}
@@ -259,6 +263,17 @@ def training_plan(
     checkpoints = _strip_comments(spec.get("budget_checkpoints", {})).get(budget.value, [])
     if budget.value in own:  # the algorithm's own step count for this budget wins
         timesteps = int(own[budget.value])
+    per_case = _strip_comments(spec.get("case_budgets", {}))
+    if case_id is not None and budget.value in per_case.get(case_id, {}):
+        override = _strip_comments(per_case[case_id][budget.value])
+        bad = set(override) - {"timesteps", "checkpoints"}
+        if bad:
+            raise HyperparamError(
+                f"{where}: {method!r} case_budgets[{case_id!r}][{budget.value!r}] has unknown "
+                f"keys {sorted(bad)}; valid: checkpoints, timesteps"
+            )
+        timesteps = int(override.get("timesteps", timesteps))
+        checkpoints = override.get("checkpoints", checkpoints)
     if timesteps < 1:
         raise HyperparamError(f"{where}: budget {budget.value!r} gives {timesteps} env steps")
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
@@ -494,7 +509,9 @@ class SB3Method:
         seed = int(seed)
         probe = case.make_env(day=None, seed=seed)
         try:
-            plan = training_plan(self.name, budget, steps_per_day(probe), self.hyperparams)
+            plan = training_plan(
+                self.name, budget, steps_per_day(probe), self.hyperparams, case_id=case.id
+            )
         finally:
             probe.close()
         if budget is Budget.QUICK and plan.shipped_first and not self.retrain:

@@ -250,6 +250,34 @@ def test_polarization_is_large_in_the_cold():
     np.testing.assert_allclose((ref * x / dev.e_cap)[battery], 0.03 / 0.97)
 
 
+def test_compiled_polarization_equals_the_formula():
+    """One temperature per device takes the compiled kernel; (S2) written out gives the same."""
+    dev = LossArbitrageConfig().devices()
+    temps = np.linspace(-30.0, 45.0, dev.n)
+    expected = dev.pol * np.exp(dev.pol_b * (1.0 / (temps + 273.15) - 1.0 / dev.pol_ref_k))
+    np.testing.assert_allclose(storage.polarization_coeff(dev, temps), expected, rtol=1e-14)
+    np.testing.assert_allclose(storage.polarization_coeff(dev, temps[:1])[0], expected[0])
+
+
+def test_advance_rows_accounting():
+    """The accounting rows of the compiled step: cycles, SOC and arbitrage revenue."""
+    dev = LossArbitrageConfig().devices()
+    p = np.linspace(-0.1, 0.1, dev.n)
+    kappa = storage.polarization_coeff(dev, np.full(dev.n, 20.0))
+    rows = storage.advance_rows(
+        dev, p, dev.e_init, kappa, np.full(dev.n, 20.0), dev.budget, 20.0, np.ones(dev.n), 1.0,
+        price=50.0,
+    )  # fmt: skip
+    assert rows.shape == (len(storage.ADVANCE_ROWS), dev.n)
+    e2, _avail, _temp, left, _heat = storage.advance(
+        dev, p, dev.e_init, kappa, np.full(dev.n, 20.0), dev.budget, 20.0, np.ones(dev.n), 1.0
+    )
+    np.testing.assert_array_equal(rows[0], e2)
+    np.testing.assert_allclose(rows[5], (dev.budget - left) / (2 * dev.window))
+    np.testing.assert_allclose(rows[6], e2 / dev.e_cap)
+    np.testing.assert_allclose(rows[7], 50.0 * p)
+
+
 @pytest.mark.parametrize("temp", [-20.0, 0.0, 25.0, 40.0])
 def test_power_bounds_are_the_exact_edges_of_the_window(temp):
     dev = LossArbitrageConfig().devices()

@@ -262,7 +262,8 @@ class LossArbitrageCore(DispatchCore):
         per[:, 1] = self.available / dev.e_cap
         per[:, 2] = self.cell_temp
         per[:, 3] = self.budget_left * self._inv_budget
-        return np.clip(obs, self._obs_low, self._obs_high)  # a fresh array
+        # np.clip's wrapper costs more than the two ufuncs on this short vector
+        return np.minimum(np.maximum(obs, self._obs_low), self._obs_high)  # a fresh array
 
     # ------------------------------------------------------------------ limits
     def kappa(self) -> FloatArray:
@@ -297,10 +298,12 @@ class LossArbitrageCore(DispatchCore):
         dt = STEP_HOURS
         p = setpoints
         kappa = self._kappa if self._kappa_step == self.position else self.kappa()
-        e_next, avail, temp, budget, _heat = storage.advance(
+        price = float(self._price[t])
+        rows = storage.advance_rows(
             dev, p, self.energy, kappa, self.cell_temp, self.budget_left,
-            float(a.ambient_c[t]), self._alpha, dt,
+            float(a.ambient_c[t]), self._alpha, dt, price,
         )  # fmt: skip
+        e_next, avail, temp, budget, _heat, cycles, soc, arb = rows
         self.energy, self.available, self.cell_temp, self.budget_left = e_next, avail, temp, budget
 
         # network
@@ -314,9 +317,7 @@ class LossArbitrageCore(DispatchCore):
         base = float(a.base_loss_mw[t])
 
         # accounting
-        price = float(self._price[t])
         o1 = price * (base - losses) * dt
-        arb = price * p * dt
         o2 = float(arb.sum())
         terminal = 0.0
         soc_viol = 0.0
@@ -336,8 +337,6 @@ class LossArbitrageCore(DispatchCore):
         reward_terms = {k: -v / scale for k, v in cost.items()}
         reward_terms.update({k: -v / scale for k, v in penalties.items()})
         reward = math.fsum(reward_terms.values())
-        used = dev.budget - self.budget_left
-        cycles = used / (2.0 * dev.window)
         self._extras.append(
             {
                 # fresh arrays of this step (never written again; step_info copies them)
@@ -357,7 +356,7 @@ class LossArbitrageCore(DispatchCore):
         )
         kpi = StepKPI(
             cost=cost,
-            soc=e_next / dev.e_cap,
+            soc=soc,
             tie_line_mw=float(flow.p_slack_mw),
             tie_line_ref_mw=0.0,
             v_min_pu=v_min,

@@ -54,7 +54,9 @@ from gridbench.cases.loss_arbitrage.config import DeviceArrays
 
 __all__ = [
     "KELVIN",
+    "ADVANCE_ROWS",
     "advance",
+    "advance_rows",
     "available_after",
     "dc_power",
     "energy_after",
@@ -73,9 +75,20 @@ KELVIN = 273.15
 
 def polarization_coeff(dev: DeviceArrays, temp_c: FloatArray | float) -> FloatArray:
     """``κ(T)`` of (S2), h (MWh locked per MW of DC power), per device; ``temp_c`` per device
-    (or broadcast), °C."""
+    (or broadcast), °C. One temperature per device (the referee's every step) takes the
+    compiled kernel."""
+    if type(temp_c) is np.ndarray and temp_c.shape == (dev.n,) and temp_c.dtype == np.float64:
+        out = np.empty(dev.n)
+        _polarization(dev.pol, dev.pol_b, dev.pol_ref_k, temp_c, out)
+        return out
     t_k = np.asarray(temp_c, dtype=float) + KELVIN
     return dev.pol * np.exp(dev.pol_b * (1.0 / t_k - 1.0 / dev.pol_ref_k))
+
+
+@njit(cache=True)
+def _polarization(pol, pol_b, ref_k, temp, out):  # pragma: no cover - compiled
+    for i in range(temp.shape[0]):
+        out[i] = pol[i] * math.exp(pol_b[i] * (1.0 / (temp[i] + KELVIN) - 1.0 / ref_k[i]))
 
 
 def dc_power(p: FloatArray, dev: DeviceArrays) -> FloatArray:
@@ -173,27 +186,51 @@ def advance(
     """One step of (S1)–(S4) for grid-side setpoints ``p`` already within
     :func:`power_bounds`: ``(energy', available', cell_temp', budget_left', heat)``; the
     window clip only absorbs round-off."""
-    n = dev.n
-    out = np.empty((5, n))
+    out = advance_rows(dev, p, energy, kappa, cell_temp, budget_left, ambient_c, alpha, dt)
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+#: Rows of :func:`advance_rows`.
+ADVANCE_ROWS = (
+    "energy_mwh", "available_mwh", "cell_temp_c", "budget_left_mwh", "heat_mw", "cycles",
+    "soc", "arbitrage_usd",
+)  # fmt: skip
+
+
+def advance_rows(
+    dev: DeviceArrays, p: FloatArray, energy: FloatArray, kappa: FloatArray,
+    cell_temp: FloatArray, budget_left: FloatArray, ambient_c: float, alpha: FloatArray,
+    dt: float, price: float = 0.0,
+) -> FloatArray:  # fmt: skip
+    """:func:`advance` and the step's per-device accounting in one compiled pass: an array of
+    shape ``(8, n)``, rows :data:`ADVANCE_ROWS` (the first five as :func:`advance`; then the
+    equivalent full cycles used so far ``(B_day − B')/(2·(F_max − F_min))``, the SOC
+    ``E'/E_cap`` and the arbitrage revenue ``price·p·Δt``)."""
+    out = np.empty((8, dev.n))
     _advance(
         np.asarray(p, dtype=float), energy, kappa, cell_temp, budget_left, dev.eta_c, dev.eta_d,
-        dev.joule, dev.f_min, dev.f_max, dev.r_th, alpha, float(ambient_c), float(dt), out,
+        dev.joule, dev.f_min, dev.f_max, dev.r_th, alpha, float(ambient_c), float(dt),
+        dev.budget, dev.e_cap, float(price), out,
     )  # fmt: skip
-    return out[0], out[1], out[2], out[3], out[4]
+    return out
 
 
 @njit(cache=True)
 def _advance(p, e, kappa, temp, budget, eta_c, eta_d, joule, f_min, f_max, r_th, alpha, amb, dt,
-             out):  # pragma: no cover - compiled  # fmt: skip
+             budget_day, e_cap, price, out):  # pragma: no cover - compiled  # fmt: skip
     for i in range(p.shape[0]):
         x = p[i] / eta_d[i] if p[i] > 0.0 else p[i] * eta_c[i]
         heat = joule[i] * x * x
         e_next = min(max(e[i] - (x + heat) * dt, f_min[i]), f_max[i])
+        left = max(budget[i] - abs(x) * dt, 0.0)
         out[0, i] = e_next
         out[1, i] = min(max(e_next - kappa[i] * x, f_min[i]), f_max[i])
         out[2, i] = amb + (temp[i] - amb) * alpha[i] + (1.0 - alpha[i]) * r_th[i] * heat
-        out[3, i] = max(budget[i] - abs(x) * dt, 0.0)
+        out[3, i] = left
         out[4, i] = heat
+        out[5, i] = (budget_day[i] - left) / (2.0 * (f_max[i] - f_min[i]))
+        out[6, i] = e_next / e_cap[i]
+        out[7, i] = price * p[i] * dt
 
 
 @njit(cache=True)
@@ -288,6 +325,13 @@ def _band(e, target, budget, steps_after, p_max, eta_c, eta_d, rho, dt):  # prag
     So the band never admits a state with no way back, and cuts a returning plan only by
     that heat margin on its way down (the oracle's plans replay unmoved:
     ``tests/test_loss_arbitrage.py``).
+
+    Search: the slack never exceeds the budget left ``B`` (both branches are at most ``B``
+    minus the step's own throughput), it only falls away from the target and rises, then
+    falls towards it. So with rest reachable each edge is one bisection from 0; otherwise the
+    peak towards the target is found first (grid, then a ternary search only if the grid
+    found no reachable point) and the edges bisected from it. With no reachable point at all
+    the band is the closest approach (the peak).
     """
     x_c = p_max * eta_c
     if rho > 0.0 and 2.0 * rho * x_c > 1.0:  # stored energy peaks below the rating
@@ -303,38 +347,42 @@ def _band(e, target, budget, steps_after, p_max, eta_c, eta_d, rho, dt):  # prag
     away_ok = _way_back_slack(away, *args) >= _BAND_TOL
     if rest_ok and toward_ok and away_ok:  # most of the day: nothing to narrow
         return min(toward, away), max(toward, away)
-    # towards the target the slack rises, then falls (heat, budget spent past the target):
-    # its peak (a 32-interval grid, then a ternary search around the best grid point), then
-    # each edge by bisection
+    if rest_ok:
+        # away from the target the slack only falls, towards it it rises then falls: on
+        # either side the reachable set is an interval holding 0, one crossing per side
+        near = away if away_ok else _last_ok(0.0, away, *args)
+        far = toward if toward_ok else _last_ok(0.0, toward, *args)
+        return min(near, far), max(near, far)
+    # rest has no way back: find the peak of the slack towards the target (a 32-interval
+    # grid, then, unless the grid already found a reachable point, a ternary search around
+    # the best grid point), then each edge by bisection from it
     best, best_slack = 0.0, _way_back_slack(0.0, *args)
     for j in range(1, 33):
         x = toward * (j / 32.0)
         sl = _way_back_slack(x, *args)
         if sl > best_slack:
             best, best_slack = x, sl
-    step = toward / 32.0
-    lo_t, hi_t = best - step, best + step
-    for _ in range(60):
-        m1 = lo_t + (hi_t - lo_t) / 3.0
-        m2 = hi_t - (hi_t - lo_t) / 3.0
-        if _way_back_slack(m1, *args) < _way_back_slack(m2, *args):
-            lo_t = m1
-        else:
-            hi_t = m2
-    mid = 0.5 * (lo_t + hi_t)
-    if abs(mid) <= abs(toward) and mid * toward >= 0.0:
-        sl = _way_back_slack(mid, *args)
-        if sl > best_slack:
-            best, best_slack = mid, sl
+    if best_slack < _BAND_TOL:
+        step = toward / 32.0
+        lo_t, hi_t = best - step, best + step
+        for _ in range(60):
+            m1 = lo_t + (hi_t - lo_t) / 3.0
+            m2 = hi_t - (hi_t - lo_t) / 3.0
+            if _way_back_slack(m1, *args) < _way_back_slack(m2, *args):
+                lo_t = m1
+            else:
+                hi_t = m2
+        mid = 0.5 * (lo_t + hi_t)
+        if abs(mid) <= abs(toward) and mid * toward >= 0.0:
+            sl = _way_back_slack(mid, *args)
+            if sl > best_slack:
+                best, best_slack = mid, sl
     if best_slack < _BAND_TOL:
         # no way back at all (the window or the budget already cut it): the closest approach
         return best, best
-    near = 0.0 if rest_ok else _last_ok(best, 0.0, *args)
+    near = _last_ok(best, 0.0, *args)
     far = toward if toward_ok else _last_ok(best, toward, *args)
-    if rest_ok:  # rest is reachable: away from the target the slack only falls
-        near = away if away_ok else _last_ok(0.0, away, *args)
-    x_lo, x_hi = min(near, far), max(near, far)
-    return x_lo, x_hi
+    return min(near, far), max(near, far)
 
 
 @njit(cache=True)

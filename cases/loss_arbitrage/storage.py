@@ -53,8 +53,8 @@ from numpy.typing import NDArray
 from gridbench.cases.loss_arbitrage.config import DeviceArrays
 
 __all__ = [
-    "KELVIN",
     "ADVANCE_ROWS",
+    "KELVIN",
     "advance",
     "advance_rows",
     "available_after",

@@ -11,12 +11,13 @@ SEEDS ?= 5
 FULL_CASES ?= ses-carbon-ieee33-v0 loss-arbitrage-ieee33-v0
 # The SGLS cases run their solvers and baselines on every test day (about 15 s of solver
 # time per day and case: Pyomo/HiGHS MILPs, a scenario program, 96 MPC re-solves; the
-# Shapley shares come precomputed from cases/sgls/shapley/). The main job trains no RL agent
-# on them yet: no reference PPO-variant agents are shipped, and a 200-day training run per
-# variant, seed and case would double the job; run `gridbench run --case sgls-ieee33-v0
-# --family rl` for that (README, "Cases and methods"). SGLS_DAYS=N keeps the first N days.
+# Shapley shares come precomputed from cases/sgls/shapley/) and evaluate the shipped agents
+# of the paper's three PPO variants (results/agents/; the other RL methods are not shipped
+# for SGLS: `gridbench run --case sgls-ieee33-v0 --family rl` trains them).
+# SGLS_DAYS=N keeps the first N days.
 SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
 SGLS_DAYS ?= 73
+SGLS_RL ?= ppo ppo-kl ppo-clip-kl
 
 .PHONY: bench bench-compare test lint env clean
 
@@ -46,6 +47,8 @@ bench: env
 	  --family baseline --seeds 1 --budget $(BUDGET) --days $(SGLS_DAYS) --results $(STORE)
 	$(BIN)/gridbench run $(FULL_CASES:%=--case %) --family rl --seeds $(SEEDS) \
 	  --budget $(BUDGET) --results $(STORE)
+	$(BIN)/gridbench run $(SGLS_CASES:%=--case %) $(SGLS_RL:%=--method %) --seeds $(SEEDS) \
+	  --budget $(BUDGET) --days $(SGLS_DAYS) --results $(STORE)
 	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json
 	$(BIN)/gridbench report --results $(STORE) --out $(RESULTS)/report

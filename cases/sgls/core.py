@@ -201,6 +201,7 @@ class SglsCore(DispatchCore):
         self._ratio: dict[int, tuple[SglsDay, FloatArray]] = {}
         self._static_hot_path()
         self._obs_len = len(self._observe_vector(dummy=True))
+        self._obs_low, self._obs_high = self._observation_limits()
 
     def _static_hot_path(self) -> None:
         """Per-device constants as Python floats and the static boxes, for the step path.
@@ -267,8 +268,38 @@ class SglsCore(DispatchCore):
         return out
 
     def observation_bounds(self) -> tuple[FloatArray, FloatArray]:
-        n = self._obs_len
-        lo, hi = np.full(n, -1e4), np.full(n, 1e4)
+        return self._obs_low.copy(), self._obs_high.copy()
+
+    def _observation_limits(self) -> tuple[FloatArray, FloatArray]:
+        """Physical bounds of each observation entry, in :meth:`_observe_array`'s order (the
+        RL agents map them onto [-1, 1], so they must be of the entries' own scale): time of
+        day [0, 1]; load forecasts [0, 1.5 × the grid's nominal load] per bus (IEEE 30) or in
+        total (IEEE 33); PV and wind [0, installed]; thermal outputs [0, p_max]; renewable
+        output [0, PV + wind installed]; flexible setpoints their action box; SOC [0, 1];
+        IEEE 33 also the tie-line schedule ±(load + renewables + storage + flexible ratings)
+        and the shifted energy ±(window hours × rating) of the shiftable loads. An adjustable
+        load given by bus and peak (IEEE 30) counts in its bus's nominal load. :meth:`observe`
+        clips into them (only a forecast above 1.5 × the nominal load would be clipped)."""
+        lay, c = self.lay, self.config
+        # an adjustable load given by bus and peak (IEEE 30) adds its demand to its bus's load
+        extra = np.array([f.peak_mw or 0.0 for f in c.flexible]) @ self.fl_w
+        nominal = np.asarray(self.grid.load_p_mw, dtype=float) + extra
+        load_hi = 1.5 * (nominal[self.load_buses] if not self.radial else np.array([nominal.sum()]))
+        pv, wind = float(sum(c.pv_mw)), float(c.wind_mw)
+        fl_lo, fl_hi = (b[lay.fl] for b in self.action_bounds(Layer.INTRADAY))
+        low = [0.0, *np.zeros(load_hi.size), 0.0, 0.0, *np.zeros(lay.n_th), 0.0, *fl_lo,
+               *np.zeros(lay.n_st)]
+        high = [1.0, *load_hi, max(pv, 1e-9), wind, *self.th_max, pv + wind, *fl_hi,
+                *np.ones(lay.n_st)]
+        if self.radial:
+            tie = nominal.sum() + pv + wind + self.st_p.sum() + self._flex_max.sum()
+            hours = np.array([f.window_h[1] - f.window_h[0] for f in c.flexible])
+            shift = float((hours * self._flex_max)[self.fl_shift].sum())
+            low += [-tie, -shift]
+            high += [tie, shift]
+        lo, hi = np.array(low, dtype=float), np.array(high, dtype=float)
+        if lo.size != self._obs_len:
+            raise RuntimeError(f"observation bounds have {lo.size} entries, not {self._obs_len}")
         return lo, hi
 
     # ------------------------------------------------------------------ day
@@ -713,7 +744,7 @@ class SglsCore(DispatchCore):
         return np.array(vals, dtype=np.float64)
 
     def observe(self) -> FloatArray:
-        return np.clip(self._observe_vector(), -1e4, 1e4)
+        return np.minimum(np.maximum(self._observe_vector(), self._obs_low), self._obs_high)
 
     # ------------------------------------------------------------------ schedule export
     def schedule_rows(self, record: CoreStep) -> list[dict[str, Any]]:

@@ -67,3 +67,26 @@ def test_case_survives_non_finite_actions(case_id):
         assert info["projection"]["n_nonfinite"] >= 1  # inactive entries of a layer are ignored
         if terminated:
             env.reset(seed=0)
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_observation_bounds_are_of_the_entries_scale(case_id):
+    """The RL agents map the observation box affinely onto [-1, 1] (rl_agents: rescale_obs):
+    a placeholder box (say ±1e4 around entries of size 1) would squash every entry to about 0.
+    Over a day of random actions, each entry that moves at all must sweep at least 0.5 % of
+    its box (the ±1e4 box SGLS once had left about 1e-4), and every observation must lie in
+    the box."""
+    case = make_case(case_id)
+    infos = _rollout(case, seed=3)
+    env = case.make_env(day=case.days("test")[0], seed=3)
+    low, high = env.observation_space.low.astype(float), env.observation_space.high.astype(float)
+    obs = np.array([i["obs"] for i in infos[1:]], dtype=float)
+    assert np.all(obs >= low) and np.all(obs <= high)
+    seen = obs.max(axis=0) - obs.min(axis=0)
+    moving = seen > 1e-9
+    share = seen[moving] / (high - low)[moving]
+    squashed = np.flatnonzero(moving)[share < 0.005]
+    assert squashed.size == 0, (
+        f"{case_id}: observation entries {squashed.tolist()} sweep "
+        f"{np.round(share[share < 0.005], 5).tolist()} of their box"
+    )

@@ -473,6 +473,7 @@ class LocalExecutor:
             process.join()
             results[index] = state[index].close(store, progress, _exit_reason(process.exitcode))
 
+        previous = _sigterm_as_exit()
         try:
             while todo or running:
                 while todo and len(running) < self.workers:
@@ -502,6 +503,31 @@ class LocalExecutor:
                 reader.close()
             for process, _ in running.values():
                 process.join(timeout=5)
+            if previous is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_as_exit() -> Any:
+    """Turn SIGTERM into ``SystemExit(143)`` in the driver (main thread only), so that a
+    terminated run still stops its workers in the pool's ``finally`` instead of leaving them
+    to finish their units (rows already written stay; the store resumes). Returns the
+    handler to restore afterwards, or None where nothing was installed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        return None  # the embedding program handles SIGTERM itself
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    return previous
 
 
 # --------------------------------------------------------------------------- Ray

@@ -133,3 +133,52 @@ def test_leaderboard_user_errors(toys, tmp_path, args, message):
     out = gridbench("leaderboard", "--results", results, *args)
     assert out.exit_code == 2, out.output
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+_TERMINATED_DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+import toy_case
+from gridbench.benchmarks.cli import app
+with toy_case.registered():
+    app({args!r})
+"""
+
+
+def test_terminated_pool_run_stops_its_workers(tmp_path):
+    """SIGTERM to the driver of a pool run ends the workers too (they used to finish their
+    units, orphaned): the driver exits with 143 and no worker outlives it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    args = [str(a) for a in run_args(tmp_path / "runs", "sleeper", days=1, seeds=2, workers=2)]
+    code = _TERMINATED_DRIVER.format(tests=str(Path(__file__).parent), args=args)
+    env = {**os.environ, "GRIDBENCH_TEST_PID_DIR": str(pid_dir)}
+    driver = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pid_dir.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.stem) for p in pid_dir.iterdir()]
+        assert len(workers) == 2, "the two sleeper units never started"
+        driver.send_signal(signal.SIGTERM)
+        assert driver.wait(timeout=30) == 143
+    finally:
+        driver.kill()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers)

@@ -309,6 +309,23 @@ class ToyKiller(_ToyMethod):
         return ScheduleController(case, {})
 
 
+class ToySleeper(_ToyMethod):
+    """Its ``fit`` writes the worker's pid to ``$GRIDBENCH_TEST_PID_DIR`` and sleeps a
+    minute: a unit still running when the driver is terminated."""
+
+    name = "sleeper"
+
+    def fit(self, case: Case, seed: int, budget: Budget) -> None:
+        import time
+        from pathlib import Path
+
+        Path(os.environ["GRIDBENCH_TEST_PID_DIR"], f"{os.getpid()}.pid").write_text("")
+        time.sleep(60.0)
+
+    def controller(self, case: Case, day: datetime.date) -> ScheduleController:
+        return ScheduleController(case, {})
+
+
 class ToyThreadCheck(_ToyMethod):
     """Its ``fit`` fails unless the process runs with one OpenMP/BLAS thread."""
 
@@ -358,6 +375,7 @@ TOY_METHODS: tuple[type, ...] = (
     ToyCrash,
     ToyTimeout,
     ToyKiller,
+    ToySleeper,
     ToyThreadCheck,
     ToyFitFails,
     ToyMultiAgent,

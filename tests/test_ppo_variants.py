@@ -246,6 +246,23 @@ def test_hyperparameters_of_the_variants() -> None:
     assert smoke.kwargs["n_steps"] == 96 and smoke.kwargs["batch_size"] == 48
 
 
+def test_sgls_reference_budget_comes_from_case_budgets(tmp_path) -> None:
+    """``case_budgets`` is the last word for its case: the SGLS reference is 100k env steps
+    with checkpoints at 20k/50k for all three variants; other cases keep the 300k."""
+    for method in ("ppo", "ppo-kl", "ppo-clip-kl"):
+        for case_id in ("sgls-ieee33-v0", "sgls-ieee30-v0"):
+            plan = training_plan(method, "reference", 120, case_id=case_id)
+            assert (plan.timesteps, plan.checkpoints) == (100_000, (20_000, 50_000))
+        assert training_plan(method, "reference", 24, case_id="other-v0").timesteps == 300_000
+        assert training_plan(method, "smoke", 120, case_id="sgls-ieee33-v0").timesteps == 300
+    data = load_hyperparams()
+    data["algorithms"]["ppo"]["case_budgets"] = {"x-v0": {"reference": {"steps": 5}}}
+    bad = tmp_path / "hp.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"unknown keys \['steps'\]"):
+        training_plan("ppo", "reference", 24, bad, case_id="x-v0")
+
+
 def test_supports_the_sgls_cases_only(case: _SglsToyCase) -> None:
     for cls in (PpoKl, PpoClipKl):
         assert cls().supports(case)

@@ -69,6 +69,7 @@ __all__ = [
     "ReportContext",
     "ReportError",
     "ReportResult",
+    "best_rl_summary",
     "build_report",
     "case_figures",
 ]
@@ -758,6 +759,29 @@ class _CaseSection:
     figures: list[Figure]
 
 
+def best_rl_summary(entries: Sequence[Mapping[str, Any]]) -> str | None:
+    """One sentence on the best-ranked RL method of a leaderboard (ranked as the table:
+    feasible first, then by cost): its gap to the oracle with the 95 % interval over seeds.
+    None when no RL method has a gap (no oracle rows, or no RL rows)."""
+    for e in entries:
+        if e.get("family") != "rl" or e.get("gap") is None:
+            continue
+        lo, hi = e.get("gap_lo"), e.get("gap_hi")
+        interval = (
+            f" [95 % CI {100.0 * lo:+.2f}, {100.0 * hi:+.2f}]"
+            if lo is not None and hi is not None
+            else ""
+        )
+        ok = e.get("feasible_frac")
+        feasible = "" if ok is None else f"; within limits on {100.0 * ok:.0f} % of its days"
+        return (
+            f"Best RL agent: {e['method']} (budget {e.get('budget')}), gap to the oracle "
+            f"{100.0 * e['gap']:+.2f} %{interval} (IQM over {e['n_seeds']} seed(s) of the "
+            f"per-seed mean over {e['n_days']} day(s){feasible})."
+        )
+    return None
+
+
 def _markdown(
     header: Mapping[str, str], sections: Sequence[_CaseSection], missing: Mapping[str, list[str]]
 ) -> str:
@@ -775,6 +799,8 @@ def _markdown(
             table = table[1:]
         lines += table
         lines.append("")
+        if (best := best_rl_summary(s.entries)) is not None:
+            lines += [f"**{best}**", ""]
         if s.figures:
             lines += ["### Figures", ""]
             for f in s.figures:
@@ -818,6 +844,8 @@ def _html(
             "interval; gap against the oracle on the same day; infeasible methods rank after "
             "feasible ones; the oracle is a bound, not ranked.</p>"
         )
+        if (best := best_rl_summary(s.entries)) is not None:
+            parts.append(f"<p><b>{e(best)}</b></p>")
         if s.figures:
             parts.append("<h3>Figures</h3>")
         for f in s.figures:

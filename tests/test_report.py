@@ -195,3 +195,22 @@ def test_report_user_errors(store, tmp_path):
     assert (foreign / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "mine"]
     assert list(empty.iterdir()) == []
+
+
+def test_best_rl_summary_states_the_gap_with_its_interval():
+    from gridbench.benchmarks.report import best_rl_summary
+
+    entries = [
+        {"method": "mpc", "family": "solver", "gap": 0.001, "n_seeds": 1, "n_days": 3},
+        {"method": "sac", "family": "rl", "budget": "reference", "gap": 0.0841,
+         "gap_lo": 0.0676, "gap_hi": 0.0911, "n_seeds": 5, "n_days": 73, "feasible_frac": 1.0},
+        {"method": "ddpg", "family": "rl", "gap": 0.5, "n_seeds": 5, "n_days": 73},
+        {"method": "oracle", "family": "bound", "gap": 0.0, "n_seeds": 1, "n_days": 73},
+    ]  # fmt: skip
+    assert best_rl_summary(entries) == (
+        "Best RL agent: sac (budget reference), gap to the oracle +8.41 % [95 % CI +6.76, "
+        "+9.11] (IQM over 5 seed(s) of the per-seed mean over 73 day(s); within limits on "
+        "100 % of its days)."
+    )
+    assert best_rl_summary([e for e in entries if e["family"] != "rl"]) is None
+    assert best_rl_summary([{**entries[1], "gap": None}]) is None

@@ -133,6 +133,7 @@ def budget_curve(
         raise ValueError(f"method {method!r} has no entry in the hyperparameter file")
     steps = sorted(set(steps))
     algo["budget_timesteps"] = {**algo.get("budget_timesteps", {}), "reference": steps[-1]}
+    algo.pop("case_budgets", None)  # the curve's own steps are the last word, for every case
     if overrides:
         ref = algo.setdefault("budget_kwargs", {}).setdefault("reference", {})
         ref.update(overrides)

@@ -35,6 +35,19 @@ def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
     assert rows[2]["val_cost_mean"] <= rows[0]["val_cost_mean"] + 1e-6
 
 
+def test_curve_steps_win_over_case_budgets(tmp_path):
+    """SGLS has its own reference step count (``case_budgets``); a curve's steps still rule."""
+    rows = budget_curve(
+        "sgls-ieee33-v0", "ppo", [96, 192], n_days=1, workdir=tmp_path,
+        overrides={"n_steps": 96, "batch_size": 48},
+    )
+    assert [(r["kind"], r["steps"]) for r in rows] == [
+        ("rl", 96), ("rl", 192), ("idle", 0), ("oracle", 0)
+    ]
+    plan = (tmp_path / "sgls-ieee33-v0" / "ppo" / "seed0" / "plan.json").read_text()
+    assert '"timesteps": 192' in plan
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

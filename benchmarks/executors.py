@@ -50,6 +50,7 @@ import dataclasses
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,7 +177,6 @@ def _ray_unit(task_fields: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     it is finished (:func:`~gridbench.benchmarks.harness.execute_task` reports rows through a
     callback); a process death ends the generator and Ray reports it to the driver."""
     import queue
-    import threading
 
     for name in THREAD_ENV:  # also set by the task's runtime_env, before the interpreter starts
         os.environ[name] = "1"
@@ -504,8 +504,6 @@ class LocalExecutor:
             for process, _ in running.values():
                 process.join(timeout=5)
             if previous is not None:
-                import signal
-
                 signal.signal(signal.SIGTERM, previous)
 
 
@@ -514,9 +512,6 @@ def _sigterm_as_exit() -> Any:
     terminated run still stops its workers in the pool's ``finally`` instead of leaving them
     to finish their units (rows already written stay; the store resumes). Returns the
     handler to restore afterwards, or None where nothing was installed."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return None
     previous = signal.getsignal(signal.SIGTERM)

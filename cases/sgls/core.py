@@ -289,7 +289,7 @@ class SglsCore(DispatchCore):
         fl_lo, fl_hi = (b[lay.fl] for b in self.action_bounds(Layer.INTRADAY))
         low = [0.0, *np.zeros(load_hi.size), 0.0, 0.0, *np.zeros(lay.n_th), 0.0, *fl_lo,
                *np.zeros(lay.n_st)]
-        high = [1.0, *load_hi, max(pv, 1e-9), wind, *self.th_max, pv + wind, *fl_hi,
+        high = [1.0, *load_hi, pv, wind, *self.th_max, pv + wind, *fl_hi,
                 *np.ones(lay.n_st)]
         if self.radial:
             tie = nominal.sum() + pv + wind + self.st_p.sum() + self._flex_max.sum()

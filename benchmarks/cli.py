@@ -15,14 +15,51 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
-__all__ = ["app", "main"]
+__all__ = ["MAX_DAYS", "MAX_SEEDS", "MAX_WORKERS", "app", "main"]
 
 warnings.filterwarnings("ignore", message="numba cannot be imported")
 
+#: Upper bounds of the count options: a larger value is a typo, not a plan (one line, exit 2).
+MAX_SEEDS: int = 1000
+MAX_DAYS: int = 3660
+MAX_WORKERS: int = 512
+_INTERRUPTED = "gridbench: interrupted; finished rows are kept in the results store"
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, with click's usage errors (a bad option value, an unknown option)
+    printed as one line (``gridbench: error: …``, exit status 2) instead of a boxed usage,
+    and Ctrl-C as the one documented line (exit status 130), whoever calls ``main``."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            code = 2
+        except click.exceptions.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            hint = ""
+            if isinstance(exc, click.exceptions.UsageError) and exc.ctx is not None:
+                hint = f" (see `{exc.ctx.command_path} --help`)"
+            typer.echo(f"gridbench: error: {message}{hint}", err=True)
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            typer.echo(_INTERRUPTED, err=True)
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
     name="gridbench",
+    cls=_OneLineErrors,
     help="Energy-storage dispatch benchmarks: RL vs mathematical programming on one referee.",
     no_args_is_help=True,
     add_completion=False,
@@ -50,8 +87,19 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (UserError, ValueError) as exc:
-            typer.echo(f"gridbench: error: {exc}", err=True)
+            typer.echo(f"gridbench: error: {' '.join(str(exc).split())}", err=True)
             raise typer.Exit(code=2) from None
+        except OSError as exc:  # unreadable/unwritable path, disk full: one line, no traceback
+            where = f" ({exc.filename!s})" if exc.filename else ""
+            typer.echo(
+                f"gridbench: error: {exc.strerror or type(exc).__name__}{where}; rows already "
+                "finished are kept in the results store",
+                err=True,
+            )
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            typer.echo(_INTERRUPTED, err=True)
+            raise typer.Exit(code=130) from None
 
     return wrapper
 
@@ -97,12 +145,37 @@ def _load_registries() -> None:
             typer.echo(f"gridbench: warning: {w.message}", err=True)
 
 
+def _warn(text: str) -> None:
+    typer.echo(f"gridbench: warning: {' '.join(text.split())}", err=True)
+
+
+def _built_cases(ids: Any) -> list[Any]:
+    """The cases ``ids``, built; a case whose factory fails (a broken plugin, an invalid
+    config) is one warning line and left out, never hiding the others."""
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.cases.registry import case_spec, origin
+
+    cases = []
+    for case_id in ids:
+        spec = case_spec(case_id)
+        try:
+            cases.append(spec.make())
+        except PLUGIN_ERRORS as exc:
+            _warn(f"case {case_id!r} from {origin(spec)} cannot be built ({_one_line(exc)}); "
+                  "left out")
+    return cases
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _case_rows() -> list[dict[str, Any]]:
-    from gridbench.cases.registry import case_ids, make_case
+    from gridbench.cases.registry import case_ids
 
     rows = []
-    for case_id in case_ids():
-        case = make_case(case_id)
+    for case in _built_cases(case_ids()):
         rows.append(
             {
                 "id": case.id,
@@ -142,7 +215,8 @@ def methods_command(
     as_json: JsonFlag = False,
 ) -> None:
     """The registered methods, their family and the cases each supports."""
-    from gridbench.cases.registry import case_ids, make_case, method_specs
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.cases.registry import case_ids, method_specs, origin
 
     _load_registries()
     ids = case_ids()
@@ -151,11 +225,23 @@ def methods_command(
 
         case_spec(case)  # unknown id: one line with a suggestion
         ids = (case,)
-    cases = [make_case(i) for i in ids]
+    cases = _built_cases(ids)
     rows = []
     for spec in method_specs():
-        method = spec.make()
-        supported = [c.id for c in cases if method.supports(c)]
+        try:
+            method = spec.make()
+        except PLUGIN_ERRORS as exc:
+            _warn(f"method {spec.name!r} from {origin(spec)} cannot be constructed "
+                  f"({_one_line(exc)}); left out")
+            continue
+        supported = []
+        for c in cases:
+            try:
+                if method.supports(c):
+                    supported.append(c.id)
+            except PLUGIN_ERRORS as exc:
+                _warn(f"method {spec.name!r} from {origin(spec)}: supports({c.id}) raised "
+                      f"({_one_line(exc)}); taken as unsupported")
         if case is not None and not supported:
             continue
         rows.append({"name": spec.name, "family": str(spec.family), "cases": supported})
@@ -171,17 +257,50 @@ def methods_command(
     _emit(rows, as_json, render)
 
 
+#: Default wall-clock limits of ``run`` (seconds): one day's rollout, one unit (fit included).
+DEFAULT_DAY_TIMEOUT_S: float = 1800.0
+DEFAULT_UNIT_TIMEOUT_S: float = 12 * 3600.0
 #: Default results directory of ``run`` and ``leaderboard`` (ignored by git).
-DEFAULT_RESULTS = Path("results") / "runs"
+DEFAULT_RESULTS = str(Path("results") / "runs")
 ResultsOption = Annotated[
-    Path, typer.Option("--results", help="Results directory (the Parquet store).")
+    str, typer.Option("--results", help="Results directory (the Parquet store).")
 ]
 
 
-def _results_dir(results: Path) -> Path:
-    if results.exists() and not results.is_dir():
-        raise UserError(f"--results {str(results)!r} is a file; valid: a directory")
-    return results
+def _path(value: str, option: str) -> Path:
+    """``value`` as a path; an empty one is an error (it would mean the current directory)."""
+    if not value.strip():
+        raise UserError(f"{option} {value!r} is empty; valid: a path")
+    return Path(value)
+
+
+def _results_dir(results: str | Path) -> Path:
+    path = _path(str(results), "--results") if isinstance(results, str) else results
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--results {str(path)!r} is a file; valid: a directory")
+    return path
+
+
+def _check_count(option: str, value: int | None, maximum: int, minimum: int = 1) -> None:
+    """A count option within ``[minimum, maximum]`` (``None``: not given)."""
+    if value is not None and not minimum <= value <= maximum:
+        raise UserError(f"{option} {value} must be >= {minimum} and <= {maximum}")
+
+
+def _eval_split(value: str) -> Any:
+    """The split ``run``/``leaderboard`` evaluate: ``test`` or ``val`` (``train`` fits)."""
+    from gridbench.benchmarks.harness import EVAL_SPLITS
+    from gridbench.cases.contracts import Split
+
+    names = tuple(s.value for s in EVAL_SPLITS)
+    try:
+        split = Split.parse(value)
+    except ValueError:
+        split = None
+    if split not in EVAL_SPLITS:
+        extra = " (train is for fitting only)" if split is Split.TRAIN else ""
+        raise UserError(f"unknown split {value!r}; valid: {', '.join(names)}{extra}")
+    return split
 
 
 @app.command("run")
@@ -248,43 +367,69 @@ def run_command(
             "--results: stored rows are never recomputed).",
         ),
     ] = False,
+    day_timeout: Annotated[
+        float,
+        typer.Option(
+            "--day-timeout",
+            help="Wall-clock limit in seconds of one day's rollout (the row gets status "
+            "timeout and the unit goes on with its next day); 0: no limit.",
+        ),
+    ] = DEFAULT_DAY_TIMEOUT_S,
+    unit_timeout: Annotated[
+        float,
+        typer.Option(
+            "--unit-timeout",
+            help="Wall-clock limit in seconds of one unit (fit and every day; the unit is "
+            "recorded as failed, its finished days are kept, the run goes on); 0: no limit.",
+        ),
+    ] = DEFAULT_UNIT_TIMEOUT_S,
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
-    from gridbench.benchmarks.executors import make_executor
+    from gridbench.benchmarks.atomic import check_writable_dir
+    from gridbench.benchmarks.executors import TimeLimits, make_executor
     from gridbench.benchmarks.harness import plan_run
     from gridbench.benchmarks.store import ResultsStore
-    from gridbench.cases.contracts import Budget, Split
+    from gridbench.cases.contracts import Budget
 
     # every check before any work starts: a user error leaves the results untouched
     budget_value = Budget.parse(budget)
-    split_value = Split.parse(split)
-    if seeds < 1:
-        raise UserError(f"--seeds {seeds} must be >= 1")
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers {workers} must be >= 1")
-    if days is not None and days < 1:
-        raise UserError(f"--days {days} must be >= 1")
-    results = _results_dir(results)
-    runner = make_executor(executor, workers, address=address, progress=progress)  # checks
+    split_value = _eval_split(split)
+    _check_count("--seeds", seeds, MAX_SEEDS)
+    _check_count("--workers", workers, MAX_WORKERS)
+    _check_count("--days", days, MAX_DAYS)
+    for option, limit in (("--day-timeout", day_timeout), ("--unit-timeout", unit_timeout)):
+        if not limit >= 0:
+            raise UserError(f"{option} {limit} must be >= 0 seconds (0: no limit)")
+    results_dir = _results_dir(results)
+    limits = TimeLimits(day_s=day_timeout or None, unit_s=unit_timeout or None)
+    options = {"address": address, "progress": progress, "limits": limits}
+    make_executor(executor, workers, **options)  # checks (Ray installed, cluster reachable)
     _load_registries()
     plan = plan_run(
         case, method, range(seeds), budget_value, split_value, days, family, retrain=retrain
     )
+    for warning in plan.warnings:
+        _warn(warning)
     for note in plan.notes:
         typer.echo(f"gridbench: note: {note}", err=True)
     if not plan.tasks:
         raise UserError("nothing to run: no requested method supports the requested case(s)")
+    n_workers = workers
     if workers is None:  # default: this machine's cores, no more than there are units
         n_workers = max(1, min(os.cpu_count() or 1, len(plan.tasks)))
         if executor == "ray" and address is not None:
             n_workers = None  # on a cluster, its free CPUs decide
-        runner = make_executor(executor, n_workers, address=address, progress=progress)
-    store = ResultsStore(results)
+    # each unit in a process of its own, even one at a time: a method that kills its
+    # process (os._exit, a native crash) or hangs costs only its unit
+    runner = make_executor(executor, n_workers, isolate=True, **options)
+    check_writable_dir(results_dir, f"--results {str(results_dir)!r}", create=True)
+    store = ResultsStore(results_dir)
     summary = runner.run(plan.tasks, store)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
     typer.echo(
         f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "
-        f"{summary.n_skipped} already stored; day statuses: {statuses}; results in {results}"
+        f"{summary.n_skipped} already stored; day statuses: {statuses}; results in "
+        f"{results_dir}"
     )
     for failed in summary.failed:
         u = failed.unit
@@ -327,8 +472,7 @@ def ship_command(
     which the quick budget evaluates instead of training."""
     from gridbench.cases.registry import get_method, make_case
 
-    if seeds < 1:
-        raise UserError(f"--seeds {seeds} must be >= 1")
+    _check_count("--seeds", seeds, MAX_SEEDS)
     _load_registries()
     the_case = make_case(case)
     for name in method:
@@ -355,37 +499,52 @@ def leaderboard_command(
     results: ResultsOption = DEFAULT_RESULTS,
     split: Annotated[str, typer.Option("--split", help="Days ranked: test or val.")] = "test",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file (atomically), not stdout.")
+        str | None, typer.Option("--out", help="Write to this file (atomically), not stdout.")
     ] = None,
 ) -> None:
     """Rank methods per case: feasible first, then by cost (IQM over seeds, 95% CI)."""
     from gridbench.benchmarks.leaderboard import FORMATS, build, render
     from gridbench.benchmarks.store import ResultsStore
-    from gridbench.cases.contracts import Split
     from gridbench.cases.naming import unknown_name_message
 
     if fmt not in FORMATS:
         raise UserError(unknown_name_message("format", fmt, FORMATS))
-    split_value = Split.parse(split)
-    results = _results_dir(results)
-    if not results.is_dir():
+    split_value = _eval_split(split)
+    results_dir = _results_dir(results)
+    out_file = _out_file(out) if out is not None else None
+    if not results_dir.is_dir():
         raise UserError(
-            f"results directory {str(results)!r} does not exist; run "
-            f"`gridbench run --results {results}` first"
+            f"results directory {str(results_dir)!r} does not exist; run "
+            f"`gridbench run --results {results_dir}` first"
         )
-    frame = ResultsStore(results).frame()
+    store = ResultsStore(results_dir)
+    frame = store.frame()
     if case is not None:
         stored = sorted(frame["case"].dropna().unique())
         if case not in stored:
-            raise UserError(unknown_name_message("case", case, stored) + f" in {str(results)!r}")
-    text = render(build(frame, case=case, split=split_value.value), fmt)
-    if out is None:
+            raise UserError(
+                unknown_name_message("case", case, stored) + f" in {str(results_dir)!r}"
+            )
+    entries = build(frame, case=case, split=split_value.value, failures=store.failures())
+    text = render(entries, fmt)
+    if out_file is None:
         typer.echo(text, nl=False)
     else:
         from gridbench.benchmarks.atomic import atomic_write_text
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out, text)
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_file, text)
+
+
+def _out_file(value: str) -> Path:
+    """A file destination: not empty, not a directory, in a directory that can be written."""
+    from gridbench.benchmarks.atomic import check_writable_dir
+
+    out = _path(value, "--out")
+    if out.is_dir():
+        raise UserError(f"--out {value!r} is a directory; valid: a file path")
+    check_writable_dir(out.parent, f"--out {value!r}")
+    return out
 
 
 @app.command("schedule")
@@ -395,7 +554,7 @@ def schedule_command(
     method: Annotated[str, typer.Option("--method", help="Method name.")],
     day: Annotated[str, typer.Option("--day", help="ISO date (2016-07-01) or SPLIT:K (test:0).")],
     out: Annotated[
-        Path, typer.Option("--out", help="FILE.csv to write (sidecar FILE.json beside it).")
+        str, typer.Option("--out", help="FILE.csv to write (sidecar FILE.json beside it).")
     ],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fit and the day.")] = 0,
     budget: Annotated[
@@ -411,8 +570,9 @@ def schedule_command(
         sidecar_path,
     )
 
+    out_file = _out_file(out)
     _load_registries()
-    request = prepare_schedule(case, method, day, seed, budget, out)
+    request = prepare_schedule(case, method, day, seed, budget, out_file)
     try:
         rollout = export_schedule(request)
     except ScheduleError as exc:
@@ -438,23 +598,29 @@ def schedule_command(
 def report_command(
     results: ResultsOption = DEFAULT_RESULTS,
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--out", help="Report directory (replaced as a whole; default results/report)."
+            "--out",
+            help="Report directory (default results/report): new, empty, or one a previous "
+            "report wrote (it is replaced; a directory holding other files is refused).",
         ),
-    ] = Path("results") / "report",
+    ] = str(Path("results") / "report"),
 ) -> None:
     """Write report.md and report.html (leaderboards, figures, what is missing)."""
-    from gridbench.benchmarks.report import build_report
+    from gridbench.benchmarks.atomic import check_writable_dir
+    from gridbench.benchmarks.report import build_report, check_report_dir
 
-    results = _results_dir(results)
-    if not results.is_dir():
+    results_dir = _results_dir(results)
+    out_dir = _path(out, "--out")
+    if not results_dir.is_dir():
         raise UserError(
-            f"results directory {str(results)!r} does not exist; run "
-            f"`gridbench run --results {results}` first"
+            f"results directory {str(results_dir)!r} does not exist; run "
+            f"`gridbench run --results {results_dir}` first"
         )
+    check_report_dir(out_dir)
+    check_writable_dir(out_dir.parent, f"--out {out!r}")
     _load_registries()
-    report = build_report(results, out)
+    report = build_report(results_dir, out_dir)
     typer.echo(
         f"wrote {report.markdown} and {report.html} ({len(report.figures)} figure(s), "
         f"{len(report.notes)} note(s) on what is missing)"
@@ -466,7 +632,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        typer.echo("gridbench: interrupted; finished rows are kept in the results store", err=True)
+        typer.echo(_INTERRUPTED, err=True)
         sys.exit(130)
 
 

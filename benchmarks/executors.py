@@ -51,6 +51,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ __all__ = [
     "LocalExecutor",
     "RayExecutor",
     "RunSummary",
+    "TimeLimits",
+    "check_ray_address",
     "make_executor",
 ]
 
@@ -92,6 +95,43 @@ _RAY_OBJECT_STORE_BYTES: Final[int] = 256 * 1024**2
 
 class ExecutorError(ValueError):
     """An executor that cannot start (Ray missing, cluster unreachable): a user error."""
+
+
+#: Beyond a day's limit, how long the driver waits for the worker's own ``timeout`` row
+#: (raised inside the worker by ``SIGALRM``) before it stops the process: ``max(floor,
+#: share × limit)``.
+_HARD_GRACE_FLOOR_S: Final[float] = 10.0
+_HARD_GRACE_SHARE: Final[float] = 0.1
+#: Seconds to reach a Ray cluster's address before giving up (``--address HOST:PORT``).
+RAY_CONNECT_TIMEOUT_S: Final[float] = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """Wall-clock limits of a run, in seconds (``None``: no limit).
+
+    ``day_s``: one day's rollout (env, the controller's ``reset`` and every step). Inside the
+    worker the day ends with a row of status ``timeout`` and the unit goes on with its next
+    day; a worker stuck in native code past the limit (plus a grace) is stopped by the driver,
+    which stores the ``timeout`` row of that day itself and records the unit as failed (its
+    remaining days run on the next, resumed run). ``unit_s``: the whole unit, ``fit``
+    included: the driver stops it and records the failure; finished days are kept.
+    """
+
+    day_s: float | None = None
+    unit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("day_s", "unit_s"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{name} {value!r} must be a number > 0 (or None: no limit)")
+
+    def day_hard_s(self) -> float | None:
+        """When the driver stops a worker stuck in one day (limit plus grace)."""
+        if self.day_s is None:
+            return None
+        return self.day_s + max(_HARD_GRACE_FLOOR_S, _HARD_GRACE_SHARE * self.day_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +198,10 @@ def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
         def emit(row: dict[str, Any]) -> None:
             channel.send(("row", index, row))
 
-        result = execute_task(task, emit)
+        def fitted() -> None:
+            channel.send(("fitted", index, {}))
+
+        result = execute_task(task, emit, fitted=fitted)
         channel.send(("done", index, {"fit_s": result.fit_s, "statuses": dict(result.statuses)}))
     except BaseException as exc:  # report everything, including SystemExit from a method
         with contextlib.suppress(Exception):
@@ -188,7 +231,11 @@ def _ray_unit(task_fields: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
             _load_plugins_if_any()
             task = UnitTask(**task_fields)
-            result = execute_task(task, lambda row: messages.put(("row", row)))
+            result = execute_task(
+                task,
+                lambda row: messages.put(("row", row)),
+                fitted=lambda: messages.put(("fitted", {})),
+            )
             messages.put(("done", {"fit_s": result.fit_s, "statuses": dict(result.statuses)}))
         except BaseException as exc:
             messages.put(
@@ -200,7 +247,7 @@ def _ray_unit(task_fields: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     while True:
         kind, payload = messages.get()
         yield kind, payload
-        if kind != "row":
+        if kind in ("done", "failed"):
             break
     thread.join()
 
@@ -336,14 +383,51 @@ class _UnitState:
         self.fit_s = float("nan")
         self.error: str | None = None
         self.traceback: str | None = None
+        self.started = time.monotonic()
+        self.day_started: float | None = None  # set once fit returned, then at every row
+
+    def overdue(self, limits: TimeLimits, now: float) -> str | None:
+        """Why the unit must be stopped now (a limit passed), or ``None``."""
+        if limits.unit_s is not None and now - self.started > limits.unit_s:
+            return f"unit ran past --unit-timeout {limits.unit_s:g} s (fit included); stopped"
+        hard = limits.day_hard_s()
+        if (
+            hard is not None
+            and self.day_started is not None
+            and self.received < len(self.task.days)
+            and now - self.day_started > hard
+        ):
+            day = self.task.days[self.received]
+            return (
+                f"day {day} ran past --day-timeout {limits.day_s:g} s without returning "
+                "(native code?); the process was stopped"
+            )
+        return None
+
+    def stop(self, reason: str, store: ResultsStore, progress: _Progress) -> None:
+        """Record that the driver stopped the unit for ``reason``; a day stuck past its
+        limit gets its ``timeout`` row, so that a resumed run goes on after it."""
+        from gridbench.benchmarks.harness import hung_day_row
+        from gridbench.cases.registry import METHODS
+
+        if reason.startswith("day ") and self.received < len(self.task.days):
+            spec = METHODS.snapshot().get(self.task.method_name)
+            family = str(spec.family) if spec is not None else ""
+            day = self.task.days[self.received]
+            self.handle("row", hung_day_row(self.task, day, family, reason), store, progress)
+        self.error = reason
+        self.traceback = None
 
     def handle(self, kind: str, payload: Any, store: ResultsStore, progress: _Progress) -> None:
         if kind == "row":
             self.written += store.append([payload]).n_written
             self.received += 1
+            self.day_started = time.monotonic()
             status = payload["status"]
             self.statuses[status] = self.statuses.get(status, 0) + 1
             progress.row()
+        elif kind == "fitted":
+            self.day_started = time.monotonic()
         elif kind == "done":
             self.finished = True
             self.fit_s = payload["fit_s"]
@@ -377,12 +461,13 @@ class _UnitState:
         return result
 
 
-def _start_unit(task: UnitTask, skipped: int) -> _UnitState:
-    """Stamp the unit's provenance (driver side) and return its state."""
+def _start_unit(task: UnitTask, skipped: int, limits: TimeLimits) -> _UnitState:
+    """Stamp the unit's provenance and day limit (driver side) and return its state."""
     from gridbench.benchmarks.harness import make_provenance
 
     provenance = make_provenance(task)
-    return _UnitState(task.with_provenance(provenance.columns()), skipped, provenance)
+    task = task.with_provenance(provenance.columns()).with_day_time_limit(limits.day_s)
+    return _UnitState(task, skipped, provenance)
 
 
 def _n_days(pending: Pending) -> int:
@@ -390,22 +475,36 @@ def _n_days(pending: Pending) -> int:
 
 
 class LocalExecutor:
-    """Run units on this machine: inline for ``workers == 1``, else one spawned process per
-    unit, at most ``workers`` at once (see the module docstring)."""
+    """Run units on this machine: one spawned process per unit, at most ``workers`` at once
+    (see the module docstring); ``isolate=False`` with one worker runs the units inline, in
+    this process (for embedding and tests: a method that kills its process then ends the run,
+    and only the in-process day limit applies). Default: inline for ``workers == 1``; the CLI
+    always isolates. ``limits``: the run's :class:`TimeLimits`."""
 
     name: Final[str] = "local"
 
-    def __init__(self, workers: int = 1, *, progress: bool = True) -> None:
+    def __init__(
+        self,
+        workers: int = 1,
+        *,
+        progress: bool = True,
+        isolate: bool | None = None,
+        limits: TimeLimits | None = None,
+    ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers {workers!r} must be an int >= 1")
         self.workers = workers
         self.progress = progress
+        self.isolate = workers > 1 if isolate is None else bool(isolate)
+        if not self.isolate and workers > 1:
+            raise ValueError("isolate=False runs units inline: it needs workers=1")
+        self.limits = limits or TimeLimits()
 
     def run(self, tasks: Sequence[UnitTask], store: ResultsStore) -> RunSummary:
         """Run ``tasks`` (their days not yet stored) and write their rows to ``store``."""
         pending, results = _split_pending(tasks, store)
         with _progress(len(pending), _n_days(pending), self.progress) as progress:
-            if self.workers == 1:
+            if not self.isolate:
                 self._run_inline(pending, store, results, progress)
             else:
                 self._run_pool(pending, store, results, progress)
@@ -413,8 +512,8 @@ class LocalExecutor:
 
     # ----------------------------------------------------------------- inline
 
-    @staticmethod
     def _run_inline(
+        self,
         pending: Pending,
         store: ResultsStore,
         results: dict[int, UnitResult],
@@ -426,7 +525,7 @@ class LocalExecutor:
 
         counting: Any = _CountingStore(store, progress)
         for index, task, skipped in pending:
-            result = run_task(task, counting)
+            result = run_task(task.with_day_time_limit(self.limits.day_s), counting)
             results[index] = replace(result, n_skipped=result.n_skipped + skipped)
             progress.unit(_describe(task, result), len(task.days) - result.n_written)
 
@@ -459,8 +558,8 @@ class LocalExecutor:
             state[index].handle(kind, payload, store, progress)
             return True
 
-        def finish(index: int) -> None:
-            process, reader = running.pop(index)
+        def drain(index: int) -> None:
+            reader = running[index][1]
             while True:  # whatever it sent before exiting
                 try:
                     if not reader.poll():
@@ -469,6 +568,10 @@ class LocalExecutor:
                 except Exception:
                     break
                 state[index].handle(kind, payload, store, progress)
+
+        def finish(index: int) -> None:
+            drain(index)
+            process, reader = running.pop(index)
             reader.close()
             process.join()
             results[index] = state[index].close(store, progress, _exit_reason(process.exitcode))
@@ -478,7 +581,7 @@ class LocalExecutor:
             while todo or running:
                 while todo and len(running) < self.workers:
                     index, task, skipped = todo.pop()
-                    state[index] = _start_unit(task, skipped)
+                    state[index] = _start_unit(task, skipped, self.limits)
                     reader, writer = ctx.Pipe(duplex=False)
                     process = ctx.Process(
                         target=_worker_main,
@@ -494,8 +597,18 @@ class LocalExecutor:
                     index = by_reader[reader]
                     if not receive(index):
                         finish(index)
+                now = time.monotonic()
                 for index, (process, _) in list(running.items()):
-                    if not process.is_alive():  # e.g. a grandchild still holds the pipe
+                    reason = state[index].overdue(self.limits, now)
+                    if reason is not None and not state[index].finished:
+                        # past a limit: stop it, keep what it sent, record why, go on
+                        process.kill()
+                        process.join(timeout=5)
+                        drain(index)
+                        if not state[index].finished:
+                            state[index].stop(reason, store, progress)
+                        finish(index)
+                    elif not process.is_alive():  # e.g. a grandchild still holds the pipe
                         finish(index)
         finally:
             for process, reader in running.values():  # interrupted: stop what still runs
@@ -586,6 +699,7 @@ class RayExecutor:
         address: str | None = None,
         progress: bool = True,
         runtime_env: Mapping[str, Any] | None = None,
+        limits: TimeLimits | None = None,
     ) -> None:
         if workers is not None and (
             isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
@@ -597,6 +711,7 @@ class RayExecutor:
         self.address = address
         self.progress = progress
         self.runtime_env = dict(runtime_env or {})
+        self.limits = limits or TimeLimits()
 
     def _task_runtime_env(self) -> dict[str, Any]:
         env = dict(self.runtime_env)
@@ -686,7 +801,7 @@ class RayExecutor:
             while todo or running:
                 while todo and len(running) < cap:
                     index, task, skipped = todo.pop()
-                    state[index] = _start_unit(task, skipped)
+                    state[index] = _start_unit(task, skipped, self.limits)
                     running[remote.remote(_fields(state[index].task))] = index
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
                 for gen in ready:
@@ -701,7 +816,15 @@ class RayExecutor:
                         finish(gen, _ray_failure(exc))
                         continue
                     state[running[gen]].handle(kind, payload, store, progress)
-                    if kind != "row":
+                    if kind in ("done", "failed"):
+                        finish(gen)
+                now = time.monotonic()
+                for gen, index in list(running.items()):
+                    reason = state[index].overdue(self.limits, now)
+                    if reason is not None:  # past a limit: stop it, record why, go on
+                        with contextlib.suppress(Exception):
+                            ray.cancel(gen, force=True)
+                        state[index].stop(reason, store, progress)
                         finish(gen)
         finally:
             for gen in running:  # interrupted: stop what still runs
@@ -719,9 +842,14 @@ def make_executor(
     *,
     address: str | None = None,
     progress: bool = True,
+    isolate: bool | None = None,
+    limits: TimeLimits | None = None,
 ) -> Executor:
     """The executor called ``name`` (``local`` or ``ray``); see the classes. ``local`` with
-    ``workers=None`` uses this machine's cores; ``address`` is for ``ray`` only."""
+    ``workers=None`` uses this machine's cores; ``isolate`` is for ``local`` (a process per
+    unit), ``address`` for ``ray`` only: a ``HOST:PORT`` or ``ray://HOST:PORT`` address that
+    does not answer within :data:`RAY_CONNECT_TIMEOUT_S` is an :class:`ExecutorError` here,
+    before any work (Ray itself would retry for ever)."""
     from gridbench.cases.naming import unknown_name_message
 
     if name not in EXECUTORS:
@@ -731,9 +859,45 @@ def make_executor(
             raise ExecutorError(
                 f"--address {address!r} is for --executor ray; the local executor runs here"
             )
-        return LocalExecutor(workers or max(1, os.cpu_count() or 1), progress=progress)
+        n = workers or max(1, os.cpu_count() or 1)
+        return LocalExecutor(n, progress=progress, isolate=isolate, limits=limits)
     _import_ray()  # fail before any work when Ray is missing
-    return RayExecutor(workers, address=address, progress=progress)
+    if address is not None:
+        check_ray_address(address)
+    return RayExecutor(workers, address=address, progress=progress, limits=limits)
+
+
+def check_ray_address(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Fail in one line unless ``address`` (``HOST:PORT``, ``ray://HOST[:PORT]``; ``auto`` and
+    ``local`` are left to Ray) accepts a TCP connection within ``timeout_s``."""
+    import socket
+
+    text = address.strip()
+    if text in ("auto", "local"):
+        return
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    host, colon, port_text = rest.rstrip("/").rpartition(":")
+    if not colon:
+        host, port_text = rest.rstrip("/"), "10001" if scheme == "ray" else "6379"
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ExecutorError(
+            f"--address {address!r} is not a Ray address; valid: auto, HOST:PORT or "
+            "ray://HOST:10001"
+        )
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__ or "no answer"
+        if isinstance(exc, TimeoutError | socket.timeout):
+            reason = f"no answer within {timeout_s:g} s"
+        raise ExecutorError(
+            f"cannot reach the Ray cluster at {address!r} ({reason}); start it with `ray "
+            "start --head` or check --address"
+        ) from None
 
 
 def _fields(task: UnitTask) -> dict[str, Any]:

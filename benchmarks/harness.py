@@ -49,14 +49,17 @@ are not run yet: :class:`MultiAgentNotSupported` (a user error) says so.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
 import random
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -83,14 +86,17 @@ __all__ = [
     "MAX_STEPS",
     "TIMING_COLUMNS",
     "VOLATILE_COLUMNS",
+    "DayTimeout",
     "HarnessError",
     "MultiAgentNotSupported",
     "RowStatus",
     "RunPlan",
     "UnitResult",
     "UnitTask",
+    "day_deadline",
     "evaluate_day",
     "execute_task",
+    "hung_day_row",
     "make_provenance",
     "make_task",
     "plan_run",
@@ -133,6 +139,9 @@ class RowStatus(StrEnum):
     SOLVER_FAILED = "solver_failed"
     TIMEOUT = "timeout"
     ERROR = "error"
+    INVALID_ACTION = "invalid_action"
+    """The controller sent non-finite action entries (NaN, ±inf): the referee played its
+    projection (idle for NaN), so the day's metrics are not the method's; never ranked."""
 
     @classmethod
     def of_exception(cls, exc: BaseException) -> RowStatus:
@@ -151,6 +160,51 @@ def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return line[:_MESSAGE_CHARS]
+
+
+class DayTimeout(TimeoutError):
+    """A day's rollout ran past its wall-clock limit (row status ``timeout``)."""
+
+
+@contextlib.contextmanager
+def day_deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`DayTimeout` in the body once ``seconds`` of wall-clock time have passed
+    (``SIGALRM``; main thread on POSIX only, elsewhere a no-op: the executors' driver-side
+    limit is the backstop, and also stops native code that never returns to Python)."""
+    if (
+        not seconds
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    armed = True
+
+    def expire(signum: int, frame: Any) -> None:
+        if armed:
+            raise DayTimeout(f"the day ran past its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _projection_counts(infos: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """``(non-finite, clipped)`` action entries over the day, from the referee's
+    ``info["projection"]`` (:mod:`gridbench.cases.projection`); zeros where a case reports
+    none."""
+    nonfinite = clipped = 0
+    for info in infos:
+        report = info.get("projection")
+        if isinstance(report, Mapping):
+            nonfinite += int(report.get("n_nonfinite", 0) or 0)
+            clipped += int(report.get("n_clipped", 0) or 0)
+    return nonfinite, clipped
 
 
 def _seed_globals(seed: int, day: datetime.date | None = None) -> None:
@@ -191,6 +245,7 @@ def evaluate_day(
     budget: Budget | str = Budget.REFERENCE,
     fit_s: float = math.nan,
     split: Split | str | None = None,
+    time_limit_s: float | None = None,
 ) -> dict[str, Any]:
     """Roll ``method``'s controller through one day of ``case``; return the row.
 
@@ -198,6 +253,9 @@ def evaluate_day(
     (``fit_s`` is copied into the row). ``split`` defaults to the split holding ``day``.
     Exceptions raised by the environment or the controller during the day give a row with
     ``status`` ≠ ``ok`` and NaN metrics; :class:`MultiAgentNotSupported` is raised up front.
+    ``time_limit_s``: wall-clock limit of the day (:func:`day_deadline`; status ``timeout``).
+    The row counts the action entries the referee had to project (``action_nonfinite``,
+    ``action_clipped``); a day with non-finite entries gets status ``invalid_action``.
     """
     _check_single_agent(method)
     day = parse_day(day, case)
@@ -218,32 +276,25 @@ def evaluate_day(
     solve_s = math.nan
     times: list[float] = []
     reward_sum = 0.0
-    env = None
+    infos: list[dict[str, Any]] = []
     try:
-        env = case.make_env(day=day, seed=int(seed))
-        obs, info = env.reset(seed=int(seed))
-        initial_soc = info.get("soc")
-        controller = method.controller(case, day)
-        t0 = time.perf_counter()
-        controller.reset(obs, info)
-        solve_s = time.perf_counter() - t0
-        infos: list[dict[str, Any]] = []
-        done = False
-        while not done:
-            if len(infos) >= MAX_STEPS:
-                raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
-            t0 = time.perf_counter()
-            action = controller.act(obs, info)
-            times.append(time.perf_counter() - t0)
-            obs, reward, terminated, truncated, info = env.step(action)
-            infos.append(info)
-            reward_sum += float(reward)
-            done = bool(terminated or truncated)
+        with day_deadline(time_limit_s):
+            initial_soc, controller, solve_s = _roll_out(
+                case, method, day, int(seed), infos, times
+            )
+        reward_sum = sum(float(i.pop("_reward")) for i in infos)
         metrics = day_metrics(infos, initial_soc=initial_soc)
         status = getattr(controller, "status", None)
         if isinstance(status, str) and status in RowStatus._value2member_map_:
             row["status"] = RowStatus(status).value
             row["message"] = str(getattr(controller, "status_message", ""))[:_MESSAGE_CHARS]
+        nonfinite, _ = _projection_counts(infos)
+        if nonfinite and row["status"] == RowStatus.OK.value:
+            row["status"] = RowStatus.INVALID_ACTION.value
+            row["message"] = (
+                f"the controller sent {nonfinite} non-finite action entr"
+                f"{'y' if nonfinite == 1 else 'ies'}; the referee played its projection instead"
+            )
     except Exception as exc:  # a method or case failing on a day is a result, not a crash
         row["status"] = RowStatus.of_exception(exc).value
         row["message"] = _one_line(exc)
@@ -252,12 +303,7 @@ def evaluate_day(
         where = f"{case.id} / {method.name} / seed {seed} / {day}"
         _log.warning("%s: %s (row status %s)", where, row["message"], row["status"])
         _log.debug("%s:\n%s", where, traceback.format_exc())
-    finally:
-        if env is not None:
-            try:
-                env.close()
-            except Exception:  # closing must not turn a row into a crash
-                pass
+    row["action_nonfinite"], row["action_clipped"] = _projection_counts(infos)
     ms = np.asarray(times) * 1e3
     row.update(metrics)
     row["reward_sum"] = reward_sum
@@ -268,6 +314,43 @@ def evaluate_day(
     row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
     row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
     return row
+
+
+def _roll_out(
+    case: Case,
+    method: Method,
+    day: datetime.date,
+    seed: int,
+    infos: list[dict[str, Any]],
+    times: list[float],
+) -> tuple[Any, Any, float]:
+    """One day: the env, reset, the controller's timed ``reset`` and ``act`` per step; fills
+    ``infos`` (each with its step's reward under ``_reward``) and ``times`` as it goes.
+    Returns ``(initial_soc, controller, solve_s)``; the env is closed on the way out."""
+    env = case.make_env(day=day, seed=seed)
+    try:
+        obs, info = env.reset(seed=seed)
+        initial_soc = info.get("soc")
+        controller = method.controller(case, day)
+        t0 = time.perf_counter()
+        controller.reset(obs, info)
+        solve_s = time.perf_counter() - t0
+        done = False
+        while not done:
+            if len(infos) >= MAX_STEPS:
+                raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
+            t0 = time.perf_counter()
+            action = controller.act(obs, info)
+            times.append(time.perf_counter() - t0)
+            obs, reward, terminated, truncated, info = env.step(action)
+            infos.append({**info, "_reward": reward})
+            done = bool(terminated or truncated)
+    finally:
+        try:
+            env.close()
+        except Exception:  # closing must not turn a row into a crash
+            pass
+    return initial_soc, controller, solve_s
 
 
 # --------------------------------------------------------------------------- units
@@ -296,6 +379,9 @@ class UnitTask:
     #: Train even where a shipped agent exists (``gridbench run --retrain``); methods without
     #: a ``retrain`` attribute (solvers) ignore it.
     retrain: bool = False
+    #: Wall-clock limit of each day's rollout in seconds (``None``: none); see
+    #: :func:`evaluate_day`.
+    day_time_limit_s: float | None = None
 
     @property
     def unit(self) -> UnitKey:
@@ -308,6 +394,9 @@ class UnitTask:
 
     def with_provenance(self, columns: Mapping[str, Any]) -> UnitTask:
         return _replace(self, provenance=dict(columns))
+
+    def with_day_time_limit(self, seconds: float | None) -> UnitTask:
+        return _replace(self, day_time_limit_s=seconds)
 
     def describe(self) -> str:
         return f"{self.case_id} / {self.method_name} / seed {self.seed}"
@@ -392,9 +481,11 @@ def execute_task(
     *,
     case: Case | None = None,
     method: Method | None = None,
+    fitted: Callable[[], None] | None = None,
 ) -> UnitResult:
     """Fit the task's method once, then evaluate each of ``task.days`` and ``emit`` its row
-    (with the task's provenance columns merged in) as soon as it is finished.
+    (with the task's provenance columns merged in) as soon as it is finished. ``fitted`` is
+    called once ``fit`` returned (the executors time each day from there).
 
     Raises what ``fit`` (or building the case/method) raises: the caller records the unit as
     failed. Rows already emitted stay valid.
@@ -407,10 +498,19 @@ def execute_task(
     t0 = time.perf_counter()
     method.fit(case, task.seed, budget)
     fit_s = time.perf_counter() - t0
+    if fitted is not None:
+        fitted()
     statuses: dict[str, int] = {}
     for day in task.days:
         row = evaluate_day(
-            case, method, day, task.seed, budget=budget, fit_s=fit_s, split=task.split
+            case,
+            method,
+            day,
+            task.seed,
+            budget=budget,
+            fit_s=fit_s,
+            split=task.split,
+            time_limit_s=task.day_time_limit_s,
         )
         row.update(task.provenance)
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1
@@ -449,6 +549,30 @@ def run_task(task: UnitTask, store: ResultsStore) -> UnitResult:
         statuses=result.statuses,
         fit_s=result.fit_s,
     )
+
+
+def hung_day_row(task: UnitTask, day: str, family: str, message: str) -> dict[str, Any]:
+    """The row of a day whose rollout never came back (the executor stopped its process past
+    the day's limit): status ``timeout``, NaN metrics, the task's provenance."""
+    row: dict[str, Any] = {
+        "case": task.case_id,
+        "method": task.method_name,
+        "seed": int(task.seed),
+        "day": day,
+        "budget": task.budget,
+        "family": family,
+        "split": task.split,
+        "status": RowStatus.TIMEOUT.value,
+        "message": message[:_MESSAGE_CHARS],
+        "action_nonfinite": 0,
+        "action_clipped": 0,
+        **nan_metrics(),
+        "reward_sum": math.nan,
+        "n_steps": 0,
+        **{column: math.nan for column in TIMING_COLUMNS},
+    }
+    row.update(task.provenance)
+    return row
 
 
 def make_task(
@@ -519,10 +643,12 @@ def run_unit(
 
 @dataclass(frozen=True, slots=True)
 class RunPlan:
-    """The units of a run and the notes about what was skipped (one line each)."""
+    """The units of a run, the notes about what was skipped and the warnings about broken
+    plugins left out (one line each)."""
 
     tasks: tuple[UnitTask, ...]
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def _dedupe(names: Iterable[str]) -> list[str]:
@@ -549,7 +675,8 @@ def plan_run(
     families (``solver``, ``rl``, ``baseline``, ``bound``). ``retrain``: RL methods train at
     ``budget`` even where a shipped agent exists.
     """
-    from gridbench.cases.registry import case_ids, case_spec, get_method, method_names
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.cases.registry import case_ids, case_spec, get_method, method_names, origin
 
     budget = Budget.parse(budget)
     split = Split.parse(split)
@@ -570,7 +697,13 @@ def plan_run(
     method_specs = [get_method(name) for name in method_list]
     if families:
         wanted = {MethodFamily.parse(f) for f in families}  # unknown ⇒ one line
+        named = method_specs
         method_specs = [m for m in method_specs if m.family in wanted]
+        if not method_specs and named:
+            of = ", ".join(f"{m.name} is {m.family}" for m in named[:5])
+            raise HarnessError(
+                f"no requested method is of family {', '.join(sorted(wanted))} ({of})"
+            )
     if not case_specs:
         raise HarnessError("no cases registered; nothing to run")
     if not method_specs:
@@ -578,9 +711,25 @@ def plan_run(
 
     tasks: list[UnitTask] = []
     notes: list[str] = []
-    built = [(spec, spec.make()) for spec in case_specs]
+    warnings: list[str] = []
+    built = []
+    for cspec in case_specs:
+        try:
+            built.append((cspec, cspec.make()))
+        except PLUGIN_ERRORS as exc:  # a broken case plugin (factory, config) costs itself
+            problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({_one_line(exc)})"
+            if cases:
+                raise HarnessError(problem) from None
+            warnings.append(f"{problem}; left out")
     for mspec in method_specs:
-        method = mspec.make()
+        try:
+            method = mspec.make()
+        except PLUGIN_ERRORS as exc:
+            warnings.append(
+                f"method {mspec.name!r} from {origin(mspec)} cannot be constructed "
+                f"({_one_line(exc)}); left out"
+            )
+            continue
         if wants_parallel_env(method):
             if explicit_methods:
                 _check_single_agent(method)
@@ -589,7 +738,15 @@ def plan_run(
             )
             continue
         for cspec, case in built:
-            if not method.supports(case):
+            try:
+                supported = bool(method.supports(case))
+            except PLUGIN_ERRORS as exc:
+                warnings.append(
+                    f"method {mspec.name!r} from {origin(mspec)}: supports({cspec.id}) raised "
+                    f"({_one_line(exc)}); left out on this case"
+                )
+                continue
+            if not supported:
                 notes.append(f"skipped {mspec.name} on {cspec.id}: not supported by the method")
                 continue
             days = case.days(split)
@@ -610,4 +767,4 @@ def plan_run(
                         retrain=retrain,
                     )
                 )
-    return RunPlan(tuple(tasks), tuple(notes))
+    return RunPlan(tuple(tasks), tuple(notes), tuple(warnings))

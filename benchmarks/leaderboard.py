@@ -23,7 +23,17 @@ Formats (:func:`render`): ``md`` (a table per case), ``csv`` (one line per entry
 keys as columns) and ``json`` (a list of objects; keys, in order: ``case``, ``method``,
 ``family``, ``n_seeds``, ``n_days``, ``feasible``, then for every metric its IQM under its own
 key and ``<key>_lo``, ``<key>_hi``, ``<key>_mean``, ``<key>_std``; then ``rank``, ``budget``,
-``split``, ``feasible_frac``, ``n_rows``, ``n_failed``). Missing numbers (NaN) are ``null``.
+``split``, ``feasible_frac``, ``n_rows``, ``n_failed``, ``complete``, ``days_asked``,
+``days_least``, ``units_failed``, ``action_nonfinite``, ``action_clipped``). Missing numbers
+(NaN) are ``null``.
+
+Completeness: the days *asked* of a case are the days any of its methods stored (in the
+split); an entry is ``complete`` when each of its seeds has a row on every one of them and
+none of its units has a recorded failure (``failures``). Incomplete entries rank after the
+complete ones, so a method that ran 40 of 73 days never outranks one that ran all; a
+(case, method) whose every unit failed before its first row is listed with no numbers.
+``action_nonfinite``/``action_clipped``: the action entries the referee had to project, summed
+over the rows; a day with non-finite entries has status ``invalid_action`` (a failed day).
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ from gridbench.cases.contracts import Budget, MethodFamily
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gridbench.benchmarks.store import ResultsStore
+    from gridbench.benchmarks.store import FailureRecord, ResultsStore
 
 __all__ = [
     "DISPLAY_COLUMNS",
@@ -58,6 +68,7 @@ __all__ = [
     "from_store",
     "register_case_columns",
     "render",
+    "run_state",
 ]
 
 #: The method whose cost is the denominator of the gap.
@@ -134,6 +145,70 @@ def finite_number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def _sum_column(group: pd.DataFrame, column: str) -> int:
+    if column not in group:
+        return 0
+    values = group[column].astype(float).to_numpy()
+    return int(np.nansum(values))
+
+
+def _completeness(
+    group: pd.DataFrame, asked: int, failed_seeds: Sequence[int]
+) -> tuple[bool, int]:
+    """``(complete, days stored of the least complete seed)``: every seed has a row on each
+    of the ``asked`` days and no unit of the entry has a recorded failure."""
+    per_seed = group.groupby("seed")["day"].nunique()
+    least = int(per_seed.min()) if len(per_seed) else 0
+    return (least >= asked and not failed_seeds), least
+
+
+def _failed_units(
+    failures: Sequence[FailureRecord], case_id: str, method: str, budget: str | None
+) -> list[int]:
+    return sorted(
+        f.unit.seed
+        for f in failures
+        if f.unit.case == case_id
+        and f.unit.method == method
+        and (budget is None or f.unit.budget == budget)
+    )
+
+
+def _failed_only_entries(
+    df: pd.DataFrame, failures: Sequence[FailureRecord], asked: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """An entry for every (case, method) with recorded failures and no row: it failed as a
+    whole (``fit`` raised, the process died) and is listed, unranked by cost, last."""
+    present = set(zip(df["case"], df["method"], strict=True))
+    out: list[dict[str, Any]] = []
+    for key in sorted({(f.unit.case, f.unit.method) for f in failures}):
+        if key in present or key[0] not in asked:
+            continue
+        seeds = _failed_units(failures, key[0], key[1], None)
+        out.append(
+            {
+                "case": key[0],
+                "method": key[1],
+                "family": "",
+                "n_seeds": 0,
+                "n_days": 0,
+                "feasible": False,
+                "complete": False,
+                "days_asked": asked[key[0]],
+                "units_failed": len(seeds),
+                "rank": None,
+                "budget": "",
+                "split": "",
+                "feasible_frac": 0.0,
+                "n_rows": 0,
+                "n_failed": 0,
+                "action_nonfinite": 0,
+                "action_clipped": 0,
+            }
+        )
+    return out
+
+
 def build(
     frame: pd.DataFrame,
     *,
@@ -141,11 +216,15 @@ def build(
     split: str | None = "test",
     reps: int = DEFAULT_REPS,
     seed: int = 0,
+    failures: Sequence[FailureRecord] = (),
 ) -> list[dict[str, Any]]:
     """The leaderboard entries of the rows in ``frame`` (see the module docstring).
 
     ``split=None`` keeps every split. Entries are ordered by case, then rank (bounds last).
-    Values are Python floats (NaN where undefined), ints, bools and strings.
+    Values are Python floats (NaN where undefined), ints, bools and strings. ``failures``
+    (the store's :meth:`~gridbench.benchmarks.store.ResultsStore.failures`) mark the units
+    that failed: their entries are incomplete, and a method that failed without a row is
+    listed too.
     """
     if frame.empty:
         return []
@@ -157,6 +236,7 @@ def build(
     if df.empty:
         return []
     df = add_gap(_highest_budget(df))
+    asked = {str(c): int(g["day"].nunique()) for c, g in df.groupby("case")}
     ok = _ok(df)
     feasible = _feasible(df)
     terms = sorted(c for c in df.columns if c.startswith("cost_"))
@@ -204,7 +284,16 @@ def build(
         entry["feasible_frac"] = float(feasible[group.index].mean())
         entry["n_rows"] = len(group)
         entry["n_failed"] = int((~ok[group.index]).sum())
+        failed_seeds = _failed_units(failures, str(case_id), str(method), entry["budget"])
+        complete, least = _completeness(group, asked[str(case_id)], failed_seeds)
+        entry["complete"] = complete
+        entry["days_asked"] = asked[str(case_id)]
+        entry["days_least"] = least
+        entry["units_failed"] = len(failed_seeds)
+        entry["action_nonfinite"] = _sum_column(group, "action_nonfinite")
+        entry["action_clipped"] = _sum_column(group, "action_clipped")
         entries.append(entry)
+    entries += _failed_only_entries(df, failures, asked)
     return _rank(entries)
 
 
@@ -215,10 +304,11 @@ def _rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         bounds = [e for e in mine if e["family"] == MethodFamily.BOUND.value]
         rivals = [e for e in mine if e["family"] != MethodFamily.BOUND.value]
 
-        def key(e: dict[str, Any]) -> tuple[bool, bool, float, str]:
+        def key(e: dict[str, Any]) -> tuple[bool, bool, bool, float, str]:
             cost = e.get("cost", math.nan)
             missing = cost is None or not math.isfinite(cost)
-            return (not e["feasible"], missing, 0.0 if missing else cost, e["method"])
+            incomplete = not e.get("complete", True)
+            return (incomplete, not e["feasible"], missing, 0.0 if missing else cost, e["method"])
 
         rivals.sort(key=key)
         for i, e in enumerate(rivals, start=1):
@@ -231,7 +321,7 @@ def from_store(
     store: ResultsStore, *, case: str | None = None, split: str | None = "test"
 ) -> list[dict[str, Any]]:
     """:func:`build` over the rows of ``store`` (``ResultsNotFound`` when it holds none)."""
-    return build(store.frame(case=case), case=case, split=split)
+    return build(store.frame(case=case), case=case, split=split, failures=store.failures())
 
 
 # --------------------------------------------------------------------------- rendering
@@ -298,6 +388,23 @@ def display_columns(case_id: str) -> tuple[tuple[str, str], ...]:
     return DISPLAY_COLUMNS + tuple(c for cols in extra for c in cols if c[0] not in shown)
 
 
+def run_state(entry: Mapping[str, Any]) -> str:
+    """``ok``, or what makes the entry incomplete or suspect: failed units, days missing,
+    non-finite actions (one short cell)."""
+    parts: list[str] = []
+    failed = int(entry.get("units_failed", 0) or 0)
+    if failed:
+        parts.append(f"{failed} unit(s) failed")
+    asked = entry.get("days_asked")
+    least = entry.get("days_least", entry.get("n_days"))
+    if asked is not None and least is not None and least < asked:
+        parts.append(f"{least}/{asked} days")
+    nonfinite = int(entry.get("action_nonfinite", 0) or 0)
+    if nonfinite:
+        parts.append(f"{nonfinite} non-finite actions")
+    return "; ".join(parts) if parts else "ok"
+
+
 def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
     if not entries:
         return "no results to rank\n"
@@ -306,7 +413,7 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         mine = [e for e in entries if e["case"] == case_id]
         lines.append(f"## {case_id}")
         lines.append("")
-        head = ["rank", "method", "family", "budget", "seeds", "days", "feasible"]
+        head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "runs"]
         columns = display_columns(case_id)
         head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in columns]
         lines.append("| " + " | ".join(head) + " |")
@@ -323,6 +430,7 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
                 str(e["n_seeds"]),
                 str(e["n_days"]),
                 feasible,
+                run_state(e),
                 cost,
                 _pct(e.get("gap")),
             ]
@@ -331,8 +439,10 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         lines.append("")
     lines.append(
         "IQM over seeds of each seed's mean over the days, 95 % stratified-bootstrap interval; "
-        "gap against the oracle on the same day; infeasible methods rank after feasible ones; "
-        "the oracle is a bound, not ranked."
+        "gap against the oracle on the same day; incomplete methods (a failed unit, or a seed "
+        "missing some of the days the case's other methods ran: `runs`) rank after complete "
+        "ones, infeasible after feasible; a day on which the controller sent non-finite "
+        "actions counts as failed; the oracle is a bound, not ranked."
     )
     return "\n".join(lines) + "\n"
 

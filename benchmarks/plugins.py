@@ -55,6 +55,7 @@ __all__ = [
     "BUILTIN_METHOD_PACKAGES",
     "CASE_GROUP",
     "METHOD_GROUP",
+    "PLUGIN_ERRORS",
     "PluginProblem",
     "PluginWarning",
     "import_builtin_methods",
@@ -69,6 +70,11 @@ METHOD_GROUP: Final[str] = "gridbench.methods"
 CASE_GROUP: Final[str] = "gridbench.cases"
 #: Packages whose public submodules hold the built-in methods.
 BUILTIN_METHOD_PACKAGES: Final[tuple[str, ...]] = ("gridbench.solvers", "gridbench.rl_agents")
+
+
+#: What a plugin's code may raise without taking the command down: any exception, and
+#: ``SystemExit`` (a plugin calling ``sys.exit`` at import). ``KeyboardInterrupt`` still stops.
+PLUGIN_ERRORS: Final[tuple[type[BaseException], ...]] = (Exception, SystemExit)
 
 
 class PluginWarning(UserWarning):
@@ -117,7 +123,7 @@ def import_builtin_methods() -> tuple[PluginProblem, ...]:
     for package_name in BUILTIN_METHOD_PACKAGES:
         try:
             package = importlib.import_module(package_name)
-        except Exception as exc:  # a broken package must not hide the other one
+        except PLUGIN_ERRORS as exc:  # a broken package must not hide the other one
             report(package_name, exc)
             continue
         for info in pkgutil.walk_packages(
@@ -129,7 +135,7 @@ def import_builtin_methods() -> tuple[PluginProblem, ...]:
                 continue
             try:
                 importlib.import_module(info.name)
-            except Exception as exc:
+            except PLUGIN_ERRORS as exc:
                 report(info.name, exc)
     return tuple(problems)
 
@@ -174,7 +180,7 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
         if not ep.attr:  # a bare module: imported for what its decorators register
             try:
                 importlib.import_module(ep.module)
-            except Exception as exc:
+            except PLUGIN_ERRORS as exc:
                 problem(f"module does not import ({_one_line(exc)})")
                 continue
             finally:
@@ -182,7 +188,7 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
             continue
         try:
             obj = ep.load()
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             problem(f"entry point does not resolve ({_one_line(exc)})")
             continue
         finally:
@@ -221,7 +227,7 @@ def load_case_plugins() -> tuple[PluginProblem, ...]:
 
         try:
             found = importlib.util.find_spec(ep.module)
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             found = None
             detail = f" ({_one_line(exc)})"
         else:

@@ -72,13 +72,17 @@ __all__ = [
     "best_rl_summary",
     "build_report",
     "case_figures",
+    "check_report_dir",
 ]
 
 #: Default output directory of ``gridbench report``.
 DEFAULT_REPORT_DIR: Final[Path] = Path("results") / "report"
-#: File marking a directory as a gridbench report (only such directories are replaced).
+#: Manifest marking a directory as a gridbench report: JSON ``{"written_by": ..., "files":
+#: [...]}`` listing every file the report wrote. A directory is replaced only when it holds
+#: nothing but the files of its manifest (a report never deletes what it did not write).
 REPORT_MARKER: Final[str] = ".gridbench-report"
-_REPORT_FILES: Final[frozenset[str]] = frozenset({"report.md", "report.html", REPORT_MARKER})
+#: Files a report of the first format (marker text without a file list) may have written.
+_LEGACY_REPORT_FILES: Final[frozenset[str]] = frozenset({"report.md", "report.html"})
 _DPI: Final[int] = 110
 
 FigureFunction = Callable[["ReportContext", str], "list[Figure]"]
@@ -923,16 +927,65 @@ def _training_dirs(results: Path) -> tuple[Path, ...]:
     return tuple(out)
 
 
-def _check_out(out: Path) -> None:
+def _report_files(out: Path) -> frozenset[str] | None:
+    """The names a previous report in ``out`` wrote (its manifest; the marker included), or
+    ``None`` when ``out`` holds no gridbench report manifest."""
+    import json
+
+    marker = out / REPORT_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("files"), list):
+        files = {str(f) for f in data["files"] if isinstance(f, str)}
+    else:  # the first marker format, a line of text: report.md, report.html and PNG figures
+        files = set(_LEGACY_REPORT_FILES) | {
+            p.name for p in out.iterdir() if p.is_file() and p.suffix == ".png"
+        }
+    return frozenset(files | {REPORT_MARKER})
+
+
+def check_report_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a directory holding anything a gridbench report
+    did not write (it would be replaced as a whole)."""
+    if str(out) in ("", "."):
+        raise ReportError(
+            f"--out {str(out)!r} is the current directory; valid: a new directory or one a "
+            "previous `gridbench report` wrote"
+        )
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {str(out)!r} is a file; valid: a directory")
-    if out.is_dir():
-        names = {p.name for p in out.iterdir()}
-        if names and REPORT_MARKER not in names and not (names & _REPORT_FILES):
-            raise ReportError(
-                f"--out {str(out)!r} exists and is not a gridbench report directory; choose a "
-                "new or report directory (it is replaced as a whole)"
-            )
+    if not out.is_dir():
+        return
+    names = sorted(p.name for p in out.iterdir())
+    if not names:
+        return
+    owned = _report_files(out)
+    if owned is None:
+        raise ReportError(
+            f"--out {str(out)!r} exists and is not a gridbench report directory (no "
+            f"{REPORT_MARKER} manifest); choose a new or empty directory"
+        )
+    foreign = [n for n in names if n not in owned or (out / n).is_dir()]
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        shown = ", ".join(foreign[:3]) + more
+        raise ReportError(
+            f"--out {str(out)!r} holds files gridbench report did not write ({shown}); a "
+            "report replaces its directory, so choose a new or empty directory or move them"
+        )
+
+
+def _write_manifest(directory: Path) -> None:
+    """Write the manifest listing every file in ``directory`` (what this report wrote)."""
+    import json
+
+    files = sorted(p.name for p in directory.iterdir() if p.name != REPORT_MARKER)
+    text = json.dumps({"written_by": "gridbench report", "files": files}, indent=1) + "\n"
+    (directory / REPORT_MARKER).write_text(text, encoding="utf-8")
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
@@ -975,7 +1028,7 @@ def build_report(
     frame = store.frame()  # ResultsNotFound: missing directory or no rows
     if frame.empty:
         raise ReportError(f"results directory {str(results)!r} holds no result rows")
-    _check_out(out)
+    check_report_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -991,11 +1044,12 @@ def build_report(
         )
         sections: list[_CaseSection] = []
         case_ids = sorted(str(c) for c in frame["case"].dropna().unique())
+        failures = store.failures()
         for case_id in case_ids:
-            entries = build(frame, case=case_id, split=split)
+            entries = build(frame, case=case_id, split=split, failures=failures)
             case_split: str | None = split
             if not entries:
-                entries = build(frame, case=case_id, split=None)
+                entries = build(frame, case=case_id, split=None, failures=failures)
                 case_split = None
                 ctx.note(case_id, f"no {split} rows: the leaderboard mixes every split")
             ctx.split[case_id] = case_split
@@ -1026,7 +1080,7 @@ def build_report(
         missing = {c: ctx.notes.get(c, []) for c in case_ids}
         (tmp / "report.md").write_text(_markdown(header, sections, missing), encoding="utf-8")
         (tmp / "report.html").write_text(_html(header, sections, missing), encoding="utf-8")
-        (tmp / REPORT_MARKER).write_text("written by gridbench report\n", encoding="utf-8")
+        _write_manifest(tmp)
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -109,6 +109,7 @@ _FAILURES = "failures"
 _LOCK = ".lock"
 _TMP_SUFFIX = ".tmp"
 _ORPHAN_AGE_S = 3600.0  # without flock, only temp files this old are taken as orphans
+_READ_ATTEMPTS = 5  # listings a reader tries when files vanish under it (see frame())
 
 
 class ResultsNotFound(ValueError):
@@ -436,8 +437,17 @@ class ResultsStore:
                     continue  # published files are immutable
                 try:
                     parquet = pq.ParquetFile(path)
+                    lacking = [c for c in KEY_COLUMNS if c not in parquet.schema_arrow.names]
+                    if lacking:
+                        raise InvalidRowError(
+                            f"not a gridbench row file: no key column(s) {', '.join(lacking)}"
+                        )
                     table = parquet.read(columns=list(KEY_COLUMNS))
                     keys = frozenset(RowKey(**row) for row in table.to_pylist())
+                    if len(keys) != table.num_rows:
+                        raise InvalidRowError("a key appears twice in the file")
+                except FileNotFoundError:
+                    continue  # removed meanwhile (a compaction without the lock): not a row file
                 except (OSError, pa.ArrowException, KeyError, TypeError, ValueError) as exc:
                     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     raise CorruptResultsFile(
@@ -466,6 +476,27 @@ class ResultsStore:
                 "`gridbench run --results DIR` first"
             )
         return files
+
+    @contextlib.contextmanager
+    def _read_lock(self) -> Iterator[None]:
+        """Hold a shared flock on ``root/.lock`` (where it exists and can be opened) while
+        reading, so that a compaction (which holds the exclusive lock while it publishes and
+        deletes) is never seen half done. Without the lock file (a directory never written
+        by a writer of this version, a read-only copy) readers retry instead (:meth:`frame`)."""
+        with self._mutex:
+            handle = None
+            if fcntl is not None:
+                with contextlib.suppress(OSError):
+                    handle = open(self.root / _LOCK, "rb")
+            try:
+                if handle is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+                yield
+            finally:
+                if handle is not None:
+                    with contextlib.suppress(OSError):
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                    handle.close()
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -784,6 +815,8 @@ class ResultsStore:
         import duckdb
 
         files = self._require_rows()
+        with self._read_lock():
+            self._refresh()  # CorruptResultsFile (one line) names a damaged file
         connection = duckdb.connect(":memory:")
         source = self._source(files, "*/*/*.parquet")
         connection.execute(f"CREATE VIEW results AS SELECT * FROM {source}")
@@ -815,11 +848,22 @@ class ResultsStore:
             _check_name("case", case)
         if method is not None:
             _check_name("method", method)
-        files = self._row_files(case, method)
-        if not files:
-            return pd.DataFrame(columns=[*KEY_COLUMNS, *PROVENANCE_COLUMNS])
         order = ", ".join(f'"{column}"' for column in KEY_COLUMNS)
-        with contextlib.closing(duckdb.connect(":memory:")) as connection:
-            frame = connection.execute(f"SELECT * FROM {self._source(files)} ORDER BY {order}").df()
+        for attempt in range(_READ_ATTEMPTS):
+            with self._read_lock():
+                self._refresh()  # CorruptResultsFile (one line) names a damaged file
+                files = self._row_files(case, method)
+                if not files:
+                    return pd.DataFrame(columns=[*KEY_COLUMNS, *PROVENANCE_COLUMNS])
+                try:
+                    with contextlib.closing(duckdb.connect(":memory:")) as connection:
+                        sql = f"SELECT * FROM {self._source(files)} ORDER BY {order}"
+                        frame = connection.execute(sql).df()
+                    break
+                except duckdb.IOException:
+                    # a file vanished between listing and reading (a compaction by a writer
+                    # that holds no lock file here): read a fresh listing
+                    if attempt + 1 == _READ_ATTEMPTS or all(p.is_file() for p in files):
+                        raise
         # a crash mid-compaction can leave a key in two files until the next writer cleans up
         return frame.drop_duplicates(list(KEY_COLUMNS), keep="first", ignore_index=True)

@@ -91,8 +91,9 @@ _E = TypeVar("_E", bound=StrEnum)
 
 
 def _parse_choice(enum: type[_E], value: object, what: str) -> _E:
+    """``enum`` member named ``value``, in any letter case (as :meth:`Budget.parse`)."""
     try:
-        return enum(value)
+        return enum(value.strip().lower() if isinstance(value, str) else value)
     except ValueError:
         raise UnknownChoiceError(
             f"unknown {what} {value!r}; valid: {', '.join(m.value for m in enum)}"
@@ -142,9 +143,13 @@ class Budget(StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> Budget | None:
-        if isinstance(value, str) and value.lower() == "full":
+        """Names in any letter case (``Smoke``, ``FULL``); ``full`` is ``reference``."""
+        if not isinstance(value, str):
+            return None
+        name = value.strip().lower()
+        if name == "full":
             return cls.REFERENCE
-        return None
+        return next((member for member in cls if member.value == name), None)
 
     @classmethod
     def parse(cls, value: object) -> Budget:

@@ -67,6 +67,7 @@ __all__ = [
     "make_method",
     "method_names",
     "method_specs",
+    "origin",
     "parse_case_id",
     "register_case",
     "register_method",
@@ -235,8 +236,8 @@ class Registry(Generic[S]):
         old = self._specs.get(name)
         if old is not None and not same(old, spec):
             raise DuplicateNameError(
-                f"duplicate {self.kind} {name!r}: {_origin(spec)} clashes with the "
-                f"registered {_origin(old)}"
+                f"duplicate {self.kind} {name!r}: {origin(spec)} clashes with the "
+                f"registered {origin(old)}"
             )
         self._specs[name] = spec
         return spec
@@ -257,7 +258,7 @@ class Registry(Generic[S]):
         self._specs = dict(snapshot)
 
 
-def _origin(spec: CaseSpec | MethodSpec) -> str:
+def origin(spec: CaseSpec | MethodSpec) -> str:
     where = spec.entry_point or "?"
     if spec.source == BUILTIN:
         return f"builtin ({where})"
@@ -381,6 +382,6 @@ def discover_builtin_cases() -> tuple[tuple[str, str], ...]:
             continue
         try:
             importlib.import_module(info.name)
-        except Exception as exc:  # a broken case must not hide the others
+        except (Exception, SystemExit) as exc:  # a broken case must not hide the others
             problems.append((info.name, f"{type(exc).__name__}: {exc}"))
     return tuple(problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 import shutil
 from html.parser import HTMLParser
@@ -164,11 +166,40 @@ def test_report_replaces_an_old_report_atomically(store, tmp_path):
     out.mkdir()
     (out / "report.md").write_text("old")
     (out / "stale.png").write_bytes(b"x")
+    (out / ".gridbench-report").write_text("written by gridbench report\n")  # first format
     run = gridbench("report", "--results", results, "--out", out)
     assert run.exit_code == 0, run.output
     assert (out / "report.md").read_text().startswith("# gridbench report")
     assert not (out / "stale.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no temp dirs left
+    manifest = json.loads((out / ".gridbench-report").read_text())
+    assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir() if p.name[0] != ".")
+    again = gridbench("report", "--results", results, "--out", out)  # its own report: replaced
+    assert again.exit_code == 0, again.output
+
+
+def test_report_never_deletes_files_it_did_not_write(store, tmp_path):
+    """A directory holding a report plus a user's file is refused, the file kept (it used to
+    be replaced whole because it held a report.md)."""
+    results, _ = store
+    for name, marker in (("plain", None), ("legacy", "written by gridbench report\n")):
+        out = tmp_path / name
+        out.mkdir()
+        (out / "report.md").write_text("a")
+        (out / "thesis.tex").write_text("precious")
+        if marker:
+            (out / ".gridbench-report").write_text(marker)
+        run = gridbench("report", "--results", results, "--out", out)
+        assert run.exit_code == 2, run.output
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert (out / "thesis.tex").read_text() == "precious"
+        assert (out / "report.md").read_text() == "a"
+    made = tmp_path / "made"
+    assert gridbench("report", "--results", results, "--out", made).exit_code == 0
+    (made / "thesis.tex").write_text("precious")  # a user's file added to a real report
+    run = gridbench("report", "--results", results, "--out", made)
+    assert run.exit_code == 2 and "thesis.tex" in run.stderr, run.output
+    assert (made / "thesis.tex").read_text() == "precious"
 
 
 def test_report_user_errors(store, tmp_path):

@@ -43,7 +43,7 @@ def check_writable_dir(directory: Path | str, what: str, *, create: bool = False
             while not target.exists() and target != target.parent:
                 target = target.parent
         if not target.is_dir():
-            raise NotWritableError(f"{what}: {str(target)!r} is not a directory")
+            raise NotWritableError(f"{what} cannot be written: {str(target)!r} is not a directory")
         fd, probe = tempfile.mkstemp(prefix=".gridbench-probe-", suffix=".tmp", dir=target)
         os.close(fd)
         os.unlink(probe)

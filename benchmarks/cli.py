@@ -15,8 +15,8 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer import _click as click  # typer 0.29 vendors click: its exceptions
 from typer.core import TyperGroup
 
 __all__ = ["MAX_DAYS", "MAX_SEEDS", "MAX_WORKERS", "app", "main"]

@@ -368,6 +368,88 @@ class ToySingleLayerOnly(ToyOracle):
         return case.id == CASE_ID
 
 
+class HangController(ScheduleController):
+    """Sleeps in ``act`` far beyond any test's day limit (a hang in Python code)."""
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> np.ndarray:
+        import time
+
+        time.sleep(3600.0)
+        return super().act(obs, info)
+
+
+class ToyHang(_ToyMethod):
+    """Its controller hangs on every day (``--day-timeout`` must end each day)."""
+
+    name = "hanger"
+    family = MethodFamily.SOLVER
+
+    def controller(self, case: Case, day: datetime.date) -> HangController:
+        return HangController(case, {})
+
+
+class DeafHangController(ScheduleController):
+    """Hangs with ``SIGALRM`` blocked, as native code that never returns to Python would: only
+    the driver's hard stop ends it."""
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> np.ndarray:
+        import signal
+        import time
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(3600.0)
+        return super().act(obs, info)
+
+
+class ToyDeafHang(_ToyMethod):
+    """Hangs on its second day (by date order of the request) beyond the in-process limit."""
+
+    name = "deafhang"
+    family = MethodFamily.SOLVER
+
+    def __init__(self) -> None:
+        self.days = 0
+
+    def controller(self, case: Case, day: datetime.date) -> ScheduleController:
+        self.days += 1
+        if self.days == 2:
+            return DeafHangController(case, {})
+        return ScheduleController(case, {})
+
+
+class NanController(ScheduleController):
+    def act(self, obs: Any, info: Mapping[str, Any]) -> np.ndarray:
+        action = super().act(obs, info)
+        return np.full_like(action, np.nan)
+
+
+class ToyNan(_ToyMethod):
+    """Sends NaN every step: the referee plays idle, the row must say so (never ranked)."""
+
+    name = "nanny"
+    family = MethodFamily.SOLVER
+
+    def controller(self, case: Case, day: datetime.date) -> NanController:
+        return NanController(case, {})
+
+
+class ToyDiesOnSecondDay(_ToyMethod):
+    """As cheap as the oracle on the day it finishes, then kills its process on the next
+    day: a partial unit that used to rank first."""
+
+    name = "quitter"
+    family = MethodFamily.SOLVER
+
+    def __init__(self) -> None:
+        self.days = 0
+
+    def controller(self, case: Case, day: datetime.date) -> ScheduleController:
+        self.days += 1
+        if self.days >= 2:
+            os._exit(9)
+        return ScheduleController(case, {0: -0.8, 1: -0.8, 12: 1.6, 13: 1.6})
+
+
 TOY_METHODS: tuple[type, ...] = (
     ToyOracle,
     ToyDump,
@@ -380,6 +462,10 @@ TOY_METHODS: tuple[type, ...] = (
     ToyFitFails,
     ToyMultiAgent,
     ToySingleLayerOnly,
+    ToyHang,
+    ToyDeafHang,
+    ToyNan,
+    ToyDiesOnSecondDay,
 )
 
 

@@ -48,7 +48,7 @@ class _OneLineErrors(TyperGroup):
                 hint = f" (see `{exc.ctx.command_path} --help`)"
             typer.echo(f"gridbench: error: {message}{hint}", err=True)
             code = exc.exit_code
-        except click.exceptions.Abort:
+        except typer.Abort:
             typer.echo(_INTERRUPTED, err=True)
             code = 130
         code = code if isinstance(code, int) else 0
@@ -152,7 +152,7 @@ def _warn(text: str) -> None:
 def _built_cases(ids: Any) -> list[Any]:
     """The cases ``ids``, built; a case whose factory fails (a broken plugin, an invalid
     config) is one warning line and left out, never hiding the others."""
-    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
     from gridbench.cases.registry import case_spec, origin
 
     cases = []
@@ -161,14 +161,9 @@ def _built_cases(ids: Any) -> list[Any]:
         try:
             cases.append(spec.make())
         except PLUGIN_ERRORS as exc:
-            _warn(f"case {case_id!r} from {origin(spec)} cannot be built ({_one_line(exc)}); "
+            _warn(f"case {case_id!r} from {origin(spec)} cannot be built ({one_line(exc)}); "
                   "left out")
     return cases
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:300]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _case_rows() -> list[dict[str, Any]]:
@@ -215,7 +210,7 @@ def methods_command(
     as_json: JsonFlag = False,
 ) -> None:
     """The registered methods, their family and the cases each supports."""
-    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
     from gridbench.cases.registry import case_ids, method_specs, origin
 
     _load_registries()
@@ -232,7 +227,7 @@ def methods_command(
             method = spec.make()
         except PLUGIN_ERRORS as exc:
             _warn(f"method {spec.name!r} from {origin(spec)} cannot be constructed "
-                  f"({_one_line(exc)}); left out")
+                  f"({one_line(exc)}); left out")
             continue
         supported = []
         for c in cases:
@@ -241,7 +236,7 @@ def methods_command(
                     supported.append(c.id)
             except PLUGIN_ERRORS as exc:
                 _warn(f"method {spec.name!r} from {origin(spec)}: supports({c.id}) raised "
-                      f"({_one_line(exc)}); taken as unsupported")
+                      f"({one_line(exc)}); taken as unsupported")
         if case is not None and not supported:
             continue
         rows.append({"name": spec.name, "family": str(spec.family), "cases": supported})
@@ -348,7 +343,8 @@ def run_command(
         int | None,
         typer.Option(
             "--workers",
-            help="Parallel units (default: CPU cores; local 1 = inline; ray: CPUs of the local "
+            help="Parallel units, each in a process of its own (default: CPU cores; ray: CPUs "
+            "of the local "
             "instance, or the most units in flight on a cluster).",
         ),
     ] = None,

@@ -1,10 +1,11 @@
 """Executors: run units (case, method, seed) and write their rows to the results store.
 
-:class:`LocalExecutor` ``(workers)``
+:class:`LocalExecutor` ``(workers, isolate=…, limits=…)``
 
-* ``workers == 1``: every unit runs inline, in this process, one after the other
+* ``isolate=False`` (the library default for ``workers == 1``; never used by the CLI): every
+  unit runs inline, in this process, one after the other
   (:func:`~gridbench.benchmarks.harness.run_task`).
-* ``workers > 1``: each unit runs in a fresh **spawned** process (at most ``workers`` at a
+* otherwise each unit runs in a fresh **spawned** process (at most ``workers`` at a
   time; one process per unit, so a unit that crashes its interpreter, leaks memory or pins a
   thread pool takes nothing else down). Before anything heavy is imported the process sets
   ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … to 1 (DESIGN §8: one
@@ -32,6 +33,12 @@
   installation are passed as ``PYTHONPATH``), so units of modules importable by the driver run
   as they do in the local pool. On a cluster, gridbench (and any plugin) must be installed on
   every node, in the same versions (the provenance columns record the driver's).
+
+Time limits (:class:`TimeLimits`, ``gridbench run --day-timeout/--unit-timeout``): each day's
+rollout is limited inside the worker (``SIGALRM``: the day's row gets status ``timeout``, the
+unit goes on); the driver watches every unit and stops one that passes its unit limit, or that
+stays in one day past the day limit plus a grace (native code that never returns to Python),
+storing that day's ``timeout`` row and recording the unit as failed.
 
 Every executor skips the days already stored (resume) and produces identical rows for
 identical seeds (the same :func:`~gridbench.benchmarks.harness.execute_task` runs everywhere;

@@ -675,7 +675,7 @@ def plan_run(
     families (``solver``, ``rl``, ``baseline``, ``bound``). ``retrain``: RL methods train at
     ``budget`` even where a shipped agent exists.
     """
-    from gridbench.benchmarks.plugins import PLUGIN_ERRORS
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
     from gridbench.cases.registry import case_ids, case_spec, get_method, method_names, origin
 
     budget = Budget.parse(budget)
@@ -717,7 +717,7 @@ def plan_run(
         try:
             built.append((cspec, cspec.make()))
         except PLUGIN_ERRORS as exc:  # a broken case plugin (factory, config) costs itself
-            problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({_one_line(exc)})"
+            problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({one_line(exc)})"
             if cases:
                 raise HarnessError(problem) from None
             warnings.append(f"{problem}; left out")
@@ -727,7 +727,7 @@ def plan_run(
         except PLUGIN_ERRORS as exc:
             warnings.append(
                 f"method {mspec.name!r} from {origin(mspec)} cannot be constructed "
-                f"({_one_line(exc)}); left out"
+                f"({one_line(exc)}); left out"
             )
             continue
         if wants_parallel_env(method):
@@ -743,7 +743,7 @@ def plan_run(
             except PLUGIN_ERRORS as exc:
                 warnings.append(
                     f"method {mspec.name!r} from {origin(mspec)}: supports({cspec.id}) raised "
-                    f"({_one_line(exc)}); left out on this case"
+                    f"({one_line(exc)}); left out on this case"
                 )
                 continue
             if not supported:

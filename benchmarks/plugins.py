@@ -62,6 +62,7 @@ __all__ = [
     "load_all",
     "load_case_plugins",
     "load_method_plugins",
+    "one_line",
 ]
 
 #: Entry-point group of third-party methods.
@@ -107,8 +108,10 @@ class PluginProblem:
         )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` on one line (whitespace collapsed, at most 300 characters
+    of message): how a plugin's failure is reported."""
+    text = " ".join(str(exc).split())[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -118,7 +121,7 @@ def import_builtin_methods() -> tuple[PluginProblem, ...]:
     problems: list[PluginProblem] = []
 
     def report(module: str, exc: BaseException) -> None:
-        problems.append(PluginProblem("builtin", module, "", "gridbench", _one_line(exc)))
+        problems.append(PluginProblem("builtin", module, "", "gridbench", one_line(exc)))
 
     for package_name in BUILTIN_METHOD_PACKAGES:
         try:
@@ -181,7 +184,7 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
             try:
                 importlib.import_module(ep.module)
             except PLUGIN_ERRORS as exc:
-                problem(f"module does not import ({_one_line(exc)})")
+                problem(f"module does not import ({one_line(exc)})")
                 continue
             finally:
                 _claim_new_methods(before, source)
@@ -189,7 +192,7 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
         try:
             obj = ep.load()
         except PLUGIN_ERRORS as exc:
-            problem(f"entry point does not resolve ({_one_line(exc)})")
+            problem(f"entry point does not resolve ({one_line(exc)})")
             continue
         finally:
             _claim_new_methods(before, source)
@@ -212,7 +215,7 @@ def load_method_plugins() -> tuple[PluginProblem, ...]:
         try:
             register_method(obj, source=source)
         except (RegistryError, MethodContractError) as exc:
-            problem(_one_line(exc))
+            problem(one_line(exc))
     return tuple(problems)
 
 
@@ -229,7 +232,7 @@ def load_case_plugins() -> tuple[PluginProblem, ...]:
             found = importlib.util.find_spec(ep.module)
         except PLUGIN_ERRORS as exc:
             found = None
-            detail = f" ({_one_line(exc)})"
+            detail = f" ({one_line(exc)})"
         else:
             detail = ""
         if found is None:
@@ -239,7 +242,7 @@ def load_case_plugins() -> tuple[PluginProblem, ...]:
         try:
             register_case(ep.name, ep.value, source=source)
         except RegistryError as exc:
-            problem(_one_line(exc))
+            problem(one_line(exc))
     return tuple(problems)
 
 

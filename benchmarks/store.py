@@ -14,7 +14,11 @@ rewritten: results are append-only. :meth:`ResultsStore.compact` merges the file
 (case, method) into one ``c-<hash>.parquet`` (a results directory small enough to commit):
 the merged file is published first, then the files whose rows it holds are deleted; a crash
 in between leaves duplicates that the next writer (or ``compact``) deletes, and readers see
-each key once meanwhile (:meth:`frame` keeps the first of duplicated keys).
+each key once meanwhile (:meth:`frame` keeps the first of duplicated keys). Readers hold a
+shared ``flock`` on ``root/.lock`` while they list and read, so a compaction (which holds it
+exclusively) is never seen half done; where the lock file cannot be opened (a read-only copy)
+they re-read a fresh listing when a file vanishes under them. Every file is checked before it
+is read: a damaged or foreign Parquet file is a :class:`CorruptResultsFile` naming it.
 
 Crash safety. A file is written to a temporary name in its final directory (a dot-name
 ending in ``.tmp``, which no reader matches), flushed and fsync'ed, then published with

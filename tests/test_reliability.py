@@ -251,6 +251,41 @@ def test_report_out_keeps_a_users_files(toys, smoke_store, tmp_path):
     assert (out / "thesis.tex").read_text() == "precious"
 
 
+def test_a_full_disk_is_one_line_and_keeps_finished_rows(toys, tmp_path, monkeypatch):
+    import errno
+
+    results = tmp_path / "r"
+    real_append = ResultsStore.append
+    calls = {"n": 0}
+
+    def append(self, rows, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the first day is stored, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.root))
+        return real_append(self, rows, *args, **kwargs)
+
+    monkeypatch.setattr(ResultsStore, "append", append)
+    out = gridbench(*_run_args(results, "idle"))
+    assert out.exit_code == 2, out.output
+    assert len(out.output.strip().splitlines()) == 1 and "Traceback" not in out.output
+    assert "No space left on device" in out.stderr and "finished are kept" in out.stderr
+    monkeypatch.setattr(ResultsStore, "append", real_append)
+    assert len(ResultsStore(results).frame()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_results_directory_fails_before_any_work(toys, tmp_path):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        out = gridbench(*_run_args(parent / "r", "idle"))
+    finally:
+        parent.chmod(0o755)
+    assert out.exit_code == 2 and "cannot be written" in out.stderr, out.output
+    assert list(parent.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- hangs
 
 

@@ -31,11 +31,17 @@ from typer.testing import CliRunner
 from gridbench.benchmarks.cli import app
 from gridbench.benchmarks.executors import LocalExecutor, TimeLimits
 from gridbench.benchmarks.harness import make_task
+from gridbench.benchmarks.plugins import load_all
 from gridbench.benchmarks.store import ResultsStore
 from gridbench.cases import registry
 
 runner = CliRunner()
 TESTS = Path(__file__).resolve().parent
+
+# Fill the built-in registries outside any sandbox first: a case package imported for the
+# first time inside ``registry.sandbox()`` (the toys) would lose its registration when the
+# sandbox ends, and later test modules would find no built-in case.
+load_all(warn=False)
 
 
 def gridbench(*args: str | Path):

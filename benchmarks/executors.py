@@ -596,7 +596,8 @@ class LocalExecutor:
                         name=f"gridbench-{task.method_name}-s{task.seed}",
                         daemon=True,
                     )
-                    process.start()
+                    with _thread_env():  # in the child's environment before it starts
+                        process.start()
                     writer.close()  # the worker holds the only write end: EOF when it exits
                     running[index] = (process, reader)
                 by_reader = {reader: index for index, (_, reader) in running.items()}
@@ -625,6 +626,23 @@ class LocalExecutor:
                 process.join(timeout=5)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _thread_env() -> Iterator[None]:
+    """Set :data:`THREAD_ENV` to ``"1"`` in this process's environment while a worker is
+    spawned (the child's interpreter starts with them, before anything imports numpy or
+    torch, whatever its unpickling imports first); restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update(dict.fromkeys(THREAD_ENV, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _sigterm_as_exit() -> Any:

@@ -283,11 +283,18 @@ def register_case(
     the plugin's distribution name (a reserved keyword). Malformed ids/entry points and
     duplicates from another source raise at once; the module is *not* imported here."""
     spec = CaseSpec(id=id, entry_point=entry_point, kwargs=kwargs, source=source)
-    return CASES.add(id, spec, same=lambda a, b: a == b)
+    added = CASES.add(id, spec, same=lambda a, b: a == b)
+    from gridbench.cases.gym_envs import register_gym_env
+
+    register_gym_env(id)  # gymnasium.make("gridbench/<id>") resolves through this registry
+    return added
 
 
 def case_spec(case_id: str) -> CaseSpec:
-    """The registered spec of ``case_id`` (:class:`UnknownNameError` with a suggestion)."""
+    """The registered spec of ``case_id`` (:class:`UnknownNameError` with a suggestion). The
+    built-in cases are discovered on first need: nothing has to be imported beforehand."""
+    if case_id not in CASES:
+        discover_builtin_cases()
     return CASES.get(case_id)
 
 
@@ -297,7 +304,7 @@ def make_case(case_id: str, **overrides: Any) -> Case:
 
 
 def case_ids() -> tuple[str, ...]:
-    """Registered case ids, sorted."""
+    """Registered case ids, sorted (:func:`discover_builtin_cases` first for the built-ins)."""
     return CASES.names()
 
 
@@ -372,8 +379,9 @@ def sandbox() -> Iterator[None]:
 
 
 def discover_builtin_cases() -> tuple[tuple[str, str], ...]:
-    """Import every subpackage of ``gridbench.cases`` (their ``__init__`` register the built-in
-    cases). Returns ``(module, problem)`` for each package that failed to import."""
+    """Import every subpackage of ``gridbench.cases`` and call its ``register()`` (every time:
+    a registry restored by :func:`sandbox` gets the built-ins back, although their modules are
+    imported already). Returns ``(module, problem)`` for each package that failed."""
     import gridbench.cases as pkg
 
     problems: list[tuple[str, str]] = []
@@ -381,7 +389,9 @@ def discover_builtin_cases() -> tuple[tuple[str, str], ...]:
         if not info.ispkg or info.name.rpartition(".")[2].startswith("_"):
             continue
         try:
-            importlib.import_module(info.name)
+            register = getattr(importlib.import_module(info.name), "register", None)
+            if callable(register):
+                register()
         except (Exception, SystemExit) as exc:  # a broken case must not hide the others
             problems.append((info.name, f"{type(exc).__name__}: {exc}"))
     return tuple(problems)

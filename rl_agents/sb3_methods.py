@@ -77,8 +77,10 @@ __all__ = [
     "load_hyperparams",
     "make_training_env",
     "observation_map",
+    "sb3_controller",
     "steps_per_day",
     "training_dir",
+    "training_env_for",
     "training_plan",
 ]
 
@@ -375,6 +377,43 @@ def make_training_env(
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
     return env
+
+
+def _plan_for(case: Case, method: str, budget: Budget | str, seed: int) -> TrainingPlan:
+    probe = case.make_env(day=None, seed=seed)
+    try:
+        return training_plan(method, budget, steps_per_day(probe), case_id=case.id)
+    finally:
+        probe.close()
+
+
+def training_env_for(
+    case: Case, method: str = "ppo", seed: int = 0, budget: Budget | str = Budget.QUICK
+) -> gymnasium.Env:
+    """The environment the built-in agent ``method`` trains on for ``case`` at ``budget``
+    (:func:`make_training_env` of its :class:`TrainingPlan`): ``gridbench.training_env``."""
+    return make_training_env(case, int(seed), _plan_for(case, method, budget, int(seed)))
+
+
+def sb3_controller(
+    model: BaseAlgorithm, case: Case, method: str = "ppo", budget: Budget | str = Budget.QUICK
+) -> SB3Controller:
+    """A controller playing ``model``, trained on :func:`training_env_for` of ``method`` and
+    ``budget``, on the plain referee (the plan's observation map, [-1, 1] → physical units)."""
+    plan = _plan_for(case, method, budget, 0)
+    env = case.make_env(day=None, seed=0)
+    try:
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    obs_fn = observation_map(obs_space)[1] if plan.rescale_obs else None
+    return SB3Controller(
+        model,
+        obs_fn,
+        action_map(act_space),
+        np.asarray(act_space.low, dtype=np.float32),
+        np.asarray(act_space.high, dtype=np.float32),
+    )
 
 
 def _set_torch_threads() -> None:

@@ -8,6 +8,14 @@ by the referee and the formulation), ``core`` (referee physics), ``case``, ``for
 
 from gridbench.cases.registry import register_case
 
-__all__: list[str] = []
+__all__ = ["register"]
 
-register_case("loss-arbitrage-ieee33-v0", "gridbench.cases.loss_arbitrage.case:LossArbitrageCase")
+
+def register() -> None:
+    """Register the case(s) of this package (idempotent; discovery calls it every time)."""
+    register_case(
+        "loss-arbitrage-ieee33-v0", "gridbench.cases.loss_arbitrage.case:LossArbitrageCase"
+    )
+
+
+register()

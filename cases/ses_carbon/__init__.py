@@ -6,6 +6,12 @@ formulations), ``accounting`` (equations), ``core`` (referee physics), ``case``.
 
 from gridbench.cases.registry import register_case
 
-__all__: list[str] = []
+__all__ = ["register"]
 
-register_case("ses-carbon-ieee33-v0", "gridbench.cases.ses_carbon.case:SesCarbonCase")
+
+def register() -> None:
+    """Register the case(s) of this package (idempotent; discovery calls it every time)."""
+    register_case("ses-carbon-ieee33-v0", "gridbench.cases.ses_carbon.case:SesCarbonCase")
+
+
+register()

@@ -7,7 +7,13 @@ MILPs), ``core`` (referee physics), ``case``, ``formulation`` (Pyomo MILP, HiGHS
 
 from gridbench.cases.registry import register_case
 
-__all__: list[str] = []
+__all__ = ["register"]
 
-register_case("sgls-ieee33-v0", "gridbench.cases.sgls.case:SglsIeee33Case")
-register_case("sgls-ieee30-v0", "gridbench.cases.sgls.case:SglsIeee30Case")
+
+def register() -> None:
+    """Register the case(s) of this package (idempotent; discovery calls it every time)."""
+    register_case("sgls-ieee33-v0", "gridbench.cases.sgls.case:SglsIeee33Case")
+    register_case("sgls-ieee30-v0", "gridbench.cases.sgls.case:SglsIeee30Case")
+
+
+register()

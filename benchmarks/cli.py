@@ -6,11 +6,12 @@ and the valid choices, exit with status 2 and leave existing results untouched; 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -67,8 +68,27 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("gridbench")
+        except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled tree
+            version = "unknown"
+        typer.echo(f"gridbench {version} (Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     """Energy-storage dispatch benchmarks: RL vs mathematical programming on one referee."""
 
 
@@ -102,6 +122,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(code=130) from None
 
     return wrapper
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns under a header (no trailing spaces)."""
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
 
 
 def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
@@ -193,10 +222,11 @@ def cases_command(as_json: JsonFlag = False) -> None:
     def render(rs: list[dict[str, Any]]) -> str:
         if not rs:
             return "no cases registered"
-        return "\n".join(
-            f"{r['id']:<28} {r['grid']:<9} {r['steps']:>3} x {r['step_hours']} h  {r['paper']}"
-            for r in rs
-        )
+        return _table(
+            ("case", "grid", "steps", "paper"),
+            [(r["id"], r["grid"], f"{r['steps']} x {r['step_hours']:g} h", r["paper"])
+             for r in rs],
+        )  # fmt: skip
 
     _emit(rows, as_json, render)
 
@@ -244,9 +274,9 @@ def methods_command(
     def render(rs: list[dict[str, Any]]) -> str:
         if not rs:
             return "no methods registered"
-        return "\n".join(
-            f"{r['name']:<16} {r['family']:<9} {', '.join(r['cases']) or '(no case yet)'}"
-            for r in rs
+        return _table(
+            ("method", "family", "cases"),
+            [(r["name"], r["family"], ", ".join(r["cases"]) or "(no case yet)") for r in rs],
         )
 
     _emit(rows, as_json, render)
@@ -274,6 +304,21 @@ def _results_dir(results: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise UserError(f"--results {str(path)!r} is a file; valid: a directory")
     return path
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` for the block (restored after: in-process callers keep
+    their environment)."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def _check_count(option: str, value: int | None, maximum: int, minimum: int = 1) -> None:
@@ -371,6 +416,22 @@ def run_command(
             "timeout and the unit goes on with its next day); 0: no limit.",
         ),
     ] = DEFAULT_DAY_TIMEOUT_S,
+    training_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--training-dir",
+            help="Where RL methods write their training runs (default: DIR/training under "
+            "--results).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the units (which train, which evaluate a shipped agent) and an estimate "
+            "of the time; run nothing.",
+        ),
+    ] = False,
     unit_timeout: Annotated[
         float,
         typer.Option(
@@ -415,13 +476,30 @@ def run_command(
         n_workers = max(1, min(os.cpu_count() or 1, len(plan.tasks)))
         if executor == "ray" and address is not None:
             n_workers = None  # on a cluster, its free CPUs decide
+    training_path = (
+        _path(training_dir, "--training-dir") if training_dir is not None
+        else results_dir / "training"
+    )
+    if dry_run:
+        from gridbench.benchmarks.dry_run import describe_plan
+
+        typer.echo(describe_plan(plan.tasks, n_workers or 1, training_path), nl=False)
+        return
     # each unit in a process of its own, even one at a time: a method that kills its
     # process (os._exit, a native crash) or hangs costs only its unit
     runner = make_executor(executor, n_workers, isolate=True, **options)
     check_writable_dir(results_dir, f"--results {str(results_dir)!r}", create=True)
     store = ResultsStore(results_dir)
-    summary = runner.run(plan.tasks, store)
+    from gridbench.rl_agents.sb3_methods import TRAINING_DIR_ENV
+
+    # RL methods write their runs there (spawned and Ray workers inherit the variable)
+    with _environment(TRAINING_DIR_ENV, str(training_path.resolve())):
+        summary = runner.run(plan.tasks, store)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
+    if summary.results:
+        from gridbench.benchmarks.run_summary import summary_table
+
+        typer.echo(summary_table(summary, store), nl=False)
     typer.echo(
         f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "
         f"{summary.n_skipped} already stored; day statuses: {statuses}; results in "

@@ -279,9 +279,15 @@ class _Progress:
     finished out of the units started, the elapsed time and an estimate of the time left
     (rich's estimate from the recent rate of finished days). Disabled: every call is a no-op."""
 
-    def __init__(self, n_units: int, n_days: int, progress: Any = None) -> None:
+    def __init__(
+        self, n_units: int, n_days: int, progress: Any = None, plain: bool = False
+    ) -> None:
         self.n_units = n_units
+        self.n_days = n_days
         self.units_done = 0
+        self.days_done = 0
+        self._plain = plain
+        self._t0 = time.monotonic()
         self._progress = progress
         self._bar = progress.add_task("", total=n_days, units="") if progress else None
         self._update("")
@@ -298,12 +304,32 @@ class _Progress:
 
     def row(self) -> None:
         """One day finished (its row stored)."""
+        self.days_done += 1
         self._update(None, 1)
 
     def unit(self, text: str, days_not_run: int = 0) -> None:
         """A unit finished; ``days_not_run`` of its days will never come (it failed)."""
         self.units_done += 1
+        self.days_done += days_not_run
         self._update(text, days_not_run)
+        if self._plain:  # no terminal (a log file, CI): one whole line per finished unit
+            elapsed = time.monotonic() - self._t0
+            left = ""
+            if 0 < self.days_done < self.n_days:
+                rest = elapsed * (self.n_days - self.days_done) / self.days_done
+                left = f", ~{_clock(rest)} left"
+            print(
+                f"[{self.units_done}/{self.n_units} units, {self.days_done}/{self.n_days} days, "
+                f"{_clock(elapsed)}{left}] {text}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 @contextlib.contextmanager
@@ -322,6 +348,9 @@ def _progress(n_units: int, n_days: int, enabled: bool) -> Iterator[_Progress]:
     )
 
     console = Console(stderr=True)
+    if not console.is_terminal:  # a rich bar in a log file is cut to 80 columns: plain lines
+        yield _Progress(n_units, n_days, plain=True)
+        return
     with Progress(
         TextColumn("[bold]days"),
         BarColumn(),
@@ -741,6 +770,8 @@ class RayExecutor:
     def _task_runtime_env(self) -> dict[str, Any]:
         env = dict(self.runtime_env)
         env_vars = {name: "1" for name in THREAD_ENV}
+        # gridbench's own settings (e.g. GRIDBENCH_TRAINING_DIR set by `run`) reach the tasks
+        env_vars.update({k: v for k, v in os.environ.items() if k.startswith("GRIDBENCH_")})
         if self.address is None:
             path = _driver_pythonpath()
             if path:

@@ -173,6 +173,12 @@ class ReportContext:
     def case_entries(self, case_id: str) -> list[dict[str, Any]]:
         return [e for e in self.entries if e["case"] == case_id]
 
+    def stored_methods(self, case_id: str) -> frozenset[str]:
+        """The methods with rows of ``case_id`` in the results the report was given: figures
+        draw training curves of these only."""
+        df = self.frame[self.frame["case"] == case_id]
+        return frozenset(str(m) for m in df["method"].dropna().unique())
+
     def case_rows(self, case_id: str, *, ok_only: bool = True) -> pd.DataFrame:
         """The stored rows of ``case_id`` on the leaderboard's split (``ok`` rows only)."""
         df = self.frame[self.frame["case"] == case_id]
@@ -646,6 +652,8 @@ def _ses_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     scale = float(ctx.case(case_id).config.reward.scale_usd)  # reward unit, $
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for method in ("ddpg", "ddpg-per-or"):
+        if method not in ctx.stored_methods(case_id):
+            continue  # not in the results the report was given
         for root in ctx.training_dirs:
             base = root / case_id / method
             if not base.is_dir():
@@ -914,12 +922,14 @@ def _store_notes(ctx: ReportContext, store: Any, case_ids: Iterable[str]) -> Non
 
 
 def _training_dirs(results: Path) -> tuple[Path, ...]:
+    """Where the report looks for training runs: the results' own ``training/`` (what ``run``
+    writes there) and the shipped agents (they carry their training logs), never the
+    checkout's other runs; figures draw only methods that have rows in the results."""
     dirs = [results / "training"]
     with contextlib.suppress(Exception):
-        from gridbench.rl_agents.sb3_methods import agents_dir, training_dir
+        from gridbench.rl_agents.sb3_methods import agents_dir
 
-        dirs.append(agents_dir())  # shipped agents carry their training logs
-        dirs.append(training_dir())
+        dirs.append(agents_dir())
     out: list[Path] = []
     for d in dirs:
         if d.resolve() not in [o.resolve() for o in out]:

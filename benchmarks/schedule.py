@@ -421,6 +421,7 @@ def write_schedule(rollout: DayRollout, out: Path) -> tuple[Path, Path]:
     csv_text = _csv_text(schedule_rows(rollout))
     side = sidecar_path(out)
     json_text = json.dumps(schedule_sidecar(rollout, out.name), indent=1, allow_nan=False) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)  # as `report --out` does
     atomic_write_text(side, json_text)
     atomic_write_text(out, csv_text)
     return out, side
@@ -451,8 +452,8 @@ def prepare_schedule(
 ) -> ScheduleRequest:
     """Check every input before anything runs (registries must be loaded): the case and the
     method exist, the method supports the case, the day parses and the case has data for it,
-    the seed is ``>= 0``, the budget is valid, ``out`` ends in ``.csv`` inside an existing
-    directory. Raises :class:`ScheduleInputError` (or the registries' one-line errors)."""
+    the seed is ``>= 0``, the budget is valid, ``out`` ends in ``.csv`` (its directory is made
+    when missing). Raises :class:`ScheduleInputError` (or the registries' one-line errors)."""
     from gridbench.cases.contracts import wants_parallel_env
     from gridbench.cases.registry import get_method, make_case
 
@@ -465,10 +466,8 @@ def prepare_schedule(
     if out.is_dir():
         raise ScheduleInputError(f"--out {str(out)!r} is a directory; valid: a FILE.csv path")
     parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ScheduleInputError(
-            f"--out {str(out)!r}: directory {str(parent)!r} does not exist; create it first"
-        )
+    if parent.exists() and not parent.is_dir():
+        raise ScheduleInputError(f"--out {str(out)!r}: {str(parent)!r} is not a directory")
     case = make_case(case_id)
     method = get_method(method_name).make()
     if wants_parallel_env(method):

@@ -70,8 +70,9 @@ def ppo_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     of a moving average, shaded between the seeds' min and max (as the paper's Figs 8-10).
     Lower panel: β and the measured KL ``d`` of ``ppo-kl``/``ppo-clip-kl`` per update (log y).
     ``None`` (with a note) when no variant has a training run."""
-    runs = ppo_training_runs(ctx.training_dirs, case_id)
-    for method in PPO_METHODS:
+    stored = tuple(m for m in PPO_METHODS if m in ctx.stored_methods(case_id))
+    runs = ppo_training_runs(ctx.training_dirs, case_id, stored)
+    for method in stored:
         if method not in runs:
             where = ", ".join(str(d / case_id / method) for d in ctx.training_dirs)
             ctx.note(case_id, f"no {method} training runs for Fig. 15 (looked in {where})")

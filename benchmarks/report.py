@@ -176,6 +176,8 @@ class ReportContext:
     def stored_methods(self, case_id: str) -> frozenset[str]:
         """The methods with rows of ``case_id`` in the results the report was given: figures
         draw training curves of these only."""
+        if self.frame.empty or "case" not in self.frame:
+            return frozenset()
         df = self.frame[self.frame["case"] == case_id]
         return frozenset(str(m) for m in df["method"].dropna().unique())
 

@@ -360,16 +360,23 @@ def test_fig15_training_curves_from_the_runs(case: _SglsToyCase, trained, tmp_pa
     from gridbench.benchmarks.report import ReportContext
 
     root = trained["ppo", "mlp"].training_dir
+    stored = pd.DataFrame({"case": [case.id] * 3, "method": ["ppo", "ppo-kl", "ppo-clip-kl"]})
     ctx = ReportContext(
-        results=tmp_path, frame=pd.DataFrame(), entries=[], figure_dir=tmp_path,
+        results=tmp_path, frame=stored, entries=[], figure_dir=tmp_path,
         training_dirs=(tmp_path / "nothing", root),
     )  # fmt: skip
     fig = ppo_training_figure(ctx, case.id)
     assert fig is not None and (tmp_path / fig.file).stat().st_size > 10_000
     assert ctx.notes == {}
     empty = ReportContext(
-        results=tmp_path, frame=pd.DataFrame(), entries=[], figure_dir=tmp_path,
+        results=tmp_path, frame=stored, entries=[], figure_dir=tmp_path,
         training_dirs=(tmp_path / "nothing",),
     )  # fmt: skip
     assert ppo_training_figure(empty, case.id) is None
     assert len(empty.notes[case.id]) == 3
+    # the report reads only what it was given: no rows of these methods, no curves drawn
+    unrelated = ReportContext(
+        results=tmp_path, frame=pd.DataFrame(), entries=[], figure_dir=tmp_path,
+        training_dirs=(tmp_path / "nothing", root),
+    )  # fmt: skip
+    assert ppo_training_figure(unrelated, case.id) is None and unrelated.notes == {}

@@ -120,3 +120,31 @@ def test_evaluate_rows_equal_the_harness_rows():
             assert np.isnan(got[key]), key
         else:
             assert got[key] == value, key
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+def test_there_are_three_examples():
+    assert [p.name for p in EXAMPLES] == [
+        "custom_controller.py",
+        "random_policy.py",
+        "train_sb3_agent.py",
+    ]
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_as_a_user_runs_it(script, tmp_path):
+    """Each example script, run from a scratch directory with its smallest arguments."""
+    args = {"custom_controller": ["1"], "train_sb3_agent": ["240"]}.get(script.stem, [])
+    out = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip()
+    if script.stem != "random_policy":
+        assert "oracle" in out.stdout and "idle" in out.stdout

@@ -17,11 +17,11 @@ import gridbench
 def main(case_id: str = "ses-carbon-ieee33-v0", day: str = "test:0") -> dict:
     env = gym.make(f"gridbench/{case_id}", day=day)
     env.action_space.seed(0)
-    obs, info = env.reset(seed=0)
+    _, info = env.reset(seed=0)
     initial_soc, infos, done = info["soc"], [], False
     projected = 0
     while not done:
-        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
         infos.append(info)
         projected += info["projection"]["n_clipped"]
         done = terminated or truncated

@@ -847,6 +847,9 @@ def solve(m, time_limit_s: float = 60.0, mip_gap: float = 1e-4, solver: Any = No
         return _solve_appsi(m, time_limit_s, mip_gap, solver, abs_gap)
     import highspy
 
+    from gridbench.cases.highs import quiet_highs_banner
+
+    quiet_highs_banner()
     t0 = time.perf_counter()
     h = highspy.Highs()
     for key, val in (("output_flag", False), ("threads", 1), ("random_seed", 0),
@@ -961,6 +964,10 @@ class Mpc:
     def _model(self):
         if self._m is None or not self.persistent:
             from pyomo.contrib.appsi.solvers.highs import Highs
+
+            from gridbench.cases.highs import quiet_highs_banner
+
+            quiet_highs_banner()
 
             self._m = plan_model(self.config, self.length, 0.25, tie="imbalance", track=True)
             self._opt = Highs()

@@ -93,6 +93,10 @@ class _Game:
         if appsi:
             from pyomo.contrib.appsi.solvers.highs import Highs
 
+            from gridbench.cases.highs import quiet_highs_banner
+
+            quiet_highs_banner()
+
             self.opt = Highs()
 
     def cost(self, coalition: frozenset[str], time_limit_s: float = 30.0

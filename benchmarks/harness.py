@@ -44,7 +44,11 @@ depend on which days ran before it (a resumed run equals a full one). Methods sh
 their own randomness from ``(seed, day)`` as well.
 
 Multi-agent methods (``multi_agent = True``, :func:`~gridbench.cases.contracts.wants_parallel_env`)
-are not run yet: :class:`MultiAgentNotSupported` (a user error) says so.
+play the case's parallel environment (one agent per declared role): their controller's
+``reset``/``act`` get ``dict`` s keyed by agent and ``act`` returns one; the row's KPIs come
+from the same referee record as a single-agent run's, its ``reward_sum`` is summed over the
+agents. On a case that declares no roles they are a user error
+(:class:`MultiAgentNotSupported`), or skipped with a note when not named.
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ __all__ = [
     "UnitResult",
     "UnitTask",
     "day_deadline",
+    "declares_agents",
     "evaluate_day",
     "execute_task",
     "hung_day_row",
@@ -129,7 +134,7 @@ class HarnessError(ValueError):
 
 
 class MultiAgentNotSupported(HarnessError, NotImplementedError):
-    """A multi-agent method: the harness does not run parallel environments yet."""
+    """A multi-agent method on a case that declares no agent roles."""
 
 
 class RowStatus(StrEnum):
@@ -228,11 +233,21 @@ def _split_of(case: Case, day: datetime.date) -> str:
     return "none"
 
 
-def _check_single_agent(method: Method) -> None:
-    if wants_parallel_env(method):
+def declares_agents(case: Case) -> bool:
+    """Whether ``case`` offers a parallel (multi-agent) environment: it or its core declares
+    agent roles."""
+    roles = case.agent_roles() if callable(getattr(case, "agent_roles", None)) else None
+    if roles is None and callable(getattr(case, "make_core", None)):
+        roles = case.make_core().agent_roles()
+    return bool(roles)
+
+
+def _check_playable(method: Method, case: Case) -> None:
+    """A multi-agent method needs a case with agent roles (:class:`MultiAgentNotSupported`)."""
+    if wants_parallel_env(method) and not declares_agents(case):
         raise MultiAgentNotSupported(
-            f"method {method.name!r} is multi-agent (plays the parallel environment); the "
-            "harness does not run multi-agent methods yet"
+            f"method {method.name!r} is multi-agent (plays the parallel environment) but case "
+            f"{case.id} declares no agent roles"
         )
 
 
@@ -257,7 +272,7 @@ def evaluate_day(
     The row counts the action entries the referee had to project (``action_nonfinite``,
     ``action_clipped``); a day with non-finite entries gets status ``invalid_action``.
     """
-    _check_single_agent(method)
+    _check_playable(method, case)
     day = parse_day(day, case)
     budget = Budget.parse(budget)
     row: dict[str, Any] = {
@@ -277,8 +292,9 @@ def evaluate_day(
     reward_sum = 0.0
     infos: list[dict[str, Any]] = []
     try:
+        roll_out = _roll_out_parallel if wants_parallel_env(method) else _roll_out
         with day_deadline(time_limit_s):
-            initial_soc, controller = _roll_out(case, method, day, int(seed), infos, times)
+            initial_soc, controller = roll_out(case, method, day, int(seed), infos, times)
         reward_sum = sum(float(i.pop("_reward")) for i in infos)
         metrics = day_metrics(infos, initial_soc=initial_soc)
         status = getattr(controller, "status", None)
@@ -312,6 +328,46 @@ def evaluate_day(
     row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
     row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
     return row
+
+
+def _roll_out_parallel(
+    case: Case,
+    method: Method,
+    day: datetime.date,
+    seed: int,
+    infos: list[dict[str, Any]],
+    times: list[float],
+) -> tuple[Any, Any]:
+    """:func:`_roll_out` on the case's parallel environment: the controller gets and returns
+    ``dict`` s keyed by agent. Every agent's step ``info`` holds the same KPI record; the first
+    agent's is kept (the day's KPIs equal the single-agent referee's for the same joint
+    action), with the step's reward summed over the agents."""
+    env = case.make_parallel_env(day=day, seed=seed)
+    try:
+        obs, reset_infos = env.reset(seed=seed)
+        first = next(iter(reset_infos.values()), {})
+        initial_soc = first.get("soc")
+        controller = method.controller(case, day)
+        t0 = time.perf_counter()
+        controller.reset(obs, reset_infos)
+        times.append(time.perf_counter() - t0)
+        step_infos = reset_infos
+        while env.agents:
+            if len(infos) >= MAX_STEPS:
+                raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
+            t0 = time.perf_counter()
+            actions = controller.act(obs, step_infos)
+            times.append(time.perf_counter() - t0)
+            obs, rewards, _, _, step_infos = env.step(actions)
+            info = next(iter(step_infos.values()))
+            if info.get("kpi", True):
+                infos.append({**info, "_reward": sum(float(r) for r in rewards.values())})
+    finally:
+        try:
+            env.close()
+        except Exception:  # closing must not turn a row into a crash
+            pass
+    return initial_soc, controller
 
 
 def _roll_out(
@@ -491,7 +547,7 @@ def execute_task(
     """
     case = case if case is not None else _build_case(task)
     method = method if method is not None else _build_method(task)
-    _check_single_agent(method)
+    _check_playable(method, case)
     budget = Budget.parse(task.budget)
     _seed_globals(task.seed)
     t0 = time.perf_counter()
@@ -633,7 +689,7 @@ def run_unit(
     from gridbench.cases.registry import get_method, make_case
 
     case = make_case(case_id)
-    _check_single_agent(get_method(method_name).make())
+    _check_playable(get_method(method_name).make(), case)
     return run_task(make_task(case, method_name, seed, budget, split, days), store)
 
 
@@ -729,14 +785,15 @@ def plan_run(
                 f"({one_line(exc)}); left out"
             )
             continue
-        if wants_parallel_env(method):
-            if explicit_methods:
-                _check_single_agent(method)
-            notes.append(
-                f"skipped {mspec.name}: multi-agent methods are not run by the harness yet"
-            )
-            continue
         for cspec, case in built:
+            if wants_parallel_env(method) and not declares_agents(case):
+                if explicit_methods:
+                    _check_playable(method, case)
+                notes.append(
+                    f"skipped {mspec.name} on {cspec.id}: multi-agent, the case declares no "
+                    "agent roles"
+                )
+                continue
             try:
                 supported = bool(method.supports(case))
             except PLUGIN_ERRORS as exc:

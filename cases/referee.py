@@ -524,6 +524,12 @@ class DispatchCore(ABC):
         """Observation of ``agent`` (default: the full observation)."""
         return self.observe()
 
+    def split_reward(self, record: CoreStep) -> Mapping[str, float] | None:
+        """Each agent's part of an executed step's reward, for the multi-agent front-end when
+        ``simulate`` gave no ``agent_rewards`` (computed only there, so the single-agent path
+        pays nothing). Default ``None``: every agent gets the shared reward."""
+        return None
+
     def agent_observation_bounds(self, agent: str) -> tuple[ArrayLike, ArrayLike]:
         """Finite static bounds of :meth:`agent_observation` (default: the full ones)."""
         return self.observation_bounds()
@@ -1202,13 +1208,16 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
         self._decided = self.core.idle_action()
         live = list(self.agents)
         obs = {name: self._observe(name) for name in live}
-        if record.agent_rewards is None:
+        split = record.agent_rewards
+        if split is None:
+            split = self.core.split_reward(record)
+        if split is None:
             rewards = dict.fromkeys(live, record.reward)
         else:
-            missing = [n for n in live if n not in record.agent_rewards]
+            missing = [n for n in live if n not in split]
             if missing:
-                raise RefereeError(f"StepOutcome.agent_rewards lacks agents {missing}")
-            rewards = {n: float(record.agent_rewards[n]) for n in live}
+                raise RefereeError(f"the agent rewards lack agents {missing}")
+            rewards = {n: float(split[n]) for n in live}
         infos: dict[str, dict[str, Any]] = {}
         for name in live:
             info = self.core.step_info(record)

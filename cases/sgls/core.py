@@ -61,7 +61,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.kpi import StepKPI
-from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
+from gridbench.cases.referee import (
+    AgentRole,
+    CoreStep,
+    DispatchCore,
+    Layer,
+    StepOutcome,
+    Timeline,
+)
 from gridbench.cases.sgls.config import SglsConfig
 from gridbench.cases.sgls.day import N_STEPS, SglsDay, flex_weights, nowcast, sgls_day
 
@@ -646,6 +653,58 @@ class SglsCore(DispatchCore):
         if k == N_STEPS - 1 and w.cooperation > 0.0:
             self._extras[k]["cooperation"] = coop
         return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
+
+    # -- the players as PettingZoo agents (make_parallel_env) ---------------------------------
+    def acting_players(self) -> tuple[str, ...]:
+        """The players that own setpoints: ``storage`` and ``load`` always, ``generation`` where
+        the grid has thermal units (IEEE 30). ``grid`` owns none (the tie line is the slack:
+        its flow follows from everyone's setpoints), nor does ``generation`` on IEEE 33
+        (renewables are not curtailable): they are players of the game (payoffs, Shapley
+        shares in ``info``) but not agents."""
+        players = ["generation"] if self.lay.n_th else []
+        return (*players, "load", "storage")
+
+    def agent_roles(self) -> tuple[AgentRole, ...]:
+        """One agent per acting player, owning its slice of the setpoints in both layers:
+        ``generation`` the thermal units, ``storage`` the storages, ``load`` the flexible
+        loads (module docstring's layout)."""
+        slices = {"generation": self.lay.th, "storage": self.lay.st, "load": self.lay.fl}
+        return tuple(AgentRole(p, slices[p]) for p in self.acting_players())
+
+    def split_reward(self, record: CoreStep) -> dict[str, float]:
+        """Each agent's part of the step's reward (the parts sum to the reward):
+
+        * the ``cost`` term split by whose cost it is (``thermal`` → generation, ``storage`` →
+          storage, ``flexible_load`` → load; the tie line's ``imbalance``, ``network_loss``
+          and the day-ahead purchase → grid);
+        * ``storage_tracking``, ``soc_deviation``, ``soc_correction`` → storage;
+          ``curtailment`` → load;
+        * ``cooperation`` → each player its own ``|π_i − φ_i|`` term;
+        * what belongs to no agent (the grid's part, ``fluctuation``, ``tie_smoothing``,
+          ``violation``: the network's, caused jointly) in equal shares to every agent.
+        """
+        agents = self.acting_players()
+        terms = dict(record.reward_terms)
+        parts = dict.fromkeys(PLAYERS, 0.0)
+        cost_term = terms.pop("cost", 0.0)
+        cost = record.kpi.cost
+        total = sum(cost.values())
+        owner = {"thermal": "generation", "storage": "storage", "flexible_load": "load"}
+        for name, value in cost.items():
+            share = value / total if total else (1.0 / len(cost) if cost else 0.0)
+            parts[owner.get(name, "grid")] += cost_term * share
+        for name, player in (("storage_tracking", "storage"), ("soc_deviation", "storage"),
+                             ("soc_correction", "storage"), ("curtailment", "load")):
+            parts[player] += terms.pop(name, 0.0)
+        coop = terms.pop("cooperation", None)
+        if coop is not None:
+            shares = self.cooperation()
+            gaps = {p: abs(shares["payoff"][p] - shares["shapley"][p]) for p in PLAYERS}
+            whole = sum(gaps.values())
+            for p in PLAYERS:
+                parts[p] += coop * (gaps[p] / whole if whole else 1.0 / len(PLAYERS))
+        shared = sum(terms.values()) + sum(v for p, v in parts.items() if p not in agents)
+        return {a: parts[a] + shared / len(agents) for a in agents}
 
     def cooperation(self) -> dict[str, dict[str, float]]:
         """The day's Shapley shares ``φ_i`` (:func:`~.shapley.shapley_day`, 16 MILPs, cached

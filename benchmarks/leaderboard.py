@@ -69,6 +69,8 @@ __all__ = [
     "register_case_columns",
     "render",
     "run_state",
+    "shown_columns",
+    "split_columns",
 ]
 
 #: The method whose cost is the denominator of the gap.
@@ -339,12 +341,30 @@ def _json_ready(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Below this magnitude a displayed number is round-off of an exact zero: shown as ``0``.
+ZERO_DISPLAY: Final[float] = 1e-9
+#: Below this magnitude (and above :data:`ZERO_DISPLAY`) a number is shown as ``<0.001``.
+SMALL_DISPLAY: Final[float] = 1e-3
+
+
 def format_number(value: Any, digits: int = 5) -> str:
-    """``value`` with ``digits`` significant digits, ``–`` when it is not a finite number."""
+    """``value`` for a table, by magnitude: ``digits`` significant digits in fixed notation
+    (never ``1e+06`` or ``7.858e-18``), ``0`` for round-off below :data:`ZERO_DISPLAY`,
+    ``<0.001`` for what is smaller than :data:`SMALL_DISPLAY`, ``–`` when not a number.
+    The JSON and CSV formats keep every digit."""
     number = finite_number(value)
     if number is None:
         return "–"
-    return f"{number:.{digits}g}"
+    size = abs(number)
+    if size < ZERO_DISPLAY:
+        return "0"
+    if size < SMALL_DISPLAY:
+        return "<0.001" if number > 0 else ">-0.001"
+    decimals = max(0, digits - 1 - math.floor(math.log10(size)))
+    text = f"{number:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def _pct(value: Any) -> str:
@@ -388,6 +408,36 @@ def display_columns(case_id: str) -> tuple[tuple[str, str], ...]:
     return DISPLAY_COLUMNS + tuple(c for cols in extra for c in cols if c[0] not in shown)
 
 
+def shown_columns(
+    case_id: str, entries: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[str, str], ...]:
+    """:func:`display_columns` of ``case_id`` without those that are zero (or missing) for
+    every entry: a CO2 column of zeros on a carbon-free case says nothing."""
+    def informative(key: str) -> bool:
+        values = [finite_number(e.get(key)) for e in entries]
+        return any(v is not None and abs(v) >= ZERO_DISPLAY for v in values)
+
+    return tuple((key, label) for key, label in display_columns(case_id) if informative(key))
+
+
+#: Columns of a case's own (registered) metrics per extra table.
+EXTRA_PER_TABLE: Final[int] = 8
+
+
+def split_columns(
+    case_id: str, entries: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[tuple[str, str], ...], list[tuple[tuple[str, str], ...]]]:
+    """``(common, extra)``: the :func:`shown_columns` of :data:`DISPLAY_COLUMNS` for the main
+    table, and the case's own columns in chunks of :data:`EXTRA_PER_TABLE` for tables of
+    their own (a 24-column table does not fit a page)."""
+    shown = shown_columns(case_id, entries)
+    common_keys = {key for key, _ in DISPLAY_COLUMNS}
+    common = tuple(c for c in shown if c[0] in common_keys)
+    rest = [c for c in shown if c[0] not in common_keys]
+    chunks = [tuple(rest[i : i + EXTRA_PER_TABLE]) for i in range(0, len(rest), EXTRA_PER_TABLE)]
+    return common, chunks
+
+
 def run_state(entry: Mapping[str, Any]) -> str:
     """``ok``, or what makes the entry incomplete or suspect: failed units, days missing,
     non-finite actions (one short cell)."""
@@ -414,7 +464,7 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         lines.append(f"## {case_id}")
         lines.append("")
         head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "runs"]
-        columns = display_columns(case_id)
+        columns, extra = split_columns(case_id, mine)
         head += ["cost $ IQM [95% CI]", "gap"] + [label for _, label in columns]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join("---" for _ in head) + "|")
@@ -437,6 +487,14 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
             cells += [format_number(e.get(key), 4) for key, _ in columns]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        for chunk in extra:  # the case's own columns, a table of at most EXTRA_PER_TABLE
+            head = ["method"] + [label for _, label in chunk]
+            lines.append("| " + " | ".join(head) + " |")
+            lines.append("|" + "|".join("---" for _ in head) + "|")
+            for e in mine:
+                cells = [e["method"]] + [format_number(e.get(key), 4) for key, _ in chunk]
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
     lines.append(
         "IQM over seeds of each seed's mean over the days, 95 % stratified-bootstrap interval; "
         "gap against the oracle on the same day; incomplete methods (a failed unit, or a seed "

@@ -53,7 +53,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from gridbench.benchmarks.leaderboard import display_columns, finite_number, format_number
+from gridbench.benchmarks.leaderboard import (
+    finite_number,
+    format_number,
+    run_state,
+    split_columns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -318,12 +323,24 @@ class ReportContext:
 # --------------------------------------------------------------------------- figures
 
 
+#: One colour per built-in method, the same in every figure (red, ``#d62728``, is kept for
+#: references such as the upstream grid); other methods take :data:`_RL_COLORS` in turn.
 _METHOD_COLORS: Final[dict[str, str]] = {
     "idle": "#7f7f7f",
     "rule": "#ff7f0e",
     "mpc": "#2ca02c",
     "day-ahead": "#bcbd22",
     "oracle": "#000000",
+    "scenario": "#8c6d31",
+    "full-smoothing": "#637939",
+    "single-step": "#e377c2",
+    "ddpg": "#1f77b4",
+    "ddpg-per-or": "#9467bd",
+    "td3": "#17becf",
+    "sac": "#8c564b",
+    "ppo": "#393b79",
+    "ppo-kl": "#3182bd",
+    "ppo-clip-kl": "#7b4173",
 }
 _FAMILY_MARKERS: Final[dict[str, str]] = {
     "baseline": "s",
@@ -331,7 +348,9 @@ _FAMILY_MARKERS: Final[dict[str, str]] = {
     "rl": "o",
     "bound": "*",
 }
-_RL_COLORS: Final[tuple[str, ...]] = ("#1f77b4", "#9467bd", "#17becf", "#d62728", "#8c564b")
+_RL_COLORS: Final[tuple[str, ...]] = (
+    "#1f77b4", "#9467bd", "#17becf", "#8c564b", "#393b79", "#e377c2", "#637939", "#843c39",
+)
 #: matplotlib's tab10 without grey: one colour per curve of the budget figure.
 _CURVE_COLORS: Final[tuple[str, ...]] = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
@@ -370,10 +389,10 @@ def cost_vs_decision_time(ctx: ReportContext, case_id: str) -> list[Figure]:
         return []
     fig = _new_figure(6.4, 4.2)
     ax = fig.add_subplot()
-    rl = 0
+    other = 0
     for method, family, x, y, lo, hi in points:
-        color = _color(method, family, rl)
-        rl += family == "rl"
+        color = _color(method, family, other)
+        other += method not in _METHOD_COLORS
         ax.errorbar(
             [x],
             [y],
@@ -384,7 +403,6 @@ def cost_vs_decision_time(ctx: ReportContext, case_id: str) -> list[Figure]:
             capsize=3,
             label=f"{method} ({family})",
         )
-        ax.annotate(method, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("median decision time per step, ms (log)")
     ax.set_ylabel("day cost, $ (IQM over seeds)")
@@ -410,6 +428,22 @@ def _curve_dirs(ctx: ReportContext) -> list[Path]:
     dirs = [ctx.results / "curves", ctx.results.parent / "curves"]
     return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in
             [e.resolve() for e in dirs[:i]]]
+
+
+def _describe_settings(settings: str) -> str:
+    """A curve's settings for a legend: ``train_freq 4, gradient_steps 1`` from the JSON the
+    budget curve stores (free text is kept as it is)."""
+    import json
+
+    if settings in ("{}", "nan", ""):
+        return ""
+    try:
+        data = json.loads(settings)
+    except ValueError:
+        return settings
+    if isinstance(data, dict):
+        return ", ".join(f"{k} {v}" for k, v in data.items())
+    return str(data)
 
 
 def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
@@ -441,8 +475,9 @@ def budget_curves(ctx: ReportContext, case_id: str) -> list[Figure]:
         stats = group.groupby("steps")["val_cost_mean"].agg(["mean", "min", "max", "count"])
         seeds = int(group["seed"].nunique())
         label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
-        if settings not in ("{}", "nan"):
-            label += f" {settings}"
+        described = _describe_settings(settings)
+        if described:
+            label += f", {described}"
         color = _CURVE_COLORS[k % len(_CURVE_COLORS)]
         ax.plot(stats.index, stats["mean"], marker="o", lw=1.5, color=color, label=label)
         if seeds > 1:
@@ -551,7 +586,7 @@ def _ses_carbon_figure(
                 hours + (k - (len(others) - 1) / 2) * width + 0.5,
                 reduction,
                 width=width,
-                color=_color(name, "", k + 1),
+                color=_color(name, "", k),
                 label=name,
             )
         bottom.axhline(0.0, color="black", lw=0.6)
@@ -728,9 +763,9 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
-    columns = display_columns(str(entries[0]["case"])) if entries else ()
-    head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "cost $ IQM",
-            "95% CI", "gap"] + [label for _, label in columns]  # fmt: skip
+    columns, extra = split_columns(str(entries[0]["case"]), entries) if entries else ((), [])
+    head = ["rank", "method", "family", "budget", "seeds", "days", "feasible", "runs",
+            "cost $ IQM", "95% CI", "gap"] + [label for _, label in columns]  # fmt: skip
     lines = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
     lines.append("</tr></thead>")
     lines.append("<tbody>")
@@ -745,6 +780,7 @@ def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
             str(e["n_seeds"]),
             str(e["n_days"]),
             feasible,
+            run_state(e),
             _fmt(e.get("cost"), 6),
             f"[{_fmt(e.get('cost_lo'), 6)}, {_fmt(e.get('cost_hi'), 6)}]",
             "–" if gap is None else f"{100.0 * gap:+.2f} %",
@@ -753,6 +789,17 @@ def _html_table(entries: Sequence[Mapping[str, Any]]) -> str:
         lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     lines.append("</tbody>")
     lines.append("</table>")
+    for chunk in extra:  # the case's own columns: tables narrow enough for a page
+        head = ["method"] + [label for _, label in chunk]
+        lines.append("<table>")
+        lines.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head))
+        lines.append("</tr></thead><tbody>")
+        for e in entries:
+            cells = [e["method"]] + [_fmt(e.get(key)) for key, _ in chunk]
+            lines.append(
+                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+            )
+        lines.append("</tbody></table>")
     return "\n".join(lines)
 
 

@@ -116,11 +116,13 @@ def case_figures(*case_ids: str) -> Callable[[FigureFunction], FigureFunction]:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """A saved figure: its file name (relative to the report), title and caption."""
+    """A saved figure (its PNG file name, relative to the report) or a table (``file`` empty,
+    ``table`` = header and rows of text cells), with its title and caption."""
 
     file: str
     title: str
     caption: str
+    table: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,15 @@ class ReportContext:
         """Save ``fig`` as ``name`` (PNG) in the report and return its :class:`Figure`."""
         fig.savefig(self.figure_dir / name, dpi=_DPI, format="png")
         return Figure(name, title, caption)
+
+    @staticmethod
+    def table(
+        header: Sequence[str], rows: Sequence[Sequence[str]], title: str, caption: str
+    ) -> Figure:
+        """A table for the report (Markdown and HTML tables, not a picture of one)."""
+        return Figure(
+            "", title, caption, (tuple(map(str, header)), tuple(tuple(map(str, r)) for r in rows))
+        )
 
     # -- re-simulation -------------------------------------------------------------
     def representative_day(self, case_id: str) -> str | None:
@@ -865,14 +876,15 @@ def _markdown(
         if s.figures:
             lines += ["### Figures", ""]
             for f in s.figures:
-                lines += [
-                    f"#### {f.title}",
-                    "",
-                    f"![{f.title}]({f.file})",
-                    "",
-                    f"*{f.caption}*",
-                    "",
-                ]
+                lines += [f"#### {f.title}", ""]
+                if f.table is not None:
+                    head, rows = f.table
+                    lines.append("| " + " | ".join(head) + " |")
+                    lines.append("|" + "|".join("---" for _ in head) + "|")
+                    lines += ["| " + " | ".join(r) + " |" for r in rows]
+                else:
+                    lines.append(f"![{f.title}]({f.file})")
+                lines += ["", f"*{f.caption}*", ""]
     lines += ["## Missing", ""]
     if any(missing.values()):
         for case_id, notes in missing.items():
@@ -910,8 +922,19 @@ def _html(
         if s.figures:
             parts.append("<h3>Figures</h3>")
         for f in s.figures:
+            if f.table is not None:
+                head, rows = f.table
+                body = "".join(
+                    "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows
+                )
+                content = (
+                    "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head)
+                    + f"</tr></thead><tbody>{body}</tbody></table>"
+                )
+            else:
+                content = f'<img src="{e(f.file)}" alt="{e(f.title)}">'
             parts.append(
-                f'<figure><img src="{e(f.file)}" alt="{e(f.title)}">'
+                f"<figure>{content}"
                 f"<figcaption><b>{e(f.title)}.</b> {e(f.caption)}</figcaption></figure>"
             )
     parts.append("<h2>Missing</h2>")

@@ -8,7 +8,8 @@ best RL method with an agent and the oracle (those with stored rows):
   figure for nodes 13 and 9);
 * active branch flows before (idle) and after scheduling (the best method shown), per branch
   and hour (the paper's "power variations before and after scheduling");
-* the per-node revenue table before (rule) / after (best method) in the form of Table 3
+* the per-node revenue table (a Markdown/HTML table, not a picture) before (rule) / after
+  (best method) in the form of Table 3
   (:func:`gridbench.cases.loss_arbitrage.revenue.revenue_table`).
 """
 
@@ -178,20 +179,14 @@ def _table_figure(
         for _, row in table.iterrows()
     ]
     cells.append(["all", ""] + [f"{float(table[c].sum()):.2f}" for c in cols[2:]])
-    fig = _new_figure(9.0, 0.32 * len(cells) + 0.9)
-    ax = fig.add_subplot()
-    ax.axis("off")
-    tab = ax.table(cellText=cells, colLabels=header, loc="center", cellLoc="right")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(8)
-    ax.set_title(f"{case_id}, {day}: daily revenue per node (before: rule, after: {best})")
     res = max(abs(table.attrs["split_residual_before_usd"]),
               abs(table.attrs["split_residual_after_usd"]))  # fmt: skip
-    return ctx.save(
-        fig,
-        f"{_slug(case_id)}_revenue_table.png",
-        "Per-node revenue before/after scheduling (paper Table 3)",
-        f"Test day {day}. Arbitrage: Σ price·p per device. Loss reduction: the feeder's "
+    return ctx.table(
+        header,
+        cells,
+        f"Per-node revenue on {day} before (rule) and after ({best}) scheduling (paper Table 3)",
+        f"Test day {day}, revenue in $ (positive: earned). Arbitrage: Σ price·p per device. "
+        "Loss reduction: the feeder's "
         "referee term price·(losses without storage − with) split among the devices by the "
         "Aumann–Shapley rule (marginal loss reduction averaged from no storage to the "
         f"schedule; the split adds up to the feeder term within {res:.1e} $). 'Before' is the "

@@ -1,4 +1,5 @@
-"""The ``gridbench`` command line (DESIGN.md §6). Users and reviewers script against it.
+"""The ``gridbench`` command line (README "Command line", docs/architecture.md §6): users and
+reviewers script against it.
 
 User errors (unknown names, bad values, missing results) print one line naming the bad value
 and the valid choices, exit with status 2 and leave existing results untouched; no traceback.

@@ -68,3 +68,15 @@ def test_methods_json_lists_the_idle_baseline():
     rows = {row["name"]: row for row in json.loads(out.stdout)}
     assert rows["idle"]["family"] == "baseline"
     assert all({"name", "family", "cases"} <= row.keys() for row in rows.values())
+
+
+def test_version_and_aligned_tables():
+    version = gridbench("--version")
+    assert version.returncode == 0 and version.stdout.startswith("gridbench 0."), version.stdout
+    cases = gridbench("cases")
+    assert cases.returncode == 0, cases.stderr
+    lines = cases.stdout.splitlines()
+    assert lines[0].split() == ["case", "grid", "steps", "paper"]
+    starts = {line.index(line.split()[1]) for line in lines}  # the grid column is aligned
+    assert len(starts) == 1
+    assert any(line.startswith("sgls-ieee30-v0 ") for line in lines)

@@ -182,3 +182,48 @@ def test_terminated_pool_run_stops_its_workers(tmp_path):
     while any(alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(p) for p in workers)
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(toys, tmp_path):
+    results = tmp_path / "runs"
+    out = gridbench("run", "--case", CASE_ID, "--method", "idle", "--method", "trainer",
+                    "--seeds", "2", "--days", "3", "--results", results, "--dry-run")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["case", "method", "family", "seeds", "days", "fit", "estimate"]
+    idle = next(line for line in lines if " idle " in f" {line} ")
+    assert idle.split()[:5] == [CASE_ID, "idle", "baseline", "2", "3"] and "no training" in idle
+    trainer = next(line for line in lines if " trainer " in f" {line} ")
+    assert "trains" in trainer
+    assert "4 unit(s), 12 day rollouts; 2 train, 0 evaluate a shipped agent" in out.stdout
+    assert f"training runs go to {results / 'training'}" in out.stdout
+    assert "dry run: nothing was run or written" in out.stdout
+    assert not results.exists()
+
+
+def test_training_output_goes_under_results_or_training_dir(toys, tmp_path, monkeypatch):
+    """RL runs are written under --results (DIR/training) or --training-dir, never into the
+    checkout; the variable is restored after an in-process run."""
+    import os
+
+    monkeypatch.delenv("GRIDBENCH_TRAINING_DIR", raising=False)
+    results = tmp_path / "runs"
+    out = gridbench(*run_args(results, "trainer", days=1, seeds=1))
+    assert out.exit_code == 0, out.output
+    assert (results / "training" / CASE_ID / "trainer" / "seed0" / "monitor.csv").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    out = gridbench(*run_args(tmp_path / "r2", "trainer", days=1, seeds=1),
+                    "--training-dir", elsewhere)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert (elsewhere / CASE_ID / "trainer" / "seed0" / "monitor.csv").is_file()
+    assert not (tmp_path / "r2" / "training").exists()
+    assert "GRIDBENCH_TRAINING_DIR" not in os.environ
+
+
+def test_run_ends_with_a_summary_table(toys, tmp_path):
+    out = gridbench(*run_args(tmp_path / "runs", "idle", "oracle", days=2, seeds=1))
+    assert out.exit_code == 0, out.output
+    head = out.stdout.splitlines()[0].split()
+    assert head[:2] == ["case", "method"] and "statuses" in head
+    idle = next(line for line in out.stdout.splitlines() if line.split()[1:2] == ["idle"])
+    assert idle.split()[2:6] == ["1", "2", "0", "ok"]

@@ -450,6 +450,24 @@ class ToyDiesOnSecondDay(_ToyMethod):
         return ScheduleController(case, {0: -0.8, 1: -0.8, 12: 1.6, 13: 1.6})
 
 
+class ToyTrainer(_ToyMethod):
+    """An RL-like method whose ``fit`` writes a run into gridbench's training directory (where
+    the built-in agents write theirs), then plays idle."""
+
+    name = "trainer"
+    family = MethodFamily.RL
+
+    def fit(self, case: Case, seed: int, budget: Budget) -> None:
+        from gridbench.rl_agents.sb3_methods import training_dir
+
+        run = training_dir() / case.id / self.name / f"seed{seed}"
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "monitor.csv").write_text("r,l,t\n")
+
+    def controller(self, case: Case, day: datetime.date) -> ScheduleController:
+        return ScheduleController(case, {})
+
+
 TOY_METHODS: tuple[type, ...] = (
     ToyOracle,
     ToyDump,
@@ -466,6 +484,7 @@ TOY_METHODS: tuple[type, ...] = (
     ToyDeafHang,
     ToyNan,
     ToyDiesOnSecondDay,
+    ToyTrainer,
 )
 
 

@@ -24,7 +24,6 @@ case plugins; the heavy parts (the harness, SB3) are imported when first used.
 from __future__ import annotations
 
 import datetime
-import warnings
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -60,12 +59,13 @@ except metadata.PackageNotFoundError:  # pragma: no cover - run from an uninstal
 
 
 def _register_cases() -> None:
-    """Built-in cases, then installed case plugins (each registers its Gymnasium id)."""
+    """Built-in cases, then installed case plugins (each registers its Gymnasium id). Quiet:
+    a broken plugin is reported by whoever loads the plugins on purpose (``gridbench cases``
+    prints one warning line each; ``gridbench.benchmarks.plugins.load_all`` returns them)."""
     discover_builtin_cases()
-    from gridbench.benchmarks.plugins import PluginWarning, load_case_plugins
+    from gridbench.benchmarks.plugins import load_case_plugins
 
-    for problem in load_case_plugins():
-        warnings.warn(str(problem), PluginWarning, stacklevel=3)
+    load_case_plugins()
 
 
 _register_cases()

@@ -7,9 +7,10 @@
   (:func:`~gridbench.benchmarks.harness.run_task`).
 * otherwise each unit runs in a fresh **spawned** process (at most ``workers`` at a
   time; one process per unit, so a unit that crashes its interpreter, leaks memory or pins a
-  thread pool takes nothing else down). Before anything heavy is imported the process sets
-  ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … to 1 (DESIGN §8: one
-  torch thread per process, seeds in parallel processes). Workers send each finished row to
+  thread pool takes nothing else down). The process starts with ``OMP_NUM_THREADS``,
+  ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … set to 1 in its environment (the driver
+  sets them around the spawn, so they hold before anything imports numpy or torch; one torch
+  thread per process, seeds in parallel processes). Workers send each finished row to
   the driver over a pipe of their own and **only the driver writes the store**, as each row
   arrives, so an interrupted run keeps every finished day. A unit whose ``fit`` raises, or
   whose process dies (``os._exit``, a signal, the OOM killer) costs only that unit: it is

@@ -181,12 +181,19 @@ class ReportContext:
         return [e for e in self.entries if e["case"] == case_id]
 
     def stored_methods(self, case_id: str) -> frozenset[str]:
-        """The methods with rows of ``case_id`` in the results the report was given: figures
-        draw training curves of these only."""
+        """The methods with rows of ``case_id`` in the results the report was given."""
         if self.frame.empty or "case" not in self.frame:
             return frozenset()
         df = self.frame[self.frame["case"] == case_id]
         return frozenset(str(m) for m in df["method"].dropna().unique())
+
+    def given_training(self, case_id: str, methods: Iterable[str]) -> tuple[str, ...]:
+        """Those of ``methods`` whose training curves the report may draw: the ones with rows
+        in the given results, or with runs in the results' own ``training/``. Never a method
+        the report was not given (the checkout's shipped agents of other methods)."""
+        stored = self.stored_methods(case_id)
+        own = self.results / "training" / case_id
+        return tuple(m for m in methods if m in stored or (own / m).is_dir())
 
     def case_rows(self, case_id: str, *, ok_only: bool = True) -> pd.DataFrame:
         """The stored rows of ``case_id`` on the leaderboard's split (``ok`` rows only)."""
@@ -699,9 +706,7 @@ def _smooth(y: np.ndarray) -> np.ndarray:
 def _ses_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     scale = float(ctx.case(case_id).config.reward.scale_usd)  # reward unit, $
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for method in ("ddpg", "ddpg-per-or"):
-        if method not in ctx.stored_methods(case_id):
-            continue  # not in the results the report was given
+    for method in ctx.given_training(case_id, ("ddpg", "ddpg-per-or")):
         for root in ctx.training_dirs:
             base = root / case_id / method
             if not base.is_dir():

@@ -276,10 +276,20 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("out", ["missing/s.csv", "s.txt"])
+@pytest.mark.parametrize("out", ["s.txt", "a_file/s.csv"])
 def test_bad_out_path_is_one_line_exit_2(tmp_path, out):
+    if out.startswith("a_file/"):
+        (tmp_path / "a_file").write_text("x")  # a directory that cannot be made
     run = gridbench("schedule", "--case", CASE, "--method", "idle", "--day", "test:0",
                     "--out", tmp_path / out)  # fmt: skip
     assert run.exit_code == 2, run.output
     assert "--out" in run.stderr and len(run.stderr.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == (["a_file"] if "a_file" in out else [])
+
+
+def test_out_directory_is_made_like_report_out(tmp_path):
+    out = tmp_path / "new" / "dir" / "s.csv"
+    run = gridbench("schedule", "--case", CASE, "--method", "idle", "--day", "test:0",
+                    "--out", out)  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert out.is_file() and out.with_suffix(".json").is_file()

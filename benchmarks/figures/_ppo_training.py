@@ -70,7 +70,7 @@ def ppo_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     of a moving average, shaded between the seeds' min and max (as the paper's Figs 8-10).
     Lower panel: β and the measured KL ``d`` of ``ppo-kl``/``ppo-clip-kl`` per update (log y).
     ``None`` (with a note) when no variant has a training run."""
-    stored = tuple(m for m in PPO_METHODS if m in ctx.stored_methods(case_id))
+    stored = ctx.given_training(case_id, PPO_METHODS)
     runs = ppo_training_runs(ctx.training_dirs, case_id, stored)
     for method in stored:
         if method not in runs:

@@ -389,7 +389,7 @@ def run_command(
         int | None,
         typer.Option(
             "--workers",
-            help="Parallel units, each in a process of its own (default: CPU cores; ray: CPUs "
+            help="Parallel worker processes (default: CPU cores; ray: CPUs "
             "of the local "
             "instance, or the most units in flight on a cluster).",
         ),
@@ -486,8 +486,8 @@ def run_command(
 
         typer.echo(describe_plan(plan.tasks, n_workers or 1, training_path), nl=False)
         return
-    # each unit in a process of its own, even one at a time: a method that kills its
-    # process (os._exit, a native crash) or hangs costs only its unit
+    # units in worker processes, even one at a time: a method that kills its process
+    # (os._exit, a native crash) or hangs costs only its unit
     runner = make_executor(executor, n_workers, isolate=True, **options)
     check_writable_dir(results_dir, f"--results {str(results_dir)!r}", create=True)
     store = ResultsStore(results_dir)

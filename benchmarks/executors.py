@@ -5,9 +5,10 @@
 * ``isolate=False`` (the library default for ``workers == 1``; never used by the CLI): every
   unit runs inline, in this process, one after the other
   (:func:`~gridbench.benchmarks.harness.run_task`).
-* otherwise each unit runs in a fresh **spawned** process (at most ``workers`` at a
-  time; one process per unit, so a unit that crashes its interpreter, leaks memory or pins a
-  thread pool takes nothing else down). The process starts with ``OMP_NUM_THREADS``,
+* otherwise the units run in at most ``workers`` **spawned** worker processes, each running
+  units one after another (the start-up, importing numpy, torch and the case, is paid once per
+  worker, not per unit); a unit that crashes its interpreter takes nothing else down: the
+  unit is recorded as failed and a new worker takes the next unit. The process starts with ``OMP_NUM_THREADS``,
   ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … set to 1 in its environment (the driver
   sets them around the spawn, so they hold before anything imports numpy or torch; one torch
   thread per process, seeds in parallel processes). Workers send each finished row to
@@ -193,10 +194,9 @@ def _load_plugins_if_any() -> None:
         load_all(warn=False)
 
 
-def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
-    """Entry point of a spawned worker: one unit, rows sent to the driver one by one."""
-    for name in THREAD_ENV:
-        os.environ[name] = "1"
+def _run_in_worker(index: int, task_fields: dict[str, Any], channel: Any) -> None:
+    """One unit in a worker: rows sent to the driver one by one, then ``done`` or ``failed``
+    (every exception, ``SystemExit`` from a method included, is reported, not raised)."""
     try:
         from gridbench.benchmarks.harness import UnitTask, execute_task
 
@@ -216,9 +216,65 @@ def _worker_main(index: int, task_fields: dict[str, Any], channel: Any) -> None:
             channel.send(
                 ("failed", index, {"error": _one_line(exc), "traceback": traceback.format_exc()})
             )
+
+
+def _worker_main(inbox: Any, channel: Any) -> None:
+    """Entry point of a spawned worker: runs the units the driver sends on ``inbox``, one after
+    the other, until it sends ``None`` (or closes the pipe); messages go out on ``channel``."""
+    for name in THREAD_ENV:
+        os.environ[name] = "1"
+    try:
+        while True:
+            try:
+                job = inbox.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            index, task_fields = job
+            _run_in_worker(index, task_fields, channel)
     finally:
         with contextlib.suppress(Exception):
             channel.close()
+
+
+class _Worker:
+    """A spawned worker process and its two pipes (one each way: a process killed in the
+    middle of a message corrupts only its own channel). It runs units one after another, so
+    the start-up (importing numpy, torch, the case) is paid once per worker, not per unit; a
+    unit that kills the process costs that unit only, and the driver starts a new worker."""
+
+    def __init__(self, ctx: Any, number: int) -> None:
+        self.reader, writer = ctx.Pipe(duplex=False)  # worker -> driver
+        inbox, self.outbox = ctx.Pipe(duplex=False)  # driver -> worker
+        self.process = ctx.Process(
+            target=_worker_main, args=(inbox, writer), name=f"gridbench-worker-{number}",
+            daemon=True,
+        )  # fmt: skip
+        with _thread_env():  # in the child's environment before it starts
+            self.process.start()
+        writer.close()  # the worker holds the only write end: EOF when it exits
+        inbox.close()
+        self.index: int | None = None  # the unit it runs, None while idle
+
+    def assign(self, index: int, task_fields: dict[str, Any]) -> None:
+        self.outbox.send((index, task_fields))
+        self.index = index
+
+    def stop(self, kill: bool = False) -> None:
+        """Ask an idle worker to exit (or kill it), then reap it and close the pipes."""
+        if kill:
+            self.process.kill()
+        else:
+            with contextlib.suppress(Exception):
+                self.outbox.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        for conn in (self.reader, self.outbox):
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 def _ray_unit(task_fields: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -580,80 +636,77 @@ class LocalExecutor:
 
         ctx = multiprocessing.get_context("spawn")
         todo = list(reversed(pending))
-        # one pipe per worker: a process killed in the middle of a message corrupts only
-        # its own channel (a shared queue's lock would stay held by the dead writer)
-        running: dict[int, tuple[Any, Any]] = {}
+        workers: list[_Worker] = []
         state: dict[int, _UnitState] = {}
+        started = 0
 
-        def receive(index: int) -> bool:
-            """Handle one message of worker ``index``; False once its channel is closed."""
-            reader = running[index][1]
-            try:
-                kind, _, payload = reader.recv()
-            except Exception:  # EOF (the worker exited) or a message cut by its death
-                return False
-            state[index].handle(kind, payload, store, progress)
-            return True
-
-        def drain(index: int) -> None:
-            reader = running[index][1]
-            while True:  # whatever it sent before exiting
+        def drain(worker: _Worker) -> None:
+            """Handle whatever ``worker`` sent that is still in its pipe."""
+            while True:
                 try:
-                    if not reader.poll():
+                    if not worker.reader.poll():
                         break
-                    kind, _, payload = reader.recv()
-                except Exception:
+                    kind, index, payload = worker.reader.recv()
+                except Exception:  # EOF, or a message cut by the worker's death
                     break
-                state[index].handle(kind, payload, store, progress)
+                handle(worker, kind, index, payload)
 
-        def finish(index: int) -> None:
-            drain(index)
-            process, reader = running.pop(index)
-            reader.close()
-            process.join()
-            results[index] = state[index].close(store, progress, _exit_reason(process.exitcode))
+        def handle(worker: _Worker, kind: str, index: int, payload: Any) -> None:
+            state[index].handle(kind, payload, store, progress)
+            if kind in ("done", "failed"):
+                results[index] = state[index].close(store, progress)
+                worker.index = None
+
+        def lost(worker: _Worker, reason: str | None = None) -> None:
+            """``worker`` died or was stopped: its unit (if any) ends with ``reason`` or the
+            process's exit; the worker is dropped (a new one starts when needed)."""
+            drain(worker)
+            worker.stop(kill=True)
+            if worker.index is not None:
+                unit = state[worker.index]
+                if reason is not None and not unit.finished:
+                    unit.stop(reason, store, progress)
+                results[worker.index] = unit.close(
+                    store, progress, _exit_reason(worker.process.exitcode)
+                )
+            workers.remove(worker)
 
         previous = _sigterm_as_exit()
         try:
-            while todo or running:
-                while todo and len(running) < self.workers:
+            while todo or any(w.index is not None for w in workers):
+                for worker in [w for w in workers if w.index is None] + [None] * self.workers:
+                    if not todo:
+                        break
+                    if worker is None:
+                        if len(workers) >= self.workers:
+                            break
+                        started += 1
+                        worker = _Worker(ctx, started)
+                        workers.append(worker)
                     index, task, skipped = todo.pop()
                     state[index] = _start_unit(task, skipped, self.limits)
-                    reader, writer = ctx.Pipe(duplex=False)
-                    process = ctx.Process(
-                        target=_worker_main,
-                        args=(index, _fields(state[index].task), writer),
-                        name=f"gridbench-{task.method_name}-s{task.seed}",
-                        daemon=True,
-                    )
-                    with _thread_env():  # in the child's environment before it starts
-                        process.start()
-                    writer.close()  # the worker holds the only write end: EOF when it exits
-                    running[index] = (process, reader)
-                by_reader = {reader: index for index, (_, reader) in running.items()}
+                    worker.assign(index, _fields(state[index].task))
+                by_reader = {w.reader: w for w in workers}
                 for reader in wait(list(by_reader), timeout=_POLL_S):
-                    index = by_reader[reader]
-                    if not receive(index):
-                        finish(index)
+                    worker = by_reader[reader]
+                    try:
+                        kind, index, payload = reader.recv()
+                    except Exception:  # EOF (the worker exited) or a message cut by its death
+                        lost(worker)
+                        continue
+                    handle(worker, kind, index, payload)
                 now = time.monotonic()
-                for index, (process, _) in list(running.items()):
-                    reason = state[index].overdue(self.limits, now)
-                    if reason is not None and not state[index].finished:
-                        # past a limit: stop it, keep what it sent, record why, go on
-                        process.kill()
-                        process.join(timeout=5)
-                        drain(index)
-                        if not state[index].finished:
-                            state[index].stop(reason, store, progress)
-                        finish(index)
-                    elif not process.is_alive():  # e.g. a grandchild still holds the pipe
-                        finish(index)
+                for worker in list(workers):
+                    if worker.index is not None:
+                        reason = state[worker.index].overdue(self.limits, now)
+                        if reason is not None:  # past a limit: stop it, record why, go on
+                            lost(worker, reason)
+                            continue
+                    if not worker.process.is_alive():
+                        lost(worker)
         finally:
-            for process, reader in running.values():  # interrupted: stop what still runs
-                process.terminate()
-                reader.close()
-            for process, _ in running.values():
-                process.join(timeout=5)
+            for worker in workers:  # done: idle workers exit; interrupted: stop what runs
+                worker.stop(kill=worker.index is not None)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 

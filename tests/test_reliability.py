@@ -601,3 +601,23 @@ def test_ctrl_c_prints_the_documented_line(tmp_path):
     assert proc.returncode == 130, err
     assert "gridbench: interrupted; finished rows are kept in the results store" in err
     assert "Traceback" not in err
+
+
+def test_a_worker_runs_units_in_turn_and_a_dead_one_is_replaced(toys, tmp_path, monkeypatch):
+    """The start-up of a worker is paid once per worker, not per unit: with one worker, the
+    units run in one process; a unit that kills it costs only itself, a new worker takes
+    the next unit."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("GRIDBENCH_TEST_PID_DIR", str(pids))
+    out = gridbench(*_run_args(tmp_path / "r", "pidwriter", days=1, seeds=3))
+    assert out.exit_code == 0, out.output
+    assert len({p.read_text() for p in pids.iterdir()}) == 1  # one process ran all three
+    shutil.rmtree(pids)
+    pids.mkdir()
+    out = gridbench(*_run_args(tmp_path / "q", "killer", "pidwriter", days=1, seeds=2))
+    assert out.exit_code == 1, out.output
+    assert out.stderr.count("worker process died with exit code 7") == 2
+    assert sorted(p.name for p in pids.iterdir()) == ["seed0", "seed1"]
+    frame = ResultsStore(tmp_path / "q").frame()
+    assert sorted(frame["method"]) == ["pidwriter", "pidwriter"]

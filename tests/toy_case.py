@@ -468,6 +468,21 @@ class ToyTrainer(_ToyMethod):
         return ScheduleController(case, {})
 
 
+class ToyPidWriter(_ToyMethod):
+    """Its ``fit`` records the worker's pid in ``$GRIDBENCH_TEST_PID_DIR`` (one file per
+    seed): which process ran which unit."""
+
+    name = "pidwriter"
+
+    def fit(self, case: Case, seed: int, budget: Budget) -> None:
+        from pathlib import Path
+
+        Path(os.environ["GRIDBENCH_TEST_PID_DIR"], f"seed{seed}").write_text(str(os.getpid()))
+
+    def controller(self, case: Case, day: datetime.date) -> ScheduleController:
+        return ScheduleController(case, {})
+
+
 TOY_METHODS: tuple[type, ...] = (
     ToyOracle,
     ToyDump,
@@ -485,6 +500,7 @@ TOY_METHODS: tuple[type, ...] = (
     ToyNan,
     ToyDiesOnSecondDay,
     ToyTrainer,
+    ToyPidWriter,
 )
 
 

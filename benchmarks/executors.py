@@ -8,10 +8,11 @@
 * otherwise the units run in at most ``workers`` **spawned** worker processes, each running
   units one after another (the start-up, importing numpy, torch and the case, is paid once per
   worker, not per unit); a unit that crashes its interpreter takes nothing else down: the
-  unit is recorded as failed and a new worker takes the next unit. The process starts with ``OMP_NUM_THREADS``,
-  ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … set to 1 in its environment (the driver
-  sets them around the spawn, so they hold before anything imports numpy or torch; one torch
-  thread per process, seeds in parallel processes). Workers send each finished row to
+  unit is recorded as failed and a new worker takes the next unit. A worker starts with
+  ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` … set to 1 in its
+  environment (the driver sets them around the spawn, so they hold before anything imports
+  numpy or torch; one torch thread per process, seeds in parallel processes). Workers send
+  each finished row to
   the driver over a pipe of their own and **only the driver writes the store**, as each row
   arrives, so an interrupted run keeps every finished day. A unit whose ``fit`` raises, or
   whose process dies (``os._exit``, a signal, the OOM killer) costs only that unit: it is

@@ -292,9 +292,8 @@ def evaluate_day(
     reward_sum = 0.0
     infos: list[dict[str, Any]] = []
     try:
-        roll_out = _roll_out_parallel if wants_parallel_env(method) else _roll_out
         with day_deadline(time_limit_s):
-            initial_soc, controller = roll_out(case, method, day, int(seed), infos, times)
+            initial_soc, controller = _roll_out(case, method, day, int(seed), infos, times)
         reward_sum = sum(float(i.pop("_reward")) for i in infos)
         metrics = day_metrics(infos, initial_soc=initial_soc)
         status = getattr(controller, "status", None)
@@ -330,44 +329,12 @@ def evaluate_day(
     return row
 
 
-def _roll_out_parallel(
-    case: Case,
-    method: Method,
-    day: datetime.date,
-    seed: int,
-    infos: list[dict[str, Any]],
-    times: list[float],
-) -> tuple[Any, Any]:
-    """:func:`_roll_out` on the case's parallel environment: the controller gets and returns
-    ``dict`` s keyed by agent. Every agent's step ``info`` holds the same KPI record; the first
-    agent's is kept (the day's KPIs equal the single-agent referee's for the same joint
-    action), with the step's reward summed over the agents."""
-    env = case.make_parallel_env(day=day, seed=seed)
-    try:
-        obs, reset_infos = env.reset(seed=seed)
-        first = next(iter(reset_infos.values()), {})
-        initial_soc = first.get("soc")
-        controller = method.controller(case, day)
-        t0 = time.perf_counter()
-        controller.reset(obs, reset_infos)
-        times.append(time.perf_counter() - t0)
-        step_infos = reset_infos
-        while env.agents:
-            if len(infos) >= MAX_STEPS:
-                raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
-            t0 = time.perf_counter()
-            actions = controller.act(obs, step_infos)
-            times.append(time.perf_counter() - t0)
-            obs, rewards, _, _, step_infos = env.step(actions)
-            info = next(iter(step_infos.values()))
-            if info.get("kpi", True):
-                infos.append({**info, "_reward": sum(float(r) for r in rewards.values())})
-    finally:
-        try:
-            env.close()
-        except Exception:  # closing must not turn a row into a crash
-            pass
-    return initial_soc, controller
+def _timed(times: list[float], fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, its wall time appended to ``times``."""
+    t0 = time.perf_counter()
+    out = fn(*args)
+    times.append(time.perf_counter() - t0)
+    return out
 
 
 def _roll_out(
@@ -381,25 +348,33 @@ def _roll_out(
     """One day: the env, reset, the controller's timed ``reset`` and ``act`` per step; fills
     ``infos`` (each with its step's reward under ``_reward``) and ``times`` as it goes (first
     the ``reset``, then every ``act``; a day that raises keeps what was measured). Returns
-    ``(initial_soc, controller)``; the env is closed on the way out."""
-    env = case.make_env(day=day, seed=seed)
+    ``(initial_soc, controller)``; the env is closed on the way out.
+
+    A multi-agent method plays the case's parallel environment: its controller gets and
+    returns ``dict`` s keyed by agent; every agent's step ``info`` holds the same KPI record,
+    the first agent's is kept (the day's KPIs equal the single-agent referee's for the same
+    joint action) with the step's reward summed over the agents."""
+    parallel = wants_parallel_env(method)
+    env = (case.make_parallel_env if parallel else case.make_env)(day=day, seed=seed)
     try:
         obs, info = env.reset(seed=seed)
-        initial_soc = info.get("soc")
+        initial_soc = (next(iter(info.values()), {}) if parallel else info).get("soc")
         controller = method.controller(case, day)
-        t0 = time.perf_counter()
-        controller.reset(obs, info)
-        times.append(time.perf_counter() - t0)
+        _timed(times, controller.reset, obs, info)
         done = False
         while not done:
             if len(infos) >= MAX_STEPS:
                 raise RuntimeError(f"the day did not end within {MAX_STEPS} steps")
-            t0 = time.perf_counter()
-            action = controller.act(obs, info)
-            times.append(time.perf_counter() - t0)
+            action = _timed(times, controller.act, obs, info)
             obs, reward, terminated, truncated, info = env.step(action)
-            infos.append({**info, "_reward": reward})
-            done = bool(terminated or truncated)
+            if parallel:
+                step = next(iter(info.values()))
+                if step.get("kpi", True):  # sequential stages: only the last has KPIs
+                    infos.append({**step, "_reward": sum(float(r) for r in reward.values())})
+                done = not env.agents
+            else:
+                infos.append({**info, "_reward": reward})
+                done = bool(terminated or truncated)
     finally:
         try:
             env.close()

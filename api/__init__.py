@@ -75,16 +75,11 @@ def _case(case: str | Case) -> Case:
     return make_case(case) if isinstance(case, str) else case
 
 
-def make_env(
-    case: str,
-    day: datetime.date | str | None = None,
-    split: str | None = None,
-    seed: int = 0,
-) -> gymnasium.Env:
-    """The single-agent referee of ``case`` (the Gymnasium env of ``gridbench/<case>``,
-    without the checker wrappers ``gymnasium.make`` adds). ``day``: an ISO date or
-    ``SPLIT:K``; ``split``: draw each episode's day from this split; neither: ``train`` days."""
-    return make_case_env(case, day=day, split=split, seed=seed)
+#: The single-agent referee of a case: the Gymnasium env of ``gridbench/<case>`` without the
+#: checker wrappers ``gymnasium.make`` adds (``make_env(case, day=..., split=..., seed=...)``;
+#: ``day``: an ISO date or ``SPLIT:K``; ``split``: draw each episode's day from it; neither:
+#: ``train`` days).
+make_env = make_case_env
 
 
 def make_parallel_env(

@@ -7,12 +7,11 @@ and the valid choices, exit with status 2 and leave existing results untouched; 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,8 @@ from typing import Annotated, Any
 import typer
 from typer import _click as click  # typer 0.29 vendors click: its exceptions
 from typer.core import TyperGroup
+
+from gridbench.benchmarks.text_table import aligned
 
 __all__ = ["MAX_DAYS", "MAX_SEEDS", "MAX_WORKERS", "app", "main"]
 
@@ -125,15 +126,6 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns under a header (no trailing spaces)."""
-    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
-
-
 def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=False))
@@ -223,7 +215,7 @@ def cases_command(as_json: JsonFlag = False) -> None:
     def render(rs: list[dict[str, Any]]) -> str:
         if not rs:
             return "no cases registered"
-        return _table(
+        return aligned(
             ("case", "grid", "steps", "paper"),
             [(r["id"], r["grid"], f"{r['steps']} x {r['step_hours']:g} h", r["paper"])
              for r in rs],
@@ -275,7 +267,7 @@ def methods_command(
     def render(rs: list[dict[str, Any]]) -> str:
         if not rs:
             return "no methods registered"
-        return _table(
+        return aligned(
             ("method", "family", "cases"),
             [(r["name"], r["family"], ", ".join(r["cases"]) or "(no case yet)") for r in rs],
         )
@@ -305,21 +297,6 @@ def _results_dir(results: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise UserError(f"--results {str(path)!r} is a file; valid: a directory")
     return path
-
-
-@contextlib.contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    """``os.environ[name] = value`` for the block (restored after: in-process callers keep
-    their environment)."""
-    saved = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = saved
 
 
 def _check_count(option: str, value: int | None, maximum: int, minimum: int = 1) -> None:
@@ -444,7 +421,7 @@ def run_command(
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
     from gridbench.benchmarks.atomic import check_writable_dir
-    from gridbench.benchmarks.executors import TimeLimits, make_executor
+    from gridbench.benchmarks.executors import TimeLimits, make_executor, scoped_environ
     from gridbench.benchmarks.harness import plan_run
     from gridbench.benchmarks.store import ResultsStore
     from gridbench.cases.contracts import Budget
@@ -494,7 +471,7 @@ def run_command(
     from gridbench.rl_agents.sb3_methods import TRAINING_DIR_ENV
 
     # RL methods write their runs there (spawned and Ray workers inherit the variable)
-    with _environment(TRAINING_DIR_ENV, str(training_path.resolve())):
+    with scoped_environ({TRAINING_DIR_ENV: str(training_path.resolve())}):
         summary = runner.run(plan.tasks, store)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
     if summary.results:

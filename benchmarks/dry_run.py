@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridbench.benchmarks.text_table import aligned
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -154,9 +156,7 @@ def describe_plan(tasks: Sequence[UnitTask], workers: int, training_dir: Path) -
                 _minutes(total),
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]  # fmt: skip
+    lines = aligned(header, rows).splitlines()
     known = [u.estimate_s for u in units if math.isfinite(u.estimate_s)]
     unknown = sorted({f"{u.case} / {u.method}" for u in units if not math.isfinite(u.estimate_s)})
     work = sum(known)

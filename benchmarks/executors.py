@@ -82,6 +82,7 @@ __all__ = [
     "TimeLimits",
     "check_ray_address",
     "make_executor",
+    "scoped_environ",
 ]
 
 #: Executors the CLI knows.
@@ -252,7 +253,8 @@ class _Worker:
             target=_worker_main, args=(inbox, writer), name=f"gridbench-worker-{number}",
             daemon=True,
         )  # fmt: skip
-        with _thread_env():  # in the child's environment before it starts
+        # in the child's environment before it starts, before anything imports numpy/torch
+        with scoped_environ(dict.fromkeys(THREAD_ENV, "1")):
             self.process.start()
         writer.close()  # the worker holds the only write end: EOF when it exits
         inbox.close()
@@ -713,12 +715,11 @@ class LocalExecutor:
 
 
 @contextlib.contextmanager
-def _thread_env() -> Iterator[None]:
-    """Set :data:`THREAD_ENV` to ``"1"`` in this process's environment while a worker is
-    spawned (the child's interpreter starts with them, before anything imports numpy or
-    torch, whatever its unpickling imports first); restore them afterwards."""
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    os.environ.update(dict.fromkeys(THREAD_ENV, "1"))
+def scoped_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then restore what was there (spawned
+    children inherit them: the thread variables of a worker, ``run``'s training directory)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:

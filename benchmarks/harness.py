@@ -291,10 +291,13 @@ def evaluate_day(
     times: list[float] = []
     reward_sum = 0.0
     infos: list[dict[str, Any]] = []
+    rewards: list[float] = []
     try:
         with day_deadline(time_limit_s):
-            initial_soc, controller = _roll_out(case, method, day, int(seed), infos, times)
-        reward_sum = sum(float(i.pop("_reward")) for i in infos)
+            initial_soc, controller = _roll_out(
+                case, method, day, int(seed), infos, rewards, times
+            )
+        reward_sum = sum(rewards)
         metrics = day_metrics(infos, initial_soc=initial_soc)
         status = getattr(controller, "status", None)
         if isinstance(status, str) and status in RowStatus._value2member_map_:
@@ -343,10 +346,11 @@ def _roll_out(
     day: datetime.date,
     seed: int,
     infos: list[dict[str, Any]],
+    rewards: list[float],
     times: list[float],
 ) -> tuple[Any, Any]:
     """One day: the env, reset, the controller's timed ``reset`` and ``act`` per step; fills
-    ``infos`` (each with its step's reward under ``_reward``) and ``times`` as it goes (first
+    ``infos``, ``rewards`` (one per step of ``infos``) and ``times`` as it goes (first
     the ``reset``, then every ``act``; a day that raises keeps what was measured). Returns
     ``(initial_soc, controller)``; the env is closed on the way out.
 
@@ -370,10 +374,12 @@ def _roll_out(
             if parallel:
                 step = next(iter(info.values()))
                 if step.get("kpi", True):  # sequential stages: only the last has KPIs
-                    infos.append({**step, "_reward": sum(float(r) for r in reward.values())})
+                    infos.append(step)
+                    rewards.append(sum(float(r) for r in reward.values()))
                 done = not env.agents
             else:
-                infos.append({**info, "_reward": reward})
+                infos.append(info)
+                rewards.append(float(reward))
                 done = bool(terminated or truncated)
     finally:
         try:

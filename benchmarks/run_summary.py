@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from gridbench.benchmarks.text_table import aligned
+
 if TYPE_CHECKING:
     from gridbench.benchmarks.executors import RunSummary
     from gridbench.benchmarks.store import ResultsStore
@@ -53,8 +55,4 @@ def summary_table(summary: RunSummary, store: ResultsStore) -> str:
                 f"{cost:,.2f}" if math.isfinite(cost) else "-",
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ) + "\n"
+    return aligned(header, rows) + "\n"

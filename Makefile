@@ -54,6 +54,7 @@ bench: env
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json
+	$(BIN)/python -m gridbench.benchmarks.bound_check --results $(STORE)
 	$(BIN)/gridbench report --results $(STORE) --out $(RESULTS)/report
 	$(BIN)/python -m pytest benchmarks/suites -q -p no:cacheprovider --benchmark-only \
 	  --benchmark-json=$(RESULTS)/benchmarks/latest.json

@@ -1,0 +1,270 @@
+"""The oracle is a bound: no deployable method may cost less than it on the same day.
+
+For every stored row ``r`` of a deployable method (family not ``bound``) with status ``ok``
+and ``feasible`` true, on case ``c``, split ``s`` and day ``d``, with the bound ``B(c, s, d)``
+of that day::
+
+    margin_usd(r) = cost(r) − B(c, s, d)
+    margin_rel(r) = margin_usd(r) / |B(c, s, d)|
+    tol(c, s, d)  = max(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL · |B(c, s, d)|)
+    violation     ⇔ margin_usd(r) < −tol(c, s, d)
+
+``B(c, s, d)`` is the mean over the oracle's rows of that case, split and day (method
+:data:`~gridbench.benchmarks.leaderboard.ORACLE_METHOD`, family ``bound``, status ``ok``; one
+row per seed and budget, the oracle being deterministic) of each row's ``cost_bound`` where
+that column exists and is finite (a certified lower bound), else its ``cost``. The solver
+tolerance of the oracle is named once, here (:data:`ORACLE_TOLERANCE_USD`,
+:data:`ORACLE_TOLERANCE_REL`).
+
+Per case (:class:`CaseBound`): the worst (smallest) ``margin_usd`` with its relative margin,
+day and method, the number of comparisons, and every violation. A deployable row on a day
+without an oracle row is not compared (counted in ``n_unmatched``).
+
+CLI: ``python -m gridbench.benchmarks.bound_check --results DIR`` prints one line per case;
+exit status 1 when any row is below the oracle beyond the tolerance, 2 (one line) when
+``DIR`` holds no results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from gridbench.benchmarks.leaderboard import ORACLE_METHOD
+from gridbench.cases.contracts import MethodFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "BOUND_COLUMN",
+    "ORACLE_TOLERANCE_REL",
+    "ORACLE_TOLERANCE_USD",
+    "CaseBound",
+    "Violation",
+    "check_frame",
+    "format_case",
+    "main",
+]
+
+#: Absolute tolerance of the oracle's solver, $ per day.
+ORACLE_TOLERANCE_USD: Final[float] = 0.5
+#: Relative tolerance of the oracle's solver, a share of ``|oracle cost|``.
+ORACLE_TOLERANCE_REL: Final[float] = 1e-4
+#: Optional column of the oracle's rows: a certified lower bound on the day's cost.
+BOUND_COLUMN: Final[str] = "cost_bound"
+_DAY_KEY: Final[list[str]] = ["case", "split", "day"]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A deployable row below the bound beyond the tolerance (``margin_usd < −tolerance_usd``)."""
+
+    case: str
+    split: str
+    day: str
+    method: str
+    seed: int
+    budget: str
+    cost: float
+    bound: float
+    margin_usd: float
+    margin_rel: float
+    tolerance_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaseBound:
+    """The bound check of one case (see the module docstring). ``worst_*`` are NaN / empty
+    when no row could be compared (no oracle rows, no deployable rows)."""
+
+    case: str
+    worst_margin_usd: float
+    worst_margin_rel: float
+    worst_day: str
+    worst_method: str
+    n_compared: int
+    n_certified: int
+    n_unmatched: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No deployable row below the bound beyond the tolerance."""
+        return not self.violations
+
+
+def _column(frame: pd.DataFrame, name: str, default: object) -> pd.Series:
+    import pandas as pd
+
+    if name in frame:
+        return frame[name]
+    return pd.Series([default] * len(frame), index=frame.index, dtype=object)
+
+
+def _bounds(frame: pd.DataFrame) -> pd.DataFrame:
+    """``B(case, split, day)`` and how many of its oracle rows carry a certified bound."""
+    oracle = frame[
+        (frame["method"] == ORACLE_METHOD) & (_column(frame, "status", "ok").fillna("") == "ok")
+    ]
+    cost = oracle["cost"].astype(float)
+    certified = oracle[BOUND_COLUMN].astype(float) if BOUND_COLUMN in oracle else cost * np.nan
+    has = np.isfinite(certified.to_numpy())
+    value = np.where(has, certified.to_numpy(), cost.to_numpy())
+    table = oracle[_DAY_KEY].assign(bound=value, certified=has)
+    table = table[np.isfinite(value)]
+    return (
+        table.groupby(_DAY_KEY, sort=True)
+        .agg(bound=("bound", "mean"), certified=("certified", "any"))
+        .reset_index()
+    )
+
+
+def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
+    """The bound check of every case in ``frame`` (rows as the results store gives them),
+    sorted by case id."""
+    if frame.empty:
+        return []
+    frame = frame.assign(split=_column(frame, "split", "").fillna("").astype(str))
+    frame = frame.assign(day=frame["day"].astype(str))
+    bounds = _bounds(frame)
+    family = _column(frame, "family", "").fillna("").astype(str)
+    deployable = frame[
+        (family != MethodFamily.BOUND.value)
+        & (frame["method"] != ORACLE_METHOD)
+        & (_column(frame, "status", "ok").fillna("") == "ok")
+        & _column(frame, "feasible", True).fillna(False).astype(bool)
+    ]
+    merged = deployable.merge(bounds, on=_DAY_KEY, how="left")
+    out: list[CaseBound] = []
+    for case_id in sorted(str(c) for c in frame["case"].dropna().unique()):
+        rows = merged[merged["case"] == case_id]
+        cost = rows["cost"].astype(float).to_numpy()
+        bound = rows["bound"].astype(float).to_numpy()
+        usable = np.isfinite(cost) & np.isfinite(bound)
+        rows, cost, bound = rows[usable], cost[usable], bound[usable]
+        n_unmatched = int((~usable).sum())
+        if rows.empty:
+            out.append(CaseBound(case_id, math.nan, math.nan, "", "", 0, 0, n_unmatched, ()))
+            continue
+        margin = cost - bound
+        size = np.abs(bound)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(size > 0.0, margin / size, np.nan)
+        tolerance = np.maximum(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL * size)
+        worst = int(np.argmin(margin))
+        violations = tuple(
+            Violation(
+                case=case_id,
+                split=str(rows["split"].iloc[i]),
+                day=str(rows["day"].iloc[i]),
+                method=str(rows["method"].iloc[i]),
+                seed=int(rows["seed"].iloc[i]),
+                budget=str(rows["budget"].iloc[i]),
+                cost=float(cost[i]),
+                bound=float(bound[i]),
+                margin_usd=float(margin[i]),
+                margin_rel=float(rel[i]),
+                tolerance_usd=float(tolerance[i]),
+            )
+            for i in sorted(np.flatnonzero(margin < -tolerance), key=lambda i: margin[i])
+        )
+        out.append(
+            CaseBound(
+                case=case_id,
+                worst_margin_usd=float(margin[worst]),
+                worst_margin_rel=float(rel[worst]),
+                worst_day=str(rows["day"].iloc[worst]),
+                worst_method=str(rows["method"].iloc[worst]),
+                n_compared=len(rows),
+                n_certified=int(rows["certified"].eq(True).sum()),
+                n_unmatched=n_unmatched,
+                violations=violations,
+            )
+        )
+    return out
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _signed(value: float, digits: int) -> str:
+    return "–" if not math.isfinite(value) else f"{value:+,.{digits}f}"
+
+
+def _short(value: float) -> str:
+    """``0.5``, ``1e-4``: the shorter of ``g`` and a plain exponent notation."""
+    mantissa, _, exponent = f"{value:.0e}".partition("e")
+    plain = f"{value:g}"
+    sci = f"{mantissa}e{int(exponent)}"
+    return sci if len(sci) < len(plain) and float(sci) == value else plain
+
+
+def format_case(result: CaseBound) -> str:
+    """One line: the worst margin, the comparisons and the count of violations."""
+    tolerance = f"{_short(ORACLE_TOLERANCE_USD)} $ / {_short(ORACLE_TOLERANCE_REL)}"
+    if result.n_compared == 0:
+        why = (
+            f"{_rows(result.n_unmatched)} of deployable methods on days without an oracle row"
+            if result.n_unmatched
+            else "no deployable rows"
+        )
+        return f"{result.case}: nothing compared ({why})"
+    against = "the oracle"
+    if result.n_certified:
+        against += f" (a certified bound on {_rows(result.n_certified)})"
+    extra = f", {result.n_unmatched:,} without an oracle row" if result.n_unmatched else ""
+    return (
+        f"{result.case}: worst margin {_signed(result.worst_margin_usd, 2)} $ "
+        f"({_signed(100.0 * result.worst_margin_rel, 2)} %) over {_rows(result.n_compared)} "
+        f"({result.worst_method} on {result.worst_day}{extra}); {len(result.violations):,} "
+        f"below {against} beyond {tolerance}"
+    )
+
+
+#: Violations listed under a case line by the CLI (the worst first).
+_SHOWN_VIOLATIONS: Final[int] = 5
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI (see the module docstring); returns the exit status."""
+    from gridbench.benchmarks.store import CorruptResultsFile, ResultsNotFound, ResultsStore
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gridbench.benchmarks.bound_check",
+        description="Check that no deployable method costs less than the oracle on its day.",
+    )
+    parser.add_argument("--results", required=True, type=Path, help="results directory")
+    args = parser.parse_args(argv)
+    results: Path = args.results
+    if results.exists() and not results.is_dir():
+        print(f"error: --results {str(results)!r} is a file; valid: a directory", file=sys.stderr)
+        return 2
+    try:
+        frame = ResultsStore(results).frame()
+    except (ResultsNotFound, CorruptResultsFile) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    checks = check_frame(frame)
+    for result in checks:
+        print(format_case(result))
+        for v in result.violations[:_SHOWN_VIOLATIONS]:
+            print(
+                f"  {v.method} seed {v.seed} on {v.day}: {v.cost:,.2f} $ < bound "
+                f"{v.bound:,.2f} $ ({v.margin_usd:+,.2f} $, tolerance {v.tolerance_usd:,.2f} $)"
+            )
+        if len(result.violations) > _SHOWN_VIOLATIONS:
+            print(f"  … and {len(result.violations) - _SHOWN_VIOLATIONS:,} more")
+    return 1 if any(not r.ok for r in checks) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

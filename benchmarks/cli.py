@@ -278,7 +278,7 @@ def methods_command(
 #: Default wall-clock limits of ``run`` (seconds): one day's rollout, one unit (fit included).
 DEFAULT_DAY_TIMEOUT_S: float = 1800.0
 DEFAULT_UNIT_TIMEOUT_S: float = 12 * 3600.0
-#: Default results directory of ``run`` and ``leaderboard`` (ignored by git).
+#: Default results directory of ``run``, ``leaderboard`` and ``report`` (ignored by git).
 DEFAULT_RESULTS = str(Path("results") / "runs")
 ResultsOption = Annotated[
     str, typer.Option("--results", help="Results directory (the Parquet store).")
@@ -297,6 +297,51 @@ def _results_dir(results: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise UserError(f"--results {str(path)!r} is a file; valid: a directory")
     return path
+
+
+#: The committed reference results: what ``leaderboard`` and ``report`` show, with a note,
+#: when ``--results`` is not given and :data:`DEFAULT_RESULTS` has no rows (a fresh clone).
+REFERENCE_RESULTS = str(Path("results") / "reference")
+ShownResultsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--results",
+        help=f"Results directory (default {DEFAULT_RESULTS}; when it has no rows, the "
+        f"committed {REFERENCE_RESULTS}).",
+        show_default=False,
+    ),
+]
+
+
+def _shown_results(results: str | None) -> Path:
+    """The results directory ``leaderboard`` and ``report`` read.
+
+    ``--results`` given: that directory (missing ⇒ one-line error). Not given:
+    :data:`DEFAULT_RESULTS` when it holds rows, else the committed :data:`REFERENCE_RESULTS`
+    with a one-line note on stderr, else a one-line error."""
+    from gridbench.benchmarks.store import ResultsStore
+
+    if results is not None:
+        results_dir = _results_dir(results)
+        if not results_dir.is_dir():
+            raise UserError(
+                f"results directory {str(results_dir)!r} does not exist; run "
+                f"`gridbench run --results {results_dir}` first"
+            )
+        return results_dir
+    runs, reference = _results_dir(DEFAULT_RESULTS), _results_dir(REFERENCE_RESULTS)
+    if ResultsStore(runs).has_rows():
+        return runs
+    if ResultsStore(reference).has_rows():
+        typer.echo(
+            f"gridbench: note: {runs} has no rows; showing the committed reference {reference}",
+            err=True,
+        )
+        return reference
+    raise UserError(
+        f"neither {str(runs)!r} nor the committed reference {str(reference)!r} holds result "
+        "rows; run `gridbench run` first or pass --results DIR"
+    )
 
 
 def _check_count(option: str, value: int | None, maximum: int, minimum: int = 1) -> None:
@@ -548,7 +593,7 @@ def ship_command(
 def leaderboard_command(
     case: Annotated[str | None, typer.Option("--case", help="Only this case id.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
-    results: ResultsOption = DEFAULT_RESULTS,
+    results: ShownResultsOption = None,
     split: Annotated[str, typer.Option("--split", help="Days ranked: test or val.")] = "test",
     out: Annotated[
         str | None, typer.Option("--out", help="Write to this file (atomically), not stdout.")
@@ -562,13 +607,8 @@ def leaderboard_command(
     if fmt not in FORMATS:
         raise UserError(unknown_name_message("format", fmt, FORMATS))
     split_value = _eval_split(split)
-    results_dir = _results_dir(results)
     out_file = _out_file(out) if out is not None else None
-    if not results_dir.is_dir():
-        raise UserError(
-            f"results directory {str(results_dir)!r} does not exist; run "
-            f"`gridbench run --results {results_dir}` first"
-        )
+    results_dir = _shown_results(results)
     store = ResultsStore(results_dir)
     frame = store.frame()
     if case is not None:
@@ -648,7 +688,7 @@ def schedule_command(
 @app.command("report")
 @user_errors
 def report_command(
-    results: ResultsOption = DEFAULT_RESULTS,
+    results: ShownResultsOption = None,
     out: Annotated[
         str,
         typer.Option(
@@ -662,13 +702,8 @@ def report_command(
     from gridbench.benchmarks.atomic import check_writable_dir
     from gridbench.benchmarks.report import build_report, check_report_dir
 
-    results_dir = _results_dir(results)
     out_dir = _path(out, "--out")
-    if not results_dir.is_dir():
-        raise UserError(
-            f"results directory {str(results_dir)!r} does not exist; run "
-            f"`gridbench run --results {results_dir}` first"
-        )
+    results_dir = _shown_results(results)
     check_report_dir(out_dir)
     check_writable_dir(out_dir.parent, f"--out {out!r}")
     _load_registries()

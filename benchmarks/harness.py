@@ -4,11 +4,12 @@ Public API
 ----------
 * :func:`evaluate_day` — one day: ``env = case.make_env(day, seed)``, ``env.reset(seed)``,
   ``controller = method.controller(case, day)``, ``controller.reset(obs, info)`` (timed:
-  ``solve_s``), ``controller.act(obs, info)`` each step (timed: ``decision_ms_p50/p95``,
-  ``decide_s``), step to the end of the day, :func:`~gridbench.benchmarks.metrics.day_metrics`
-  of the step ``info`` s. Returns the row; never raises for what a method or a case does
-  during the day (a raising controller gives a row with a non-``ok`` :class:`RowStatus` and
-  the message).
+  ``solve_s``, ``plan_ms``), ``controller.act(obs, info)`` each step (timed:
+  ``decision_ms_p50/p95``, ``decide_s``; with the plan: ``compute_ms_per_decision``, see
+  :mod:`~gridbench.benchmarks.compute_cost`), step to the end of the day,
+  :func:`~gridbench.benchmarks.metrics.day_metrics` of the step ``info`` s. Returns the row;
+  never raises for what a method or a case does during the day (a raising controller gives a
+  row with a non-``ok`` :class:`RowStatus` and the message).
 * :func:`run_unit` — one unit (case, method, seed, budget): ``fit`` once (timed: ``fit_s``),
   then every requested day not already stored (resume), each row appended to the store as
   soon as it is finished. A unit whose ``fit`` raises is recorded with
@@ -70,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from gridbench.benchmarks.compute_cost import COMPUTE_COLUMNS, per_decision_ms
 from gridbench.benchmarks.metrics import day_metrics, nan_metrics
 from gridbench.cases.contracts import (
     Budget,
@@ -119,6 +121,7 @@ TIMING_COLUMNS: Final[tuple[str, ...]] = (
     "decide_s",
     "decision_ms_p50",
     "decision_ms_p95",
+    *COMPUTE_COLUMNS,
 )
 #: Columns that may differ between two runs of the same seed (timings and the run id).
 VOLATILE_COLUMNS: Final[tuple[str, ...]] = (*TIMING_COLUMNS, "run_id")
@@ -329,6 +332,8 @@ def evaluate_day(
     row["decide_s"] = float(ms.sum() / 1e3) if ms.size else math.nan
     row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
     row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
+    row["plan_ms"] = float(solve_s * 1e3)
+    row["compute_ms_per_decision"] = float(per_decision_ms(row["plan_ms"], ms.sum(), ms.size))
     return row
 
 

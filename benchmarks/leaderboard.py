@@ -10,6 +10,11 @@ Pipeline (:func:`build`):
    mean; the oracle is deterministic). NaN where the day has no oracle row (or its cost is 0).
 3. Per (case, method, seed): the mean over the days of every metric, over the rows with
    status ``ok`` (a failed day has no metrics; it counts against feasibility instead).
+   Compute: ``decision_ms_p50``/``_p95`` time the ``act`` calls only; ``plan_ms`` is the
+   controller's ``reset`` (where planners compute their plan) per day and
+   ``compute_ms_per_decision`` = (plan + Σ act) / decisions, the day's whole compute per
+   decision (:mod:`~gridbench.benchmarks.compute_cost`; derived from ``solve_s``,
+   ``decide_s`` and ``n_steps`` for rows stored before these columns existed).
 4. Across seeds: interquartile mean, 95 % stratified-bootstrap interval, mean and sample std
    (:mod:`gridbench.benchmarks.aggregate`), for every metric of :data:`LEADERBOARD_METRICS`
    and the case's ``cost_<term>`` columns.
@@ -47,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from gridbench.benchmarks.aggregate import DEFAULT_REPS, summarize
+from gridbench.benchmarks.compute_cost import with_compute_columns
 from gridbench.cases.contracts import Budget, MethodFamily
 
 if TYPE_CHECKING:
@@ -89,6 +95,8 @@ LEADERBOARD_METRICS: Final[tuple[str, ...]] = (
     "viol_balance",
     "decision_ms_p50",
     "decision_ms_p95",
+    "plan_ms",
+    "compute_ms_per_decision",
     "fit_s",
     "solve_s",
     "reward_sum",
@@ -237,7 +245,7 @@ def build(
         df = df[df["split"] == split]
     if df.empty:
         return []
-    df = add_gap(_highest_budget(df))
+    df = add_gap(with_compute_columns(_highest_budget(df)))
     asked = {str(c): int(g["day"].nunique()) for c, g in df.groupby("case")}
     ok = _ok(df)
     feasible = _feasible(df)
@@ -379,6 +387,8 @@ DISPLAY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("tie_mse", "tie MSE MW²"),
     ("viol_voltage_puh", "V viol pu·h"),
     ("decision_ms_p50", "decide ms p50"),
+    ("plan_ms", "plan ms"),
+    ("compute_ms_per_decision", "ms/decision incl. plan"),
     ("fit_s", "fit s"),
 )
 
@@ -500,7 +510,10 @@ def _markdown(entries: Sequence[Mapping[str, Any]]) -> str:
         "gap against the oracle on the same day; incomplete methods (a failed unit, or a seed "
         "missing some of the days the case's other methods ran: `runs`) rank after complete "
         "ones, infeasible after feasible; a day on which the controller sent non-finite "
-        "actions counts as failed; the oracle is a bound, not ranked."
+        "actions counts as failed; the oracle is a bound, not ranked. `decide ms p50`: the "
+        "median time of one decision (act); `plan ms`: the controller's reset per day, where "
+        "planners compute their plan; `ms/decision incl. plan`: (plan + every act) / the "
+        "day's decisions."
     )
     return "\n".join(lines) + "\n"
 

@@ -600,6 +600,11 @@ class ResultsStore:
         """Return whether a row with ``key`` is stored."""
         return key in self.completed_keys()
 
+    def has_rows(self) -> bool:
+        """Return whether any row file is stored (no file is read; ``False`` for a missing
+        directory)."""
+        return bool(self._row_files())
+
     def missing_days(self, unit: UnitKey, days: Iterable[str | dt.date]) -> list[str]:
         """Return, in the given order, the ``days`` of ``unit`` that have no stored row."""
         done = self.completed_keys()

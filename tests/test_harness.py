@@ -256,6 +256,43 @@ class TestEvaluateDay:
         plan = plan_run([CASE_ID], None, [0], "smoke", "test", n_days=1)
         assert any("marl" in note and "multi-agent" in note for note in plan.notes)
 
+    def test_plan_is_counted_in_the_compute_per_decision(self, toys, monkeypatch):
+        """A fake clock the controller advances: reset (the plan) 0.5 s, act k (k = 1..24)
+        k/1024 s (binary fractions: every difference exact). plan_ms = 500, Σ act =
+        300/1024 s = 292.96875 ms, so compute_ms_per_decision = (500 + 292.96875) / 24."""
+        from gridbench.benchmarks import harness
+
+        clock = {"now": 0.0, "k": 0}
+        monkeypatch.setattr(harness, "time", type("FakeTime", (), {
+            "perf_counter": staticmethod(lambda: clock["now"])}))  # fmt: skip
+
+        class PlanningController(toy_case.ScheduleController):
+            def reset(self, obs, info):
+                clock["now"] += 0.5
+                super().reset(obs, info)
+
+            def act(self, obs, info):
+                clock["k"] += 1
+                clock["now"] += clock["k"] / 1024
+                return super().act(obs, info)
+
+        class Planner(toy_case.ToyOracle):
+            name = "planner"
+            family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+            def controller(self, case, day):
+                return PlanningController(case, {})
+
+        row = evaluate_day(make_case(CASE_ID), Planner(), DAY0, 0)
+        assert row["status"] == "ok" and row["n_steps"] == 24
+        assert row["solve_s"] == 0.5 and row["plan_ms"] == 500.0
+        assert row["decision_ms_p50"] == 12.5 * 1000 / 1024  # median of k = 1..24: 12.5
+        assert row["compute_ms_per_decision"] == (500.0 + 292.96875) / 24
+        # the same number from the row's own seconds (what old rows are derived from)
+        derived = 1000 * (row["solve_s"] + row["decide_s"]) / row["n_steps"]
+        assert row["compute_ms_per_decision"] == pytest.approx(derived, rel=1e-15)
+        assert {"plan_ms", "compute_ms_per_decision"} <= set(VOLATILE_COLUMNS)
+
     def test_same_seed_same_row(self, toys):
         case, noisy = make_case(CASE_ID), make_method("noisy")
         rows = []

@@ -109,6 +109,10 @@ def test_report_has_leaderboard_figures_and_html(store, tmp_path):
     for method in methods:
         assert any(f"| {method} |" in ln for ln in rows), method
     assert re.search(r"\| — \| oracle \| bound \|", md) or "oracle" not in methods
+    # compute: the act time, the plan per day and both amortized over the decisions
+    header = next(ln for ln in rows if ln.startswith("| rank |"))
+    assert "| decide ms p50 | plan ms | ms/decision incl. plan |" in header
+    assert "#### Cost vs compute per decision (plan included)" in md
 
     # the figures, linked and present
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
@@ -246,3 +250,34 @@ def test_best_rl_summary_states_the_gap_with_its_interval():
     )
     assert best_rl_summary([e for e in entries if e["family"] != "rl"]) is None
     assert best_rl_summary([{**entries[1], "gap": None}]) is None
+
+
+def test_cost_vs_decision_time_places_methods_at_compute_per_decision_with_the_plan(tmp_path):
+    """x = compute_ms_per_decision (plan + every act, per decision), not the median act: the
+    day-ahead planner's 300 ms plan over 24 decisions puts it at 12.5 ms, not 0.003 ms."""
+    import pandas as pd
+
+    from gridbench.benchmarks.report import ReportContext, cost_vs_decision_time
+
+    class Spy(ReportContext):
+        def save(self, fig, name, title, caption):
+            self.fig = fig
+            return super().save(fig, name, title, caption)
+
+    def entry(method, family, p50, amortized):
+        return {"case": "demo-v0", "method": method, "family": family, "cost": 100.0,
+                "cost_lo": 99.0, "cost_hi": 101.0, "decision_ms_p50": p50,
+                "compute_ms_per_decision": amortized}  # fmt: skip
+
+    entries = [entry("day-ahead", "solver", 0.003, 12.5), entry("ppo", "rl", 0.2, 0.25),
+               entry("timeless", "rl", 0.2, None)]  # fmt: skip
+    ctx = Spy(tmp_path, pd.DataFrame(), entries, tmp_path, ())
+    (figure,) = cost_vs_decision_time(ctx, "demo-v0")
+    (ax,) = ctx.fig.axes
+    xs = {c.get_label(): float(c.lines[0].get_xdata()[0]) for c in ax.containers}
+    assert xs == {"day-ahead (solver)": 12.5, "ppo (rl)": 0.25}
+    assert ctx.notes["demo-v0"] == [
+        "timeless left out of the cost-vs-time scatter (no cost/time)"]  # fmt: skip
+    assert "including the plan" in figure.caption and "amortized" in figure.caption
+    assert "compute_ms_per_decision" in figure.caption
+    assert ax.get_xlabel() == "compute per decision incl. the plan, ms (log)"

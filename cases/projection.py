@@ -34,7 +34,7 @@ import math
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,6 +49,8 @@ __all__ = [
     "project_onto_box",
     "project_onto_disc",
     "storage_power_bounds",
+    "storage_return_cap",
+    "storage_return_floor",
 ]
 
 #: Absolute tolerance (physical units, e.g. MW) below which a correction is not counted as a
@@ -422,3 +424,31 @@ def storage_power_bounds(
     high = np.clip((s - lo_s) * e * ed / dt_h, 0.0, pm)
     low = -np.clip((hi_s - s) * e / (ec * dt_h), 0.0, pm)
     return low, high
+
+
+def storage_return_cap(soc: float, soc_end: float, steps_after: int, energy_mwh: float,
+                       p_max_mw: float, dt_h: float, eta_charge: float,
+                       eta_discharge: float) -> float:
+    """Largest power (MW, ``> 0`` discharging) of one step that keeps an end-of-day return to
+    ``soc_end`` reachable: with ``steps_after`` steps of ``dt_h`` left after this one, each able
+    to charge ``η_c·p_max·dt/E`` of SOC at most, the SOC after this step must reach
+
+        s_req = soc_end − steps_after·η_c·p_max·dt / E,
+
+    so ``p <= (SOC − s_req)·E·η_d / dt`` where ``SOC >= s_req`` (discharge allowed down to it)
+    and ``p <= −(s_req − SOC)·E / (η_c·dt)`` otherwise (the step must charge that much). On the
+    day's last step (``steps_after = 0``) it forces ``SOC(T) >= soc_end``. The cap never asks
+    more charge than ``p_max`` when every earlier step kept it (induction), so it meets the
+    band's box of :func:`storage_power_bounds`."""
+    s_req = storage_return_floor(soc_end, steps_after, energy_mwh, p_max_mw, dt_h, eta_charge)
+    if soc >= s_req:
+        return (soc - s_req) * energy_mwh * eta_discharge / dt_h
+    return -(s_req - soc) * energy_mwh / (eta_charge * dt_h)
+
+
+def storage_return_floor(soc_end: Any, steps_after: int, energy_mwh: Any, p_max_mw: Any,
+                         dt_h: float, eta_charge: Any) -> Any:
+    """Lowest SOC from which ``steps_after`` steps of ``dt_h`` at full charge still reach
+    ``soc_end``: ``soc_end − steps_after·η_c·p_max·dt / E`` (may lie below the band; floats or
+    arrays)."""
+    return soc_end - steps_after * eta_charge * p_max_mw * dt_h / energy_mwh

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gridbench.cases.kpi import StepKPI
-from gridbench.cases.projection import storage_power_bounds
+from gridbench.cases.projection import storage_power_bounds, storage_return_cap
 from gridbench.cases.referee import Layer, StepOutcome
 from gridbench.cases.sgls.core import PLAYERS, FloatArray, SglsCore
 from gridbench.cases.sgls.day import N_STEPS, SglsDay, nowcast, sgls_day
@@ -75,6 +75,13 @@ class ArrayCore(SglsCore):
         lo, hi = storage_power_bounds(soc, self.st_e, self.st_p, dt, soc_min=self.st_lo,
                                       soc_max=self.st_hi, eta_charge=self.st_ec,
                                       eta_discharge=self.st_ed)
+        after = (23 if da else N_STEPS - 1) - k
+        for i in range(lay.n_st):  # the end-of-day return (SglsCore.step_bounds)
+            cap = storage_return_cap(float(soc[i]), float(self.st_soc0[i]), after,
+                                     float(self.st_e[i]), float(self.st_p[i]), dt,
+                                     float(self.st_ec[i]), float(self.st_ed[i]))
+            if cap < hi[i]:
+                hi[i] = max(cap, lo[i])
         low[lay.st], high[lay.st] = lo, hi
         bal = self.bal_plan if da else self.bal
         flo, fhi = self.flex_bounds(data, k, dt, bal)

@@ -19,7 +19,8 @@ day-ahead purchase ``λ_h · T*_h · 1 h`` (exports paid ``export_price_factor �
 term ``day_ahead_energy``), and the planned SOC.
 
 ``intraday`` step ``k`` (executed): setpoints projected on the real state (eqs (6)–(12): thermal
-capacity and ramp over 15 min, storage power and SOC band, flexible-load limits), then the
+capacity and ramp over 15 min, storage power and SOC band, flexible-load limits; the storages
+return to their initial SOC by midnight, see "End of the day" below), then the
 actual loads and renewables go through the power flow. Cost terms ($, eqs (1)–(4) plus the
 tie-line settlement):
 
@@ -30,6 +31,13 @@ tie-line settlement):
 * ``imbalance`` — two-price settlement of the deviation ``T_t − T*_h`` from the schedule
   (bought at ``imbalance_buy · λ``, sold at ``imbalance_sell · λ``) minus ``network_loss``,
   so that day-ahead purchase + imbalance + network loss is exactly what the tie line costs.
+
+End of the day: the cost has no value for stored energy, so energy left at midnight would be
+given away and energy taken from the storages free (an agent trained on this cost drained
+every storage to its minimum while the oracle returned to its initial SOC). Both layers cap
+each storage's discharge so that it can still get back to its initial SOC by the last step
+(:func:`~gridbench.cases.projection.storage_return_cap`), which forces ``SOC(T) >= SOC(0)``
+for every method alike; the MILPs carry the same constraint (``e_floor``).
 
 "procurement" (Table 3) = ``day_ahead_energy + imbalance``; "day-ahead cost" (Table 6) =
 ``day_ahead_energy``; "intraday cost" = the rest. KPI ``tie_line_ref_mw`` = ``T*_h``; step
@@ -61,6 +69,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.kpi import StepKPI
+from gridbench.cases.projection import storage_return_cap
 from gridbench.cases.referee import (
     AgentRole,
     CoreStep,
@@ -227,6 +236,7 @@ class SglsCore(DispatchCore):
         self._fl_cost = self.fl_cost.tolist()
         self._curt_base = np.maximum(self._flex_max, 1e-9).tolist()
         self._st_p = self.st_p.tolist()
+        self._soc0 = self.st_soc0.tolist()
         # fancy-index updates equal np.add.at only where the indices are distinct; groups
         # of updates on disjoint buses are applied as one (each bus still sees the same
         # operations in the same order)
@@ -395,8 +405,11 @@ class SglsCore(DispatchCore):
     def step_bounds(self) -> tuple[FloatArray, FloatArray]:
         """Thermal capacity and ramp (eqs (6)–(7)), storage power within its SOC band (eqs
         (9)–(11), the formula of :func:`~gridbench.cases.projection.storage_power_bounds`)
-        and flexible-load limits (:meth:`flex_bounds`), evaluated in Python floats with the
-        operations of the array formulas (same numbers)."""
+        and capped so that the storage can still return to its initial SOC by midnight
+        (:func:`~gridbench.cases.projection.storage_return_cap`, in both layers: the energy
+        left at the end of the day equals the energy at its start or more, for every method
+        alike), and flexible-load limits (:meth:`flex_bounds`), evaluated in Python floats
+        with the operations of the array formulas (same numbers)."""
         spec, k = self.timeline.position(self.position)
         da = spec.layer is Layer.DAY_AHEAD
         data, dt = (self.da, 1.0) if da else (self.act, 0.25)
@@ -414,10 +427,15 @@ class SglsCore(DispatchCore):
                 low[i], high[i] = lo, (hi if hi > lo else lo)
         soc = self.soc_plan if da else self.soc
         o = lay.n_th
-        for i, (s, (e, pm, s_lo, s_hi, ec, ed, _, _)) in enumerate(
-                zip(soc.tolist(), self._st, strict=True)):
+        after = (23 if da else N_STEPS - 1) - k  # steps left after this one
+        for i, (s, s0, (e, pm, s_lo, s_hi, ec, ed, _, _)) in enumerate(
+                zip(soc.tolist(), self._soc0, self._st, strict=True)):
             high[o + i] = _clip(((s - s_lo) * e * ed) / dt, 0.0, pm)
             low[o + i] = -_clip(((s_hi - s) * e) / (ec * dt), 0.0, pm)
+            # the storage returns to its initial SOC by midnight (in the plan and executed)
+            cap = storage_return_cap(s, s0, after, e, pm, dt, ec, ed)
+            if cap < high[o + i]:
+                high[o + i] = cap if cap > low[o + i] else low[o + i]
         bal = self.bal_plan if da else self.bal
         flo, fhi = self.flex_bounds(data, k, dt, bal)
         o = lay.n_th + lay.n_st
@@ -524,6 +542,18 @@ class SglsCore(DispatchCore):
         # Σ max(|f|/rate − 1, 0): 0.0 when no branch is above its rating
         line = float(np.maximum(loading - 1.0, 0.0).sum()) if loading.max() > 1.0 else 0.0
         return tie, 0.0, {"v_min": 1.0, "v_max": 1.0, "v_viol": 0.0, "line": line}
+
+    def tie_line(self, data: SglsDay, setpoints: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(tie-line import T_t (MW), losses L_t (MW))`` of every step of ``data`` with the
+        setpoints ``(n_steps, dim)``: the referee's own power flow (:meth:`_flow`; IEEE 33 the
+        radial AC flow, IEEE 30 the lossless DC balance), for formulations that must price
+        the schedule ``T*`` and the executed flow exactly as the referee does."""
+        sp = np.asarray(setpoints, dtype=np.float64)
+        if sp.shape != (data.n_steps, self.lay.dim):
+            raise ValueError(f"setpoints of shape {sp.shape}; expected "
+                             f"{(data.n_steps, self.lay.dim)} for this day and layout")
+        out = np.array([self._flow(data, k, sp[k])[:2] for k in range(data.n_steps)])
+        return out[:, 0].copy(), out[:, 1].copy()
 
     def _advance_storage(self, soc: FloatArray, ps: FloatArray, dt: float) -> FloatArray:
         """SOC after ``dt`` h at powers ``ps`` (``> 0`` discharging):
@@ -807,6 +837,15 @@ class SglsCore(DispatchCore):
 
     # ------------------------------------------------------------------ schedule export
     def schedule_rows(self, record: CoreStep) -> list[dict[str, Any]]:
+        """Elements of executed (intraday) step ``record``: one ``load`` row per loaded bus
+        (the actual demand, adjustable loads included); each flexible load ``j`` pro rata at
+        its buses as in :meth:`_injections`, element ``flex{j}_bus{b}`` with
+        ``p = x_j · w_jb`` (``x_j`` its setpoint, the demand removed; ``w_jb`` =
+        ``flexible.weights`` of :meth:`schedule_parameters`) and ``q = p · Q_b/P_b`` (the
+        bus load's power factor at the step); PV and wind (available output, absorbing
+        ``tan φ · p``); thermal units and storages (setpoints, SOC after the step); the
+        ``grid`` row (tie-line import ``T_k``). Day-ahead steps export no rows: the plan is
+        in :meth:`schedule_parameters` (``day_ahead``)."""
         if record.layer is not Layer.INTRADAY:
             return []
         lay, k = self.lay, record.step
@@ -816,9 +855,14 @@ class SglsCore(DispatchCore):
         for b in np.flatnonzero(p > 0):
             rows.append({"element": f"load{b + 1}", "kind": "load", "bus": int(b + 1),
                          "p_mw": -float(p[b]), "q_mvar": -float(q[b])})
+        ratio = np.divide(q, p, out=np.zeros_like(p), where=p > 1e-9)  # as _injections
         for j in range(lay.n_fl):
-            rows.append({"element": f"flex{j}", "kind": "flexible_load", "bus": int(
-                np.argmax(self.fl_w[j]) + 1), "p_mw": float(sp[lay.fl][j]), "q_mvar": 0.0})
+            x = float(sp[lay.fl][j])
+            for b in np.flatnonzero(self.fl_w[j] > 0):
+                p_jb = x * float(self.fl_w[j, b])
+                rows.append({"element": f"flex{j}_bus{b + 1}", "kind": "flexible_load",
+                             "bus": int(b + 1), "p_mw": p_jb,
+                             "q_mvar": p_jb * float(ratio[b])})
         for i, b in enumerate(self.pv_bus):
             rows.append({"element": f"pv{i}", "kind": "pv", "bus": int(b + 1),
                          "p_mw": float(self.act.pv_mw[k, i]),
@@ -833,6 +877,110 @@ class SglsCore(DispatchCore):
             rows.append({"element": f"storage{i}", "kind": "storage", "bus": int(b + 1),
                          "p_mw": float(sp[lay.st][i]), "q_mvar": 0.0,
                          "soc": float(record.kpi.soc[i])})
+        q_tie = 0.0  # the DC model (IEEE 30) has no reactive power; IEEE 33 re-solves the flow
+        if self.radial:
+            q_tie = float(self.pf.solve(*self._injections(self.act, k, sp)).q_slack_mvar)
         rows.append({"element": "grid", "kind": "grid", "bus": 1,
-                     "p_mw": float(record.kpi.tie_line_mw), "q_mvar": 0.0})
+                     "p_mw": float(record.kpi.tie_line_mw), "q_mvar": q_tie})
         return rows
+
+    def schedule_parameters(self) -> dict[str, Any]:
+        """The sidecar data of ``gridbench schedule``: with the CSV they give every cost term
+        of the day (``cost_terms``, the module docstring's formulas), the plan and the network.
+
+        ``series`` — per intraday step ``k`` the tariff ``λ_k`` and the imbalance prices
+        ``imbalance_buy·λ_k`` / ``imbalance_sell·λ_k``; ``market`` — those factors and
+        ``export_price_factor``; ``thermal`` (``a, b, c``: ``$/h = a P² + b P + c``),
+        ``storage`` (efficiencies, capacity, SOC band, ``cost_charge``/``cost_discharge``
+        $/MWh), ``flexible`` (``cost`` $/MWh, kind, window; ``buses``/``weights``/
+        ``elements``: where its setpoint lies, the CSV rows ``flex{j}_bus{b}`` hold
+        ``x_j·w_jb``), ``pv``/``wind``; ``network`` and ``grid`` (branch data, 1-based
+        buses); ``day_ahead`` — the plan: per hour ``h`` the day-ahead tariff ``λ_h``, the
+        forecast it was made on (per bus loads, PV per plant, wind), its setpoints, the
+        schedule ``T*_h`` (``tie_line_mw``), the planned SOC (25 rows, row 0 the start) and
+        what each hour committed (``purchase_usd`` = ``λ_h (max(T*_h, 0) + export_price_factor
+        · min(T*_h, 0)) · 1 h``; ``cost_usd``: every cost term of the planning step)."""
+        c, lay = self.config, self.lay
+        price = np.asarray(self.act.price, dtype=float)
+        plan = self.history(Layer.DAY_AHEAD)
+        da = self.da
+        grid = self.grid
+        fl_buses = [(np.flatnonzero(w > 0) + 1).tolist() for w in self.fl_w]
+        return {
+            "step_hours": 0.25,
+            "cost_terms": {
+                "day_ahead_energy": "Σ_h λ_h (max(T*_h, 0) + export_price_factor · min(T*_h, 0))"
+                                    " · 1 h (day_ahead.purchase_usd)",
+                "thermal": "Σ_g (a P² + b P + c) Δt",
+                "storage": "Σ_s (cost_discharge max(P, 0) + cost_charge max(−P, 0)) Δt",
+                "flexible_load": "Σ_j cost_j |x_j| Δt, x_j = Σ p_mw of its rows",
+                "imbalance": "λ_k Δt (imbalance_buy max(T_k − T*_h, 0) + imbalance_sell "
+                             "min(T_k − T*_h, 0)) − network_loss, h = k // 4, T_k the grid row",
+                "network_loss": "λ_k · losses_k · Δt (0 on the DC model)",
+            },
+            "series": {
+                "price_usd_per_mwh": price.tolist(),
+                "imbalance_buy_usd_per_mwh": (c.imbalance_buy * price).tolist(),
+                "imbalance_sell_usd_per_mwh": (c.imbalance_sell * price).tolist(),
+            },
+            "tariff": {"preset": c.tariff, "scale": c.tariff_scale,
+                       "price_usd_per_mwh": price.tolist()},
+            "market": {"imbalance_buy": c.imbalance_buy, "imbalance_sell": c.imbalance_sell,
+                       "export_price_factor": c.export_price_factor},
+            "thermal": {
+                "elements": [f"thermal{i}" for i in range(lay.n_th)],
+                "buses": (self.th_bus + 1).tolist(), "p_min_mw": self.th_min.tolist(),
+                "p_max_mw": self.th_max.tolist(), "ramp_mw_per_h": self.th_ramp.tolist(),
+                "a": self.th_abc[:, 0].tolist(), "b": self.th_abc[:, 1].tolist(),
+                "c": self.th_abc[:, 2].tolist(),
+            },
+            "storage": {
+                "elements": [f"storage{i}" for i in range(lay.n_st)],
+                "buses": (self.st_bus + 1).tolist(), "p_max_mw": self.st_p.tolist(),
+                "energy_mwh": self.st_e.tolist(), "soc_min": self.st_lo.tolist(),
+                "soc_max": self.st_hi.tolist(), "soc_init": self.st_soc0.tolist(),
+                "eta_charge": self.st_ec.tolist(), "eta_discharge": self.st_ed.tolist(),
+                "cost_charge_usd_per_mwh": self.st_cc.tolist(),
+                "cost_discharge_usd_per_mwh": self.st_cd.tolist(),
+            },
+            "flexible": {
+                "kind": [f.kind for f in c.flexible],
+                "cost_usd_per_mwh": self.fl_cost.tolist(),
+                "window_h": [list(f.window_h) for f in c.flexible],
+                "buses": fl_buses,
+                "weights": [w[w > 0].tolist() for w in self.fl_w],
+                "elements": [[f"flex{j}_bus{b}" for b in buses]
+                             for j, buses in enumerate(fl_buses)],
+            },
+            "pv": {"elements": [f"pv{i}" for i in range(self.pv_bus.size)],
+                   "buses": (self.pv_bus + 1).tolist(), "rated_mw": list(c.pv_mw)},
+            "wind": {"element": "wind", "bus": int(self.wind_bus + 1), "rated_mw": c.wind_mw},
+            "renewable_tan_phi": c.renewable_tan_phi,
+            "network": {"model": "ac_radial" if self.radial else "dc_lossless",
+                        "v_min_pu": c.v_min_pu, "v_max_pu": c.v_max_pu,
+                        "v_slack_pu": c.v_slack_pu if self.radial else None},
+            "grid": {
+                "name": c.grid, "source": getattr(grid, "source", ""), "base_kv": grid.base_kv,
+                "n_bus": grid.n_bus,
+                "branches": {"from_bus": (grid.from_bus + 1).tolist(),
+                             "to_bus": (grid.to_bus + 1).tolist(), "r_ohm": grid.r_ohm.tolist(),
+                             "x_ohm": grid.x_ohm.tolist(), "rate_mva": grid.rate_mva.tolist()},
+            },
+            "day_ahead": {
+                "step_hours": 1.0,
+                "issued_h_before_midnight": c.day_ahead_lead_h,
+                "price_usd_per_mwh": da.price.tolist(),
+                "forecast": {"load_p_mw": da.load_p_mw.tolist(),
+                             "load_q_mvar": da.load_q_mvar.tolist(),
+                             "load_total_mw": da.load_p_mw.sum(axis=1).tolist(),
+                             "pv_mw": da.pv_mw.tolist(), "wind_mw": da.wind_mw.tolist(),
+                             "flex_base_mw": da.flex_base_mw.tolist()},
+                "setpoints": {"thermal_mw": self.plan_sp[:, lay.th].tolist(),
+                              "storage_mw": self.plan_sp[:, lay.st].tolist(),
+                              "flexible_mw": self.plan_sp[:, lay.fl].tolist()},
+                "tie_line_mw": self.plan_tie.tolist(),
+                "soc": self.plan_soc.tolist(),
+                "purchase_usd": [float(r.kpi.cost.get("day_ahead_energy", 0.0)) for r in plan],
+                "cost_usd": [dict(r.kpi.cost) for r in plan],
+            },
+        }

@@ -68,6 +68,9 @@ __all__ = [
     "block_data",
     "cut_error_bound",
     "loss_estimate",
+    "return_floor",
+    "set_loss_model",
+    "set_trust_region",
     "plan_model",
     "read_block",
     "set_block",
@@ -122,6 +125,19 @@ LINE_MARGIN: float = 1e-4
 #: far above any marginal cost of the system (imbalance ≤ 1.5 × 153 $/MWh × tariff scale,
 #: curtailment 20 $/MWh).
 LINE_PENALTY: float = 1.0e4
+
+
+def return_floor(config: SglsConfig, steps_after: int, dt: float = 0.25) -> FloatArray:
+    """SOC per storage from which the referee's end-of-day return is still reachable with
+    ``steps_after`` steps of ``dt`` h left (:func:`~gridbench.cases.projection.
+    storage_return_floor`; ``steps_after = 0``: the initial SOC itself)."""
+    from gridbench.cases.projection import storage_return_floor
+
+    st = config.storage
+    return np.asarray(storage_return_floor(
+        np.array([s.soc0 for s in st]), steps_after, np.array([s.e_mwh for s in st]),
+        np.array([s.p_max_mw for s in st]), dt, np.array([s.eta_charge for s in st])),
+        dtype=float)
 
 
 def loss_estimate(config: SglsConfig, data: SglsDay) -> FloatArray:
@@ -303,6 +319,7 @@ def _new_block(m, name: str, config: SglsConfig, T: int, dt: float):
     b.e0 = pyo.Param(b.S, initialize=0.0, **mut)
     b.e_target = pyo.Param(b.S, initialize=0.0, **mut)
     b.w_target = pyo.Param(initialize=0.0, **mut)  # $/MWh of terminal energy deviation
+    b.e_floor = pyo.Param(b.S, initialize=0.0, **mut)  # MWh the block must end with, at least
     b.bal0 = pyo.Param(b.F, initialize=0.0, **mut)
     b.bal_target = pyo.Param(b.F, initialize=0.0, **mut)
     # day-ahead purchase factors of a tie="linear" block: imports at fbuy·λ, exports fsell·λ
@@ -399,6 +416,8 @@ def define_storage(b, config: SglsConfig, track: bool = False) -> Any:
     b.tm = pyo.Var(b.S, within=pyo.NonNegativeReals)
     b.terminal = pyo.Constraint(b.S, rule=lambda _, s:
                                 b.e[s, last] - b.e_target[s] == b.tp[s] - b.tm[s])
+    # the referee's end-of-day return (storage_return_floor): hard, not priced
+    b.floor = pyo.Constraint(b.S, rule=lambda _, s: b.e[s, last] >= b.e_floor[s])
     op = sum(b.on[t] * b.dt * (st[s].cost_charge * b.ch[s, t]
                                    + st[s].cost_discharge * b.dis[s, t])
              for s in b.S for t in b.T)
@@ -555,14 +574,45 @@ def define_network(b, config: SglsConfig, data: BlockData | None = None) -> Any:
     return pyo.quicksum([b.on[t] * (b.dt * LINE_PENALTY) * b.over[i, t] for i, t in b.over])
 
 
-def define_balance(b, config: SglsConfig, tie: str, ref: Any = None) -> Any:
-    """Eq (5) with the tie line closing the balance, and the tie-line cost."""
+def define_balance(b, config: SglsConfig, tie: str, ref: Any = None,
+                   marginal_losses: bool = False) -> Any:
+    """Eq (5) with the tie line closing the balance, and the tie-line cost.
+
+    ``T_t = net_t + loss_t − Σ_d k_{d,t} x_{d,t}`` over the devices' injections ``x`` (thermal
+    output, storage discharge − charge, demand removed). Without ``marginal_losses``
+    ``k = 1`` and ``loss`` is a constant estimate; with it, ``k_{d,t} = 1 − ∂L_t/∂x_d``
+    (mutable: :func:`set_loss_model`), i.e. the losses linearized around a point ``x⁰``:
+    ``L(x) ≈ L(x⁰) + ∇L·(x − x⁰)`` with ``loss_t = L_t(x⁰) − ∇L_t·x⁰``."""
     pyo = _pyo()
     b.tie = pyo.Var(b.T)
-    b.bal_eq = pyo.Constraint(b.T, rule=lambda _, t: b.tie[t] == b.net[t] + b.loss[t]
-                              - sum(b.p[g, t] for g in b.G)
-                              - sum(b.dis[s, t] - b.ch[s, t] for s in b.S)
-                              - sum(b.up[j, t] - b.dn[j, t] for j in b.F))
+    if marginal_losses:
+        b.kth = pyo.Param(b.G, b.T, initialize=1.0, mutable=True)
+        b.kst = pyo.Param(b.S, b.T, initialize=1.0, mutable=True)
+        b.kfl = pyo.Param(b.F, b.T, initialize=1.0, mutable=True)
+        b.bal_eq = pyo.Constraint(b.T, rule=lambda _, t: b.tie[t] == b.net[t] + b.loss[t]
+                                  - sum(b.kth[g, t] * b.p[g, t] for g in b.G)
+                                  - sum(b.kst[s, t] * (b.dis[s, t] - b.ch[s, t]) for s in b.S)
+                                  - sum(b.kfl[j, t] * (b.up[j, t] - b.dn[j, t]) for j in b.F))
+        # trust region around the linearization point (set_trust_region; open by default)
+        n_g, n_s = len(b.G), len(b.S)
+        b.D = pyo.RangeSet(0, n_g + n_s + len(b.F) - 1)
+        b.x_lo = pyo.Param(b.D, b.T, initialize=-1e3, mutable=True)
+        b.x_hi = pyo.Param(b.D, b.T, initialize=1e3, mutable=True)
+
+        def injection(d, t):
+            if d < n_g:
+                return b.p[d, t]
+            if d < n_g + n_s:
+                return b.dis[d - n_g, t] - b.ch[d - n_g, t]
+            return b.up[d - n_g - n_s, t] - b.dn[d - n_g - n_s, t]
+
+        b.trust = pyo.Constraint(b.D, b.T, rule=lambda _, d, t: (
+            b.x_lo[d, t], injection(d, t), b.x_hi[d, t]))
+    else:
+        b.bal_eq = pyo.Constraint(b.T, rule=lambda _, t: b.tie[t] == b.net[t] + b.loss[t]
+                                  - sum(b.p[g, t] for g in b.G)
+                                  - sum(b.dis[s, t] - b.ch[s, t] for s in b.S)
+                                  - sum(b.up[j, t] - b.dn[j, t] for j in b.F))
     b.dp = pyo.Var(b.T, within=pyo.NonNegativeReals)
     b.dm = pyo.Var(b.T, within=pyo.NonNegativeReals)
     if tie == "linear":
@@ -578,6 +628,33 @@ def define_balance(b, config: SglsConfig, tie: str, ref: Any = None) -> Any:
                for t in b.T)
 
 
+def set_loss_model(b, loss: FloatArray, sensitivity: FloatArray, point: FloatArray) -> None:
+    """Linearize a ``marginal_losses`` block's losses around the setpoints ``point``
+    (``(T, dim)``, the referee's layout): ``loss`` (``(T,)``, MW) are the losses there and
+    ``sensitivity`` (``(T, dim)``) their derivatives ``∂L_t/∂x_{d,t}`` (:func:`define_balance`)."""
+    G, S = len(b.G), len(b.S)
+    for t in range(len(b.T)):
+        b.loss[t] = float(loss[t] - sensitivity[t] @ point[t])
+        for d, a in enumerate(sensitivity[t].tolist()):
+            if d < G:
+                b.kth[d, t] = 1.0 - a
+            elif d < G + S:
+                b.kst[d - G, t] = 1.0 - a
+            else:
+                b.kfl[d - G - S, t] = 1.0 - a
+
+
+def set_trust_region(b, center: FloatArray, radius: FloatArray | None) -> None:
+    """Keep a ``marginal_losses`` block's injections within ``center ± radius`` (``(T, dim)``
+    and ``(dim,)``, MW; ``None`` opens the region): the linearized losses are then off by at
+    most the curvature times ``radius²``, which the sequential solves shrink to nothing."""
+    for t in range(len(b.T)):
+        for d in range(center.shape[1]):
+            r = 1e3 if radius is None else float(radius[d])
+            b.x_lo[d, t] = float(center[t, d]) - r
+            b.x_hi[d, t] = float(center[t, d]) + r
+
+
 def day_ahead_cost(b, config: SglsConfig) -> Any:
     """Day-ahead purchase ``λ (f_buy T⁺ − f_sell T⁻) Δt`` of a ``tie="linear"`` block
     (``f_buy = 1``, ``f_sell = export_price_factor`` unless changed)."""
@@ -587,7 +664,7 @@ def day_ahead_cost(b, config: SglsConfig) -> Any:
 
 def add_block(m, name: str, config: SglsConfig, T: int, dt: float, tie: str,
               ref: Any = None, *, data: BlockData | None = None, track: bool = False,
-              network: bool = True):
+              network: bool = True, marginal_losses: bool = False):
     """A full dispatch block; returns ``(block, cost expression)``. ``data``: the block's
     data, known at build time (network rows it makes redundant are left out,
     :func:`define_network`); ``track``: build the SOC-tracking term (:class:`Mpc`);
@@ -603,7 +680,7 @@ def add_block(m, name: str, config: SglsConfig, T: int, dt: float, tie: str,
         cost = cost + define_storage(b, config, track) + define_flexible(b, config)
         if network:
             cost = cost + define_network(b, config, data)
-        cost = cost + define_balance(b, config, tie, ref)
+        cost = cost + define_balance(b, config, tie, ref, marginal_losses)
     return b, cost
 
 
@@ -611,10 +688,12 @@ def set_block(b, config: SglsConfig, data: BlockData, *, soc0: Sequence[float],
               soc_target: Sequence[float] | None = None, w_target: float = 0.0,
               bal0: Sequence[float] | None = None, prev: Sequence[float] | None = None,
               ref: Sequence[float] | None = None, soc_ref: FloatArray | None = None,
-              w_ref: float = 0.0, bal_target: Sequence[float] | None = None) -> None:
+              w_ref: float = 0.0, bal_target: Sequence[float] | None = None,
+              soc_floor: Sequence[float] | None = None) -> None:
     """Write ``data`` and the initial state into the block's parameters. ``bal_target``
     (MWh per flexible load): shifted energy the block must end with, give or take
-    ``data.rest`` (default 0)."""
+    ``data.rest`` (default 0). ``soc_floor``: SOC each storage must end the block with, at
+    least (hard; :func:`return_floor` for the referee's end-of-day return; default none)."""
     st = config.storage
     e = np.array([s.e_mwh for s in st])
     for t in range(data.T):
@@ -645,6 +724,7 @@ def set_block(b, config: SglsConfig, data: BlockData, *, soc0: Sequence[float],
         soc_in = min(max(float(soc0[s]), st[s].soc_min), st[s].soc_max)
         b.e0[s] = soc_in * e[s]
         b.e_target[s] = float((soc0[s] if soc_target is None else soc_target[s]) * e[s])
+        b.e_floor[s] = 0.0 if soc_floor is None else float(soc_floor[s]) * e[s]
     b.w_target = float(w_target)
     b.w_ref = float(w_ref)
     if prev is not None and config.thermal:
@@ -699,21 +779,25 @@ def plan_model(config: SglsConfig, T: int, dt: float, tie: str = "linear", *,
 
 def two_stage_model(config: SglsConfig, probabilities: Sequence[float], link: bool = False,
                     *, plan_data: BlockData | None = None,
-                    scenario_data: Sequence[BlockData] | None = None):
+                    scenario_data: Sequence[BlockData] | None = None,
+                    marginal_losses: bool = False):
     """Hourly day-ahead plan ``m.da`` (first stage: its schedule ``T*_h`` is bought at ``λ_h``)
     and one 15-min recourse block ``m.s<i>`` per scenario settling ``T − T*`` (second stage),
     expected cost minimized. The plan's device setpoints only shape ``T*`` (as in the
     referee, where intraday setpoints are free). ``plan_data`` / ``scenario_data``: the
-    blocks' data known at build time (:func:`add_block`)."""
+    blocks' data known at build time (:func:`add_block`); ``marginal_losses``: every block's
+    losses linearized (:func:`define_balance`, :func:`set_loss_model`)."""
     pyo = _pyo()
     m = pyo.ConcreteModel()
-    da, _ = add_block(m, "da", config, 24, 1.0, "linear", data=plan_data)
+    da, _ = add_block(m, "da", config, 24, 1.0, "linear", data=plan_data,
+                      marginal_losses=marginal_losses)
     ref = {t: da.tie[t // 4] for t in range(96)}
     exp = 0.0
     m.scen = []
     for i, prob in enumerate(probabilities):
         b, cost = add_block(m, f"s{i}", config, 96, 0.25, "imbalance", ref=ref,
-                            data=None if scenario_data is None else scenario_data[i])
+                            data=None if scenario_data is None else scenario_data[i],
+                            marginal_losses=marginal_losses)
         m.scen.append(b)
         exp = exp + float(prob) * cost
     if link:  # the plan's hourly setpoints are the hourly means of the (only) recourse
@@ -985,12 +1069,13 @@ class Mpc:
 
     def solve(self, data: BlockData, *, soc0, bal0, prev, ref, soc_target,
               time_limit_s: float = 10.0, soc_ref: FloatArray | None = None,
-              w_ref: float = 0.0, bal_target: Sequence[float] | None = None
+              w_ref: float = 0.0, bal_target: Sequence[float] | None = None,
+              soc_floor: Sequence[float] | None = None
               ) -> tuple[SolveInfo, BlockResult | None]:
         m = self._model()
         set_block(m.b, self.config, data, soc0=soc0, soc_target=soc_target,
                   w_target=self.w_target, bal0=bal0, prev=prev, ref=ref, soc_ref=soc_ref,
-                  w_ref=w_ref, bal_target=bal_target)
+                  w_ref=w_ref, bal_target=bal_target, soc_floor=soc_floor)
         info = solve(m, time_limit_s=time_limit_s, solver=self._opt)
         if info.status not in (SolveStatus.OPTIMAL, SolveStatus.TIMEOUT):
             return info, None

@@ -56,6 +56,7 @@ bench: env
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json
 	$(BIN)/python -m gridbench.benchmarks.bound_check --results $(STORE)
 	$(BIN)/gridbench report --results $(STORE) --out $(RESULTS)/report
+	$(BIN)/python -m gridbench.benchmarks.answer --results $(STORE) --readme README.md
 	$(BIN)/python -m pytest benchmarks/suites -q -p no:cacheprovider --benchmark-only \
 	  --benchmark-json=$(RESULTS)/benchmarks/latest.json
 	$(BIN)/python -m gridbench.benchmarks.ratios $(RESULTS)/benchmarks/latest.json \

@@ -19,7 +19,9 @@ Public API
 
 Report layout
 -------------
-Per case: the leaderboard (:mod:`gridbench.benchmarks.leaderboard`, ``test`` split; other
+First, one page answering "when does RL beat mathematical programming, and by how much?"
+across the cases (:mod:`gridbench.benchmarks.answer`). Then per case: the leaderboard
+(:mod:`gridbench.benchmarks.leaderboard`, ``test`` split; other
 splits when the case has no ``test`` rows), a cost-vs-decision-time scatter of every method
 (log x, ``compute_ms_per_decision``: the plan in ``reset`` amortized over the day's
 decisions with every ``act``; error bars: the cost's 95 % interval), then the case's own
@@ -863,11 +865,15 @@ def best_rl_summary(entries: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _markdown(
-    header: Mapping[str, str], sections: Sequence[_CaseSection], missing: Mapping[str, list[str]]
+    header: Mapping[str, str],
+    sections: Sequence[_CaseSection],
+    missing: Mapping[str, list[str]],
+    answer: str = "",
 ) -> str:
     from gridbench.benchmarks.leaderboard import render
 
     lines = ["# gridbench report", ""]
+    lines += [*answer.splitlines(), ""] if answer else []
     lines += [f"- {k}: {v}" for k, v in header.items()]
     lines.append("")
     for s in sections:
@@ -904,7 +910,10 @@ def _markdown(
 
 
 def _html(
-    header: Mapping[str, str], sections: Sequence[_CaseSection], missing: Mapping[str, list[str]]
+    header: Mapping[str, str],
+    sections: Sequence[_CaseSection],
+    missing: Mapping[str, list[str]],
+    answer: str = "",
 ) -> str:
     e = html.escape
     parts = [
@@ -914,6 +923,7 @@ def _html(
         f"<style>{_CSS}</style></head>",
         "<body>",
         "<h1>gridbench report</h1>",
+        answer,
         "<ul>" + "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in header.items()) + "</ul>",
     ]
     for s in sections:
@@ -1107,6 +1117,7 @@ def build_report(
     :class:`ReportError` / the store's ``ResultsNotFound`` (one line) when there is nothing
     to report or ``out`` is not a report directory."""
     import gridbench.benchmarks.figures  # noqa: F401  (registers the other cases' figures)
+    from gridbench.benchmarks.answer import build_answer, render_html, render_markdown
     from gridbench.benchmarks.leaderboard import build
     from gridbench.benchmarks.provenance import git_commit
     from gridbench.benchmarks.store import ResultsStore
@@ -1168,8 +1179,10 @@ def build_report(
             "git commit": git_commit(),
         }
         missing = {c: ctx.notes.get(c, []) for c in case_ids}
-        (tmp / "report.md").write_text(_markdown(header, sections, missing), encoding="utf-8")
-        (tmp / "report.html").write_text(_html(header, sections, missing), encoding="utf-8")
+        answer = build_answer(frame, ctx.entries)
+        md, page = render_markdown(answer), render_html(answer)
+        (tmp / "report.md").write_text(_markdown(header, sections, missing, md), encoding="utf-8")
+        (tmp / "report.html").write_text(_html(header, sections, missing, page), encoding="utf-8")
         _write_manifest(tmp)
         _swap_in(tmp, out)
     except BaseException:

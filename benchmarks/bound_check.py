@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from gridbench.benchmarks.leaderboard import ORACLE_METHOD
+from gridbench.benchmarks.leaderboard import BOUND_COLUMN, ORACLE_METHOD, oracle_value
 from gridbench.cases.contracts import MethodFamily
 
 if TYPE_CHECKING:
@@ -58,8 +58,6 @@ __all__ = [
 ORACLE_TOLERANCE_USD: Final[float] = 0.5
 #: Relative tolerance of the oracle's solver, a share of ``|oracle cost|``.
 ORACLE_TOLERANCE_REL: Final[float] = 1e-4
-#: Optional column of the oracle's rows: a certified lower bound on the day's cost.
-BOUND_COLUMN: Final[str] = "cost_bound"
 _DAY_KEY: Final[list[str]] = ["case", "split", "day"]
 
 
@@ -114,10 +112,9 @@ def _bounds(frame: pd.DataFrame) -> pd.DataFrame:
     oracle = frame[
         (frame["method"] == ORACLE_METHOD) & (_column(frame, "status", "ok").fillna("") == "ok")
     ]
-    cost = oracle["cost"].astype(float)
-    certified = oracle[BOUND_COLUMN].astype(float) if BOUND_COLUMN in oracle else cost * np.nan
-    has = np.isfinite(certified.to_numpy())
-    value = np.where(has, certified.to_numpy(), cost.to_numpy())
+    value = oracle_value(oracle)
+    has = (np.isfinite(oracle[BOUND_COLUMN].to_numpy(dtype=float)) if BOUND_COLUMN in oracle
+           else np.zeros(len(oracle), dtype=bool))
     table = oracle[_DAY_KEY].assign(bound=value, certified=has)
     table = table[np.isfinite(value)]
     return (

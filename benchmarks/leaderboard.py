@@ -66,7 +66,9 @@ __all__ = [
     "LEADERBOARD_METRICS",
     "ORACLE_METHOD",
     "STAT_SUFFIXES",
+    "BOUND_COLUMN",
     "add_gap",
+    "oracle_value",
     "build",
     "display_columns",
     "finite_number",
@@ -79,6 +81,9 @@ __all__ = [
     "split_columns",
 ]
 
+#: Optional column of the oracle's rows: a certified lower bound on the day's cost ($), which
+#: the gap and the bound check use instead of the oracle's cost where it is finite.
+BOUND_COLUMN: Final[str] = "cost_bound"
 #: The method whose cost is the denominator of the gap.
 ORACLE_METHOD: Final[str] = "oracle"
 #: Metrics aggregated for every entry (DESIGN §3), in output order.
@@ -120,16 +125,30 @@ def _feasible(frame: pd.DataFrame) -> pd.Series:
     return _ok(frame) & feasible.fillna(False).astype(bool)
 
 
+def oracle_value(oracle: pd.DataFrame) -> np.ndarray:
+    """What the oracle's rows stand for: their :data:`BOUND_COLUMN` (a certified lower bound
+    on the day's cost, e.g. the MIP dual bound of a model whose cost under-estimates the
+    referee's) where it is finite, else their ``cost`` (an oracle whose model prices the day as
+    the referee does)."""
+    cost = oracle["cost"].to_numpy(dtype=float)
+    if BOUND_COLUMN not in oracle:
+        return cost
+    bound = oracle[BOUND_COLUMN].to_numpy(dtype=float)
+    return np.where(np.isfinite(bound), bound, cost)
+
+
 def add_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with a ``gap`` column: per row, against the oracle's mean ``ok`` cost on the
-    same case and day (NaN without one, or when the oracle's cost is 0)."""
+    """``frame`` with a ``gap`` column: per row, against the oracle's mean ``ok``
+    :func:`oracle_value` (its certified bound where it has one, else its cost) on the same
+    case and day (NaN without one, or when that is 0)."""
     out = frame.copy()
     cost = out["cost"].astype(float) if "cost" in out else np.nan
     oracle = out[(out["method"] == ORACLE_METHOD) & _ok(out)]
     if oracle.empty or "cost" not in out:
         out["gap"] = np.nan
         return out
-    ref = oracle.groupby(["case", "day"])["cost"].mean().rename("_oracle_cost").reset_index()
+    ref = (oracle[["case", "day"]].assign(_oracle_cost=oracle_value(oracle))
+           .groupby(["case", "day"])["_oracle_cost"].mean().reset_index())
     merged = out[["case", "day"]].merge(ref, on=["case", "day"], how="left")
     oc = merged["_oracle_cost"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

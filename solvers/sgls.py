@@ -263,6 +263,7 @@ class OracleController(_Controller):
         days = [self._da_forecast().hourly(), scenarios[0]]
         self.flow_residual_mw = math.nan
         self.iterations = 0
+        self.cost_bound = math.nan
         if exact:  # the first solve linearizes the losses around the idle flow
             core = _referee_core(cfg)
             for b, d in zip((m.da, m.scen[0]), days, strict=True):
@@ -270,8 +271,8 @@ class OracleController(_Controller):
                 loss = core.tie_line(d, idle)[1]
                 set_loss_model(b, loss, _loss_sensitivity(core, d, idle, loss), idle)
         for it in range(1, (MAX_LOSS_ITERATIONS if exact else 1) + 1):
-            if not self._check(solve(m, time_limit_s=120.0, mip_gap=self.mip_gap,
-                                     abs_gap=ABS_GAP)):
+            info = solve(m, time_limit_s=120.0, mip_gap=self.mip_gap, abs_gap=ABS_GAP)
+            if not self._check(info):
                 return False
             self.iterations = it
             if not exact:
@@ -293,6 +294,10 @@ class OracleController(_Controller):
                        f"{MAX_LOSS_ITERATIONS} solves (flows off by {self.flow_residual_mw:.2e}"
                        " MW)")
             return False
+        if exact and cfg.thermal and math.isfinite(info.gap):
+            # the thermal cost is the tangents' under-estimate of eq (2)'s quadratic: the
+            # MILP's dual bound is a certified lower bound on the referee's cost
+            self.cost_bound = info.objective - info.gap * max(abs(info.objective), 1.0)
         da = read_block(m.da, cfg)
         self.plan = da.setpoints
         self.plan_soc = np.vstack([soc0, da.soc])

@@ -227,3 +227,82 @@ def test_oracle_respects_the_ieee30_line_ratings_in_the_referee():
             overload += info["line_overload"]
     assert ctl.status == "ok" and ctl.solve_seconds
     assert overload == 0.0
+
+
+def test_storage_return_cap_hand_values():
+    from gridbench.cases.projection import storage_return_cap, storage_return_floor
+
+    # E = 2 MWh, p_max = 1 MW, η_c = 0.5, η_d = 0.8, dt = 0.5 h, return to SOC 0.5
+    kw = {"energy_mwh": 2.0, "p_max_mw": 1.0, "dt_h": 0.5, "eta_charge": 0.5,
+          "eta_discharge": 0.8}
+    # two steps after this one can add 2 · 0.5 · 1 · 0.5 / 2 = 0.25 of SOC: floor 0.25
+    assert storage_return_floor(0.5, 2, 2.0, 1.0, 0.5, 0.5) == pytest.approx(0.25)
+    # SOC 0.4 may discharge down to 0.25: 0.15 · 2 · 0.8 / 0.5 = 0.48 MW
+    assert storage_return_cap(0.4, 0.5, 2, **kw) == pytest.approx(0.48)
+    # last step at SOC 0.4 must charge 0.1 · 2 / (0.5 · 0.5) = 0.8 MW
+    assert storage_return_cap(0.4, 0.5, 0, **kw) == pytest.approx(-0.8)
+    assert storage_return_cap(0.5, 0.5, 0, **kw) == 0.0
+
+
+@pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
+def test_every_policy_returns_the_storages_by_midnight(case_id):
+    # a policy that discharges at full power all day: the referee's bounds bring every
+    # storage back to its initial SOC in the plan and in the execution
+    case = make_case(case_id, config={"weights": {"cooperation": 0.0}})
+    env = case.make_env(day=case.days("test")[0])
+    core = env.unwrapped.core
+    soc0 = np.array([s.soc0 for s in case.config.storage])
+    obs, info = env.reset(seed=0)
+    high = env.action_space.high
+    done, plan_end = False, None
+    while not done:
+        obs, _, done, _, info = env.step(high)
+        if info["layer"] == "day_ahead" and info["step"] == 23:
+            plan_end = np.asarray(info["soc"])
+        if info["layer"] == "intraday" and info["step"] == 48:
+            assert (np.asarray(info["soc"]) < soc0 - 0.05).all()  # it did drain meanwhile
+    assert plan_end is not None and (plan_end >= soc0 - 1e-9).all()
+    assert (np.asarray(info["soc"]) >= soc0 - 1e-9).all()
+    assert core.soc.tolist() == pytest.approx(soc0.tolist(), abs=1e-9)
+
+
+@pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
+def test_oracle_milp_prices_the_day_as_the_referee(case_id):
+    # the oracle's MILP objective is the referee's cost of its schedule: IEEE 33 exactly (the
+    # losses linearized until its flows equal the referee's AC flows), IEEE 30 above the
+    # certified bound by at most the tangents' error
+    from gridbench.cases.sgls import formulation
+    from gridbench.solvers.sgls import LOSS_TOL_MW, OracleController
+
+    case = make_case(case_id, config={"weights": {"cooperation": 0.0}})
+    day = case.days("test")[0]
+    solves = []
+    real_solve = formulation.solve
+
+    def spy(*args, **kwargs):
+        solves.append(real_solve(*args, **kwargs))
+        return solves[-1]
+
+    formulation.solve = spy
+    try:
+        ctl = OracleController(case, day)
+        env = case.make_env(day=day)
+        obs, info = env.reset(seed=0)
+        ctl.reset(obs, info)
+    finally:
+        formulation.solve = real_solve
+    total, done, clipped = 0.0, False, 0
+    while not done:
+        obs, _, done, _, info = env.step(ctl.act(obs, info))
+        total += sum(info["cost"].values())
+        clipped += info["projection"]["n_clipped"] if info["projection"]["distance"] > 1e-4 else 0
+    assert ctl.status == "ok" and clipped == 0
+    objective = solves[-1].objective
+    if case_id == "sgls-ieee33-v0":
+        assert ctl.flow_residual_mw <= LOSS_TOL_MW and ctl.iterations > 1
+        assert total == pytest.approx(objective, abs=0.01)
+        assert np.isnan(ctl.cost_bound)
+    else:
+        assert ctl.iterations == 1
+        # the tangents under-estimate by at most cut_error_bound $/h; plus the MIP gap
+        assert ctl.cost_bound <= total <= ctl.cost_bound + 24 * cut_error_bound(case.config) + 1.0

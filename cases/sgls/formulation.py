@@ -791,6 +791,14 @@ def two_stage_model(config: SglsConfig, probabilities: Sequence[float], link: bo
     m = pyo.ConcreteModel()
     da, _ = add_block(m, "da", config, 24, 1.0, "linear", data=plan_data,
                       marginal_losses=marginal_losses)
+    # the plan's own costs are not in the objective (below): its shifted energy must balance
+    # exactly, as the referee's day-ahead layer enforces, not through the priced slack
+    for j in da.SH:
+        da.xi[j].fix(0.0)
+    # the referee ramps the first executed quarter-hour from the plan's hour 0 (on_layer_start)
+    if config.thermal:
+        ramp = {g: config.thermal[g].ramp_mw_per_h * 0.25 for g in da.G}
+        m.first_ramp = pyo.ConstraintList()
     ref = {t: da.tie[t // 4] for t in range(96)}
     exp = 0.0
     m.scen = []
@@ -799,6 +807,10 @@ def two_stage_model(config: SglsConfig, probabilities: Sequence[float], link: bo
                             data=None if scenario_data is None else scenario_data[i],
                             marginal_losses=marginal_losses)
         m.scen.append(b)
+        if config.thermal:
+            for g in da.G:
+                m.first_ramp.add(b.p[g, 0] - da.p[g, 0] <= ramp[g])
+                m.first_ramp.add(da.p[g, 0] - b.p[g, 0] <= ramp[g])
         exp = exp + float(prob) * cost
     if link:  # the plan's hourly setpoints are the hourly means of the (only) recourse
         b0 = m.scen[0]

@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 RESULTS ?= results
 STORE ?= $(RESULTS)/store
+# The committed reference run (all 73 test days): README's answer table is generated from it.
+REFERENCE ?= $(RESULTS)/reference
 BUDGET ?= quick
 SEEDS ?= 5
 # Test days of every run of the main job: the first DAYS of the 73 (DAYS=all: every one).
@@ -36,8 +38,10 @@ env: $(VENV)/.installed
 
 ## Main job: grid checks, every method on the first DAYS test days of every case (quick
 ## budget: solvers and baselines once, RL agents over 5 seeds, evaluating shipped agents
-## where they exist), the leaderboard and report under results/, and the benchmark suites'
-## speed ratios. `make bench DAYS=all` runs all 73 test days.
+## where they exist), the leaderboard and report under results/ (the report opens with this
+## run's answer), the oracle-bound check of this run and of the committed reference, README's
+## answer table (from the committed reference: 73 days) and the benchmark suites' speed
+## ratios. `make bench DAYS=all` runs all 73 test days.
 bench: env
 	mkdir -p $(RESULTS)/grids $(RESULTS)/benchmarks
 	for g in ieee33 feeder38 ieee30; do \
@@ -56,7 +60,8 @@ bench: env
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json
 	$(BIN)/python -m gridbench.benchmarks.bound_check --results $(STORE)
 	$(BIN)/gridbench report --results $(STORE) --out $(RESULTS)/report
-	$(BIN)/python -m gridbench.benchmarks.answer --results $(STORE) --readme README.md
+	$(BIN)/python -m gridbench.benchmarks.bound_check --results $(REFERENCE)
+	$(BIN)/python -m gridbench.benchmarks.answer --results $(REFERENCE) --readme README.md
 	$(BIN)/python -m pytest benchmarks/suites -q -p no:cacheprovider --benchmark-only \
 	  --benchmark-json=$(RESULTS)/benchmarks/latest.json
 	$(BIN)/python -m gridbench.benchmarks.ratios $(RESULTS)/benchmarks/latest.json \

@@ -11,7 +11,7 @@ of that day::
 
 ``B(c, s, d)`` is the mean over the oracle's rows of that case, split and day (method
 :data:`~gridbench.benchmarks.leaderboard.ORACLE_METHOD`, family ``bound``, status ``ok``; one
-row per seed and budget, the oracle being deterministic) of each row's ``cost_bound`` where
+row per seed and budget, the oracle being deterministic) of each row's ``certified_bound`` where
 that column exists and is finite (a certified lower bound), else its ``cost``. The solver
 tolerance of the oracle is named once, here (:data:`ORACLE_TOLERANCE_USD`,
 :data:`ORACLE_TOLERANCE_REL`).

@@ -335,8 +335,8 @@ def evaluate_day(
     row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
     # a certified lower bound on the day's cost, from a bound whose model under-estimates the
     # referee's cost (leaderboard.BOUND_COLUMN: the gap and the bound check use it)
-    bound = getattr(controller, "cost_bound", math.nan)
-    row["cost_bound"] = float(bound) if isinstance(bound, (int, float)) else math.nan
+    bound = getattr(controller, "certified_bound", math.nan)
+    row["certified_bound"] = float(bound) if isinstance(bound, (int, float)) else math.nan
     row["plan_ms"] = float(solve_s * 1e3)
     row["compute_ms_per_decision"] = float(per_decision_ms(row["plan_ms"], ms.sum(), ms.size))
     return row

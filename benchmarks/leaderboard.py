@@ -83,7 +83,7 @@ __all__ = [
 
 #: Optional column of the oracle's rows: a certified lower bound on the day's cost ($), which
 #: the gap and the bound check use instead of the oracle's cost where it is finite.
-BOUND_COLUMN: Final[str] = "cost_bound"
+BOUND_COLUMN: Final[str] = "certified_bound"
 #: The method whose cost is the denominator of the gap.
 ORACLE_METHOD: Final[str] = "oracle"
 #: Metrics aggregated for every entry (DESIGN §3), in output order.

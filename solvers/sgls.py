@@ -263,7 +263,7 @@ class OracleController(_Controller):
         days = [self._da_forecast().hourly(), scenarios[0]]
         self.flow_residual_mw = math.nan
         self.iterations = 0
-        self.cost_bound = math.nan
+        self.certified_bound = math.nan
         if exact:  # the first solve linearizes the losses around the idle flow
             core = _referee_core(cfg)
             for b, d in zip((m.da, m.scen[0]), days, strict=True):
@@ -297,7 +297,7 @@ class OracleController(_Controller):
         if exact and cfg.thermal and math.isfinite(info.gap):
             # the thermal cost is the tangents' under-estimate of eq (2)'s quadratic: the
             # MILP's dual bound is a certified lower bound on the referee's cost
-            self.cost_bound = info.objective - info.gap * max(abs(info.objective), 1.0)
+            self.certified_bound = info.objective - info.gap * max(abs(info.objective), 1.0)
         da = read_block(m.da, cfg)
         self.plan = da.setpoints
         self.plan_soc = np.vstack([soc0, da.soc])

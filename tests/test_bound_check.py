@@ -44,13 +44,13 @@ def _row(case: str, method: str, family: str, day: str, cost: float, **extra: An
 def _tiny() -> pd.DataFrame:
     """Case ``a``: oracle 100 $ on D1 (tolerance max(0.5, 0.01) = 0.5 $) and 100,000 $ on D2
     (tolerance max(0.5, 10) = 10 $). Case ``b``: the oracle's rows carry a certified
-    ``cost_bound`` on D1 (98 $ against its cost 100 $), none on D2. Case ``c``: no oracle."""
+    ``certified_bound`` on D1 (98 $ against its cost 100 $), none on D2. Case ``c``: no oracle."""
     a, b = "a-v0", "b-v0"
     nan = math.nan
     return pd.DataFrame(
         [
-            _row(a, "oracle", "bound", D1, 100.0, cost_bound=nan),
-            _row(a, "oracle", "bound", D2, 100_000.0, cost_bound=nan),
+            _row(a, "oracle", "bound", D1, 100.0, certified_bound=nan),
+            _row(a, "oracle", "bound", D2, 100_000.0, certified_bound=nan),
             _row(a, "mpc", "solver", D1, 101.0),  # +1 $, +1 %
             _row(a, "mpc", "solver", D2, 100_010.0),  # +10 $, +0.01 %
             _row(a, "ppo", "rl", D1, 99.5),  # −0.5 $: exactly the absolute tolerance, ok
@@ -61,8 +61,8 @@ def _tiny() -> pd.DataFrame:
             _row(a, "mpc", "solver", D3, 1.0),  # no oracle on D3: unmatched
             _row(a, "ppo", "rl", D3, nan, status="timeout", seed=2),  # failed: not compared
             _row(a, "ppo", "rl", D1, 10.0, split="val"),  # no oracle in split val: unmatched
-            _row(b, "oracle", "bound", D1, 100.0, cost_bound=98.0),
-            _row(b, "oracle", "bound", D2, 200.0, cost_bound=nan),
+            _row(b, "oracle", "bound", D1, 100.0, certified_bound=98.0),
+            _row(b, "oracle", "bound", D2, 200.0, certified_bound=nan),
             _row(b, "mpc", "solver", D1, 99.0),  # +1 $ against the certified 98 $
             _row(b, "mpc", "solver", D2, 199.0),  # −1 $ against the cost 200 $: beyond 0.5 $
             _row("c-v0", "mpc", "solver", D1, 5.0),
@@ -119,13 +119,13 @@ def test_margins_and_tolerance_edges() -> None:
 def test_certified_bound_clears_a_row_the_cost_would_flag() -> None:
     frame = pd.DataFrame(
         [
-            _row("b-v0", "oracle", "bound", D1, 100.0, cost_bound=98.0),
+            _row("b-v0", "oracle", "bound", D1, 100.0, certified_bound=98.0),
             _row("b-v0", "mpc", "solver", D1, 99.0),
         ]
     )
     (b,) = check_frame(frame)
     assert (b.worst_margin_usd, b.worst_margin_rel, b.ok) == (1.0, 1.0 / 98.0, True)
-    (plain,) = check_frame(frame.drop(columns="cost_bound"))
+    (plain,) = check_frame(frame.drop(columns="certified_bound"))
     assert (plain.worst_margin_usd, plain.ok) == (-1.0, False)
 
 

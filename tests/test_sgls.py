@@ -301,8 +301,8 @@ def test_oracle_milp_prices_the_day_as_the_referee(case_id):
     if case_id == "sgls-ieee33-v0":
         assert ctl.flow_residual_mw <= LOSS_TOL_MW and ctl.iterations > 1
         assert total == pytest.approx(objective, abs=0.01)
-        assert np.isnan(ctl.cost_bound)
+        assert np.isnan(ctl.certified_bound)
     else:
         assert ctl.iterations == 1
         # the tangents under-estimate by at most cut_error_bound $/h; plus the MIP gap
-        assert ctl.cost_bound <= total <= ctl.cost_bound + 24 * cut_error_bound(case.config) + 1.0
+        assert ctl.certified_bound <= total <= ctl.certified_bound + 24 * cut_error_bound(case.config) + 1.0

@@ -6,15 +6,15 @@ of that day::
 
     margin_usd(r) = cost(r) − B(c, s, d)
     margin_rel(r) = margin_usd(r) / |B(c, s, d)|
-    tol(c, s, d)  = max(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL · |B(c, s, d)|)
+    tol(c, s, d)  = max(usd(c), rel(c) · |B(c, s, d)|)     (tolerance_of(c))
     violation     ⇔ margin_usd(r) < −tol(c, s, d)
 
 ``B(c, s, d)`` is the mean over the oracle's rows of that case, split and day (method
 :data:`~gridbench.benchmarks.leaderboard.ORACLE_METHOD`, family ``bound``, status ``ok``; one
 row per seed and budget, the oracle being deterministic) of each row's ``certified_bound`` where
 that column exists and is finite (a certified lower bound), else its ``cost``. The solver
-tolerance of the oracle is named once, here (:data:`ORACLE_TOLERANCE_USD`,
-:data:`ORACLE_TOLERANCE_REL`).
+tolerance of the oracle is named once, here (:data:`ORACLE_TOLERANCES` per case, else
+:data:`ORACLE_TOLERANCE_USD`, :data:`ORACLE_TOLERANCE_REL`: the MIP gap).
 
 Per case (:class:`CaseBound`): the worst (smallest) ``margin_usd`` with its relative margin,
 day and method, the number of comparisons, and every violation. A deployable row on a day
@@ -46,18 +46,46 @@ if TYPE_CHECKING:
 __all__ = [
     "BOUND_COLUMN",
     "ORACLE_TOLERANCE_REL",
+    "ORACLE_TOLERANCES",
     "ORACLE_TOLERANCE_USD",
+    "OracleTolerance",
     "CaseBound",
     "Violation",
     "check_frame",
     "format_case",
     "main",
+    "tolerance_of",
 ]
 
-#: Absolute tolerance of the oracle's solver, $ per day.
+#: Absolute tolerance of the oracle's solver, $ per day, for cases without an entry in
+#: :data:`ORACLE_TOLERANCES`: the SGLS oracles' MIP gap (HiGHS stops at 0.5 $ or 1e-4).
 ORACLE_TOLERANCE_USD: Final[float] = 0.5
-#: Relative tolerance of the oracle's solver, a share of ``|oracle cost|``.
+#: Relative tolerance of the oracle's solver, a share of ``|oracle cost|`` (same cases).
 ORACLE_TOLERANCE_REL: Final[float] = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class OracleTolerance:
+    """How far below the oracle a deployable row may lie on a day: ``max(usd, rel·|B|)``."""
+
+    usd: float
+    rel: float
+
+
+#: Cases whose oracle is solved tighter than the MIP default, by case id: SES-carbon's SOCP in
+#: Clarabel (1e-8) and loss-arbitrage's convex program at a temperature fixed point within
+#: 1e-4 K (mpc stays 1e-4–1.3e-3 $ above it on all 73 test days): a tenth of a cent per day,
+#: ten times below the 0.012 $ by which the two-solve fixed point was beaten.
+ORACLE_TOLERANCES: Final[dict[str, OracleTolerance]] = {
+    "ses-carbon-ieee33-v0": OracleTolerance(1e-3, 1e-6),
+    "loss-arbitrage-ieee33-v0": OracleTolerance(1e-3, 1e-6),
+}
+
+
+def tolerance_of(case_id: str) -> OracleTolerance:
+    """The oracle tolerance of ``case_id`` (:data:`ORACLE_TOLERANCES`, else the MIP default)."""
+    return ORACLE_TOLERANCES.get(
+        case_id, OracleTolerance(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL))
 _DAY_KEY: Final[list[str]] = ["case", "split", "day"]
 
 
@@ -155,7 +183,8 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
         size = np.abs(bound)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(size > 0.0, margin / size, np.nan)
-        tolerance = np.maximum(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL * size)
+        tol = tolerance_of(case_id)
+        tolerance = np.maximum(tol.usd, tol.rel * size)
         worst = int(np.argmin(margin))
         violations = tuple(
             Violation(
@@ -207,7 +236,8 @@ def _short(value: float) -> str:
 
 def format_case(result: CaseBound) -> str:
     """One line: the worst margin, the comparisons and the count of violations."""
-    tolerance = f"{_short(ORACLE_TOLERANCE_USD)} $ / {_short(ORACLE_TOLERANCE_REL)}"
+    tol = tolerance_of(result.case)
+    tolerance = f"{_short(tol.usd)} $ / {_short(tol.rel)}"
     if result.n_compared == 0:
         why = (
             f"{_rows(result.n_unmatched)} of deployable methods on days without an oracle row"

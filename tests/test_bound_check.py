@@ -193,3 +193,21 @@ def test_committed_reference_oracle_is_a_bound(
     result = reference_checks[case_id]
     assert result.n_compared > 0, format_case(result)
     assert result.ok, format_case(result)
+
+
+def test_tighter_tolerance_of_the_convex_oracles() -> None:
+    from gridbench.benchmarks.bound_check import OracleTolerance, tolerance_of
+
+    # the loss-arbitrage oracle beaten by 0.012 $ (its two-solve fixed point) is caught
+    assert tolerance_of("loss-arbitrage-ieee33-v0") == OracleTolerance(1e-3, 1e-6)
+    assert tolerance_of("sgls-ieee33-v0") == OracleTolerance(0.5, 1e-4)
+    frame = pd.DataFrame(
+        [
+            _row("loss-arbitrage-ieee33-v0", "oracle", "bound", D1, -195.0),
+            _row("loss-arbitrage-ieee33-v0", "mpc", "solver", D1, -195.012),
+            _row("loss-arbitrage-ieee33-v0", "mpc", "solver", D2, -1.0),
+        ]
+    )
+    (result,) = check_frame(frame)
+    assert [v.margin_usd for v in result.violations] == [pytest.approx(-0.012)]
+    assert result.violations[0].tolerance_usd == pytest.approx(1e-3)

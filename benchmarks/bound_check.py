@@ -45,11 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOUND_COLUMN",
-    "ORACLE_TOLERANCE_REL",
     "ORACLE_TOLERANCES",
+    "ORACLE_TOLERANCE_REL",
     "ORACLE_TOLERANCE_USD",
-    "OracleTolerance",
     "CaseBound",
+    "OracleTolerance",
     "Violation",
     "check_frame",
     "format_case",

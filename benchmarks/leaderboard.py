@@ -61,19 +61,19 @@ if TYPE_CHECKING:
     from gridbench.benchmarks.store import FailureRecord, ResultsStore
 
 __all__ = [
+    "BOUND_COLUMN",
     "DISPLAY_COLUMNS",
     "FORMATS",
     "LEADERBOARD_METRICS",
     "ORACLE_METHOD",
     "STAT_SUFFIXES",
-    "BOUND_COLUMN",
     "add_gap",
-    "oracle_value",
     "build",
     "display_columns",
     "finite_number",
     "format_number",
     "from_store",
+    "oracle_value",
     "register_case_columns",
     "render",
     "run_state",

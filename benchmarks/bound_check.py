@@ -223,7 +223,11 @@ def _rows(n: int) -> str:
 
 
 def _signed(value: float, digits: int) -> str:
-    return "–" if not math.isfinite(value) else f"{value:+,.{digits}f}"
+    """``value`` with its sign: ``digits`` decimals, or 3 significant digits below 1 (a
+    margin of +0.0001 $ is not +0.00 $)."""
+    if not math.isfinite(value):
+        return "–"
+    return f"{value:+,.{digits}f}" if abs(value) >= 1.0 or value == 0.0 else f"{value:+.3g}"
 
 
 def _short(value: float) -> str:

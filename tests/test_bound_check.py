@@ -132,11 +132,11 @@ def test_certified_bound_clears_a_row_the_cost_would_flag() -> None:
 def test_one_line_per_case() -> None:
     a, b, c = check_frame(_tiny())
     assert format_case(a) == (
-        "a-v0: worst margin -10.50 $ (-0.01 %) over 6 rows (ppo on 2016-01-02, 2 without an "
+        "a-v0: worst margin -10.50 $ (-0.0105 %) over 6 rows (ppo on 2016-01-02, 2 without an "
         "oracle row); 2 below the oracle beyond 0.5 $ / 1e-4"
     )
     assert format_case(b) == (
-        "b-v0: worst margin -1.00 $ (-0.50 %) over 2 rows (mpc on 2016-01-02); 1 below the "
+        "b-v0: worst margin -1.00 $ (-0.5 %) over 2 rows (mpc on 2016-01-02); 1 below the "
         "oracle (a certified bound on 1 row) beyond 0.5 $ / 1e-4"
     )
     assert format_case(c) == (

@@ -394,7 +394,9 @@ def _cells(a: CaseAnswer) -> list[str]:
 NOTES: Final[str] = (
     "Best solver / RL agent: the complete entry of the family first in the leaderboard's "
     "order (feasible first, then the lowest IQM cost). Gap: IQM over seeds of the per-seed "
-    "mean over the test days of (cost − oracle) / |oracle|, 95 % stratified-bootstrap "
+    "mean over the test days of (cost − oracle) / |oracle|, where \"oracle\" is the "
+    "oracle's cost or, where its row carries one, its certified lower bound (SGLS IEEE 30: "
+    "the MIP bound under tangent-cut thermal costs); 95 % stratified-bootstrap "
     "interval (one seed: the interval is the point). Days RL beats the solver: days on which "
     f"the {DAY_STATISTIC} of the RL agent's seeds' costs is below the solver's cost. "
     "ms/decision: (plan in reset + every act) / the day's decisions. Verdict: programming "

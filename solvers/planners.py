@@ -3,18 +3,21 @@
 ``oracle``, ``day-ahead``, ``mpc`` and ``rule`` mean the same thing on every case (perfect
 foresight, plan once on the day-ahead forecast, re-plan on the rolling forecast, a tariff rule),
 but each case solves its own formulation. So the *method* is registered once, here, and each
-case's solver module registers the *controller* that implements it for that case::
+case's solver module registers the *controller* that implements it for that case. The methods
+are explicit classes (:class:`OracleMethod`, :class:`DayAheadMethod`, :class:`MpcMethod`,
+:class:`RuleMethod`) registered by :func:`planning_method`::
 
     @register_planner("oracle", case_prefix="ses-carbon-")
     def ses_carbon_oracle(case, day):
         return OracleController(case, day, time_limit_s=60.0)
 
-``Oracle().supports(case)`` is then true exactly for the cases whose id starts with a prefix
-some module registered a planner for, and ``Oracle().controller(case, day)`` calls that
-planner. A case family with methods of its own (SGLS's ``scenario``, ``full-smoothing``,
-``single-step``) declares them with :func:`define_planner_method` and registers planners the
-same way. A planner registered twice for the same (method, prefix) from different places is
-an error naming both; an unknown method name gets the registry's "did you mean" line.
+``OracleMethod().supports(case)`` is then true exactly for the cases whose id starts with a
+prefix some module registered a planner for, and ``OracleMethod().controller(case, day)``
+calls that planner. A case family with methods of its own (SGLS's ``scenario``,
+``full-smoothing``, ``single-step``) declares them as :class:`PlannerMethod` subclasses with
+:func:`planning_method` and registers planners the same way. A planner registered twice for
+the same (method, prefix) from different places is an error naming both; an unknown method
+name gets the registry's "did you mean" line.
 
 This keeps one leaderboard row name per idea across cases (``mpc`` on SES-carbon and ``mpc``
 on SGLS are comparable rows) without a hand-kept list of cases in any method.
@@ -32,17 +35,23 @@ from gridbench.cases.naming import unknown_name_message
 from gridbench.cases.registry import DuplicateNameError, UnknownNameError, register_method
 
 __all__ = [
+    "COMMON_PLANNERS",
     "PLANNER_METHODS",
+    "DayAheadMethod",
+    "MpcMethod",
+    "OracleMethod",
     "PlannerMethod",
     "PlannerSpec",
-    "define_planner_method",
+    "RuleMethod",
     "planner_for",
     "planner_specs",
+    "planning_method",
     "register_planner",
 ]
 
 PlannerFactory = Callable[[Case, datetime.date], Controller]
 _F = TypeVar("_F", bound=Callable[..., Any])
+_M = TypeVar("_M", bound="PlannerMethod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +66,7 @@ class PlannerSpec:
 
 #: method name → case prefix → planner.
 _PLANNERS: dict[str, dict[str, PlannerSpec]] = {}
-#: Planning method classes by name (filled by :func:`define_planner_method`).
+#: Planning method classes by name (filled by :func:`planning_method`).
 PLANNER_METHODS: dict[str, type[PlannerMethod]] = {}
 
 
@@ -129,40 +138,57 @@ class PlannerMethod:
         return spec.factory(case, day)
 
 
-def define_planner_method(name: str, family: MethodFamily, summary: str) -> type[PlannerMethod]:
-    """Create and register the planning method ``name`` (idempotent for the same family)."""
-    existing = PLANNER_METHODS.get(name)
-    if existing is not None:
-        if existing.family is not family:
-            raise DuplicateNameError(
-                f"planning method {name!r} defined twice with families "
-                f"{existing.family} and {family}"
-            )
-        return existing
-    class_name = "".join(part.capitalize() for part in name.split("-")) + "Method"
-    cls = type(
-        class_name,
-        (PlannerMethod,),
-        {"name": name, "family": family, "__doc__": summary, "__module__": __name__,
-         "__qualname__": class_name},
-    )
-    globals()[class_name] = cls  # importable by name, so instances pickle to worker processes
+def planning_method(cls: type[_M]) -> type[_M]:
+    """Class decorator: register the planning method ``cls`` (a :class:`PlannerMethod` with its
+    ``name``, ``family`` and a docstring) with the method registry and in
+    :data:`PLANNER_METHODS`, so that :func:`register_planner` accepts its name. A second class
+    for the same name is an error naming both."""
+    old = PLANNER_METHODS.get(cls.name)
+    if old is not None and old is not cls:
+        raise DuplicateNameError(
+            f"planning method {cls.name!r} defined twice: {_source(old)} and {_source(cls)}"
+        )
     register_method(cls)
-    PLANNER_METHODS[name] = cls
+    PLANNER_METHODS[cls.name] = cls
     return cls
 
 
-#: The planning methods every case family may implement.
-COMMON_PLANNERS: Final[tuple[tuple[str, MethodFamily, str], ...]] = (
-    ("oracle", MethodFamily.BOUND,
-     "Perfect-foresight bound: one solve of the case's formulation on the realized day."),
-    ("day-ahead", MethodFamily.SOLVER,
-     "Plan once on the day-ahead forecast, executed open loop."),
-    ("mpc", MethodFamily.SOLVER,
-     "Model-predictive control: re-solve the case's formulation on the rolling forecast."),
-    ("rule", MethodFamily.BASELINE,
-     "Time-of-use rule: charge in the valley, discharge at the peak."),
-)
+@planning_method
+class OracleMethod(PlannerMethod):
+    """Perfect-foresight bound: one solve of the case's formulation on the realized day."""
 
-for _name, _family, _summary in COMMON_PLANNERS:
-    define_planner_method(_name, _family, _summary)
+    name: ClassVar[str] = "oracle"
+    family: ClassVar[MethodFamily] = MethodFamily.BOUND
+
+
+@planning_method
+class DayAheadMethod(PlannerMethod):
+    """Plan once on the day-ahead forecast, executed open loop."""
+
+    name: ClassVar[str] = "day-ahead"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+
+@planning_method
+class MpcMethod(PlannerMethod):
+    """Model-predictive control: re-solve the case's formulation on the rolling forecast."""
+
+    name: ClassVar[str] = "mpc"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+
+@planning_method
+class RuleMethod(PlannerMethod):
+    """Time-of-use rule: charge in the valley, discharge at the peak."""
+
+    name: ClassVar[str] = "rule"
+    family: ClassVar[MethodFamily] = MethodFamily.BASELINE
+
+
+#: The planning methods every case family may implement.
+COMMON_PLANNERS: Final[tuple[type[PlannerMethod], ...]] = (
+    OracleMethod,
+    DayAheadMethod,
+    MpcMethod,
+    RuleMethod,
+)

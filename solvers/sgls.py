@@ -44,16 +44,19 @@ import numpy as np
 
 from gridbench.cases.contracts import Case, MethodFamily
 from gridbench.cases.referee import Layer
-from gridbench.solvers.planners import define_planner_method, register_planner
+from gridbench.solvers.planners import PlannerMethod, planning_method, register_planner
 
 __all__ = [
     "CASE_PREFIX",
     "DayAheadController",
     "FullSmoothingController",
+    "FullSmoothingMethod",
     "MpcController",
     "OracleController",
     "ScenarioController",
+    "ScenarioMethod",
     "SingleStepController",
+    "SingleStepMethod",
     "reduce_scenarios",
 ]
 
@@ -68,12 +71,30 @@ W_TERMINAL: Final[float] = 1000.0
 #: from its bound for the whole 120 s time limit (the previous appsi MILP did the same).
 ABS_GAP: Final[float] = 0.5
 
-define_planner_method("scenario", MethodFamily.SOLVER,
-                      "Two-stage scenario-based stochastic MILP (day-ahead plan), MPC intraday.")
-define_planner_method("full-smoothing", MethodFamily.SOLVER,
-                      "Day-ahead plan; storages absorb every intraday deviation (Method 4).")
-define_planner_method("single-step", MethodFamily.SOLVER,
-                      "Day-ahead plan; one-step intraday MILP per 15 min (Method 5).")
+
+
+@planning_method
+class ScenarioMethod(PlannerMethod):
+    """Two-stage scenario-based stochastic MILP (day-ahead plan), MPC intraday."""
+
+    name: ClassVar[str] = "scenario"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+
+@planning_method
+class FullSmoothingMethod(PlannerMethod):
+    """Day-ahead plan; storages absorb every intraday deviation (Method 4)."""
+
+    name: ClassVar[str] = "full-smoothing"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
+
+
+@planning_method
+class SingleStepMethod(PlannerMethod):
+    """Day-ahead plan; one-step intraday MILP per 15 min (Method 5)."""
+
+    name: ClassVar[str] = "single-step"
+    family: ClassVar[MethodFamily] = MethodFamily.SOLVER
 
 
 def _position(info: Mapping[str, Any]) -> tuple[str, int]:

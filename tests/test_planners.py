@@ -18,10 +18,14 @@ class _Case:
 
 
 def test_common_planning_methods_are_registered_once_with_their_families():
-    for name, family, _ in planners.COMMON_PLANNERS:
-        spec = get_method(name)
-        assert spec.family is family
-        assert spec.cls is planners.PLANNER_METHODS[name]
+    expected = {"oracle": MethodFamily.BOUND, "day-ahead": MethodFamily.SOLVER,
+                "mpc": MethodFamily.SOLVER, "rule": MethodFamily.BASELINE}
+    assert {cls.name: cls.family for cls in planners.COMMON_PLANNERS} == expected
+    for cls in planners.COMMON_PLANNERS:
+        spec = get_method(cls.name)
+        assert spec.family is cls.family
+        assert spec.cls is planners.PLANNER_METHODS[cls.name] is cls
+        assert spec.entry_point == f"gridbench.solvers.planners:{cls.__qualname__}"
 
 
 def test_a_method_supports_exactly_the_prefixes_it_has_planners_for():
@@ -65,8 +69,22 @@ def test_unknown_method_and_bad_prefix_get_one_line_errors():
         planners.register_planner("mpc", case_prefix="demo")
 
 
-def test_define_planner_method_is_idempotent_and_rejects_a_family_change():
-    cls = planners.define_planner_method("oracle", MethodFamily.BOUND, "again")
-    assert cls is planners.PLANNER_METHODS["oracle"]
-    with pytest.raises(DuplicateNameError, match="families"):
-        planners.define_planner_method("oracle", MethodFamily.SOLVER, "again")
+def test_planning_method_is_idempotent_and_rejects_a_second_class():
+    assert planners.planning_method(planners.OracleMethod) is planners.OracleMethod
+
+    class Oracle2(planners.PlannerMethod):
+        """Another oracle."""
+
+        name = "oracle"
+        family = MethodFamily.BOUND
+
+    with pytest.raises(DuplicateNameError, match="defined twice"):
+        planners.planning_method(Oracle2)
+    assert planners.PLANNER_METHODS["oracle"] is planners.OracleMethod
+
+
+def test_planning_methods_pickle_by_reference():
+    import pickle
+
+    for cls in planners.PLANNER_METHODS.values():
+        assert pickle.loads(pickle.dumps(cls())).__class__ is cls

@@ -6,23 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from gridbench.cases.files import atomic_write_text
+
 __all__ = ["NotWritableError", "atomic_write_text", "check_writable_dir"]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory, fsync,
-    then ``os.replace`` (the directory must exist). Newlines are written as given."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class NotWritableError(ValueError):

@@ -113,7 +113,7 @@ def _write_atomic(path: Path, rows: list[dict[str, object]]) -> None:
     import csv
     import io
 
-    from gridbench.benchmarks.atomic import atomic_write_text
+    from gridbench.cases.files import atomic_write_text
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=_columns(), lineterminator="\n")
@@ -165,7 +165,6 @@ def precompute(
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--case`` (an SGLS case id), ``--split`` (repeatable: train, val,
     test; default all three), ``--limit N`` (the first N days of each split)."""
-    from gridbench.benchmarks.plugins import load_all
     from gridbench.cases.registry import UnknownNameError, make_case
 
     parser = argparse.ArgumentParser(
@@ -179,7 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit {args.limit} must be a positive number of days")
-    load_all(warn=False)
     try:
         case = make_case(args.case)
     except UnknownNameError as exc:

@@ -44,7 +44,6 @@ __all__ = [
     "PlannerSpec",
     "RuleMethod",
     "planner_for",
-    "planner_specs",
     "planning_method",
     "register_planner",
 ]
@@ -105,15 +104,6 @@ def planner_for(method: str, case: Case) -> PlannerSpec | None:
     case_id = str(getattr(case, "id", ""))
     matches = [s for p, s in _PLANNERS.get(method, {}).items() if case_id.startswith(p)]
     return max(matches, key=lambda s: len(s.case_prefix)) if matches else None
-
-
-def planner_specs() -> tuple[PlannerSpec, ...]:
-    """Every registered planner, sorted by (method, prefix)."""
-    return tuple(
-        spec
-        for method in sorted(_PLANNERS)
-        for _, spec in sorted(_PLANNERS[method].items())
-    )
 
 
 class PlannerMethod:

@@ -307,3 +307,28 @@ def test_oracle_milp_prices_the_day_as_the_referee(case_id):
         # the tangents under-estimate by at most cut_error_bound $/h; plus the MIP gap
         slack = 24 * cut_error_bound(case.config) + 1.0
         assert ctl.certified_bound <= total <= ctl.certified_bound + slack
+
+
+def test_ieee30_ac_check_of_an_executed_day():
+    # the DC-dispatched oracle day through pandapower's AC flow: it converges, and the slack's
+    # AC power exceeds the DC tie line by the AC losses (the DC model is lossless)
+    from gridbench.cases.sgls.accheck import ac_check_day
+    from gridbench.solvers.sgls import OracleController
+
+    case = make_case("sgls-ieee30-v0", config={"weights": {"cooperation": 0.0}})
+    day = case.days("test")[0]
+    env = case.make_env(day=day)
+    obs, info = env.reset(seed=0)
+    ctl = OracleController(case, day)
+    ctl.reset(obs, info)
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(ctl.act(obs, info))
+    rows = ac_check_day(env.unwrapped.core, every=24)
+    assert [r["step"] for r in rows] == [0, 24, 48, 72]
+    for r in rows:
+        assert r["converged"] == 1.0
+        assert 0.0 < r["losses_mw"] < 0.1 * abs(r["slack_dc_mw"]) + 5.0
+        assert r["slack_ac_mw"] - r["slack_dc_mw"] == pytest.approx(r["losses_mw"], abs=1e-6)
+    with pytest.raises(ValueError, match="sgls-ieee30"):
+        ac_check_day(make_case("sgls-ieee33-v0").make_env(day=day).unwrapped.core)

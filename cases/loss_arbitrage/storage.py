@@ -259,16 +259,6 @@ def _reach(p_max, eta_c, eta_d, rho, dt):  # pragma: no cover - compiled
     return (x_c - rho * x_c * x_c) * dt, (x_d + rho * x_d * x_d) * dt
 
 
-@njit(cache=True)
-def _root_up(c: float, a: float, b: float) -> float:  # pragma: no cover - compiled
-    """Smallest ``y ≥ 0`` with ``b·y − a·y² = c`` (a ≥ 0, b > 0, c ≥ 0): the largest ``y``
-    with ``b·y − a·y² ≤ c`` on the increasing branch; ``inf`` when ``c`` is never reached."""
-    disc = b * b - 4.0 * a * c
-    if disc < 0.0:
-        return math.inf
-    return 2.0 * c / (b + math.sqrt(disc))
-
-
 #: Reserve of the reachability band, MWh: a step may not leave less than this much slack on
 #: the way back, so that float round-off never eats the last bit of the cycle budget (a cell
 #: then ends within ~1e-8 MWh of E(0)); a returning plan is cut by at most about this much.

@@ -39,7 +39,6 @@ __all__ = [
     "ladder_segments",
     "marginal_carbon_price",
     "network_carbon_intensity",
-    "paper_carbon_quantity_t",
     "paper_objective_terms",
     "soc_window_violation",
     "step_emissions_t",
@@ -179,20 +178,6 @@ def network_carbon_intensity(
     den = up + gt_total + pv_total + dis_total
     safe = np.where(den > _EPS, den, 1.0)
     return np.asarray(np.where(den > _EPS, num / safe, 0.0), dtype=np.float64)
-
-
-def paper_carbon_quantity_t(
-    intensity_t_per_mwh: ArrayLike, load_mw: ArrayLike, storage_mw: ArrayLike, dt_h: float
-) -> FloatArray:
-    """The paper's per-step contribution to ΔQ (§2.3): ``C_t·(Σ_i P_{i,t}^l + Σ_k P_{k,t}^ch)·Δt``
-    — the consumption-side attribution with the network intensity of eq (13); charging
-    ``P^ch = max(−p, 0)``. Reported for comparison; the referee trades the supply-side
-    emissions of :func:`step_emissions_t` (which include the losses' share)."""
-    load, st = _f(load_mw), _f(storage_mw)
-    load_total = load.sum(axis=-1) if load.ndim else load
-    ch = np.maximum(-st, 0.0)
-    ch_total = ch.sum(axis=-1) if ch.ndim else ch
-    return np.asarray(_f(intensity_t_per_mwh) * (load_total + ch_total) * dt_h, dtype=np.float64)
 
 
 # ------------------------------------------------------------------ storage, eqs (11)–(12)

@@ -1092,8 +1092,3 @@ class Mpc:
         if info.status not in (SolveStatus.OPTIMAL, SolveStatus.TIMEOUT):
             return info, None
         return info, read_block(m.b, self.config)
-
-
-def flex_bus_weights(config: SglsConfig) -> FloatArray:
-    """Re-export of :func:`~gridbench.cases.sgls.day.flex_weights` for formulations."""
-    return flex_weights(config)

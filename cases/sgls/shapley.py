@@ -141,12 +141,6 @@ class _Game:
         return float(sum(parts.values())), parts
 
 
-def coalition_cost(config: SglsConfig, day: datetime.date, coalition: frozenset[str]
-                   ) -> tuple[float, dict[str, float]]:
-    """``C(S)`` and its split into the players' own cost terms ($) (one coalition)."""
-    return _Game(config, day).cost(frozenset(coalition))
-
-
 def characteristic_costs(config: SglsConfig, day: datetime.date, *, appsi: bool = False
                          ) -> tuple[dict[frozenset[str], float], dict[str, float]]:
     """``C(S)`` for all 16 coalitions, and the players' own costs in ``C(∅)`` (``appsi``: see

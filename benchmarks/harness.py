@@ -82,6 +82,7 @@ from gridbench.cases.contracts import (
     parse_day,
     wants_parallel_env,
 )
+from gridbench.cases.referee import DispatchCore
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.provenance import Provenance
@@ -92,6 +93,7 @@ __all__ = [
     "MAX_STEPS",
     "TIMING_COLUMNS",
     "VOLATILE_COLUMNS",
+    "DayRun",
     "DayTimeout",
     "HarnessError",
     "MultiAgentNotSupported",
@@ -99,14 +101,17 @@ __all__ = [
     "RunPlan",
     "UnitResult",
     "UnitTask",
+    "core_of",
     "day_deadline",
     "declares_agents",
     "evaluate_day",
     "execute_task",
+    "fit_timed",
     "hung_day_row",
     "make_provenance",
     "make_task",
     "plan_run",
+    "run_day",
     "run_task",
     "run_unit",
     "unit_config",
@@ -254,6 +259,25 @@ def _check_playable(method: Method, case: Case) -> None:
         )
 
 
+def fit_timed(method: Method, case: Case, seed: int, budget: Budget | str) -> float:
+    """``method.fit(case, seed, budget)`` after seeding the global generators with ``seed``,
+    as every unit does; returns its wall time (``fit_s``, s)."""
+    _seed_globals(int(seed))
+    t0 = time.perf_counter()
+    method.fit(case, int(seed), Budget.parse(budget))
+    return time.perf_counter() - t0
+
+
+@dataclass(frozen=True, eq=False)
+class DayRun:
+    """One day of one method through the referee: the row, and the referee's core after the
+    day (its day's data still loaded, :meth:`DispatchCore.history` holding every step), or
+    ``None`` where the environment exposes no core or the day failed before it was built."""
+
+    row: dict[str, Any]
+    core: DispatchCore | None
+
+
 def evaluate_day(
     case: Case,
     method: Method,
@@ -265,7 +289,25 @@ def evaluate_day(
     split: Split | str | None = None,
     time_limit_s: float | None = None,
 ) -> dict[str, Any]:
-    """Roll ``method``'s controller through one day of ``case``; return the row.
+    """The row of :func:`run_day` (same arguments)."""
+    return run_day(case, method, day, seed, budget=budget, fit_s=fit_s, split=split,
+                   time_limit_s=time_limit_s).row
+
+
+def run_day(
+    case: Case,
+    method: Method,
+    day: datetime.date | str,
+    seed: int,
+    *,
+    budget: Budget | str = Budget.REFERENCE,
+    fit_s: float = math.nan,
+    split: Split | str | None = None,
+    time_limit_s: float | None = None,
+) -> DayRun:
+    """Roll ``method``'s controller through one day of ``case``; return the row and the
+    referee's core (:class:`DayRun`: ``gridbench schedule`` and the report read the day's
+    steps from it).
 
     ``day`` is a date or a ``DAY`` spec (``test:0``). The method must be fitted already
     (``fit_s`` is copied into the row). ``split`` defaults to the split holding ``day``.
@@ -296,10 +338,11 @@ def evaluate_day(
     infos: list[dict[str, Any]] = []
     rewards: list[float] = []
     controller: Any = None
+    cores: list[DispatchCore] = []
     try:
         with day_deadline(time_limit_s):
             initial_soc, controller = _roll_out(
-                case, method, day, int(seed), infos, rewards, times
+                case, method, day, int(seed), infos, rewards, times, cores
             )
         reward_sum = sum(rewards)
         metrics = day_metrics(infos, initial_soc=initial_soc)
@@ -339,7 +382,17 @@ def evaluate_day(
     row["certified_bound"] = float(bound) if isinstance(bound, (int, float)) else math.nan
     row["plan_ms"] = float(solve_s * 1e3)
     row["compute_ms_per_decision"] = float(per_decision_ms(row["plan_ms"], ms.sum(), ms.size))
-    return row
+    return DayRun(row, cores[0] if cores else None)
+
+
+def core_of(env: Any) -> DispatchCore | None:
+    """The referee core behind ``env`` (a :class:`~gridbench.cases.referee.RefereeEnv` or
+    ``ParallelRefereeEnv``, wrapped or not), or ``None`` for an environment without one."""
+    for candidate in (env, getattr(env, "unwrapped", None)):
+        core = getattr(candidate, "core", None)
+        if isinstance(core, DispatchCore):
+            return core
+    return None
 
 
 def _timed(times: list[float], fn: Callable[..., Any], *args: Any) -> Any:
@@ -358,10 +411,12 @@ def _roll_out(
     infos: list[dict[str, Any]],
     rewards: list[float],
     times: list[float],
+    cores: list[DispatchCore],
 ) -> tuple[Any, Any]:
     """One day: the env, reset, the controller's timed ``reset`` and ``act`` per step; fills
     ``infos``, ``rewards`` (one per step of ``infos``) and ``times`` as it goes (first
-    the ``reset``, then every ``act``; a day that raises keeps what was measured). Returns
+    the ``reset``, then every ``act``; a day that raises keeps what was measured) and
+    ``cores`` with the env's referee core (:func:`core_of`). Returns
     ``(initial_soc, controller)``; the env is closed on the way out.
 
     A multi-agent method plays the case's parallel environment: its controller gets and
@@ -370,6 +425,9 @@ def _roll_out(
     joint action) with the step's reward summed over the agents."""
     parallel = wants_parallel_env(method)
     env = (case.make_parallel_env if parallel else case.make_env)(day=day, seed=seed)
+    core = core_of(env)
+    if core is not None:
+        cores.append(core)
     try:
         obs, info = env.reset(seed=seed)
         initial_soc = (next(iter(info.values()), {}) if parallel else info).get("soc")
@@ -540,10 +598,7 @@ def execute_task(
     method = method if method is not None else _build_method(task)
     _check_playable(method, case)
     budget = Budget.parse(task.budget)
-    _seed_globals(task.seed)
-    t0 = time.perf_counter()
-    method.fit(case, task.seed, budget)
-    fit_s = time.perf_counter() - t0
+    fit_s = fit_timed(method, case, task.seed, budget)
     if fitted is not None:
         fitted()
     statuses: dict[str, int] = {}

@@ -48,8 +48,7 @@ import datetime
 import io
 import json
 import math
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from gridbench.benchmarks.atomic import atomic_write_text
+from gridbench.benchmarks.harness import core_of
 from gridbench.cases.contracts import Budget, MethodFamily, parse_day
 
 if TYPE_CHECKING:
@@ -158,44 +158,6 @@ class DayRollout:
         return str(self.row.get("status", ""))
 
 
-@contextlib.contextmanager
-def _recording_envs(case: Case) -> Iterator[list[Any]]:
-    """Record the environments ``case.make_env`` builds inside the block (the harness builds
-    the day's environment first, before the controller)."""
-    made: list[Any] = []
-    original = case.make_env
-    had_own = "make_env" in getattr(case, "__dict__", {})
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        env = original(*args, **kwargs)
-        made.append(env)
-        return env
-
-    try:
-        case.make_env = recording  # type: ignore[method-assign]
-    except AttributeError:  # a case object that refuses attributes: nothing to record
-        yield made
-        return
-    try:
-        yield made
-    finally:
-        if had_own:
-            case.make_env = original  # type: ignore[method-assign]
-        else:
-            with contextlib.suppress(AttributeError):
-                del case.make_env
-
-
-def _core_of(env: Any) -> DispatchCore | None:
-    from gridbench.cases.referee import DispatchCore
-
-    for candidate in (env, getattr(env, "unwrapped", None)):
-        core = getattr(candidate, "core", None)
-        if isinstance(core, DispatchCore):
-            return core
-    return None
-
-
 def roll_out(
     case: Case,
     method: Method,
@@ -207,20 +169,16 @@ def roll_out(
 ) -> DayRollout:
     """Fit ``method`` (unless ``fit=False``: it is fitted or loaded already), then run its
     controller through ``day`` exactly as ``gridbench run`` does (same global seeding, same
-    timing) and return the row with the referee's core and executed steps."""
-    from gridbench.benchmarks.harness import _seed_globals, evaluate_day
+    timing: :func:`~gridbench.benchmarks.harness.fit_timed`,
+    :func:`~gridbench.benchmarks.harness.run_day`) and return the row with the referee's core
+    and executed steps."""
+    from gridbench.benchmarks.harness import fit_timed, run_day
 
     day = parse_day(day, case)
     budget = Budget.parse(budget)
-    fit_s = math.nan
-    if fit:
-        _seed_globals(int(seed))
-        t0 = time.perf_counter()
-        method.fit(case, int(seed), budget)
-        fit_s = time.perf_counter() - t0
-    with _recording_envs(case) as envs:
-        row = evaluate_day(case, method, day, int(seed), budget=budget, fit_s=fit_s)
-    core = _core_of(envs[0]) if envs else None
+    fit_s = fit_timed(method, case, int(seed), budget) if fit else math.nan
+    run = run_day(case, method, day, int(seed), budget=budget, fit_s=fit_s)
+    row, core = run.row, run.core
     records: tuple[CoreStep, ...] = ()
     infos: tuple[dict[str, Any], ...] = ()
     if core is not None:
@@ -482,7 +440,7 @@ def prepare_schedule(
     try:
         probe = case.make_env(day=day_value, seed=int(seed))
         probe.reset(seed=int(seed))
-        if _core_of(probe) is None:
+        if core_of(probe) is None:
             raise ScheduleInputError(
                 f"case {case.id}: its environment exposes no referee core; no schedule export"
             )

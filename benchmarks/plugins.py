@@ -49,6 +49,7 @@ from gridbench.cases.registry import (
     method_specs,
     register_case,
     register_method,
+    reregister_methods,
 )
 
 __all__ = [
@@ -137,7 +138,8 @@ def import_builtin_methods() -> tuple[PluginProblem, ...]:
             if any(part.startswith("_") for part in info.name.split(".")):
                 continue
             try:
-                importlib.import_module(info.name)
+                # imported once per process: what a sandbox dropped since is registered again
+                reregister_methods(importlib.import_module(info.name))
             except PLUGIN_ERRORS as exc:
                 report(info.name, exc)
     return tuple(problems)

@@ -71,6 +71,7 @@ __all__ = [
     "parse_case_id",
     "register_case",
     "register_method",
+    "reregister_methods",
     "sandbox",
 ]
 
@@ -339,9 +340,25 @@ def register_method(cls: _C | None = None, *, source: str = BUILTIN) -> _C | Cal
             source=source,
         )
         METHODS.add(spec.name, spec, same=MethodSpec.same_registration)
+        klass.__gridbench_method_source__ = source  # type: ignore[attr-defined]
         return klass
 
     return decorate if cls is None else decorate(cls)
+
+
+def reregister_methods(module: types.ModuleType) -> tuple[str, ...]:
+    """Register again the method classes ``module`` defines and registered at its import but
+    that the registry lost since (a :func:`sandbox` restored a snapshot taken before the
+    import: the module stays imported, so its decorators do not run again). The same for
+    methods as the cases' ``register()`` (:func:`discover_builtin_cases`). Returns their names."""
+    names = []
+    for obj in vars(module).values():
+        if (isinstance(obj, type) and obj.__module__ == module.__name__
+                and "__gridbench_method_source__" in obj.__dict__
+                and str(getattr(obj, "name", "")) not in METHODS):
+            register_method(obj, source=obj.__dict__["__gridbench_method_source__"])
+            names.append(str(obj.name))
+    return tuple(names)
 
 
 def get_method(name: str) -> MethodSpec:

@@ -396,3 +396,18 @@ def test_builtins_load_without_problems() -> None:
     assert "idle" in {m.name for m in methods}
     assert plugins.METHOD_GROUP == "gridbench.methods"
     assert all(c.source == "builtin" for c in cases)
+
+
+def test_builtin_methods_come_back_after_a_sandbox_dropped_them() -> None:
+    # a registry restored from a snapshot taken before rl_agents was imported loses its
+    # methods while the modules stay imported; discovery registers them again (the test-order
+    # leak of `pytest tests/test_cli_run.py tests/test_executor_ray.py`)
+    assert plugins.import_builtin_methods() == ()
+    everything = set(registry.METHODS.names())
+    assert {"ppo", "sac", "oracle", "mpc", "idle"} <= everything
+    with registry.sandbox():
+        registry.METHODS.restore({})
+        assert "ppo" not in registry.METHODS
+        assert plugins.import_builtin_methods() == ()
+        assert set(registry.METHODS.names()) == everything
+        assert registry.get_method("ppo").source == registry.BUILTIN

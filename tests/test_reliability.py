@@ -563,6 +563,13 @@ def test_readers_see_every_key_once_while_compact_runs(smoke_store, tmp_path):
 # --------------------------------------------------------------------------- the console
 
 
+def _default_sigint() -> None:
+    """In the child before it execs: SIGINT back to its default, as in a terminal. A test run
+    started in the background (``make test &``) ignores SIGINT, and an ignored SIGINT is
+    inherited: Python then installs no KeyboardInterrupt handler and Ctrl-C does nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _script(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     driver = (
         f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nimport toy_case\n"
@@ -576,6 +583,7 @@ def _script(code: str, *args: str, env: dict[str, str] | None = None) -> subproc
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_default_sigint,
     )
 
 

@@ -72,7 +72,6 @@ W_TERMINAL: Final[float] = 1000.0
 ABS_GAP: Final[float] = 0.5
 
 
-
 @planning_method
 class ScenarioMethod(PlannerMethod):
     """Two-stage scenario-based stochastic MILP (day-ahead plan), MPC intraday."""

@@ -7,8 +7,9 @@ they were built from:
   day the case asked), feasible ones first, then the lowest IQM cost (the leaderboard's
   order); the *best RL agent*: the same among the entries of family ``rl``;
 * each one's gap to the oracle, ``gap`` = IQM over seeds of the per-seed mean over the days
-  of ``(cost − oracle cost) / |oracle cost|``, with its 95 % stratified-bootstrap interval
-  (``gap_lo``, ``gap_hi``);
+  of ``(cost − B) / |B|``, ``B`` the oracle's cost or its certified bound where its row has
+  one (:func:`~gridbench.benchmarks.leaderboard.oracle_value`), with its 95 %
+  stratified-bootstrap interval (``gap_lo``, ``gap_hi``);
 * the days on which RL beats the solver: on each day ``d`` both have ``ok`` rows (the
   entry's split and budget), ``c_RL(d)`` = the **mean** over the RL agent's seeds of its cost
   on ``d`` (:data:`DAY_STATISTIC`), ``c_S(d)`` the solver's (mean over its seeds, usually

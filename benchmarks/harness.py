@@ -279,19 +279,11 @@ class DayRun:
 
 
 def evaluate_day(
-    case: Case,
-    method: Method,
-    day: datetime.date | str,
-    seed: int,
-    *,
-    budget: Budget | str = Budget.REFERENCE,
-    fit_s: float = math.nan,
-    split: Split | str | None = None,
-    time_limit_s: float | None = None,
+    case: Case, method: Method, day: datetime.date | str, seed: int, **options: Any
 ) -> dict[str, Any]:
-    """The row of :func:`run_day` (same arguments)."""
-    return run_day(case, method, day, seed, budget=budget, fit_s=fit_s, split=split,
-                   time_limit_s=time_limit_s).row
+    """The row of :func:`run_day` (same arguments: ``budget``, ``fit_s``, ``split``,
+    ``time_limit_s`` as keywords)."""
+    return run_day(case, method, day, seed, **options).row
 
 
 def run_day(

@@ -13,8 +13,10 @@ of that day::
 :data:`~gridbench.benchmarks.leaderboard.ORACLE_METHOD`, family ``bound``, status ``ok``; one
 row per seed and budget, the oracle being deterministic) of each row's ``certified_bound`` where
 that column exists and is finite (a certified lower bound), else its ``cost``. The solver
-tolerance of the oracle is named once, here (:data:`ORACLE_TOLERANCES` per case, else
-:data:`ORACLE_TOLERANCE_USD`, :data:`ORACLE_TOLERANCE_REL`: the MIP gap).
+tolerance of an oracle is named once, where its planner is registered beside its solver's gap
+(:func:`tolerance_of`; ``ORACLE_TOLERANCE`` in ``solvers/ses_carbon.py``,
+``solvers/loss_arbitrage.py``, ``solvers/sgls.py``), else :data:`ORACLE_TOLERANCE_USD`,
+:data:`ORACLE_TOLERANCE_REL`.
 
 Per case (:class:`CaseBound`): the worst (smallest) ``margin_usd`` with its relative margin,
 day and method, the number of comparisons, and every violation. A deployable row on a day
@@ -39,17 +41,16 @@ import numpy as np
 
 from gridbench.benchmarks.leaderboard import BOUND_COLUMN, ORACLE_METHOD, oracle_value
 from gridbench.cases.contracts import MethodFamily
+from gridbench.solvers.planners import BoundTolerance, planner_for
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "BOUND_COLUMN",
-    "ORACLE_TOLERANCES",
     "ORACLE_TOLERANCE_REL",
     "ORACLE_TOLERANCE_USD",
     "CaseBound",
-    "OracleTolerance",
     "Violation",
     "check_frame",
     "format_case",
@@ -57,35 +58,25 @@ __all__ = [
     "tolerance_of",
 ]
 
-#: Absolute tolerance of the oracle's solver, $ per day, for cases without an entry in
-#: :data:`ORACLE_TOLERANCES`: the SGLS oracles' MIP gap (HiGHS stops at 0.5 $ or 1e-4).
+#: Absolute tolerance ($ per day) for an oracle that states none where it is registered.
 ORACLE_TOLERANCE_USD: Final[float] = 0.5
-#: Relative tolerance of the oracle's solver, a share of ``|oracle cost|`` (same cases).
+#: Relative tolerance (a share of ``|oracle cost|``) for an oracle that states none.
 ORACLE_TOLERANCE_REL: Final[float] = 1e-4
 
 
-@dataclass(frozen=True, slots=True)
-class OracleTolerance:
-    """How far below the oracle a deployable row may lie on a day: ``max(usd, rel·|B|)``."""
+def tolerance_of(case_id: str) -> BoundTolerance:
+    """The tolerance the oracle of ``case_id`` states where its planner is registered
+    (``register_planner("oracle", …, tolerance=…)``, next to its solver's own gap), else
+    :data:`ORACLE_TOLERANCE_USD` / :data:`ORACLE_TOLERANCE_REL`."""
+    from gridbench.benchmarks.plugins import import_builtin_methods
 
-    usd: float
-    rel: float
-
-
-#: Cases whose oracle is solved tighter than the MIP default, by case id: SES-carbon's SOCP in
-#: Clarabel (1e-8) and loss-arbitrage's convex program at a temperature fixed point within
-#: 1e-4 K (mpc stays 1e-4–1.3e-3 $ above it on all 73 test days): a tenth of a cent per day,
-#: ten times below the 0.012 $ by which the two-solve fixed point was beaten.
-ORACLE_TOLERANCES: Final[dict[str, OracleTolerance]] = {
-    "ses-carbon-ieee33-v0": OracleTolerance(1e-3, 1e-6),
-    "loss-arbitrage-ieee33-v0": OracleTolerance(1e-3, 1e-6),
-}
+    import_builtin_methods()  # the built-in planners register their tolerances
+    spec = planner_for(ORACLE_METHOD, case_id)
+    if spec is not None and spec.tolerance is not None:
+        return spec.tolerance
+    return BoundTolerance(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL)
 
 
-def tolerance_of(case_id: str) -> OracleTolerance:
-    """The oracle tolerance of ``case_id`` (:data:`ORACLE_TOLERANCES`, else the MIP default)."""
-    return ORACLE_TOLERANCES.get(
-        case_id, OracleTolerance(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL))
 _DAY_KEY: Final[list[str]] = ["case", "split", "day"]
 
 

@@ -37,6 +37,7 @@ from gridbench.cases.registry import DuplicateNameError, UnknownNameError, regis
 __all__ = [
     "COMMON_PLANNERS",
     "PLANNER_METHODS",
+    "BoundTolerance",
     "DayAheadMethod",
     "MpcMethod",
     "OracleMethod",
@@ -54,13 +55,25 @@ _M = TypeVar("_M", bound="PlannerMethod")
 
 
 @dataclass(frozen=True, slots=True)
+class BoundTolerance:
+    """How far below a bound's value of a day a deployable method's cost may lie before the
+    bound counts as beaten ($ and relative: ``max(usd, rel·|B|)``): the bound's solver
+    tolerance, stated where the bound is registered (:func:`register_planner`)."""
+
+    usd: float
+    rel: float
+
+
+@dataclass(frozen=True, slots=True)
 class PlannerSpec:
-    """One case family's implementation of a planning method."""
+    """One case family's implementation of a planning method (``tolerance``: a bound's
+    :class:`BoundTolerance`, ``None`` where it states none)."""
 
     method: str
     case_prefix: str
     factory: PlannerFactory
     source: str  # ``module:qualname`` of the factory
+    tolerance: BoundTolerance | None = None
 
 
 #: method name → case prefix → planner.
@@ -73,9 +86,11 @@ def _source(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
 
 
-def register_planner(method: str, case_prefix: str) -> Callable[[_F], _F]:
+def register_planner(method: str, case_prefix: str, *,
+                     tolerance: BoundTolerance | None = None) -> Callable[[_F], _F]:
     """Decorator: ``factory(case, day) -> Controller`` implements planning method ``method``
-    for every case whose id starts with ``case_prefix`` (e.g. ``"ses-carbon-"``)."""
+    for every case whose id starts with ``case_prefix`` (e.g. ``"ses-carbon-"``); a bound
+    states its solver ``tolerance`` (the bound check's, ``benchmarks/bound_check.py``)."""
     if method not in PLANNER_METHODS:
         raise UnknownNameError(unknown_name_message("planning method", method, PLANNER_METHODS))
     if not case_prefix or not case_prefix.endswith("-"):
@@ -85,7 +100,7 @@ def register_planner(method: str, case_prefix: str) -> Callable[[_F], _F]:
         )
 
     def decorate(factory: _F) -> _F:
-        spec = PlannerSpec(method, case_prefix, factory, _source(factory))
+        spec = PlannerSpec(method, case_prefix, factory, _source(factory), tolerance)
         by_prefix = _PLANNERS.setdefault(method, {})
         old = by_prefix.get(case_prefix)
         if old is not None and old.source != spec.source:
@@ -99,9 +114,10 @@ def register_planner(method: str, case_prefix: str) -> Callable[[_F], _F]:
     return decorate
 
 
-def planner_for(method: str, case: Case) -> PlannerSpec | None:
-    """The planner of ``method`` for ``case`` (longest matching prefix), or ``None``."""
-    case_id = str(getattr(case, "id", ""))
+def planner_for(method: str, case: Case | str) -> PlannerSpec | None:
+    """The planner of ``method`` for ``case`` (or a case id; longest matching prefix), or
+    ``None``."""
+    case_id = case if isinstance(case, str) else str(getattr(case, "id", ""))
     matches = [s for p, s in _PLANNERS.get(method, {}).items() if case_id.startswith(p)]
     return max(matches, key=lambda s: len(s.case_prefix)) if matches else None
 

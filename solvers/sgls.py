@@ -44,7 +44,12 @@ import numpy as np
 
 from gridbench.cases.contracts import Case, MethodFamily
 from gridbench.cases.referee import Layer
-from gridbench.solvers.planners import PlannerMethod, planning_method, register_planner
+from gridbench.solvers.planners import (
+    BoundTolerance,
+    PlannerMethod,
+    planning_method,
+    register_planner,
+)
 
 __all__ = [
     "CASE_PREFIX",
@@ -520,7 +525,12 @@ def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
     return scen, probs
 
 
-@register_planner("oracle", case_prefix=CASE_PREFIX)
+#: the bound check's tolerance of this oracle: its MIP gap, 0.5 $ or 1e-4 of the day
+ORACLE_TOLERANCE: Final[BoundTolerance] = BoundTolerance(usd=ABS_GAP,
+                                                         rel=OracleController.mip_gap)
+
+
+@register_planner("oracle", case_prefix=CASE_PREFIX, tolerance=ORACLE_TOLERANCE)
 def sgls_oracle(case: Case, day: datetime.date) -> OracleController:
     return OracleController(case, day)
 

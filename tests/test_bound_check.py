@@ -196,11 +196,14 @@ def test_committed_reference_oracle_is_a_bound(
 
 
 def test_tighter_tolerance_of_the_convex_oracles() -> None:
-    from gridbench.benchmarks.bound_check import OracleTolerance, tolerance_of
+    from gridbench.benchmarks.bound_check import tolerance_of
+    from gridbench.solvers.planners import BoundTolerance
 
     # the loss-arbitrage oracle beaten by 0.012 $ (its two-solve fixed point) is caught
-    assert tolerance_of("loss-arbitrage-ieee33-v0") == OracleTolerance(1e-3, 1e-6)
-    assert tolerance_of("sgls-ieee33-v0") == OracleTolerance(0.5, 1e-4)
+    assert tolerance_of("loss-arbitrage-ieee33-v0") == BoundTolerance(1e-3, 1e-6)
+    assert tolerance_of("sgls-ieee33-v0") == BoundTolerance(0.5, 1e-4)
+    # a case whose oracle states none (or no oracle at all) gets the default
+    assert tolerance_of("a-v0") == BoundTolerance(ORACLE_TOLERANCE_USD, ORACLE_TOLERANCE_REL)
     frame = pd.DataFrame(
         [
             _row("loss-arbitrage-ieee33-v0", "oracle", "bound", D1, -195.0),

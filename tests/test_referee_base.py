@@ -497,6 +497,42 @@ def test_two_layer_timeline_and_reference() -> None:
     assert core.applied_setpoints(Layer.INTRADAY)[:, 0].tolist() == [0.0] * 96
 
 
+@pytest.mark.parametrize("two_layer", [False, True], ids=["single-layer", "two-layer"])
+def test_info_names_the_next_step(two_layer: bool) -> None:
+    """``next_layer``/``next_step`` say where the next action will be applied: the day's first
+    step after reset, the step after each step (the next layer's first after a layer's last),
+    ``None`` after the day's last step; stages before the last name the same step."""
+    from toy_case import ToyCore  # tests/toy_case.py: 24 × 1 h, after 1 × 24 h when two-layer
+
+    env = RefereeEnv(ToyCore(4.0, two_layer), day=DAY)
+    _, info = env.reset(seed=0)
+    nexts = [(info["next_layer"], info["next_step"])]
+    assert nexts[0] == (info["layer"], info["step"])
+    done = False
+    while not done:
+        _, _, done, _, info = env.step(env.idle_action())
+        assert (info["layer"], info["step"]) == nexts[-1]  # applied where announced
+        nexts.append((info["next_layer"], info["next_step"]))
+    first = [("day_ahead", 0)] if two_layer else []
+    assert nexts == first + [("intraday", k) for k in range(24)] + [(None, None)]
+
+    multi = ParallelRefereeEnv(
+        _ToyCore(n_storage=2, two_layer=two_layer), sequential_stages=True, day=DAY
+    )
+    _, infos = multi.reset(seed=0)
+    first_layer = "day_ahead" if two_layer else "intraday"
+    assert {(i["next_layer"], i["next_step"]) for i in infos.values()} == {(first_layer, 0)}
+    idle = {name: np.zeros(multi.action_space(name).shape) for name in multi.agents}
+    _, _, _, _, infos = multi.step(idle)  # stage 0: the leader; the follower acts at step 0
+    assert {(i["next_layer"], i["next_step"], i["kpi"]) for i in infos.values()} == {
+        (first_layer, 0, False)
+    }
+    _, _, _, _, infos = multi.step(idle)  # stage 1 executes step 0
+    assert {(i["next_layer"], i["next_step"], i["kpi"]) for i in infos.values()} == {
+        (first_layer, 1, True)
+    }
+
+
 # ---------------------------------------------------------------------------- parallel env
 @pytest.mark.parametrize("sequential", [False, True], ids=["simultaneous", "stackelberg"])
 @pytest.mark.parametrize("two_layer", [False, True], ids=["single-layer", "two-layer"])

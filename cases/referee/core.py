@@ -467,4 +467,3 @@ def as_float_array(value: ArrayLike, what: str) -> FloatArray:
         raise ProjectionError(
             f"{what} must be numeric, got {type(value).__name__}: {value!r:.80}"
         ) from None
-

@@ -430,7 +430,7 @@ def register_case_columns(case_prefix: str, columns: Sequence[tuple[str, str]]) 
 
 def display_columns(case_id: str) -> tuple[tuple[str, str], ...]:
     """:data:`DISPLAY_COLUMNS` plus the columns registered for ``case_id``'s prefix."""
-    import gridbench.benchmarks.figures  # noqa: F401  (per-case modules register columns)
+    import gridbench.benchmarks.report.figures  # noqa: F401  (per-case modules register columns)
 
     extra = [cols for prefix, cols in _CASE_COLUMNS.items() if case_id.startswith(prefix)]
     shown = [key for key, _ in DISPLAY_COLUMNS]

@@ -190,16 +190,16 @@ def test_markdown_table_and_html() -> None:
 
 
 def test_report_opens_with_the_answer() -> None:
-    from gridbench.benchmarks.report import _html, _markdown
+    from gridbench.benchmarks.report import render_html_report, render_markdown_report
 
     answer = build_answer(_frame(), [
         _entry("t-v0", "mpc", "solver", 0.02, 0.02, 0.02),
         _entry("t-v0", "ppo", "rl", 0.67 / 9.0, 0.05, 0.31 / 3.0),
     ])  # fmt: skip
-    md = _markdown({"rows": "21"}, [], {}, render_markdown(answer))
+    md = render_markdown_report({"rows": "21"}, [], {}, render_markdown(answer))
     assert md.startswith(f"# gridbench report\n\n## {HEADING}\n")
     assert md.index(HEADING) < md.index("- rows: 21")
-    page = _html({"rows": "21"}, [], {}, render_html(answer))
+    page = render_html_report({"rows": "21"}, [], {}, render_html(answer))
     assert page.index("<h1>gridbench report</h1>") < page.index(HEADING) < page.index("rows: 21")
 
 

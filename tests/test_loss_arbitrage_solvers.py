@@ -126,7 +126,7 @@ def test_sac_smoke_fit_and_day(case, day, tmp_path):
 
 
 def test_revenue_table_splits_the_referee_revenue_by_node(case, day):
-    from gridbench.benchmarks.figures.loss_arbitrage import revenue_of, setpoints_of
+    from gridbench.benchmarks.report.figures.loss_arbitrage import revenue_of, setpoints_of
     from gridbench.benchmarks.schedule import roll_out
     from gridbench.cases.loss_arbitrage.revenue import revenue_table
 

@@ -356,8 +356,8 @@ def test_sgls_case_smoke_if_registered(tmp_path: Path) -> None:
 def test_fig15_training_curves_from_the_runs(case: _SglsToyCase, trained, tmp_path: Path) -> None:
     import pandas as pd
 
-    from gridbench.benchmarks.figures._ppo_training import ppo_training_figure
     from gridbench.benchmarks.report import ReportContext
+    from gridbench.benchmarks.report.figures.ppo_training import ppo_training_figure
 
     root = trained["ppo", "mlp"].training_dir
     stored = pd.DataFrame({"case": [case.id] * 3, "method": ["ppo", "ppo-kl", "ppo-clip-kl"]})

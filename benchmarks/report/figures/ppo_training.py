@@ -1,9 +1,9 @@
 """Training curves of the three PPO variants (SGLS paper Fig. 15), for a case's figure function.
 
-Private helper (not registered: a case has one figure function, and the SGLS figures belong to
-that case's module). Call it from there::
+Not registered (a case has one figure function, and the SGLS figures belong to that case's
+module). Call it from there::
 
-    from gridbench.benchmarks.figures._ppo_training import ppo_training_figure
+    from gridbench.benchmarks.report.figures.ppo_training import ppo_training_figure
     fig = ppo_training_figure(ctx, case_id)   # a Figure, or None with a note
 
 It reads the training runs ``<training_dir>/<case>/<method>/seed<k>/`` that ``fit`` writes:
@@ -18,15 +18,10 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from gridbench.benchmarks.report import (
-    _RL_COLORS,
-    Figure,
-    ReportContext,
-    _new_figure,
-    _read_training_curve,
-    _slug,
-    _smooth,
-)
+from gridbench.benchmarks.report.context import ReportContext
+from gridbench.benchmarks.report.plotting import RL_COLORS, case_slug, new_figure
+from gridbench.benchmarks.report.registry import Figure
+from gridbench.benchmarks.report.training_curves import moving_average, read_training_curve
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,18 +72,18 @@ def ppo_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
             where = ", ".join(str(d / case_id / method) for d in ctx.training_dirs)
             ctx.note(case_id, f"no {method} training runs for Fig. 15 (looked in {where})")
     curves = {
-        m: [c for c in (_read_training_curve(r) for r in rs) if c is not None]
+        m: [c for c in (read_training_curve(r) for r in rs) if c is not None]
         for m, rs in runs.items()
     }
     curves = {m: c for m, c in curves.items() if c}
     if not curves:
         return None
-    fig = _new_figure(7.5, 6.0)
+    fig = new_figure(7.5, 6.0)
     top, bottom = fig.subplots(2, 1, height_ratios=(3, 2))
     for k, (method, cs) in enumerate(curves.items()):
-        color = _RL_COLORS[k % len(_RL_COLORS)]
+        color = RL_COLORS[k % len(RL_COLORS)]
         n = min(len(y) for _, y, _ in cs)
-        smooth = np.array([_smooth(y[:n]) for _, y, _ in cs])
+        smooth = np.array([moving_average(y[:n]) for _, y, _ in cs])
         x = cs[0][0][:n]
         top.fill_between(x, smooth.min(axis=0), smooth.max(axis=0), color=color, alpha=0.2, lw=0)
         top.plot(x, smooth.mean(axis=0), color=color, lw=2, label=f"{method} ({len(cs)} seeds)")
@@ -101,7 +96,7 @@ def ppo_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     for k, method in enumerate(PPO_METHODS):
         if method == "ppo" or method not in runs:
             continue
-        color = _RL_COLORS[k % len(_RL_COLORS)]
+        color = RL_COLORS[k % len(RL_COLORS)]
         frames = [df for df in (_progress(r) for r in runs[method]) if df is not None and len(df)]
         if not frames:
             continue
@@ -125,7 +120,7 @@ def ppo_training_figure(ctx: ReportContext, case_id: str) -> Figure | None:
         ctx.note(case_id, "no train/kl_beta in the PPO-KL runs' progress.csv: β panel left empty")
     return ctx.save(
         fig,
-        f"{_slug(case_id)}_ppo_training.png",
+        f"{case_slug(case_id)}_ppo_training.png",
         "Training curves of PPO-clip, PPO-kl and PPO-clip-kl (paper Fig. 15)",
         "Top: return of each training episode (one train day, the referee's reward summed over "
         "the day, from the runs' monitor.csv); thick: the mean over seeds of a moving average "

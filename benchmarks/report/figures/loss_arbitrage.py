@@ -20,16 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gridbench.benchmarks.report import (
-    Figure,
-    ReportContext,
-    _best_rl,
-    _color,
-    _new_figure,
-    _slug,
-    _sources,
-    case_figures,
-)
+from gridbench.benchmarks.report.context import ReportContext
+from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
+from gridbench.benchmarks.report.registry import Figure, case_figures
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.schedule import DayRollout
@@ -61,7 +54,7 @@ def _runs(ctx: ReportContext, case_id: str, day: str) -> dict[str, DayRollout]:
     for name in ("rule", "mpc"):
         if name in present and (r := ctx.rollout(case_id, name, day)) is not None:
             runs[name] = r
-    for name in _best_rl(ctx, case_id):
+    for name in ctx.ranked_rl_methods(case_id):
         if (r := ctx.rollout(case_id, name, day)) is not None:
             runs[name] = r
             break
@@ -96,14 +89,14 @@ def _energy_figure(
     edges = np.arange(price.size + 1)
     picks = [(k, f"{dev.kind[k]} at bus {dev.buses[k]}") for k in range(dev.n)
              if dev.buses[k] in (13, 9)]  # fmt: skip
-    fig = _new_figure(8.0, 2.6 * max(len(picks), 1) + 0.6)
+    fig = new_figure(8.0, 2.6 * max(len(picks), 1) + 0.6)
     axes = np.atleast_1d(fig.subplots(max(len(picks), 1), 1, sharex=True, squeeze=False)[:, 0])
     for ax, (k, label) in zip(axes, picks, strict=False):
         _peak_spans(ax, price)
         for j, (name, r) in enumerate(runs.items()):
             energy = [dev.e_init[k]] + [float(i["energy_mwh"][k]) for i in r.infos]
             avail = [dev.e_init[k]] + [float(i["available_mwh"][k]) for i in r.infos]
-            color = _color(name, "", j)
+            color = method_color(name, j)
             ax.plot(edges, energy, color=color, lw=1.6, label=f"E, {name}")
             ax.plot(edges, avail, color=color, lw=0.9, ls=":", label=f"F_a, {name}")
         ax.axhline(dev.f_min[k], color="black", lw=0.6, ls="--")
@@ -116,12 +109,12 @@ def _energy_figure(
     fig.suptitle(f"{case_id}, {day}: storage energy against the price windows")
     return ctx.save(
         fig,
-        f"{_slug(case_id)}_energy.png",
+        f"{case_slug(case_id)}_energy.png",
         "Energy of the battery at bus 13 and the supercapacitor at bus 9",
         f"Test day {day}. Solid: cell energy E after each hour; dotted: the remaining available "
         "energy F_a = E − κ(T)·x (the polarization term at the hour's current and cell "
         "temperature); dashed: the window F_min…F_max; shaded: the peak-price window 6–20 h. "
-        + _sources(ctx, case_id, day, runs),
+        + ctx.describe_rollouts(case_id, day, runs),
     )
 
 
@@ -131,7 +124,7 @@ def _flows_figure(
     before = np.array([np.asarray(i["branch_p_mw"]) for i in runs["idle"].infos]).T
     after = np.array([np.asarray(i["branch_p_mw"]) for i in runs[best].infos]).T
     lim = float(max(np.abs(before).max(), np.abs(after).max()))
-    fig = _new_figure(9.0, 6.6)
+    fig = new_figure(9.0, 6.6)
     axes = fig.subplots(3, 1, sharex=True)
     for ax, data, title, cmap, vlim in (
         (axes[0], before, "before: idle", "viridis", (0.0, lim)),
@@ -148,11 +141,12 @@ def _flows_figure(
     axes[-1].set_xlabel("hour of the day")
     return ctx.save(
         fig,
-        f"{_slug(case_id)}_line_flows.png",
+        f"{case_slug(case_id)}_line_flows.png",
         "Branch flows before and after scheduling",
         f"Test day {day}. Active power entering each of the 32 branches (branch k feeds bus "
         f"k + 2) per hour: idle storage, {best}, and the difference (discharging at the peak "
-        "relieves the trunk; valley charging loads it). " + _sources(ctx, case_id, day, runs),
+        "relieves the trunk; valley charging loads it). "
+        + ctx.describe_rollouts(case_id, day, runs),
     )
 
 
@@ -191,7 +185,7 @@ def _table_figure(
         "Aumann–Shapley rule (marginal loss reduction averaged from no storage to the "
         f"schedule; the split adds up to the feeder term within {res:.1e} $). 'Before' is the "
         f"time-of-use rule (the paper does not say what ran before its scheduling), 'after' "
-        f"{best}. " + _sources(ctx, case_id, day, runs),
+        f"{best}. " + ctx.describe_rollouts(case_id, day, runs),
     )
 
 

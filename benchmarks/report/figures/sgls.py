@@ -19,14 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gridbench.benchmarks.leaderboard import register_case_columns
-from gridbench.benchmarks.report import (
-    Figure,
-    ReportContext,
-    _color,
-    _new_figure,
-    _slug,
-    case_figures,
-)
+from gridbench.benchmarks.report.context import ReportContext
+from gridbench.benchmarks.report.figures.ppo_training import ppo_training_figure
+from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
+from gridbench.benchmarks.report.registry import Figure, case_figures
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.schedule import DayRollout
@@ -51,17 +47,17 @@ def _runs(ctx: ReportContext, case_id: str, day: str, names) -> dict[str, DayRol
 
 def _tie_figure(ctx: ReportContext, case_id: str, day: str,
                 runs: Mapping[str, DayRollout]) -> Figure:
-    fig = _new_figure(8.0, 6.4)
+    fig = new_figure(8.0, 6.4)
     top, bottom = fig.subplots(2, 1, sharex=True)
     hours = np.arange(24)
     t15 = np.arange(96) * 0.25
     for k, (name, r) in enumerate(runs.items()):
         plan = np.asarray(r.core.plan_tie)
         top.step(np.append(hours, 24), np.append(plan, plan[-1]), where="post",
-                 color=_color(name, "", k), label=f"{name}" + (" (before control)"
+                 color=method_color(name, k), label=f"{name}" + (" (before control)"
                                                               if name == "idle" else ""))
         tie = np.array([float(i["tie_line_mw"]) for i in r.infos])
-        bottom.plot(t15, tie, color=_color(name, "", k), lw=1.2, label=name)
+        bottom.plot(t15, tie, color=method_color(name, k), lw=1.2, label=name)
     if "idle" in runs:
         ref = np.array([float(i["tie_line_ref_mw"]) for i in runs["idle"].infos])
         bottom.step(t15, ref, where="post", color="black", ls="--", lw=0.8,
@@ -74,7 +70,7 @@ def _tie_figure(ctx: ReportContext, case_id: str, day: str,
     bottom.legend(fontsize=7, ncol=3)
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
-    return ctx.save(fig, f"{_slug(case_id)}_tie_line.png",
+    return ctx.save(fig, f"{case_slug(case_id)}_tie_line.png",
                     "Tie-line power before and after control (paper Figs. 12-13)",
                     f"Test day {day}. Top: hourly day-ahead schedule T* each method's plan "
                     "commits (idle = before control). Bottom: executed 15-min tie line; the "
@@ -87,7 +83,7 @@ def _storage_figure(ctx: ReportContext, case_id: str, day: str,
     if not names:
         ctx.note(case_id, "no intraday method re-simulated: no storage figure (Fig. 14)")
         return None
-    fig = _new_figure(8.0, 2.6 * len(names))
+    fig = new_figure(8.0, 2.6 * len(names))
     axes = np.atleast_2d(fig.subplots(len(names), 2, squeeze=False))
     t15 = np.arange(96) * 0.25
     for row, name in zip(axes, names, strict=True):
@@ -98,17 +94,17 @@ def _storage_figure(ctx: ReportContext, case_id: str, day: str,
         soc = np.array([np.mean(i["soc"]) for i in r.infos])
         soc_ref = np.array([np.mean(i["soc_ref"]) for i in r.infos])
         row[0].step(t15, plan, where="post", color="black", ls="--", label="day-ahead plan")
-        row[0].step(t15, actual, where="post", color=_color(name), label="intraday actual")
+        row[0].step(t15, actual, where="post", color=method_color(name), label="intraday actual")
         row[0].set_ylabel(f"{name}\nstorage MW (>0 out)")
         row[1].plot(t15, soc_ref, color="black", ls="--", label="planned SOC")
-        row[1].plot(t15, soc, color=_color(name), label="actual SOC")
+        row[1].plot(t15, soc, color=method_color(name), label="actual SOC")
         row[1].set_ylabel("mean SOC")
         for ax in row:
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=7)
     axes[-1][0].set_xlabel("hour of the day")
     axes[-1][1].set_xlabel("hour of the day")
-    return ctx.save(fig, f"{_slug(case_id)}_storage.png",
+    return ctx.save(fig, f"{case_slug(case_id)}_storage.png",
                     "Storage: day-ahead plan vs intraday output and SOC (paper Fig. 14)",
                     f"Test day {day}. Total storage power (left) and mean SOC over storages "
                     "(right), planned (dashed) and executed, per intraday method.")
@@ -120,7 +116,7 @@ def _distribution_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     if not names:
         ctx.note(case_id, "no scenario/day-ahead/PPO rows: no cost distribution (Fig. 11)")
         return None
-    fig = _new_figure(7.0, 4.0)
+    fig = new_figure(7.0, 4.0)
     ax = fig.subplots()
     data = [df[df["method"] == n].groupby("day")["cost"].mean().to_numpy() for n in names]
     ax.boxplot(data, tick_labels=names, showmeans=True)
@@ -128,7 +124,7 @@ def _distribution_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     ax.set_title(f"{case_id}: objective over the stored days (paper Fig. 11)")
     ax.grid(True, alpha=0.3)
     counts = ", ".join(f"{n}: {len(d)} days" for n, d in zip(names, data, strict=True))
-    return ctx.save(fig, f"{_slug(case_id)}_cost_distribution.png",
+    return ctx.save(fig, f"{case_slug(case_id)}_cost_distribution.png",
                     "Distribution of the daily objective (paper Fig. 11)",
                     f"Daily referee cost per stored day (mean over seeds); {counts}.")
 
@@ -148,8 +144,6 @@ def sgls_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
         ctx.note(case_id, "no ok rows: no representative day to re-simulate")
     if (f := _distribution_figure(ctx, case_id)) is not None:
         out.append(f)
-    from gridbench.benchmarks.figures._ppo_training import ppo_training_figure
-
     if (f := ppo_training_figure(ctx, case_id)) is not None:
         out.append(f)
     return out

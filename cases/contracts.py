@@ -7,7 +7,10 @@ The harness accepts anything that satisfies these protocols (like Stable-Baselin
 * :class:`Method` — ``name``, ``family``, ``supports(case)``, ``fit(case, seed, budget)``,
   ``controller(case, day)``;
 * :class:`Case` — a registered, versioned problem with ``days(split)`` and
-  ``make_env(day=None, seed=0)``; :class:`MultiAgentCase` adds ``make_parallel_env``.
+  ``make_env(day=None, seed=0)``; :class:`MultiAgentCase` adds ``make_parallel_env``;
+* :class:`PlanningCase` — what a solver needs besides the environment: the day's data as
+  the referee sees it (:meth:`~PlanningCase.day_data`, a :class:`DayData`), the
+  :class:`ActionLayout` of the setpoint vector and the names of the observation's entries.
 
 :class:`BaseCase` is the ready-made implementation the built-in cases derive from: it
 validates the config (pydantic, unknown keys are errors), derives ``steps``/``step_hours``
@@ -28,9 +31,19 @@ import datetime
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Literal,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,17 +59,26 @@ __all__ = [
     "METHOD_CALLABLES",
     "METHOD_NAME_RE",
     "Action",
+    "ActionEntry",
+    "ActionLayout",
     "BaseCase",
     "Budget",
     "Case",
     "CaseConfig",
     "CaseConfigError",
     "Controller",
+    "DayData",
     "DaySpecError",
+    "FormulatedCase",
+    "Formulation",
+    "InfoSet",
     "Method",
     "MethodContractError",
     "MethodFamily",
     "MultiAgentCase",
+    "Plan",
+    "PlanningCase",
+    "SolveOutcome",
     "Split",
     "UnknownChoiceError",
     "method_problems",
@@ -196,6 +218,182 @@ class MultiAgentCase(Case, Protocol):
     """A case that also offers a PettingZoo parallel environment over the same core."""
 
     def make_parallel_env(self, day: datetime.date | None = None, seed: int = 0) -> ParallelEnv: ...
+
+
+#: Which data a :meth:`PlanningCase.day_data` call returns: the realized day or a forecast.
+InfoSet = Literal["actual", "forecast"]
+
+
+@runtime_checkable
+class DayData(Protocol):
+    """One day's data as a formulation reads it (every case's day class satisfies it; each
+    adds its own fields). Common names across cases: ``load_p_mw``/``load_q_mvar`` (per bus,
+    ``(n_steps, n_bus)``), ``price_usd_per_mwh`` (the upstream tariff, ``(n_steps,)``);
+    ``info`` says whether the arrays are the realized day or a forecast issued at step
+    ``issue_step``."""
+
+    day: datetime.date
+    info: InfoSet
+    issue_step: int
+    load_p_mw: NDArray[np.float64]
+    load_q_mvar: NDArray[np.float64]
+    price_usd_per_mwh: NDArray[np.float64]
+
+    @property
+    def n_steps(self) -> int: ...
+
+    @property
+    def step_hours(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """One entry of a case's setpoint vector.
+
+    ``kind`` is the schedule's element kind (``storage``, ``gas_turbine``, ``thermal``,
+    ``flexible_load``, ``supercapacitor``, …: the ``kind`` of the case's schedule rows),
+    ``bus`` the grid bus it acts at (numbered from 1 at the substation; ``None`` for an entry
+    spread over several buses, as SGLS's flexible loads on IEEE 33), ``unit`` its unit
+    (``MW``); ``layers`` the timeline layers in which the referee applies it. Sign: ``> 0``
+    injects into the grid (generation, storage discharge, demand removed)."""
+
+    name: str
+    kind: str
+    bus: int | None
+    unit: str = "MW"
+    layers: tuple[str, ...] = ("intraday",)
+
+
+@dataclass(frozen=True)
+class ActionLayout:
+    """The setpoint vector of a case, entry by entry (:class:`ActionEntry`), in order."""
+
+    entries: tuple[ActionEntry, ...]
+
+    def __post_init__(self) -> None:
+        names = [e.name for e in self.entries]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"action layout repeats entry names {repeated}; names are unique")
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[ActionEntry]:
+        return iter(self.entries)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Entry names, in setpoint order."""
+        return tuple(e.name for e in self.entries)
+
+    def indices(self, kind: str) -> NDArray[np.intp]:
+        """Positions of the entries of ``kind`` (empty if none), in setpoint order."""
+        return np.array([i for i, e in enumerate(self.entries) if e.kind == kind], dtype=np.intp)
+
+    def index(self, name: str) -> int:
+        """Position of entry ``name``; :class:`ValueError` naming the valid names."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ValueError(
+                f"no action entry {name!r}; entries: {', '.join(self.names)}"
+            ) from None
+
+
+@runtime_checkable
+class PlanningCase(Case, Protocol):
+    """What a planning method (oracle, day-ahead, MPC, rules) reads of a case, besides its
+    environment. Every built-in case satisfies it.
+
+    ``day_data(day, info, issue_step=k, lead_h=h)`` is the day as the referee shows it:
+    ``info="actual"`` the realized day (perfect foresight), ``"forecast"`` the forecast
+    issued at step ``issue_step`` (rows ``< issue_step`` are already realized), ``lead_h``
+    hours earlier still (the day-ahead forecast: ``lead_h=12``, issued at noon the day
+    before). The forecast errors are those of the referee's observations (the case's
+    forecast seed) unless ``seed`` asks for another draw (scenario methods)."""
+
+    def day_data(
+        self,
+        day: datetime.date | str,
+        info: InfoSet = "actual",
+        *,
+        issue_step: int = 0,
+        lead_h: float = 0.0,
+        seed: int | None = None,
+    ) -> DayData: ...
+
+    def action_layout(self) -> ActionLayout: ...
+
+    def observation_names(self) -> tuple[str, ...]: ...
+
+
+class SolveOutcome(Protocol):
+    """What a planning controller reads of a :class:`Formulation` solve: ``ok`` (a usable
+    plan), ``status`` (a :class:`~gridbench.cases.solve_status.SolveStatus`-like ``StrEnum``
+    whose value is ``"timeout"`` for a time or iteration limit), the solve time and a
+    one-line message."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    status: Any
+    solve_time_s: float
+    message: str
+
+
+class Plan(Protocol):
+    """The schedule of a solved horizon: ``action(k)`` is the setpoint vector of slot ``k``,
+    i.e. of day step ``t0 + k`` (``0 <= k < n_steps``)."""
+
+    t0: int
+
+    @property
+    def n_steps(self) -> int: ...
+
+    def action(self, k: int) -> NDArray[Any]: ...
+
+
+class Formulation(Protocol):
+    """A case's optimization model of the day, built once and refilled: ``update`` fills it
+    for day steps ``t0 …`` from a :class:`DayData` and the measured state (the keyword
+    arguments of :meth:`FormulatedCase.measured_state`), ``solve`` solves it (``dpp``: keep
+    a compiled parametric problem for re-solves), ``plan`` reads the last solution."""
+
+    def update(self, data: Any, *, t0: int = 0, **state: Any) -> None: ...
+
+    def solve(
+        self,
+        *,
+        time_limit_s: float | None = None,
+        dpp: bool = True,
+        warm_start: bool = True,
+        **solver_options: Any,
+    ) -> SolveOutcome: ...
+
+    def plan(self) -> Plan: ...
+
+
+@runtime_checkable
+class FormulatedCase(PlanningCase, Protocol):
+    """A :class:`PlanningCase` whose day is one :class:`Formulation` over the executed layer:
+    the generic planning controllers (``oracle``, ``day-ahead``, ``mpc`` of
+    :mod:`gridbench.solvers.planning`) then need nothing else of it.
+
+    ``measured_state(obs, info)`` is the state a solve starts from, read from the referee's
+    reset or step ``info`` (the observation where ``info`` lacks it), as keyword arguments of
+    the formulation's ``update``; ``day_start`` is the state measured at the day's reset,
+    for formulations that settle against it (an MPC's re-solves)."""
+
+    def formulation(self) -> Formulation: ...
+
+    def measured_state(
+        self,
+        obs: Any,
+        info: Mapping[str, Any],
+        *,
+        day_start: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
 
 
 @runtime_checkable

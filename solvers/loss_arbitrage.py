@@ -66,17 +66,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case
-from gridbench.solvers._fallback import FallbackController, current_step
-from gridbench.solvers._planned import MpcController as _MpcController
-from gridbench.solvers._planned import PlanOnceController, check_planning_case
+from gridbench.solvers import planning
+from gridbench.solvers.fallback import FallbackController, current_step
 from gridbench.solvers.planners import BoundTolerance, register_planner
+from gridbench.solvers.planning import MpcController, PlanOnceController, check_planning_case
 
 if TYPE_CHECKING:
-    from gridbench.cases.loss_arbitrage.day import LossArbitrageDay
-    from gridbench.cases.loss_arbitrage.formulation import (
-        LossArbitrageFormulation,
-        Plan,
-    )
+    from gridbench.cases.loss_arbitrage.case import LossArbitrageCase
+    from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation, Plan
 
 __all__ = [
     "CASE_PREFIX",
@@ -129,44 +126,6 @@ def _check_case(case: Case) -> None:
     check_planning_case(case, CASE_PREFIX, "loss-arbitrage")
 
 
-class _Controller(FallbackController):
-    """The measured state of the loss-arbitrage case (its controllers' shared readers)."""
-
-    @classmethod
-    def n_setpoints(cls, case: Case) -> int:
-        return int(case.config.devices().n)  # type: ignore[attr-defined]
-
-    @cached_property
-    def dev(self) -> Any:
-        """The devices' parameter arrays (:meth:`~.config.LossArbitrageConfig.devices`)."""
-        return self.config.devices()
-
-    def _state(
-        self, obs: Any, info: Mapping[str, Any], key: str, entry: int
-    ) -> NDArray[np.float64]:
-        """A per-device state from ``info[key]``, else from the observation's device block."""
-        if key in info and np.size(info[key]) == self.dev.n:
-            return np.asarray(info[key], dtype=float)
-        from gridbench.cases.loss_arbitrage.core import (
-            DEVICE_OBSERVATION_NAMES,
-            OBSERVATION_NAMES,
-        )
-
-        flat = np.asarray(obs, dtype=float).reshape(-1)
-        block = flat[len(OBSERVATION_NAMES) :].reshape(self.dev.n, len(DEVICE_OBSERVATION_NAMES))
-        return block[:, entry].copy()
-
-    def _energy(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
-        if "energy_mwh" in info:
-            return np.asarray(info["energy_mwh"], dtype=float)
-        return self._state(obs, info, "energy_mwh", 0) * self.dev.e_cap
-
-    def new_formulation(self) -> LossArbitrageFormulation:
-        from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
-
-        return LossArbitrageFormulation(self.config)
-
-
 @dataclass(frozen=True, eq=False)
 class TemperatureFixedPoint:
     """Record of a plan-once controller's temperature fixed point (module docstring).
@@ -198,7 +157,10 @@ class TemperatureFixedPoint:
         return self.moves_k[-1] if self.moves_k else math.nan
 
 
-class _PlanOnceController(_Controller, PlanOnceController):
+class _FixedPointController(PlanOnceController):
+    """Plans the day as the temperature fixed point (:meth:`plan_day`)."""
+
+    case: LossArbitrageCase
     plan: Plan | None
     formulation: LossArbitrageFormulation | None
     #: The temperature fixed point of the last ``reset`` (``None`` before).
@@ -222,13 +184,13 @@ class _PlanOnceController(_Controller, PlanOnceController):
         )
 
         data = self.day_data()
-        energy = self._energy(obs, info)
-        temp0 = self._state(obs, info, "cell_temp_c", 2)
+        state = self.initial_state(obs, info)
+        energy, temp0 = state["energy_mwh"], state["cell_temp_c"]
         amb = np.asarray(data.ambient_c, dtype=float)[t0:]
         tol = TEMPERATURE_TOLERANCE_K
         # the temperatures each plan moves from, and those its solve assumes (rows t0 …)
         own = previous = idle_temperatures(self.config, amb, temp0)
-        assumed = np.zeros((24, self.dev.n))
+        assumed = np.zeros((24, energy.size))
         assumed[t0:] = previous
         moves: list[float] = []
         converged = False
@@ -268,48 +230,25 @@ class _PlanOnceController(_Controller, PlanOnceController):
             self.fixed_point = TemperatureFixedPoint(tuple(moves), tol, converged, own, previous)
 
 
-class OracleController(_PlanOnceController):
+class OracleController(_FixedPointController, planning.OracleController):
     """Perfect foresight: the temperature fixed point on the realized day."""
 
-    method = "oracle"
 
-    def day_data(self) -> LossArbitrageDay:
-        return self.actual_day()
-
-
-class DayAheadController(_PlanOnceController):
+class DayAheadController(_FixedPointController, planning.DayAheadController):
     """The temperature fixed point on the load forecast issued at noon the day before, open
     loop."""
 
-    method = "day-ahead"
 
-    def day_data(self) -> LossArbitrageDay:
-        return self.day_ahead_forecast()
-
-
-class MpcController(_Controller, _MpcController):
-    """Shrinking-horizon MPC over one compiled 24-slot problem."""
-
-    method = "mpc"
-    plan: Plan | None
-    formulation: LossArbitrageFormulation | None
-
-    def mpc_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "energy_mwh": self._energy(obs, info),
-            "cell_temp_c": self._state(obs, info, "cell_temp_c", 2),
-            "budget_left_mwh": (
-                np.asarray(info["budget_left_mwh"], dtype=float)
-                if "budget_left_mwh" in info
-                else self._state(obs, info, "budget_left_mwh", 3) * self.dev.budget
-            ),
-        }
-
-
-class RuleController(_Controller):
+class RuleController(FallbackController):
     """Tariff rule (module docstring); no solver."""
 
     method = "rule"
+    case: LossArbitrageCase
+
+    @cached_property
+    def dev(self) -> Any:
+        """The devices' parameter arrays (:meth:`~.config.LossArbitrageConfig.devices`)."""
+        return self.config.devices()
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         from gridbench.cases.data import tou_tariff
@@ -332,7 +271,7 @@ class RuleController(_Controller):
         if not 0 <= t < 24:
             return self.idle_action()
         dev = self.dev
-        energy = self._energy(obs, info)
+        energy = self.case.measured_state(obs, info)["energy_mwh"]
         margin = 0.5 * (1.0 - RULE_WINDOW_SHARE) * dev.window
         if self._first_valley[t]:
             target = dev.f_max - margin
@@ -359,21 +298,21 @@ ORACLE_TOLERANCE: Final[BoundTolerance] = BoundTolerance(usd=1e-3, rel=1e-6)
 
 
 @register_planner("oracle", case_prefix=CASE_PREFIX, tolerance=ORACLE_TOLERANCE)
-def loss_arbitrage_oracle(case: Case, day: datetime.date) -> OracleController:
+def loss_arbitrage_oracle(case: LossArbitrageCase, day: datetime.date) -> OracleController:
     """Perfect-foresight bound: the SOCP on the realized day."""
     _check_case(case)
     return OracleController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
 @register_planner("day-ahead", case_prefix=CASE_PREFIX)
-def loss_arbitrage_day_ahead(case: Case, day: datetime.date) -> DayAheadController:
+def loss_arbitrage_day_ahead(case: LossArbitrageCase, day: datetime.date) -> DayAheadController:
     """Day-ahead plan on the load forecast issued at noon the day before, open loop."""
     _check_case(case)
     return DayAheadController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
 @register_planner("mpc", case_prefix=CASE_PREFIX)
-def loss_arbitrage_mpc(case: Case, day: datetime.date) -> MpcController:
+def loss_arbitrage_mpc(case: LossArbitrageCase, day: datetime.date) -> MpcController:
     """Shrinking-horizon MPC with hourly re-solves of one compiled (DPP) problem."""
     _check_case(case)
     return MpcController(case, day, MPC_TIME_LIMIT_S)

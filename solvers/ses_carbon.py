@@ -10,7 +10,7 @@ differ only in what they know and when they re-plan:
     ``reset``; ``act`` replays the plan. The denominator of the optimality gap.
 ``day-ahead`` (family ``solver``)
     one solve in ``reset`` on the forecast issued at noon the day before
-    (``info="forecast"``, ``issue_step=0``, ``lead_offset_h=12``), executed open loop.
+    (``info="forecast"``, ``issue_step=0``, ``lead_h=12``), executed open loop.
 ``mpc`` (family ``solver``)
     shrinking-horizon model-predictive control: at each hour ``t`` the forecast issued at
     ``t`` (row ``t`` is what the referee's observation shows for the hour about to be
@@ -48,29 +48,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case
-from gridbench.solvers._fallback import FallbackController, current_step
-from gridbench.solvers._planned import (
+from gridbench.solvers.fallback import FallbackController, current_step
+from gridbench.solvers.planners import BoundTolerance, register_planner
+from gridbench.solvers.planning import (
     DAY_AHEAD_LEAD_H,
-    PlanOnceController,
+    DayAheadController,
+    MpcController,
+    OracleController,
     check_planning_case,
     day_ahead_forecast,
 )
-from gridbench.solvers._planned import MpcController as _MpcController
-from gridbench.solvers.planners import BoundTolerance, register_planner
 
 if TYPE_CHECKING:
-    from gridbench.cases.ses_carbon.day import SesCarbonDay
-    from gridbench.cases.ses_carbon.formulation import (
-        Plan,
-        SesCarbonFormulation,
-    )
+    from gridbench.cases.ses_carbon.case import SesCarbonCase
 
 __all__ = [
     "CASE_PREFIX",
     "DAY_AHEAD_LEAD_H",
-    "DayAheadController",
-    "MpcController",
-    "OracleController",
     "RuleController",
     "current_step",
     "ses_carbon_day_ahead",
@@ -91,92 +85,11 @@ def _check_case(case: Case) -> None:
     check_planning_case(case, CASE_PREFIX, "SES-carbon")
 
 
-class _Controller(FallbackController):
-    """The measured state of the SES-carbon case (its controllers' shared readers)."""
-
-    def _soc(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
-        """Measured SOC per storage: ``info["soc"]`` after a step, else the observation's
-        last entries, else the configured initial SOC."""
-        n = self.config.storage.n
-        if "soc" in info and np.size(info["soc"]) == n:
-            return np.asarray(info["soc"], dtype=float)
-        flat = np.asarray(obs, dtype=float).reshape(-1) if obs is not None else np.zeros(0)
-        if flat.size >= n:
-            return flat[-n:].copy()
-        return np.full(n, self.config.storage.soc_init)
-
-    def new_formulation(self) -> SesCarbonFormulation:
-        from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
-
-        return SesCarbonFormulation(self.config)
-
-
-class _PlanOnceController(_Controller, PlanOnceController):
-    """Plans the whole day once in ``reset`` from the measured SOC and replays the plan."""
-
-    plan: Plan | None
-    formulation: SesCarbonFormulation | None
-
-    def initial_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
-        return {"soc": self._soc(obs, info)}
-
-
-class OracleController(_PlanOnceController):
-    """Perfect foresight: one solve on the realized day in ``reset``."""
-
-    method = "oracle"
-
-    def day_data(self) -> SesCarbonDay:
-        return self.actual_day()
-
-
-class DayAheadController(_PlanOnceController):
-    """One solve on the day-ahead forecast (issued at noon the day before), open loop."""
-
-    method = "day-ahead"
-
-    def day_data(self) -> SesCarbonDay:
-        return self.day_ahead_forecast()
-
-
-class MpcController(_Controller, _MpcController):
-    """Shrinking-horizon MPC over one compiled 24-slot problem (see the module docstring)."""
-
-    method = "mpc"
-    plan: Plan | None
-    formulation: SesCarbonFormulation | None
-
-    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
-        """Build and compile the problem, and plan the first hour (timed as planning)."""
-        # the day's initial SOC: the reference of the terminal energy settlement in every
-        # re-solve (not the re-solve's own initial SOC)
-        self._soc_day_start = self._soc(obs, info)
-        super().reset(obs, info)
-
-    def mpc_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "soc": self._soc(obs, info),
-            "carbon_net_so_far_t": self._carbon_net(obs, info),
-            "soc_day_start": self._soc_day_start,
-        }
-
-    @staticmethod
-    def _carbon_net(obs: Any, info: Mapping[str, Any]) -> float:
-        """ΔQ so far (t): the step info's ``carbon_net_t``, else the observation's entry."""
-        if "carbon_net_t" in info:
-            return float(info["carbon_net_t"])
-        if "cost" not in info:  # reset: nothing emitted yet
-            return 0.0
-        from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES
-
-        flat = np.asarray(obs, dtype=float).reshape(-1)
-        return float(flat[OBSERVATION_NAMES.index("carbon_net_t")])
-
-
-class RuleController(_Controller):
+class RuleController(FallbackController):
     """Time-of-use rule (see the module docstring); needs no solver."""
 
     method = "rule"
+    case: SesCarbonCase
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         self._reset_common(info)
@@ -188,9 +101,8 @@ class RuleController(_Controller):
         self._peak = np.isclose(tariff, tariff.max()) & ~self._valley
 
     def _obs_entry(self, obs: Any, name: str) -> float:
-        from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES
-
-        return float(np.asarray(obs, dtype=float).reshape(-1)[OBSERVATION_NAMES.index(name)])
+        index = self.case.observation_names().index(name)
+        return float(np.asarray(obs, dtype=float).reshape(-1)[index])
 
     def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
         if self.status == "pending":
@@ -200,7 +112,7 @@ class RuleController(_Controller):
         t = current_step(obs, info)
         if not 0 <= t < self._tariff.size:
             return self.idle_action()
-        soc = self._soc(obs, info)
+        soc = self.case.measured_state(obs, info)["soc"]
         dt = 1.0
         p_st = np.zeros(st.n)
         if self._valley[t]:
@@ -239,21 +151,21 @@ ORACLE_TOLERANCE: Final[BoundTolerance] = BoundTolerance(usd=1e-3, rel=1e-6)
 
 
 @register_planner("oracle", case_prefix=CASE_PREFIX, tolerance=ORACLE_TOLERANCE)
-def ses_carbon_oracle(case: Case, day: datetime.date) -> OracleController:
+def ses_carbon_oracle(case: SesCarbonCase, day: datetime.date) -> OracleController:
     """Perfect-foresight bound: the SOCP on the realized day."""
     _check_case(case)
     return OracleController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
 @register_planner("day-ahead", case_prefix=CASE_PREFIX)
-def ses_carbon_day_ahead(case: Case, day: datetime.date) -> DayAheadController:
+def ses_carbon_day_ahead(case: SesCarbonCase, day: datetime.date) -> DayAheadController:
     """Day-ahead plan on the forecast issued at noon the day before, open loop."""
     _check_case(case)
     return DayAheadController(case, day, PLAN_ONCE_TIME_LIMIT_S)
 
 
 @register_planner("mpc", case_prefix=CASE_PREFIX)
-def ses_carbon_mpc(case: Case, day: datetime.date) -> MpcController:
+def ses_carbon_mpc(case: SesCarbonCase, day: datetime.date) -> MpcController:
     """Shrinking-horizon MPC with hourly re-solves of one compiled (DPP) problem."""
     _check_case(case)
     return MpcController(case, day, MPC_TIME_LIMIT_S)

@@ -27,7 +27,14 @@ referee turns it into the tie-line schedule ``T*``) then 96 intraday 15-min step
     (thermal units may follow their ramp, flexible loads keep the plan): imbalance cost plus
     a penalty on the SOC deviation from the plan, no look-ahead.
 
-Failures never raise: the controller falls back to idle setpoints, ``status`` says why.
+Failures never raise: the controller falls back to idle setpoints, ``status`` says why
+(:class:`~gridbench.solvers.fallback.FallbackController`'s contract, as every planner).
+
+These controllers do not run on the generic ones of :mod:`gridbench.solvers.planning`: the
+SGLS day has two layers (a plan that the referee turns into the tie-line schedule, then an
+executed recourse), and each method is a different pairing of a plan with an intraday rule;
+they read the case through its surface all the same (``day_data``, the referee's
+``next_layer``/``next_step``).
 """
 
 from __future__ import annotations
@@ -38,18 +45,22 @@ import functools
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import numpy as np
 
 from gridbench.cases.contracts import Case, MethodFamily
 from gridbench.cases.referee import Layer
+from gridbench.solvers.fallback import FallbackController
 from gridbench.solvers.planners import (
     BoundTolerance,
     PlannerMethod,
     planning_method,
     register_planner,
 )
+
+if TYPE_CHECKING:
+    from gridbench.cases.sgls.case import SglsCase
 
 __all__ = [
     "CASE_PREFIX",
@@ -102,39 +113,28 @@ class SingleStepMethod(PlannerMethod):
 
 
 def _position(info: Mapping[str, Any]) -> tuple[str, int]:
-    """(layer, step) of the step about to be taken."""
-    layer, step = str(info.get("layer", "day_ahead")), int(info.get("step", 0))
-    if "cost" not in info:
-        return layer, step
-    if layer == "day_ahead":
-        return ("intraday", 0) if step == 23 else ("day_ahead", step + 1)
-    return "intraday", step + 1
+    """(layer, step) of the step about to be taken: the referee's ``next_layer`` and
+    ``next_step``."""
+    return str(info["next_layer"]), int(info["next_step"])
 
 
-class _Controller:
-    method: ClassVar[str] = "?"
+class _Controller(FallbackController):
+    case: SglsCase
 
-    def __init__(self, case: Case, day: datetime.date) -> None:
-        self.case = case
-        self.day = day
-        self.config = case.config  # type: ignore[attr-defined]
+    def __init__(self, case: SglsCase, day: datetime.date) -> None:
+        super().__init__(case, day)
         from gridbench.cases.sgls.core import layout
 
         self.lay = layout(self.config)
-        self.status = "pending"
-        self.status_message = ""
-        self.fallback = False
         self.solve_seconds: list[float] = []
         self.plan: np.ndarray = np.zeros((24, self.lay.dim))
         self.plan_soc: np.ndarray = np.zeros((25, self.lay.n_st))
         self.intraday: np.ndarray | None = None
         self.schedule = np.zeros(24)
-        self.idle = np.zeros(self.lay.dim)
 
     # ---------------------------------------------------------------- helpers
     def _da_forecast(self):
-        return self.case.day_data(self.day, "forecast",  # type: ignore[attr-defined]
-                                  lead_offset_h=self.config.day_ahead_lead_h)
+        return self.case.day_data(self.day, "forecast", lead_h=self.config.day_ahead_lead_h)
 
     def _soc0(self) -> np.ndarray:
         return np.array([s.soc0 for s in self.config.storage])
@@ -147,6 +147,8 @@ class _Controller:
         from gridbench.cases.sgls.formulation import SolveStatus
 
         self.solve_seconds.append(info.seconds)
+        self.results.append(info)
+        self.solve_status = info.status
         if info.status is SolveStatus.OPTIMAL:
             return True
         if info.status is SolveStatus.TIMEOUT and np.isfinite(info.objective):
@@ -187,7 +189,8 @@ class _Controller:
         return self._plan_deterministic()
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
-        self.status = "ok"
+        self._reset_common(info)
+        self.solve_seconds = []
         self.soc = self._soc0()
         self.bal = np.zeros(self.lay.n_fl)
         self.prev_th: np.ndarray | None = None
@@ -201,7 +204,7 @@ class _Controller:
             else:
                 self.soc = np.asarray(info["soc"], dtype=float)
         if self.fallback:
-            return self.idle.astype(np.float32)
+            return self.idle_action()
         if layer == "day_ahead":
             sp = self.plan_step(step)
         else:
@@ -209,7 +212,7 @@ class _Controller:
                 self.prev_th = self.plan[0, self.lay.th].copy()
             sp = self.intraday_step(step, obs, info)
             if self.fallback:
-                return self.idle.astype(np.float32)
+                return self.idle_action()
             self.bal = self.bal + 0.25 * sp[self.lay.fl] * self._shift_mask()
             if self.lay.n_th:
                 self.prev_th = sp[self.lay.th].copy()
@@ -259,8 +262,8 @@ class OracleController(_Controller):
     exact_flows: ClassVar[bool] = True
 
     def make_plan(self) -> bool:
-        return self._two_stage([self.case.day_data(self.day, "actual")],  # type: ignore[attr-defined]
-                               [1.0], keep_recourse=True)
+        return self._two_stage([self.case.day_data(self.day, "actual")], [1.0],
+                               keep_recourse=True)
 
     def _two_stage(self, scenarios, probs, keep_recourse: bool) -> bool:
         from gridbench.cases.sgls.formulation import (
@@ -391,7 +394,7 @@ class MpcController(_Controller):
         from gridbench.cases.sgls.formulation import block_data, return_floor
 
         cfg = self.config
-        fc = self.case.day_data(self.day, "forecast", issue_step=step)  # type: ignore[attr-defined]
+        fc = self.case.day_data(self.day, "forecast", issue_step=step)
         data = block_data(cfg, fc, start=step, length=self.window, pad_to=self.window,
                           loss=self.loss)
         if self.storage_only:  # flexible loads follow the plan: move them into the net load
@@ -418,7 +421,7 @@ class MpcController(_Controller):
         if res is None or not self._check(info_):
             if res is None and not self.fallback:
                 self._fail("solver_failed", f"{info_.status}: {info_.message}")
-            return self.idle
+            return self.idle_action()
         sp = res.setpoints[0].copy()
         if self.storage_only:
             sp[self.lay.fl] = self.plan[step // 4, self.lay.fl]

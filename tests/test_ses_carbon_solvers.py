@@ -392,10 +392,16 @@ def test_methods_are_registered_for_ses_carbon_cases_only():
         assert not method.supports(Other())
 
 
-def test_current_step_reads_reset_and_step_infos():
-    assert current_step(None, {"step": 0, "idle_action": []}) == 0
-    assert current_step(None, {"step": 5, "cost": {}}) == 6
-    assert current_step(np.array([7 / 24, 1.0]), {}) == 7
+def test_current_step_reads_the_referees_next_step():
+    env = CASE.make_env(day=DAY, seed=0)
+    obs, info = env.reset(seed=0)
+    assert current_step(obs, info) == 0
+    for t in range(CASE.steps):
+        obs, _, terminated, _, info = env.step(env.unwrapped.idle_action())
+        assert current_step(obs, info) == t + 1
+    assert terminated and info["next_step"] is None
+    assert current_step(None, {"step": 5, "next_step": 6}) == 6
+    assert current_step(np.array([7 / 24, 1.0]), {}) == 7  # a caller's own info
 
 
 def test_the_harness_reads_the_controller_status():

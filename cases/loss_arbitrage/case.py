@@ -9,13 +9,25 @@ Parameters and deviations: ``README.md`` of this folder.
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from gridbench.cases.contracts import BaseCase, CaseConfig
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, InfoSet
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
-from gridbench.cases.loss_arbitrage.core import TIMELINE, LossArbitrageCore
-from gridbench.cases.loss_arbitrage.day import InfoSet, LossArbitrageDay, loss_arbitrage_day
+from gridbench.cases.loss_arbitrage.core import (
+    DEVICE_OBSERVATION_NAMES,
+    OBSERVATION_NAMES,
+    TIMELINE,
+    LossArbitrageCore,
+)
+from gridbench.cases.loss_arbitrage.day import LossArbitrageDay, loss_arbitrage_day
 from gridbench.cases.referee import Timeline, coerce_day
+
+if TYPE_CHECKING:
+    from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
 
 __all__ = ["CASE_ID", "PAPER", "LossArbitrageCase"]
 
@@ -47,16 +59,84 @@ class LossArbitrageCase(BaseCase):
         self,
         day: datetime.date | str,
         info: InfoSet = "actual",
-        seed: int = 0,
+        *,
         issue_step: int = 0,
-        lead_offset_h: float = 0.0,
+        lead_h: float = 0.0,
+        seed: int | None = None,
     ) -> LossArbitrageDay:
-        """The day's data for formulations (:func:`~.day.loss_arbitrage_day`)."""
+        """The day's data for formulations (:class:`~gridbench.cases.contracts.PlanningCase`):
+        :func:`~.day.loss_arbitrage_day`; load forecasts carry the errors the referee's
+        observations show (``config.forecast_seed``) unless ``seed`` is given."""
         return loss_arbitrage_day(
             self.config,
             coerce_day(day),
             info=info,
-            seed=seed,
+            seed=self.config.forecast_seed if seed is None else seed,
             issue_step=issue_step,
-            lead_offset_h=lead_offset_h,
+            lead_offset_h=lead_h,
         )
+
+    def action_layout(self) -> ActionLayout:
+        """One ``storage`` entry per device (batteries, then supercapacitors; MW at the grid,
+        > 0 discharges), named ``{technology}_{bus}`` as in the schedule export."""
+        dev = self.config.devices()
+        return ActionLayout(
+            tuple(
+                ActionEntry(f"{kind}_{bus}", "storage", int(bus))
+                for kind, bus in zip(dev.kind, dev.buses, strict=True)
+            )
+        )
+
+    def observation_names(self) -> tuple[str, ...]:
+        """:data:`~.core.OBSERVATION_NAMES`, then per device
+        :data:`~.core.DEVICE_OBSERVATION_NAMES` (``{entry}_{device}``)."""
+        return OBSERVATION_NAMES + tuple(
+            f"{entry}_{device}"
+            for device in self.action_layout().names
+            for entry in DEVICE_OBSERVATION_NAMES
+        )
+
+    def formulation(self) -> LossArbitrageFormulation:
+        """The day's SOCP (:class:`~.formulation.LossArbitrageFormulation`), built, not
+        solved."""
+        from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
+
+        return LossArbitrageFormulation(self.config)
+
+    def measured_state(
+        self,
+        obs: Any,
+        info: Mapping[str, Any],
+        *,
+        day_start: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The formulation's state per device: stored energy, cell temperature and the
+        remaining throughput budget, from the reset/step ``info`` (else from the observation's
+        device block: SOC × capacity, the temperature, budget fraction × budget).
+        ``day_start`` is not needed (nothing settles against the day's start)."""
+        dev = self.config.devices()
+        if "energy_mwh" in info:
+            energy = np.asarray(info["energy_mwh"], dtype=float)
+        else:
+            energy = self._device_entry(obs, info, "energy_mwh", "soc") * dev.e_cap
+        if "budget_left_mwh" in info:
+            budget = np.asarray(info["budget_left_mwh"], dtype=float)
+        else:
+            budget = self._device_entry(obs, info, "budget_left_mwh", "budget_frac") * dev.budget
+        return {
+            "energy_mwh": energy,
+            "cell_temp_c": self._device_entry(obs, info, "cell_temp_c", "cell_temp_c"),
+            "budget_left_mwh": budget,
+        }
+
+    def _device_entry(
+        self, obs: Any, info: Mapping[str, Any], key: str, entry: str
+    ) -> NDArray[np.float64]:
+        """A per-device state: ``info[key]`` where it has one value per device, else the
+        observation's ``entry`` of each device."""
+        n = self.config.devices().n
+        if key in info and np.size(info[key]) == n:
+            return np.asarray(info[key], dtype=float)
+        flat = np.asarray(obs, dtype=float).reshape(-1)
+        block = flat[len(OBSERVATION_NAMES) :].reshape(n, len(DEVICE_OBSERVATION_NAMES))
+        return block[:, DEVICE_OBSERVATION_NAMES.index(entry)].copy()

@@ -34,11 +34,12 @@ import datetime
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.contracts import InfoSet
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
 from gridbench.cases.params import feeder_line_ratings_mva
 
@@ -61,7 +62,6 @@ GRID: Final[str] = "ieee33"
 N_STEPS: Final[int] = 24
 STEP_HOURS: Final[float] = 1.0
 
-InfoSet = Literal["actual", "forecast"]
 FloatArray = NDArray[np.float64]
 
 

@@ -8,13 +8,20 @@ Optimization for User-Side Shared Energy Storage–Distribution Networks", Proce
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from gridbench.cases.contracts import BaseCase, CaseConfig
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, InfoSet
 from gridbench.cases.referee import Timeline, coerce_day
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
-from gridbench.cases.ses_carbon.core import TIMELINE, SesCarbonCore
-from gridbench.cases.ses_carbon.day import InfoSet, SesCarbonDay, ses_carbon_day
+from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES, TIMELINE, SesCarbonCore
+from gridbench.cases.ses_carbon.day import SesCarbonDay, ses_carbon_day
+
+if TYPE_CHECKING:
+    from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
 
 __all__ = ["CASE_ID", "PAPER", "SesCarbonCase"]
 
@@ -45,18 +52,82 @@ class SesCarbonCase(BaseCase):
         self,
         day: datetime.date | str,
         info: InfoSet = "actual",
-        seed: int = 0,
+        *,
         issue_step: int = 0,
-        lead_offset_h: float = 0.0,
+        lead_h: float = 0.0,
+        seed: int | None = None,
     ) -> SesCarbonDay:
-        """The day's data for formulations: :func:`~.day.ses_carbon_day` with this case's
-        config (``info="forecast"``: issued at step ``issue_step``; the referee's
-        observations use ``seed=config.forecast_seed``)."""
+        """The day's data for formulations (:class:`~gridbench.cases.contracts.PlanningCase`):
+        :func:`~.day.ses_carbon_day` with this case's config; forecasts carry the errors the
+        referee's observations show (``config.forecast_seed``) unless ``seed`` is given."""
         return ses_carbon_day(
             self.config,
             coerce_day(day),
             info=info,
-            seed=seed,
+            seed=self.config.forecast_seed if seed is None else seed,
             issue_step=issue_step,
-            lead_offset_h=lead_offset_h,
+            lead_offset_h=lead_h,
         )
+
+    def action_layout(self) -> ActionLayout:
+        """``[gas turbines (MW output) | shared storages (MW, > 0 discharges)]``."""
+        c = self.config
+        return ActionLayout(
+            tuple(
+                ActionEntry(f"gt_{g + 1}", "gas_turbine", int(bus))
+                for g, bus in enumerate(c.gas_turbine.buses)
+            )
+            + tuple(
+                ActionEntry(f"ses_{k + 1}", "storage", int(bus))
+                for k, bus in enumerate(c.storage.buses)
+            )
+        )
+
+    def observation_names(self) -> tuple[str, ...]:
+        """:data:`~.core.OBSERVATION_NAMES`, then each storage's SOC (``soc_ses_k``)."""
+        return OBSERVATION_NAMES + tuple(
+            f"soc_ses_{k + 1}" for k in range(self.config.storage.n)
+        )
+
+    def formulation(self) -> SesCarbonFormulation:
+        """The day's SOCP (:class:`~.formulation.SesCarbonFormulation`), built, not solved."""
+        from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
+
+        return SesCarbonFormulation(self.config)
+
+    def measured_state(
+        self,
+        obs: Any,
+        info: Mapping[str, Any],
+        *,
+        day_start: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The formulation's state: each storage's SOC (``info["soc"]``, else the
+        observation's SOC entries, else ``storage.soc_init``), ΔQ so far (``carbon_net_t``: 0
+        at reset) and the SOC at the day's start (``day_start``'s, else this SOC), the
+        reference of the terminal energy settlement."""
+        soc = self._measured_soc(obs, info)
+        start = soc if day_start is None else np.asarray(day_start["soc"], dtype=float)
+        return {
+            "soc": soc,
+            "carbon_net_so_far_t": self._measured_carbon_net(obs, info),
+            "soc_day_start": start,
+        }
+
+    def _measured_soc(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
+        n = self.config.storage.n
+        if "soc" in info and np.size(info["soc"]) == n:
+            return np.asarray(info["soc"], dtype=float)
+        flat = np.asarray(obs, dtype=float).reshape(-1) if obs is not None else np.zeros(0)
+        if flat.size >= n:
+            return flat[-n:].copy()
+        return np.full(n, self.config.storage.soc_init)
+
+    @staticmethod
+    def _measured_carbon_net(obs: Any, info: Mapping[str, Any]) -> float:
+        if "carbon_net_t" in info:
+            return float(info["carbon_net_t"])
+        if "cost" not in info:  # reset: nothing emitted yet
+            return 0.0
+        flat = np.asarray(obs, dtype=float).reshape(-1)
+        return float(flat[OBSERVATION_NAMES.index("carbon_net_t")])

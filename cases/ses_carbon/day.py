@@ -29,11 +29,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.contracts import InfoSet
 from gridbench.cases.params import feeder_line_ratings_mva
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 
@@ -54,7 +55,6 @@ GRID: Final[str] = "ieee33"
 N_STEPS: Final[int] = 24
 STEP_HOURS: Final[float] = 1.0
 
-InfoSet = Literal["actual", "forecast"]
 _INFO_SETS: Final[tuple[str, ...]] = ("actual", "forecast")
 
 FloatArray = NDArray[np.float64]

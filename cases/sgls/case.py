@@ -12,13 +12,21 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel
 
-from gridbench.cases.contracts import BaseCase, CaseConfig, Split
+from gridbench.cases.contracts import (
+    ActionEntry,
+    ActionLayout,
+    BaseCase,
+    CaseConfig,
+    InfoSet,
+    Split,
+)
 from gridbench.cases.referee import Timeline, coerce_day
 from gridbench.cases.sgls.config import SglsConfig, ieee30_config, ieee33_config
 from gridbench.cases.sgls.core import TIMELINE, SglsCore
-from gridbench.cases.sgls.day import InfoSet, SglsDay, sgls_day
+from gridbench.cases.sgls.day import SglsDay, sgls_day
 
 __all__ = ["PAPER", "SglsCase", "SglsIeee30Case", "SglsIeee33Case"]
 
@@ -55,12 +63,58 @@ class SglsCase(BaseCase):
     def make_core(self) -> SglsCore:
         return SglsCore(self.config)
 
-    def day_data(self, day: datetime.date | str, info: InfoSet = "actual", seed: int | None = None,
-                 issue_step: int = 0, lead_offset_h: float = 0.0) -> SglsDay:
-        """15-min data of ``day`` (forecasts seeded like the referee's unless ``seed``)."""
+    def day_data(
+        self,
+        day: datetime.date | str,
+        info: InfoSet = "actual",
+        *,
+        issue_step: int = 0,
+        lead_h: float = 0.0,
+        seed: int | None = None,
+    ) -> SglsDay:
+        """15-min data of ``day`` (:class:`~gridbench.cases.contracts.PlanningCase`);
+        forecasts carry the errors the referee's observations show (``config.forecast_seed``)
+        unless ``seed`` is given."""
         return sgls_day(self.config, coerce_day(day), info=info,
                         seed=self.config.forecast_seed if seed is None else seed,
-                        issue_step=issue_step, lead_offset_h=lead_offset_h)
+                        issue_step=issue_step, lead_offset_h=lead_h)
+
+    def action_layout(self) -> ActionLayout:
+        """``[thermal units (MW) | storages (MW, > 0 discharges) | flexible loads (MW of demand
+        removed)]``, every entry in both layers; a flexible load spread over the grid's bus
+        loads (IEEE 33) has ``bus=None``."""
+        c = self.config
+        layers = tuple(spec.layer.value for spec in self.timeline)
+        entries = [ActionEntry(f"thermal{i}", "thermal", u.bus, layers=layers)
+                   for i, u in enumerate(c.thermal)]
+        entries += [ActionEntry(f"storage{i}", "storage", s.bus, layers=layers)
+                    for i, s in enumerate(c.storage)]
+        entries += [ActionEntry(f"flex{j}", "flexible_load", f.bus, layers=layers)
+                    for j, f in enumerate(c.flexible)]
+        return ActionLayout(tuple(entries))
+
+    def observation_names(self) -> tuple[str, ...]:
+        """Names of :meth:`~.core.SglsCore.observe`'s entries: hour fraction, loads (IEEE 30:
+        per load bus; IEEE 33: the total), PV and wind, the previous thermal setpoints, last
+        step's renewables, the previous flexible setpoints, the SOCs, (IEEE 33) the tie-line
+        schedule and the shifted energy, then the environments' one-hot of the layer."""
+        from gridbench.cases.grid import load_grid
+
+        c, lay = self.config, self.action_layout()
+        if c.grid == "ieee33":
+            loads: tuple[str, ...] = ("load_p_mw",)
+        else:
+            grid = load_grid(c.grid)
+            loads = tuple(f"load_p_mw_bus{b + 1}" for b in np.flatnonzero(grid.load_p_mw > 0))
+        names = ("hour_fraction", *loads, "pv_mw", "wind_mw")
+        names += tuple(f"{n}_prev_mw" for n in lay.names if n.startswith("thermal"))
+        names += ("renewable_prev_mw",)
+        names += tuple(f"{n}_prev_mw" for n in lay.names if n.startswith("flex"))
+        names += tuple(f"soc_{n}" for n in lay.names if n.startswith("storage"))
+        if c.grid == "ieee33":
+            names += ("tie_line_schedule_mw", "shifted_energy_mwh")
+        # the environments append the layer's one-hot (two layers)
+        return names + tuple(f"layer_{spec.layer.value}" for spec in self.timeline)
 
 
 class SglsIeee33Case(SglsCase):

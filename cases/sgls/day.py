@@ -22,18 +22,18 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.contracts import InfoSet
 from gridbench.cases.sgls.config import SglsConfig
 
 __all__ = ["N_STEPS", "STEP_HOURS", "InfoSet", "SglsDay", "flex_weights", "nowcast", "sgls_day"]
 
 N_STEPS: Final[int] = 96
 STEP_HOURS: Final[float] = 0.25
-InfoSet = Literal["actual", "forecast"]
 FloatArray = NDArray[np.float64]
 
 

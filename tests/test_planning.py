@@ -1,6 +1,7 @@
-"""The planning controllers' shared scaffolding (:mod:`gridbench.solvers._planned`) on a fake
-case and formulation with hand-checkable plans, and the loss-arbitrage oracle's fixed point
-against the same solves done cold."""
+"""The generic planning controllers (:mod:`gridbench.solvers.planning`) on a fake case that
+offers only the case surface (:class:`~gridbench.cases.contracts.FormulatedCase`), with
+hand-checkable plans, and the loss-arbitrage oracle's fixed point against the same solves
+done cold."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gridbench.solvers._planned import (
+from gridbench.cases.contracts import ActionEntry, ActionLayout, FormulatedCase, PlanningCase
+from gridbench.solvers.planning import (
     DAY_AHEAD_LEAD_H,
+    DayAheadController,
     MpcController,
-    PlanOnceController,
+    OracleController,
     check_planning_case,
     day_ahead_forecast,
 )
@@ -69,110 +72,117 @@ class _Formulation:
         return _Plan(t0, 24 - t0)
 
 
-@dataclass(frozen=True)
-class _Config:
-    action_dim: int = 1
-    forecast_seed: int = 7
-
-
 class _Case:
+    """The case surface and nothing else: day data echo their arguments, the measured state
+    is ``info["x"]`` with the reset's as ``day_start``."""
+
     id = "fake-v0"
-    config = _Config()
-
-    def day_data(self, day: datetime.date, **kwargs: Any) -> dict[str, Any]:
-        return {"day": day, **kwargs}
-
-
-class _Oracle(PlanOnceController):
-    method = "oracle"
+    grid = "none"
+    steps = 24
+    step_hours = 1.0
+    paper = "none"
+    config = None
 
     def __init__(self, outcomes: list[_Status]) -> None:
-        super().__init__(_Case(), DAY, time_limit_s=5.0)
         self.form = _Formulation(outcomes)
 
-    def new_formulation(self) -> _Formulation:
+    def days(self, split: str) -> tuple[datetime.date, ...]:
+        return (DAY,)
+
+    def make_env(self, day: datetime.date | None = None, seed: int = 0) -> Any:
+        raise NotImplementedError
+
+    def day_data(self, day: datetime.date, info: str = "actual", **kwargs: Any) -> Any:
+        return {"day": day, "info": info, **kwargs}
+
+    def action_layout(self) -> ActionLayout:
+        return ActionLayout((ActionEntry("storage_2", "storage", 2),))
+
+    def observation_names(self) -> tuple[str, ...]:
+        return ("hour_fraction",)
+
+    def formulation(self) -> _Formulation:
         return self.form
 
-    def day_data(self) -> Any:
-        return self.actual_day()
-
-    def initial_state(self, obs: Any, info: Any) -> dict[str, Any]:
-        return {"soc": 0.5}
+    def measured_state(self, obs: Any, info: Any, *, day_start: Any = None) -> dict[str, Any]:
+        state = {"measured": info.get("x", 0)}
+        return state if day_start is None else {**state, "start": day_start["measured"]}
 
 
-class _Mpc(MpcController):
-    def __init__(self, outcomes: list[_Status]) -> None:
-        super().__init__(_Case(), DAY, time_limit_s=1.0)
-        self.form = _Formulation(outcomes)
-
-    def new_formulation(self) -> _Formulation:
-        return self.form
-
-    def mpc_state(self, obs: Any, info: Any) -> dict[str, Any]:
-        return {"measured": info.get("x", 0)}
+def _info(next_step: int, **extra: Any) -> dict[str, Any]:
+    """A referee ``info`` whose next step to dispatch is ``next_step``."""
+    return {"next_step": next_step, **extra}
 
 
-def _step_info(step: int) -> dict[str, Any]:
-    """The info of the step just executed (it holds ``cost``): the next step is ``step + 1``."""
-    return {"step": step, "cost": {}}
+def test_the_fake_case_offers_the_surface_only():
+    case = _Case([])
+    assert isinstance(case, FormulatedCase) and isinstance(case, PlanningCase)
 
 
 def test_plan_once_solves_once_and_replays_the_plan():
-    ctrl = _Oracle([])
+    case = _Case([])
+    ctrl = OracleController(case, DAY, time_limit_s=5.0)
     assert ctrl.status == "pending" and ctrl.idle_action().shape == (1,)
     with pytest.raises(RuntimeError, match="before reset"):
-        ctrl.act(None, {"step": 0})
-    ctrl.reset(None, {"step": 2, "idle_action": [-1.0]})
-    (call,) = ctrl.form.calls
-    assert call["t0"] == 2 and call["soc"] == 0.5
+        ctrl.act(None, _info(0))
+    ctrl.reset(None, _info(2, x=0.5, idle_action=[-1.0]))
+    (call,) = case.form.calls
+    assert call["t0"] == 2 and call["measured"] == 0.5
     assert call["data"] == {"day": DAY, "info": "actual"}
     assert call["solve"] == {"time_limit_s": 5.0, "dpp": False, "warm_start": True}
     assert ctrl.status == "ok" and len(ctrl.results) == 1
-    # slot k of a plan from t0 = 2: 20 + k; the step about to be dispatched is step + 1
-    assert ctrl.act(None, _step_info(4)).tolist() == [23.0]
-    assert ctrl.act(None, {"step": 2}).tolist() == [20.0]
-    assert ctrl.act(None, _step_info(0)).tolist() == [-1.0]  # before the plan: idle
+    # slot k of a plan from t0 = 2: 20 + k
+    assert ctrl.act(None, _info(5)).tolist() == [23.0]
+    assert ctrl.act(None, _info(2)).tolist() == [20.0]
+    assert ctrl.act(None, _info(1)).tolist() == [-1.0]  # before the plan: idle
+
+
+def test_day_ahead_plans_on_the_day_ahead_forecast():
+    case = _Case([])
+    DayAheadController(case, DAY, time_limit_s=5.0).reset(None, _info(0))
+    (call,) = case.form.calls
+    assert call["data"] == day_ahead_forecast(case, DAY)
 
 
 @pytest.mark.parametrize(
     ("outcome", "status"), [(_Status.FAILED, "solver_failed"), (_Status.TIMEOUT, "timeout")]
 )
 def test_a_failed_plan_falls_back_to_idle(outcome, status):
-    ctrl = _Oracle([outcome])
-    ctrl.reset(None, {"step": 0, "idle_action": [-1.0]})
+    ctrl = OracleController(_Case([outcome]), DAY, time_limit_s=5.0)
+    ctrl.reset(None, _info(0, idle_action=[-1.0]))
     assert ctrl.status == status and ctrl.fallback and ctrl.plan is None
     assert "oracle: solve at step 0 ended" in ctrl.status_message
-    assert ctrl.act(None, _step_info(3)).tolist() == [-1.0]
+    assert ctrl.act(None, _info(4)).tolist() == [-1.0]
 
 
 def test_mpc_replans_every_step_on_the_forecast_issued_then():
-    ctrl = _Mpc([])
-    ctrl.reset(None, {"step": 0})
-    assert ctrl.act(None, {"step": 0}).tolist() == [0.0]  # planned in reset, not again
-    assert len(ctrl.form.calls) == 1
-    assert ctrl.act(None, {**_step_info(4), "x": 3}).tolist() == [50.0]
-    call = ctrl.form.calls[-1]
-    assert call["t0"] == 5 and call["measured"] == 3
-    assert call["data"] == {"day": DAY, "info": "forecast", "seed": 7, "issue_step": 5}
+    case = _Case([])
+    ctrl = MpcController(case, DAY, time_limit_s=1.0)
+    ctrl.reset(None, _info(0, x=2))
+    assert ctrl.act(None, _info(0)).tolist() == [0.0]  # planned in reset, not again
+    assert len(case.form.calls) == 1
+    assert case.form.calls[0]["measured"] == 2 and case.form.calls[0]["start"] == 2
+    assert ctrl.act(None, _info(5, x=3)).tolist() == [50.0]
+    call = case.form.calls[-1]
+    assert call["t0"] == 5 and call["measured"] == 3 and call["start"] == 2
+    assert call["data"] == {"day": DAY, "info": "forecast", "issue_step": 5}
     assert call["solve"] == {"time_limit_s": 1.0, "dpp": True, "warm_start": True}
-    assert ctrl.act(None, _step_info(23)).tolist() == [0.0]  # past the day: idle
+    assert ctrl.act(None, _info(24)).tolist() == [0.0]  # past the day: idle
 
 
 def test_mpc_idles_for_the_rest_of_the_day_after_a_failure():
-    ctrl = _Mpc([_Status.OK, _Status.FAILED])
-    ctrl.reset(None, {"step": 0, "idle_action": [-1.0]})
-    assert ctrl.act(None, _step_info(0)).tolist() == [-1.0]
+    case = _Case([_Status.OK, _Status.FAILED])
+    ctrl = MpcController(case, DAY, time_limit_s=1.0)
+    ctrl.reset(None, _info(0, idle_action=[-1.0]))
+    assert ctrl.act(None, _info(1)).tolist() == [-1.0]
     assert ctrl.status == "solver_failed"
-    assert ctrl.act(None, _step_info(1)).tolist() == [-1.0]
-    assert len(ctrl.form.calls) == 2  # no further solves
+    assert ctrl.act(None, _info(2)).tolist() == [-1.0]
+    assert len(case.form.calls) == 2  # no further solves
 
 
 def test_day_ahead_forecast_is_issued_at_noon_the_day_before():
-    data = day_ahead_forecast(_Case(), DAY)
-    assert data == {
-        "day": DAY, "info": "forecast", "seed": 7, "issue_step": 0,
-        "lead_offset_h": DAY_AHEAD_LEAD_H,
-    }  # fmt: skip
+    data = day_ahead_forecast(_Case([]), DAY)
+    assert data == {"day": DAY, "info": "forecast", "issue_step": 0, "lead_h": DAY_AHEAD_LEAD_H}
     assert DAY_AHEAD_LEAD_H == 12.0
 
 
@@ -181,8 +191,8 @@ def test_check_planning_case_names_the_case():
         id = "ses-carbon-x-v0"
 
     with pytest.raises(ValueError, match="'ses-carbon-x-v0' has the SES-carbon id prefix"):
-        check_planning_case(NoData(), "ses-carbon-", "SES-carbon")  # type: ignore[arg-type]
-    check_planning_case(_Case(), "fake-", "fake")  # type: ignore[arg-type]
+        check_planning_case(NoData(), "ses-carbon-", "SES-carbon")
+    check_planning_case(_Case([]), "fake-", "fake")
 
 
 def test_loss_arbitrage_oracle_matches_the_cold_fixed_point():

@@ -1,37 +1,37 @@
-"""Scaffolding of the planning controllers that solve a case's formulation: plan the day once
-and replay it (``oracle``, ``day-ahead``), or re-plan every hour over a shrinking horizon
-(``mpc``).
+"""The planning controllers of every case with a :class:`~gridbench.cases.contracts.Formulation`:
+plan the day once and replay it (``oracle`` on the realized day, ``day-ahead`` on the forecast
+issued at noon the day before), or re-plan every hour over a shrinking horizon (``mpc``).
 
-A case's controllers subclass :class:`PlanOnceController` / :class:`MpcController` and fill
-in what differs between cases — which formulation (:meth:`PlanningController.new_formulation`),
-and the measured state a solve starts from (:meth:`PlanOnceController.initial_state`,
-:meth:`MpcController.mpc_state`); the shared part is the day data each method sees
-(:meth:`PlanningController.actual_day`, :meth:`PlanningController.day_ahead_forecast`,
-:meth:`PlanningController.forecast`), the solve → record → plan sequence with the idle fallback
-of :class:`~gridbench.solvers._fallback.FallbackController`, and the replay / re-plan logic of
-``act``. The formulation only has to satisfy :class:`PlanningFormulation` (``update``,
-``solve``, ``plan``), its plan :class:`PlanLike` (``t0``, ``n_steps``, ``action(k)``).
+They read the case only through its surface (:class:`~gridbench.cases.contracts.FormulatedCase`):
+``day_data`` (what each method sees: :meth:`PlanningController.actual_day`,
+:meth:`PlanningController.day_ahead_forecast`, :meth:`PlanningController.forecast`),
+``formulation()`` (built once per day, refilled by ``update``) and ``measured_state`` (the
+state a solve starts from, read from the referee's ``info``). The solve → record → plan
+sequence has the idle fallback of :class:`~gridbench.solvers.fallback.FallbackController`. A
+case family registers these classes as its planners (:func:`~.planners.register_planner`) with
+its time limits; it subclasses them only where its method differs (the loss-arbitrage
+oracle's temperature fixed point overrides :meth:`PlanOnceController.plan_day`).
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import Case
-from gridbench.solvers._fallback import FallbackController, SolveOutcome, current_step
+from gridbench.cases.contracts import FormulatedCase, Formulation, Plan, PlanningCase
+from gridbench.solvers.fallback import FallbackController, current_step
 
 __all__ = [
     "DAY_AHEAD_LEAD_H",
+    "DayAheadController",
     "MpcController",
-    "PlanLike",
+    "OracleController",
     "PlanOnceController",
     "PlanningController",
-    "PlanningFormulation",
     "check_planning_case",
     "day_ahead_forecast",
 ]
@@ -44,76 +44,48 @@ STEPS_PER_DAY: Final[int] = 24
 Action = NDArray[np.float32]
 
 
-class PlanLike(Protocol):
-    """The schedule of a solved horizon, as a controller replays it."""
-
-    t0: int
-
-    @property
-    def n_steps(self) -> int: ...
-
-    def action(self, k: int) -> NDArray[Any]: ...
-
-
-class PlanningFormulation(Protocol):
-    """What a planning controller needs of a case's formulation."""
-
-    def update(self, data: Any, *, t0: int = 0, **state: Any) -> None: ...
-
-    def solve(
-        self,
-        *,
-        time_limit_s: float | None = None,
-        dpp: bool = True,
-        warm_start: bool = True,
-        **solver_options: Any,
-    ) -> SolveOutcome: ...
-
-    def plan(self) -> PlanLike: ...
-
-
-def day_ahead_forecast(case: Case, day: datetime.date) -> Any:
+def day_ahead_forecast(case: PlanningCase, day: datetime.date) -> Any:
     """``case``'s forecast of ``day`` issued at noon the day before
-    (:data:`DAY_AHEAD_LEAD_H`), with the seed the referee shows controllers."""
-    return case.day_data(  # type: ignore[attr-defined]
-        day,
-        info="forecast",
-        seed=case.config.forecast_seed,  # type: ignore[attr-defined]
-        issue_step=0,
-        lead_offset_h=DAY_AHEAD_LEAD_H,
-    )
+    (:data:`DAY_AHEAD_LEAD_H`), with the errors the referee shows controllers."""
+    return case.day_data(day, "forecast", issue_step=0, lead_h=DAY_AHEAD_LEAD_H)
 
 
-def check_planning_case(case: Case, prefix: str, kind: str) -> None:
-    """Refuse a case with the family's id prefix but not the family's data methods."""
-    if not (hasattr(case, "day_data") and hasattr(case, "config")):
+def check_planning_case(case: object, prefix: str, kind: str) -> None:
+    """Refuse a case with the family's id prefix but not the planning surface
+    (:class:`~gridbench.cases.contracts.PlanningCase`)."""
+    if not isinstance(case, PlanningCase):
         raise ValueError(
-            f"case {getattr(case, 'id', case)!r} has the {kind} id prefix {prefix!r} but no "
-            f"day_data()/config: the {kind} planners need a case of that family"
+            f"case {getattr(case, 'id', case)!r} has the {kind} id prefix {prefix!r} but not "
+            f"the planning surface (day_data, action_layout, observation_names): the {kind} "
+            "planners need a case of that family"
         )
 
 
 class PlanningController(FallbackController):
     """A controller that solves its case's formulation (module docstring)."""
 
-    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+    case: FormulatedCase
+
+    def __init__(
+        self, case: FormulatedCase, day: datetime.date, time_limit_s: float | None
+    ) -> None:
         super().__init__(case, day)
         #: Solver time limit per solve, s.
         self.time_limit_s = time_limit_s
         #: The formulation of the last solve.
-        self.formulation: PlanningFormulation | None = None
+        self.formulation: Formulation | None = None
         #: The plan of the last successful solve (``None`` before ``reset`` or after a
         #: failed solve).
-        self.plan: PlanLike | None = None
+        self.plan: Plan | None = None
 
-    def new_formulation(self) -> PlanningFormulation:
+    def new_formulation(self) -> Formulation:
         """A fresh formulation of the case (built, not solved)."""
-        raise NotImplementedError
+        return self.case.formulation()
 
     # -------------------------------------------------------------- what each method sees
     def actual_day(self) -> Any:
         """The realized day (perfect foresight)."""
-        return self.case.day_data(self.day, info="actual")  # type: ignore[attr-defined]
+        return self.case.day_data(self.day, "actual")
 
     def day_ahead_forecast(self) -> Any:
         """The forecast issued at noon the day before (:func:`day_ahead_forecast`)."""
@@ -121,20 +93,18 @@ class PlanningController(FallbackController):
 
     def forecast(self, issue_step: int) -> Any:
         """The rolling forecast issued at ``issue_step`` (what the observation shows)."""
-        return self.case.day_data(  # type: ignore[attr-defined]
-            self.day, info="forecast", seed=self.config.forecast_seed, issue_step=issue_step
-        )
+        return self.case.day_data(self.day, "forecast", issue_step=issue_step)
 
     # -------------------------------------------------------------- solve → record → plan
     def _solve(
         self,
-        form: PlanningFormulation,
+        form: Formulation,
         step: int,
         *,
         dpp: bool,
         warm_start: bool = True,
         **solver_options: Any,
-    ) -> PlanLike | None:
+    ) -> Plan | None:
         """Solve ``form`` (``solver_options``: the solver's settings), record the result
         (idle fallback on failure) and keep its plan."""
         result = form.solve(
@@ -146,7 +116,8 @@ class PlanningController(FallbackController):
 
 
 class PlanOnceController(PlanningController):
-    """Plans the whole day once in ``reset`` and replays the plan (oracle, day-ahead)."""
+    """Plans the whole day once in ``reset`` and replays the plan (:class:`OracleController`,
+    :class:`DayAheadController`)."""
 
     def day_data(self) -> Any:
         """The day the plan is made on (:meth:`actual_day` or :meth:`day_ahead_forecast`)."""
@@ -154,8 +125,8 @@ class PlanOnceController(PlanningController):
 
     def initial_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
         """Keyword arguments of the formulation's ``update`` from the reset observation
-        (the measured initial state)."""
-        return {}
+        (the case's measured state)."""
+        return self.case.measured_state(obs, info)
 
     def plan_day(self, obs: Any, info: Mapping[str, Any], t0: int) -> None:
         """One solve on :meth:`day_data` from step ``t0``, canonicalized with the values as
@@ -187,18 +158,23 @@ class MpcController(PlanningController):
 
     method: ClassVar[str] = "mpc"
 
-    def __init__(self, case: Case, day: datetime.date, time_limit_s: float | None) -> None:
+    def __init__(
+        self, case: FormulatedCase, day: datetime.date, time_limit_s: float | None
+    ) -> None:
         super().__init__(case, day, time_limit_s)
         self._planned_step: int | None = None
+        self._day_start: dict[str, Any] | None = None
 
     def mpc_state(self, obs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
-        """Keyword arguments of the formulation's ``update`` from the latest observation."""
-        return {}
+        """Keyword arguments of the formulation's ``update`` from the latest observation:
+        the case's measured state, with the state measured at the day's reset."""
+        return self.case.measured_state(obs, info, day_start=self._day_start)
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         """Build and compile the problem, and plan the first hour (timed as planning)."""
         self._reset_common(info)
         self.plan, self._planned_step = None, None
+        self._day_start = self.case.measured_state(obs, info)
         self.formulation = self.new_formulation()
         self._replan(obs, info)
 
@@ -225,3 +201,21 @@ class MpcController(PlanningController):
         if self.plan is None:
             return self.idle_action()
         return np.asarray(self.plan.action(0), dtype=np.float32)
+
+
+class OracleController(PlanOnceController):
+    """Perfect foresight: one plan on the realized day in ``reset``, replayed."""
+
+    method: ClassVar[str] = "oracle"
+
+    def day_data(self) -> Any:
+        return self.actual_day()
+
+
+class DayAheadController(PlanOnceController):
+    """One plan on the forecast issued at noon the day before, executed open loop."""
+
+    method: ClassVar[str] = "day-ahead"
+
+    def day_data(self) -> Any:
+        return self.day_ahead_forecast()

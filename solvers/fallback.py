@@ -13,40 +13,26 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import Case
+from gridbench.cases.contracts import Case, PlanningCase, SolveOutcome
 
-__all__ = ["FallbackController", "SolveOutcome", "current_step"]
+__all__ = ["FallbackController", "current_step"]
 
 logger = logging.getLogger("gridbench.solvers")
 
 
 def current_step(obs: Any, info: Mapping[str, Any], steps_per_day: int = 24) -> int:
-    """Index of the step about to be dispatched.
-
-    The reset ``info`` locates the first step (``info["step"]``); a step ``info`` (it holds
-    ``cost``) locates the step just executed, so the next one is ``info["step"] + 1``. Without
-    ``step`` the observation's day fraction (entry 0) is used.
-    """
-    if "step" in info:
-        step = int(info["step"])
-        return step + 1 if "cost" in info else step
+    """Index of the step about to be dispatched: the referee's ``info["next_step"]`` (reset
+    and step ``info`` carry it; ``steps_per_day`` once the day is over); without it (a
+    caller's own ``info``) the observation's day fraction (entry 0) times ``steps_per_day``."""
+    if "next_step" in info:  # None after the day's last step
+        step = info["next_step"]
+        return steps_per_day if step is None else int(step)
     return round(float(np.asarray(obs).reshape(-1)[0]) * steps_per_day)
-
-
-class SolveOutcome(Protocol):
-    """What :meth:`FallbackController.record` reads of a solve result."""
-
-    @property
-    def ok(self) -> bool: ...
-
-    status: Any  # a StrEnum whose value is "timeout" for a time or iteration limit
-    solve_time_s: float
-    message: str
 
 
 class FallbackController:
@@ -59,7 +45,7 @@ class FallbackController:
             n_setpoints = self.n_setpoints(case)
         self.case = case
         self.day = day
-        self.config = case.config  # type: ignore[attr-defined]
+        self.config: Any = case.config
         #: The harness's row status (module docstring).
         self.status: str = "pending"
         #: One line on the fallback (empty while ``status == "ok"``).
@@ -72,11 +58,14 @@ class FallbackController:
         self.results: list[Any] = []
         self._idle: NDArray[np.float32] = np.zeros(n_setpoints, dtype=np.float32)
 
-    @classmethod
-    def n_setpoints(cls, case: Case) -> int:
+    @staticmethod
+    def n_setpoints(case: Case) -> int:
         """Setpoints of ``case``'s action (the idle action's size until ``reset`` shows the
-        environment's): ``case.config.action_dim``; a case family overrides it."""
-        return int(case.config.action_dim)  # type: ignore[attr-defined]
+        environment's): the length of its :class:`~gridbench.cases.contracts.ActionLayout`,
+        else ``config.action_dim``."""
+        if isinstance(case, PlanningCase):
+            return len(case.action_layout())
+        return int(case.config.action_dim)
 
     def _reset_common(self, info: Mapping[str, Any]) -> None:
         self.status, self.status_message, self.solve_status = "ok", "", None

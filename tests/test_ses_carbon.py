@@ -127,26 +127,36 @@ def test_settlement_telescopes_to_the_daily_ladder():
 
 def test_network_carbon_intensity_eq13_by_hand():
     # (2·0.5 + 1·0.55) / (2 + 1 + 0.5 + 0.5): turbines 0.6 + 0.4, PV 0.5, discharge 0.5
-    got = acc.network_carbon_intensity(2.0, 0.5, [0.6, 0.4], 0.55, [0.5], [0.5, -0.3])
+    got = acc.network_carbon_intensity(2.0, 0.5, 0.6 + 0.4, 0.55, 0.5, 0.5)
     assert got == pytest.approx(1.55 / 4.0)
     # an export supplies nothing: only the turbines emit
-    got = acc.network_carbon_intensity(-1.0, 0.5, [1.0], 0.55, [1.0], [0.0])
+    got = acc.network_carbon_intensity(-1.0, 0.5, 1.0, 0.55, 1.0, 0.0)
     assert got == pytest.approx(0.55 / 2.0)
-    assert acc.network_carbon_intensity(0.0, 0.5, [0.0], 0.55, [0.0], [0.0]) == 0.0
+    assert acc.network_carbon_intensity(0.0, 0.5, 0.0, 0.55, 0.0, 0.0) == 0.0
+    # entry by entry over arrays (as a plan's post-processing maps it)
+    got = acc.elementwise(acc.network_carbon_intensity, [2.0, -1.0], 0.5, [1.0, 1.0], 0.55, 0, 0)
+    np.testing.assert_allclose(got, [1.55 / 3.0, 0.55 / 1.0], rtol=1e-15)
 
 
 def test_emissions_and_dso_cost_terms_by_hand():
-    assert acc.step_emissions_t(2.0, 0.5, [0.2, 0.1], 0.55, 1.0) == pytest.approx(1.165)
-    assert acc.step_emissions_t(-2.0, 0.5, [0.2], 0.55, 0.5) == pytest.approx(0.055)
+    assert acc.step_emissions_t(2.0, 0.5, 0.2 + 0.1, 0.55, 1.0) == pytest.approx(1.165)
+    assert acc.step_emissions_t(-2.0, 0.5, 0.2, 0.55, 0.5) == pytest.approx(0.055)
     assert acc.energy_purchase_usd(-1.5, 90.0, 1.0) == pytest.approx(-135.0)
-    assert acc.gas_turbine_fuel_usd(0.2, 100.0, 80.0, 3.0, 1.0) == pytest.approx(23.0)
-    assert acc.storage_degradation_usd(np.array([0.3, -0.2]), 20.0, 1.0).sum() == pytest.approx(10)
+    assert acc.gas_turbine_fuel_usd(0.04, 0.2, 1, 100.0, 80.0, 3.0, 1.0) == pytest.approx(23.0)
+    # two turbines at 0.2 and 0.1 MW: Σ(100·P² + 80·P + 3) = 23 + 12
+    assert acc.gas_turbine_fuel_usd(0.05, 0.3, 2, 100.0, 80.0, 3.0, 1.0) == pytest.approx(35.0)
+    assert acc.storage_degradation_usd(0.3 + 0.2, 20.0, 1.0) == pytest.approx(10)
     assert acc.allowance_t(np.array([1.0, 2.0]), 0.42, 1.0) == pytest.approx(1.26)
-    terms = acc.paper_objective_terms(
-        np.array([1.0, 2.0]), 100.0, 7.0, np.array([0.3, -0.1]), 8.0, 1
-    )
+    # loads 1 + 2 MW at 100 $/MWh; storages charging 0.1, discharging 0.3 MW; C_t = 0.5
+    terms = acc.paper_objective_terms(100.0, 3.0, 7.0, 0.1, 0.3, 8.0, 0.5, 1.0)
     assert terms == pytest.approx(
-        {"user_purchase": 300.0, "gas_turbine": 7.0, "ses": -20.0, "ses_degradation": 8.0}
+        {
+            "user_purchase": 300.0,
+            "gas_turbine": 7.0,
+            "ses": -20.0,
+            "ses_degradation": 8.0,
+            "carbon_quantity_t": 1.55,
+        }
     )
 
 
@@ -165,9 +175,13 @@ def test_terminal_energy_settlement_by_hand():
 
 
 def test_storage_energy_update_eq11_by_hand():
-    e = acc.storage_energy_update([0.6, 0.6, 0.6], [-0.3, 0.3, 0.0], 1.0, 0.95, 0.8)
+    e, dis, ch = acc.storage_energy_update([0.6, 0.6, 0.6], [-0.3, 0.3, 0.0], 1.0, 0.95, 0.8)
     np.testing.assert_allclose(e, [0.6 + 0.285, 0.6 - 0.375, 0.6], rtol=0, atol=1e-15)
-    np.testing.assert_allclose(acc.soc_window_violation([0.1, 0.5, 0.9], 0.2, 0.8), [0.1, 0, 0.1])
+    assert (dis, ch) == ([0.0, 0.3, 0.0], [0.3, 0.0, 0.0])
+    # eq (12): clipped into [0, E_max] (the projection's round-off)
+    e, _, _ = acc.storage_energy_update([1.19, 0.1], [-0.3, 0.3], 1.0, 0.95, 0.8, 1.2)
+    assert e == [1.2, 0.0]
+    assert acc.soc_window_violation([0.1, 0.5, 0.9], 0.2, 0.8) == pytest.approx(0.2)
 
 
 # ---------------------------------------------------------------------------- day data
@@ -242,7 +256,7 @@ def test_storage_energy_balance_over_a_scripted_day():
             soc_min=0.0, soc_max=1.0, eta_charge=0.95, eta_discharge=0.8,
         )  # fmt: skip
         p = np.clip(script[t], lo, hi)
-        energy = energy + 0.95 * np.maximum(-p, 0) - np.maximum(p, 0) / 0.8
+        energy = np.array(acc.storage_energy_update(energy.tolist(), p.tolist(), 1.0, 0.95, 0.8)[0])
         *_, info = env.step(_action(st=script[t]))
         np.testing.assert_allclose(info["soc"] * st.energy_mwh, energy, rtol=0, atol=1e-12)
     # by hand: storage 1 = 0.6 + 2·0.95·0.3 = 1.17, + 0.03 (the third hour's charge is
@@ -294,7 +308,9 @@ def test_one_step_costs_and_emissions_recomputed_independently():
     assert tuple(info["cost"]) == COST_TERMS
     assert info["cost"] == pytest.approx(expected, rel=1e-9)
     assert info["network_carbon_intensity"] == pytest.approx(
-        float(acc.network_carbon_intensity(tie, ci, gt, 0.55, d.pv_available_mw[t], st))
+        acc.network_carbon_intensity(
+            tie, ci, gt.sum(), 0.55, d.pv_available_mw[t].sum(), np.maximum(st, 0.0).sum()
+        )
     )
     assert info["reward_terms"]["energy_purchase"] == pytest.approx(-price * tie / 100.0)
     assert sum(info["reward_terms"].values()) == pytest.approx(env.unwrapped.core.history(

@@ -165,13 +165,6 @@ class GasTurbineParams(_DevicesAtBuses):
             )
         return self
 
-    def cost_usd(self, p_mw: NDArray[np.float64] | float, dt_h: float = 1.0) -> NDArray[np.float64]:
-        """Fuel cost of eq (1) per unit over a step: ``(a·P² + b·P + c)·Δt`` ($)."""
-        p = np.asarray(p_mw, dtype=np.float64)
-        return (
-            self.cost_a_usd_per_mw2h * p * p + self.cost_b_usd_per_mwh * p + self.cost_c_usd_per_h
-        ) * dt_h
-
 
 class PvParams(_DevicesAtBuses):
     """The five PV plants with inverters (§5.1). Chosen here: buses, ratings, profiles.

@@ -90,7 +90,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.kpi import StepKPI
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
@@ -133,6 +133,7 @@ OBSERVATION_NAMES: Final[tuple[str, ...]] = (
 )
 
 FloatArray = NDArray[np.float64]
+
 
 #: Loading (v_max·|I| / rating) under which :meth:`SesCarbonCore.simulate` skips the exact
 #: line-overload terms: a relative margin far above the round-off of |S| = |V|·|I|.
@@ -198,8 +199,7 @@ class SesCarbonCore(DispatchCore):
         # branch-current screen of the line overload (see simulate)
         self._inv_ratings: FloatArray | None = None
         self._segments = acc.ladder_segments(config.carbon)
-        self._ladder_bps = tuple(float(b) for b in self._segments[0])
-        self._ladder_slopes = tuple(float(v) for v in self._segments[1])
+        self._ladder = acc.CarbonLadder.from_params(config.carbon)
         self._days: dict[datetime.date, _DayArrays] = {}
         self._terminal_price = config.terminal_price_usd_per_mwh
         self._obs_low, self._obs_high = self._observation_limits(feeder)
@@ -207,9 +207,11 @@ class SesCarbonCore(DispatchCore):
         with np.errstate(divide="ignore"):
             self._inv_ratings = 1.0 / self._ratings  # 0 for unrated (inf) branches
         # state
+        self._energy: list[float] = []
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
         self._energy_start = self.energy_mwh.copy()  # E(0) of the terminal settlement
         self._carbon_net = 0.0
+        self._carbon_price = self._ladder.price_usd_per_t(0.0)  # eq (14)'s slope at ΔQ
         self._emissions = 0.0
         self._tie_prev = 0.0
         self._extras: list[dict[str, Any]] = []
@@ -314,6 +316,7 @@ class SesCarbonCore(DispatchCore):
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
         self._energy_start = self.energy_mwh.copy()
         self._carbon_net = 0.0
+        self._carbon_price = self._ladder.price_usd_per_t(0.0)  # eq (14)'s slope at ΔQ
         self._emissions = 0.0
         self._tie_prev = 0.0
         self._extras = []
@@ -324,6 +327,15 @@ class SesCarbonCore(DispatchCore):
         if self._data is None:
             raise RuntimeError("no day loaded; call reset(day, rng) first")
         return self._data.actual
+
+    @property
+    def energy_mwh(self) -> FloatArray:
+        """Energy stored in each storage, MWh (kept as Python floats, which the step uses)."""
+        return np.array(self._energy)
+
+    @energy_mwh.setter
+    def energy_mwh(self, value: ArrayLike) -> None:
+        self._energy = np.asarray(value, dtype=np.float64).reshape(-1).tolist()
 
     @property
     def soc(self) -> FloatArray:
@@ -341,7 +353,7 @@ class SesCarbonCore(DispatchCore):
         k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
         low = list(self._gt_low)
         high = list(self._gt_high)
-        for e in self.energy_mwh.tolist():
+        for e in self._energy:
             # min(max(·, 0), p_max), written out (same values as the builtins)
             h = e * k_dis
             h = 0.0 if 0.0 > h else h
@@ -370,10 +382,10 @@ class SesCarbonCore(DispatchCore):
             self._tie_prev,
             d.step_scalars[t][0],  # price
             row[3],
-            self._carbon_price(self._carbon_net),
+            self._carbon_price,
             self._carbon_net,
             self._emissions,
-            *[e / e_max for e in self.energy_mwh.tolist()],  # SOC (:attr:`soc`)
+            *[e / e_max for e in self._energy],  # SOC (:attr:`soc`)
         ]
         # np.clip(values, low, high) entry by entry, in floats (same comparisons: a value
         # equal to a bound keeps the bound, as numpy's clip with array bounds does)
@@ -383,46 +395,77 @@ class SesCarbonCore(DispatchCore):
             clipped.append(v if v < hi else hi)
         return np.array(clipped)
 
-    def _carbon_price(self, net: float) -> float:
-        """Slope of eq (14) at ΔQ = ``net`` (:func:`~.accounting.marginal_carbon_price`)."""
-        price = self._ladder_slopes[0]
-        for bp, slope in zip(self._ladder_bps, self._ladder_slopes[1:], strict=True):
-            if net >= bp:
-                price = slope
-        return price
-
-    def _carbon_cost(self, net: float) -> float:
-        """Eq (14) at ΔQ = ``net`` (:func:`~.accounting.ladder_carbon_cost`, in floats)."""
-        slopes = self._ladder_slopes
-        cost = slopes[0] * net
-        for k, bp in enumerate(self._ladder_bps, start=1):
-            if net > bp:
-                cost += (slopes[k] - slopes[k - 1]) * (net - bp)
-        return cost
-
     def simulate(self, setpoints: FloatArray) -> StepOutcome:
-        c = self.config
+        """One step (module docstring): network, storage, cost terms, reward, extras."""
         d = self._data
         if d is None:
             raise RuntimeError("no day loaded; call reset(day, rng) first")
-        st_cfg, gt_cfg = c.storage, c.gas_turbine
         t = self.step_index
-        dt = STEP_HOURS
         values = setpoints.tolist()  # the few device entries in Python floats (faster)
         p_gt = values[: self.n_gt]
-        p_st = values[self.n_gt :]
+        tie, v_min, v_max, v_viol, overload, losses, converged = self._solve_network(
+            d, t, setpoints
+        )
+        energy, dis_total, ch_total = self._advance_storage(values[self.n_gt :])
+        gt_total = math.fsum(p_gt)
+        cost, emissions = self._cost_terms(d, t, tie, p_gt, gt_total, dis_total + ch_total, energy)
+        c, dt = self.config, STEP_HOURS
+        st_cfg, rw = c.storage, c.reward
+        e_max = st_cfg.energy_mwh
+        soc = [x / e_max for x in energy]  # :attr:`soc` after the step
+        soc_viol = acc.soc_window_violation(soc, st_cfg.soc_min, st_cfg.soc_max)
+        penalties = {
+            "soc_penalty": acc.soc_penalty_usd(
+                soc_viol, e_max, st_cfg.soc_penalty_usd_per_mwh_h, dt
+            ),
+            "voltage_penalty": rw.voltage_penalty_usd_per_pu_h * v_viol * dt,
+            "line_penalty": rw.line_penalty_usd_per_mva_h * overload * dt,
+        }
+        scale = rw.scale_usd
+        reward_terms = {name: -value / scale for name, value in cost.items()}
+        reward_terms.update({name: -value / scale for name, value in penalties.items()})
+        reward = math.fsum(reward_terms.values())
+        paper, intensity = self._paper_terms(d, t, tie, gt_total, dis_total, ch_total, cost)
+        self._extras.append(
+            {
+                "paper_terms": paper,
+                "network_carbon_intensity": intensity,
+                "losses_mw": losses,
+                "carbon_net_t": self._carbon_net,
+                "carbon_price_usd_per_t": self._carbon_price,
+                "pf_converged": converged,
+            }
+        )
+        kpi = StepKPI(
+            cost=cost,
+            emissions_t=emissions,
+            soc=soc,
+            tie_line_mw=tie,
+            tie_line_ref_mw=0.0,
+            v_min_pu=v_min,
+            v_max_pu=v_max,
+            voltage_violation_pu=v_viol,
+            soc_violation=soc_viol,
+            line_overload=overload,
+            balance_slack_mw=0.0,
+        )
+        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms)
 
-        # network (eqs (2)-(7))
+    def _solve_network(
+        self, d: _DayArrays, t: int, setpoints: FloatArray
+    ) -> tuple[float, float, float, float, float, float, bool]:
+        """Step 2 (eqs (2)–(7)): the AC power flow of step ``t`` with ``setpoints`` injected.
+        Returns ``(P^UPG, v_min, v_max, Σ_i dist(|V_i|, [V_min, V_max]),
+        Σ_ij max(S_ij − S_ij^max, 0), losses, converged)``."""
         if self._dev_bus is not None:
             net_p = d.net_p_base[t].copy()
             net_p[self._dev_bus] -= setpoints
         else:
             net_p = d.net_p_base[t] - self._inc @ setpoints
         flow = self._pf.solve(net_p, d.load_q[t])
-        tie = float(flow.p_slack_mw)
         vm = np.abs(flow.v)
         v_min, v_max = float(np.minimum.reduce(vm)), float(np.maximum.reduce(vm))
-        net_cfg = c.network
+        net_cfg = self.config.network
         v_viol = 0.0
         if v_min < net_cfg.v_min_pu:
             v_viol += float(np.maximum(net_cfg.v_min_pu - vm, 0.0).sum())
@@ -443,116 +486,98 @@ class SesCarbonCore(DispatchCore):
             excess = np.maximum(flow.branch_s_from_mva, s_to) - self._ratings
             overload = float(np.maximum(excess, 0.0).sum()) if excess.max() > 0.0 else 0.0
         losses = float(np.add.reduce(flow.loss_p_mw))
+        return float(flow.p_slack_mw), v_min, v_max, v_viol, overload, losses, bool(flow.converged)
 
-        # storage (eq (11), :func:`~.accounting.storage_energy_update`); the projection kept
-        # 0 <= E <= E_max up to round-off
-        # (``a if a > b else b`` forms are max/min, written out: same values, signed zeros
-        # included, as the builtins, which return their first argument on ties)
-        e_max, eta_c, eta_d = st_cfg.energy_mwh, st_cfg.eta_charge, st_cfg.eta_discharge
-        lo_w, hi_w = st_cfg.soc_min, st_cfg.soc_max
-        dis: list[float] = []
-        ch: list[float] = []
-        energy: list[float] = []
-        soc: list[float] = []  # :attr:`soc` after the step
-        soc_viol = 0  # Σ_k dist(SOC_k, [soc_min, soc_max])
-        for e, p in zip(self.energy_mwh.tolist(), p_st, strict=True):
-            d_k = 0.0 if 0.0 > p else p  # max(p, 0)
-            c_k = 0.0 if 0.0 > -p else -p  # max(−p, 0)
-            x = e + (eta_c * c_k - d_k / eta_d) * dt
-            x = 0.0 if 0.0 > x else x
-            x = e_max if e_max < x else x  # min(max(x, 0), E_max)
-            s_k = x / e_max
-            below, above = lo_w - s_k, s_k - hi_w
-            soc_viol += (0.0 if 0.0 > below else below) + (0.0 if 0.0 > above else above)
-            dis.append(d_k)
-            ch.append(c_k)
-            energy.append(x)
-            soc.append(s_k)
-        self.energy_mwh = np.array(energy)
+    def _advance_storage(self, p_st: list[float]) -> tuple[list[float], float, float]:
+        """Step 3: eq (11) for every storage (:func:`~.accounting.storage_energy_update`),
+        updating :attr:`energy_mwh`. Returns ``(E_{t+1}, Σ_k P_k^dis, Σ_k P_k^ch)``."""
+        st = self.config.storage
+        energy, dis, ch = acc.storage_energy_update(
+            self._energy,
+            p_st,
+            STEP_HOURS,
+            st.eta_charge,
+            st.eta_discharge,
+            st.energy_mwh,
+        )
+        self._energy = energy
+        return energy, math.fsum(dis), math.fsum(ch)
 
-        # accounting (eqs (1), (13), (14); :mod:`.accounting` in floats)
-        price, ci, allowance, pv_total, load_total = d.step_scalars[t]
-        gt_total = math.fsum(p_gt)
-        gt_sq = math.fsum(p * p for p in p_gt)
-        purchase = price * tie * dt
-        fuel = (
-            gt_cfg.cost_a_usd_per_mw2h * gt_sq
-            + gt_cfg.cost_b_usd_per_mwh * gt_total
-            + gt_cfg.cost_c_usd_per_h * self.n_gt
-        ) * dt
-        dis_total, ch_total = math.fsum(dis), math.fsum(ch)
-        degradation = st_cfg.degradation_usd_per_mwh * (dis_total + ch_total) * dt
-        emissions = (max(tie, 0.0) * ci + gt_total * gt_cfg.carbon_t_per_mwh) * dt
+    def _cost_terms(
+        self,
+        d: _DayArrays,
+        t: int,
+        tie: float,
+        p_gt: list[float],
+        gt_total: float,
+        throughput: float,
+        energy: list[float],
+    ) -> tuple[dict[str, float], float]:
+        """Step 4: the DSO's cost terms of step ``t`` (:data:`COST_TERMS`) and its emissions
+        (``throughput`` = Σ_k (P_k^dis + P_k^ch), ``energy`` the storages' after the step);
+        advances ΔQ (and its ladder price), the day's emissions and the previous tie-line
+        flow."""
+        gt_cfg, dt = self.config.gas_turbine, STEP_HOURS
+        price, ci, allowance, _, _ = d.step_scalars[t]
+        emissions = acc.step_emissions_t(tie, ci, gt_total, gt_cfg.carbon_t_per_mwh, dt)
         before = self._carbon_net
         after = before + emissions - allowance
-        settlement = self._carbon_cost(after) - self._carbon_cost(before)
         self._carbon_net = after
+        self._carbon_price = self._ladder.price_usd_per_t(after)
         self._emissions += emissions
         self._tie_prev = tie
-        # terminal energy settlement (:func:`~.accounting.terminal_energy_settlement`)
-        terminal = (
-            self._terminal_price
-            * math.fsum(e0 - e for e0, e in zip(self._energy_start.tolist(), energy, strict=True))
-            if t == N_STEPS - 1
-            else 0.0
-        )
-
         cost = {
-            "energy_purchase": purchase,
-            "gas_turbine_fuel": fuel,
-            "storage_degradation": degradation,
-            "carbon_settlement": settlement,
-            "storage_terminal_energy": terminal,
+            "energy_purchase": acc.energy_purchase_usd(tie, price, dt),
+            "gas_turbine_fuel": acc.gas_turbine_fuel_usd(
+                math.fsum(p * p for p in p_gt),
+                gt_total,
+                self.n_gt,
+                gt_cfg.cost_a_usd_per_mw2h,
+                gt_cfg.cost_b_usd_per_mwh,
+                gt_cfg.cost_c_usd_per_h,
+                dt,
+            ),
+            "storage_degradation": acc.storage_degradation_usd(
+                throughput, self.config.storage.degradation_usd_per_mwh, dt
+            ),
+            "carbon_settlement": self._ladder.settlement_usd(before, after),
+            "storage_terminal_energy": (
+                acc.terminal_energy_settlement(
+                    self._energy_start.tolist(), energy, self._terminal_price
+                )
+                if t == N_STEPS - 1
+                else 0.0
+            ),
         }
-        rw = c.reward
-        penalties = {
-            "soc_penalty": st_cfg.soc_penalty_usd_per_mwh_h * st_cfg.energy_mwh * soc_viol * dt,
-            "voltage_penalty": rw.voltage_penalty_usd_per_pu_h * v_viol * dt,
-            "line_penalty": rw.line_penalty_usd_per_mva_h * overload * dt,
-        }
-        scale = rw.scale_usd
-        reward_terms = {name: -value / scale for name, value in cost.items()}
-        reward_terms.update({name: -value / scale for name, value in penalties.items()})
-        reward = math.fsum(reward_terms.values())
+        return cost, emissions
 
-        # eq (13) and the paper's eq (1) terms (:func:`~.accounting.network_carbon_intensity`,
-        # :func:`~.accounting.paper_objective_terms`)
-        up = max(tie, 0.0)
-        supply = up + gt_total + pv_total + dis_total
-        intensity = (
-            (up * ci + gt_total * gt_cfg.carbon_t_per_mwh) / supply if supply > 1e-12 else 0.0
+    def _paper_terms(
+        self,
+        d: _DayArrays,
+        t: int,
+        tie: float,
+        gt_total: float,
+        dis_total: float,
+        ch_total: float,
+        cost: dict[str, float],
+    ) -> tuple[dict[str, float], float]:
+        """The paper's eq (1) terms of step ``t`` (:func:`~.accounting.paper_objective_terms`)
+        and eq (13)'s network intensity, for the step's ``info``."""
+        price, ci, _, pv_total, load_total = d.step_scalars[t]
+        intensity = acc.network_carbon_intensity(
+            tie, ci, gt_total, self.config.gas_turbine.carbon_t_per_mwh, pv_total, dis_total
         )
-        paper = {
-            "user_purchase": price * load_total * dt,
-            "gas_turbine": fuel,
-            "ses": price * (ch_total - dis_total) * dt,
-            "ses_degradation": degradation,
-            "carbon_quantity_t": intensity * (load_total + ch_total) * dt,
-        }
-        self._extras.append(
-            {
-                "paper_terms": paper,
-                "network_carbon_intensity": intensity,
-                "losses_mw": losses,
-                "carbon_net_t": after,
-                "carbon_price_usd_per_t": self._carbon_price(after),
-                "pf_converged": bool(flow.converged),
-            }
+        paper = acc.paper_objective_terms(
+            price,
+            load_total,
+            cost["gas_turbine_fuel"],
+            ch_total,
+            dis_total,
+            cost["storage_degradation"],
+            intensity,
+            STEP_HOURS,
         )
-        kpi = StepKPI(
-            cost=cost,
-            emissions_t=emissions,
-            soc=soc,
-            tie_line_mw=tie,
-            tie_line_ref_mw=0.0,
-            v_min_pu=v_min,
-            v_max_pu=v_max,
-            voltage_violation_pu=v_viol,
-            soc_violation=soc_viol,
-            line_overload=overload,
-            balance_slack_mw=0.0,
-        )
-        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms)
+        return paper, intensity
 
     def step_info(self, record: CoreStep) -> dict[str, Any]:
         """The referee's step ``info`` plus the case's extras (module docstring)."""

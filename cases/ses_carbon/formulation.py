@@ -583,19 +583,29 @@ class SesCarbonFormulation(bf.BranchFlowFormulation):
         losses = (var.ell.value[:n] * self._net.r).sum(axis=1)
         price = par.price.value[:n]
         ci = par.intensity.value[:n]
-        emissions = acc.step_emissions_t(tie, ci, p_gt, gt.carbon_t_per_mwh, dt)
+        emissions = acc.elementwise(
+            acc.step_emissions_t, tie, ci, p_gt.sum(axis=1), gt.carbon_t_per_mwh, dt
+        )
         net0 = float(par.carbon_net_so_far_t.value)
         net_end = net0 + float(emissions.sum()) - float(par.allowance_t.value)
         fuel = acc.gas_turbine_fuel_usd(
-            p_gt, gt.cost_a_usd_per_mw2h, gt.cost_b_usd_per_mwh, gt.cost_c_usd_per_h, dt
+            float((p_gt * p_gt).sum()),
+            float(p_gt.sum()),
+            p_gt.size,
+            gt.cost_a_usd_per_mw2h,
+            gt.cost_b_usd_per_mwh,
+            gt.cost_c_usd_per_h,
+            dt,
         )
         cost = {
             "energy_purchase": float(acc.energy_purchase_usd(tie, price, dt).sum()),
-            "gas_turbine_fuel": float(fuel.sum()),
+            "gas_turbine_fuel": fuel,
             "storage_degradation": float(
-                acc.storage_degradation_usd(p_st, st.degradation_usd_per_mwh, dt).sum()
+                acc.storage_degradation_usd(np.abs(p_st), st.degradation_usd_per_mwh, dt).sum()
             ),
-            "carbon_settlement": float(acc.carbon_settlement_usd(net0, net_end, c.carbon)),
+            "carbon_settlement": acc.CarbonLadder.from_params(c.carbon).settlement_usd(
+                net0, net_end
+            ),
             "storage_terminal_energy": (
                 acc.terminal_energy_settlement(
                     self._energy_day_start, var.energy.value[n], self._terminal_price

@@ -36,7 +36,8 @@ One day = 24 hourly steps (``Timeline.single(24, 1.0)``). Each step:
    The day's cost is ``−(o_1 + o_2)`` plus any terminal penalty; equivalently the feeder's
    import bill with storage minus without.
 
-Reward: ``−(cost + voltage penalty + line penalty) / reward.scale_usd``.
+Reward (:class:`~gridbench.cases.reward.ScaledCostReward`, apart from the physics):
+``−(cost + voltage penalty + line penalty) / reward.scale_usd``.
 
 Observation (:data:`OBSERVATION_NAMES`, then per device ``soc``, ``available_frac``
 (``F_a/E_cap`` after the previous step), ``cell_temp_c``, ``budget_frac`` (remaining cycle
@@ -75,6 +76,7 @@ from gridbench.cases.loss_arbitrage.day import (
     nowcast_day,
 )
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
+from gridbench.cases.reward import ScaledCostReward
 
 __all__ = ["COST_TERMS", "OBSERVATION_NAMES", "TIMELINE", "DayPair", "LossArbitrageCore"]
 
@@ -155,6 +157,8 @@ class LossArbitrageCore(DispatchCore):
         from gridbench.cases.grid import RadialPowerFlow
 
         self.config = config
+        #: The reward of the KPI terms (:mod:`gridbench.cases.reward`).
+        self.reward = ScaledCostReward(config.reward.scale_usd)
         self.dev = config.devices()
         n = self.dev.n
         super().__init__(TIMELINE, action_dim=n)
@@ -333,10 +337,7 @@ class LossArbitrageCore(DispatchCore):
             "voltage_penalty": rw.voltage_penalty_usd_per_pu_h * v_viol * dt,
             "line_penalty": rw.line_penalty_usd_per_mva_h * overload * dt,
         }
-        scale = rw.scale_usd
-        reward_terms = {k: -v / scale for k, v in cost.items()}
-        reward_terms.update({k: -v / scale for k, v in penalties.items()})
-        reward = math.fsum(reward_terms.values())
+        reward, reward_terms = self.reward(cost, penalties)
         self._extras.append(
             {
                 # fresh arrays of this step (never written again; step_info copies them)

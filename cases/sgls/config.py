@@ -160,6 +160,9 @@ class SglsConfig(CaseConfig):
     #: voltage rise of feeder-end generation.
     renewable_tan_phi: float = Field(default=0.329, ge=0.0)
     weights: RewardWeights = RewardWeights()
+    #: The reward (:mod:`~gridbench.cases.sgls.reward`): ``paper``, eqs (22)–(26) with
+    #: ``weights``; ``cost``, the scored cost dollar for dollar plus the violation penalty.
+    reward: Literal["paper", "cost"] = "paper"
     #: Scales that make the reward terms O(1): $ per step, MW of tie-line deviation.
     cost_scale: float = Field(default=100.0, gt=0.0)
     tie_scale_mw: float = Field(default=1.0, gt=0.0)

@@ -46,7 +46,8 @@ harness uses for ``soc_dev_max``; extra keys ``loss_mw``, ``storage_plan_mw``, `
 (each player's own costs so far) and, on the last step, ``cooperation`` (Shapley shares,
 realized payoffs, default costs; :meth:`SglsCore.cooperation`).
 
-Reward (eqs (22)–(26), weights ``config.weights`` from Tables 2 / 5), per step:
+Reward (:mod:`.reward`, apart from the physics; ``config.reward``): by default the paper's, eqs
+(22)–(26) with the weights ``config.weights`` of Tables 2 / 5, per step:
 ``r = −w_cost·C/C₀ − w_tie·((T*_h − T*_{h−1})/T₀)²`` in the day-ahead layer (hour-to-hour
 smoothing of the schedule) and, intraday,
 ``r = −w_cost·C/C₀ − w_fluct·((T − T*)/T₀)² − w_track·Σ_s|P_s − P*_s|/P_s,max
@@ -80,6 +81,7 @@ from gridbench.cases.referee import (
 )
 from gridbench.cases.sgls.config import SglsConfig
 from gridbench.cases.sgls.day import N_STEPS, SglsDay, flex_weights, nowcast, sgls_day
+from gridbench.cases.sgls.reward import ExecutionSignals, PlanSignals, make_reward
 
 __all__ = ["PLAYERS", "TIMELINE", "Layout", "SglsCore", "layout"]
 
@@ -173,6 +175,8 @@ class SglsCore(DispatchCore):
 
     def __init__(self, config: SglsConfig) -> None:
         self.config = config
+        #: The reward of the step signals (``config.reward``: :mod:`.reward`).
+        self.reward = make_reward(config)
         self.lay = layout(config)
         super().__init__(TIMELINE, self.lay.dim)
         from gridbench.cases.grid import load_grid
@@ -585,12 +589,8 @@ class SglsCore(DispatchCore):
         self.plan_tie[h] = tie
         self.plan_soc[h + 1] = self.soc_plan
         cost = float(self.da.price[h] * (max(tie, 0.0) + c.export_price_factor * min(tie, 0.0)))
-        w = c.weights
-        terms = {
-            "cost": -w.cost * cost / (4 * c.cost_scale),
-            "tie_smoothing": -w.tie_smoothing * (
-                (tie - (self.plan_tie[h - 1] if h > 0 else tie)) / c.tie_scale_mw) ** 2,
-        }
+        prev = float(self.plan_tie[h - 1]) if h > 0 else tie
+        terms = self.reward.plan(PlanSignals(cost, tie, prev))
         kpi = StepKPI(cost={"day_ahead_energy": cost}, soc=self.soc_plan, tie_line_mw=tie,
                       tie_line_ref_mw=tie)
         return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
@@ -646,28 +646,22 @@ class SglsCore(DispatchCore):
         self.payoff["grid"] += cost["imbalance"] + cost["network_loss"]
         self.payoff["load"] += cost["flexible_load"]
         self.payoff["storage"] += cost["storage"]
-        w = c.weights
-        total = sum(cost.values())
         tracking = _npsum([abs(x - y) / pm for x, y, pm in zip(
             sp[lay.st].tolist(), st_plan.tolist(), self._st_p, strict=True)])
         soc_dev = _npsum([abs(x - y) for x, y in zip(soc_now, soc_ref_l, strict=True)])
         curtail = _npsum([_pos(x) * m / cb for x, m, cb in zip(
             sp[lay.fl].tolist(), self._fl_curt_f, self._curt_base, strict=True)])
-        terms = {
-            "cost": -w.cost * total / c.cost_scale,
-            "fluctuation": -w.fluctuation * ((tie - ref) / c.tie_scale_mw) ** 2,
-            "storage_tracking": -w.storage_tracking * tracking,
-            "soc_deviation": -w.soc_deviation * soc_dev,
-            "curtailment": -w.curtailment * curtail,
-            "violation": -w.violation * (net["v_viol"] + net["line"]),
-        }
-        if k == N_STEPS - 1:
-            terms["soc_correction"] = -w.soc_correction * float(
-                np.abs(self.soc - self.plan_soc[24]).sum())
-            if w.cooperation > 0.0:
-                coop = self.cooperation()
-                terms["cooperation"] = -w.cooperation * sum(
-                    abs(coop["payoff"][p] - coop["shapley"][p]) for p in PLAYERS) / c.cost_scale
+        last = k == N_STEPS - 1
+        share = last and (c.weights.cooperation > 0.0 or self.reward.needs_cooperation)
+        coop = self.cooperation() if share else None
+        terms = self.reward.execution(ExecutionSignals(
+            sum(cost.values()), tie - ref, tracking, soc_dev, curtail,
+            net["v_viol"] + net["line"],
+            soc_correction=float(np.abs(self.soc - self.plan_soc[24]).sum()) if last else None,
+            cooperation_gap_usd=(
+                sum(abs(coop["payoff"][p] - coop["shapley"][p]) for p in PLAYERS)
+                if coop is not None and self.reward.needs_cooperation else None),
+        ))
         kpi = StepKPI(
             cost=cost,
             soc=self.soc,
@@ -680,7 +674,7 @@ class SglsCore(DispatchCore):
         )
         self._extras[k] = {"soc_ref": soc_ref, "loss_mw": loss,
                        "storage_plan_mw": st_plan.copy(), "player_cost": dict(self.payoff)}
-        if k == N_STEPS - 1 and w.cooperation > 0.0:
+        if coop is not None:
             self._extras[k]["cooperation"] = coop
         return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
 

@@ -39,12 +39,19 @@ __all__ = ["TABLE_DIR", "lookup", "main", "precompute", "table_key", "table_path
 TABLE_DIR: Final[Path] = Path(__file__).resolve().parent / "shapley"
 
 
+#: Config fields that do not change the cooperative game (left out of :func:`table_key`).
+NOT_IN_GAME: Final[tuple[str, ...]] = ("reward",)
+
+
 def table_key(config: SglsConfig) -> str:
-    """16 hex digits identifying the game: the config (every field) and the game version."""
+    """16 hex digits identifying the game: the config and the game version. The config's
+    every field but :data:`NOT_IN_GAME` (the choice of reward, which the game's MILPs never
+    read; the reward ``weights`` stay in the key, as in the shipped tables' keys)."""
     from gridbench.cases.sgls.shapley import GAME_VERSION
 
+    game = config.model_dump(mode="json", exclude=set(NOT_IN_GAME))
     payload = json.dumps(
-        {"config": config.model_dump(mode="json"), "game_version": GAME_VERSION},
+        {"config": game, "game_version": GAME_VERSION},
         sort_keys=True,
         separators=(",", ":"),
     )

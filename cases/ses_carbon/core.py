@@ -56,7 +56,8 @@ hour before it happens. A solver calling ``case.day_data(day, "forecast",
 issue_step=t)`` gets exactly these values in row t. Values are clipped into the finite
 observation bounds.
 
-Reward (eq (17)), per step: ``−(Σ cost terms + SOC penalty + voltage penalty + line
+Reward (eq (17); :class:`~gridbench.cases.reward.ScaledCostReward`, apart from the physics),
+per step: ``−(Σ cost terms + SOC penalty + voltage penalty + line
 penalty) / reward.scale_usd`` (the terminal settlement included, in the last step's reward) with
 
 * SOC penalty = ``λ1·Σ_k E_k^max·dist(SOC_k, [0.2, 0.8])·Δt`` (eq (17)'s soft SOC term;
@@ -94,6 +95,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.kpi import StepKPI
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
+from gridbench.cases.reward import ScaledCostReward
 from gridbench.cases.ses_carbon import accounting as acc
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.day import (
@@ -170,6 +172,8 @@ class SesCarbonCore(DispatchCore):
         from gridbench.cases.grid import RadialPowerFlow, load_grid
 
         self.config = config
+        #: The reward of the KPI terms (:mod:`gridbench.cases.reward`).
+        self.reward = ScaledCostReward(config.reward.scale_usd)
         gt, st = config.gas_turbine, config.storage
         self.n_gt, self.n_st = gt.n, st.n
         super().__init__(TIMELINE, action_dim=self.n_gt + self.n_st)
@@ -421,10 +425,7 @@ class SesCarbonCore(DispatchCore):
             "voltage_penalty": rw.voltage_penalty_usd_per_pu_h * v_viol * dt,
             "line_penalty": rw.line_penalty_usd_per_mva_h * overload * dt,
         }
-        scale = rw.scale_usd
-        reward_terms = {name: -value / scale for name, value in cost.items()}
-        reward_terms.update({name: -value / scale for name, value in penalties.items()})
-        reward = math.fsum(reward_terms.values())
+        reward, reward_terms = self.reward(cost, penalties)
         paper, intensity = self._paper_terms(d, t, tie, gt_total, dis_total, ch_total, cost)
         self._extras.append(
             {

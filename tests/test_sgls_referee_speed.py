@@ -1,20 +1,25 @@
 """The fast SGLS referee step gives the numbers of the per-step array implementation, bit for
-bit (``cases/sgls/array_core.py``: the step as it was written before it was
-made fast), and the numpy-order sum it relies on matches numpy."""
+bit (``benchmarks/suites/sgls_array_core.py``, the speed suite's reference: the step as it was
+written before it was made fast), and the numpy-order sum it relies on matches numpy."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import runpy
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gridbench.cases.referee import RefereeEnv
 from gridbench.cases.registry import make_case
-from gridbench.cases.sgls.array_core import ArrayCore
 from gridbench.cases.sgls.core import SglsCore, _npsum
 from gridbench.cases.sgls.shapley_table import lookup
+
+#: The per-step array core: the benchmark suite's reference, beside it, not in the package.
+ARRAY_CORE = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "sgls_array_core.py"
+ArrayCore = runpy.run_path(str(ARRAY_CORE))["ArrayCore"]
 
 
 @pytest.mark.parametrize("n", range(13))

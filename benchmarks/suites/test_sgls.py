@@ -22,8 +22,8 @@ Groups ``referee-step-sgls-ieee33`` / ``referee-step-sgls-ieee30``: one day of e
 steps (24 day-ahead + 96 intraday, random actions replayed; the reset is untimed set-up) of
 ``RefereeEnv`` over :class:`~gridbench.cases.sgls.core.SglsCore` (subject: Python floats on the
 per-device path, the day's derived rows computed once per day) against the same env over
-:class:`~gridbench.cases.sgls.array_core.ArrayCore` (reference: the step as
-first written, numpy array expressions per step). Both give bit-identical observations,
+:class:`sgls_array_core.ArrayCore` (reference: the step as first written, numpy array
+expressions per step; kept beside this suite, not shipped). Both give bit-identical observations,
 rewards and infos (``tests/test_sgls_referee_speed.py``; checked again here on the rewards).
 
 Data, forecasts and the first (compiling) call are untimed set-up.
@@ -48,7 +48,7 @@ def _oracle_model(case, day, prune: bool):
 
     cfg = case.config
     soc0 = [s.soc0 for s in cfg.storage]
-    plan_day = case.day_data(day, "forecast", lead_offset_h=cfg.day_ahead_lead_h).hourly()
+    plan_day = case.day_data(day, "forecast", lead_h=cfg.day_ahead_lead_h).hourly()
     actual_day = case.day_data(day, "actual")
     plan, actual = block_data(cfg, plan_day), block_data(cfg, actual_day)
     m = two_stage_model(cfg, [1.0], plan_data=plan if prune else None,
@@ -147,8 +147,9 @@ def test_mpc_resolve(benchmark, role, persistent):
 @pytest.mark.parametrize("grid", ["ieee33", "ieee30"])
 @pytest.mark.parametrize("role", ["reference", "subject"])
 def test_referee_step(benchmark, grid, role):
+    from sgls_array_core import ArrayCore  # beside this suite (pytest puts its folder on the path)
+
     from gridbench.cases.referee import RefereeEnv
-    from gridbench.cases.sgls.array_core import ArrayCore
     from gridbench.cases.sgls.core import SglsCore
     from gridbench.cases.sgls.shapley_table import lookup
 

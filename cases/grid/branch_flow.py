@@ -22,7 +22,8 @@ matrices; loads and device injections are whatever the caller passes — cvxpy p
 both formulations, so that the problem stays DPP (it compiles once and re-solves by
 refilling the parameters).
 
-Also here: the normalized :class:`SolveStatus`, the :class:`SolveResult` record,
+Also here: the :class:`SolveResult` record (its status the shared
+:class:`~gridbench.cases.solve_status.SolveStatus`, re-exported here),
 :func:`solve_clarabel`, the one Clarabel call of both formulations (a failure is a status,
 never an exception), and :class:`BranchFlowFormulation`, the base both formulations build on
 (the horizon window of an update, ``solve``, the relaxation read-outs).
@@ -36,12 +37,13 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from gridbench.cases.solve_status import SolveStatus
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -89,41 +91,7 @@ LOAD_MARGIN: Final[float] = 1.25
 FLOW_MARGIN: Final[float] = 1.2
 
 
-# ====================================================================== solve status, result
-class SolveStatus(StrEnum):
-    """Outcome of a solve, normalized over cvxpy's statuses (linopy-style, one enum).
-
-    ``optimal_inaccurate`` is a usable schedule (the solver stopped near the optimum);
-    ``infeasible`` covers primal/dual infeasibility; ``timeout`` a time or iteration limit;
-    ``failed`` a numerical error or an exception inside the solver.
-    """
-
-    OPTIMAL = "optimal"
-    OPTIMAL_INACCURATE = "optimal_inaccurate"
-    INFEASIBLE = "infeasible"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-
-    @property
-    def ok(self) -> bool:
-        """A schedule can be read from the solution."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.OPTIMAL_INACCURATE)
-
-    @classmethod
-    def from_cvxpy(cls, status: str | None) -> SolveStatus:
-        import cvxpy as cp
-
-        return {
-            cp.OPTIMAL: cls.OPTIMAL,
-            cp.OPTIMAL_INACCURATE: cls.OPTIMAL_INACCURATE,
-            cp.INFEASIBLE: cls.INFEASIBLE,
-            cp.INFEASIBLE_INACCURATE: cls.INFEASIBLE,
-            cp.UNBOUNDED: cls.INFEASIBLE,
-            cp.UNBOUNDED_INACCURATE: cls.INFEASIBLE,
-            cp.USER_LIMIT: cls.TIMEOUT,
-        }.get(status, cls.FAILED)
-
-
+# ====================================================================== solve result
 @dataclass(frozen=True)
 class SolveResult:
     """Record of one solve.

@@ -1,7 +1,7 @@
 """SGLS cases (Li et al., DGAEJ 41 (2026)): registered lazily.
 
 Modules: ``config`` (parameters), ``day`` (one day's data shared by the referee and the
-MILPs), ``core`` (referee physics), ``case``, ``formulation`` (Pyomo MILP, HiGHS),
+MILPs), ``core`` (referee physics), ``case``, ``formulation`` (package: Pyomo MILP, HiGHS),
 ``shapley`` (exact Shapley allocation of the cooperative game).
 """
 

@@ -10,9 +10,11 @@ fallback at an exactly tight shift window (:meth:`ArrayCore.flex_bounds`: the ba
 back at most at the load's base rate; it used to be moved back all at once, beyond the
 load's limit and, in the day-ahead layer, beyond the action box, which raised).
 
-Two users: ``tests/test_sgls_referee_speed.py`` checks that both cores give bit-identical
-observations, rewards and infos; ``benchmarks/suites/test_sgls.py::test_referee_step`` times
-both (the reference of the ratio).
+A benchmark reference, kept beside its suite and not shipped in the package. Two users:
+``benchmarks/suites/test_sgls.py::test_referee_step`` times both cores (this one is the
+reference of the ratio; pytest puts this folder on the import path), and
+``tests/test_sgls_referee_speed.py`` (which loads this file by its path) checks that both give
+bit-identical observations, rewards and infos.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from gridbench.cases.referee.boxes import Bounds, FloatArray, checked_bounds, fi
 from gridbench.cases.referee.episode import coerce_day
 from gridbench.cases.referee.errors import RefereeError, RefereeStateError
 from gridbench.cases.referee.records import AgentRole, CoreStep, StepOutcome
-from gridbench.cases.referee.timeline import Layer, LayerSpec, Position, Timeline, coerce_layer
+from gridbench.cases.referee.timeline import Layer, LayerSpec, Timeline, coerce_layer
 
-__all__ = ["DispatchCore", "as_float_array", "next_decision_info"]
+__all__ = ["DispatchCore", "as_float_array"]
 
 
 class DispatchCore(ABC):
@@ -431,7 +431,7 @@ class DispatchCore(ABC):
         ``idle_action`` and the initial ``soc``."""
         spec, k = self._timeline.position(self._t)
         info = self.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
-        info.update(next_decision_info((spec, k)))
+        info["next_layer"], info["next_step"] = spec.layer.value, k  # the day's first step
         info["idle_action"] = self.idle_action()
         info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
@@ -443,19 +443,11 @@ class DispatchCore(ABC):
         info = record.kpi.to_info()
         info["projection"] = record.projection.to_info()
         info.update(self.position_info(record.layer, record.step, record.time_h, record.step_hours))
-        info.update(next_decision_info(self._timeline.following(record.layer, record.step)))
+        info["next_layer"], info["next_step"] = self._timeline.next_decision(
+            record.layer, record.step
+        )
         info["reward_terms"] = dict(record.reward_terms)
         return info
-
-
-def next_decision_info(position: Position | None) -> dict[str, Any]:
-    """Fresh ``info`` entries saying where the next action will be applied: ``next_layer``
-    (the layer's value) and ``next_step`` (index within that layer) of ``position``; both
-    ``None`` when there is none (the day is over)."""
-    if position is None:
-        return {"next_layer": None, "next_step": None}
-    spec, k = position
-    return {"next_layer": spec.layer.value, "next_step": k}
 
 
 def as_float_array(value: ArrayLike, what: str) -> FloatArray:

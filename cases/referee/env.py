@@ -66,7 +66,7 @@ class RefereeEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
 
     def _observe(self) -> NDArray[np.float32]:
         obs = np.array(self.core.observe(), dtype=np.float32).reshape(-1)  # a fresh copy
-        return self.core.timeline.with_layer_one_hot(obs, self.core.layer)
+        return self.core.timeline.with_layer_one_hot(obs, self.core.position)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

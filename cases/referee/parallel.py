@@ -16,7 +16,7 @@ from pettingzoo import ParallelEnv
 
 from gridbench.cases.projection import ProjectionError, measure_projection
 from gridbench.cases.referee.boxes import Bounds, FloatArray, finite_bounds, float32_box
-from gridbench.cases.referee.core import DispatchCore, as_float_array, next_decision_info
+from gridbench.cases.referee.core import DispatchCore, as_float_array
 from gridbench.cases.referee.episode import DaySampler, coerce_day, episode_rng, resolve_day
 from gridbench.cases.referee.errors import RefereeError, RefereeStateError, RoleError
 from gridbench.cases.referee.records import AgentRole
@@ -195,12 +195,12 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
                 one_hot[self._stage] = 1.0
                 parts.append(one_hot)
         obs = np.concatenate(parts).astype(np.float32, copy=False)
-        return self.core.timeline.with_layer_one_hot(obs, self.core.layer)
+        return self.core.timeline.with_layer_one_hot(obs, self.core.position)
 
     def state(self) -> NDArray[np.float32]:
         """Global state for centralized critics: the core's full observation (‖ layer one-hot)."""
         obs = np.array(self.core.observe(), dtype=np.float32).reshape(-1)  # a fresh copy
-        return self.core.timeline.with_layer_one_hot(obs, self.core.layer)
+        return self.core.timeline.with_layer_one_hot(obs, self.core.position)
 
     # ------------------------------------------------------------------ API
     def reset(
@@ -261,7 +261,7 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             self._stage += 1
             obs = {name: self._observe(name) for name in self.agents}
             base = self.core.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
-            base.update(next_decision_info((spec, k)))  # the next stage acts at the same step
+            base["next_layer"], base["next_step"] = spec.layer.value, k  # the next stage's step
             infos = {name: {**base, "stage": self._stage - 1, "kpi": False} for name in self.agents}
             zeros = dict.fromkeys(self.agents, 0.0)
             flags = dict.fromkeys(self.agents, False)

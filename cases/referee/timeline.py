@@ -19,6 +19,9 @@ __all__ = ["Layer", "LayerSpec", "Timeline", "coerce_layer"]
 FloatArray = NDArray[np.float64]
 #: A step of the day: its layer's spec and its index within the layer.
 Position = tuple["LayerSpec", int]
+#: Where an action is applied, as the ``info`` says it: ``(layer value, step within the
+#: layer)``, or ``(None, None)`` when the day is over (see :meth:`Timeline.next_decision`).
+NextDecision = tuple[str, int] | tuple[None, None]
 
 _HORIZON_TOL: Final[float] = 1e-9
 
@@ -94,7 +97,7 @@ class Timeline:
 
     layers: tuple[LayerSpec, ...]
     _positions: tuple[Position, ...] = field(init=False, repr=False, compare=False, default=())
-    _following: Mapping[tuple[Layer, int], Position | None] = field(
+    _following: Mapping[Layer, tuple[NextDecision, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -121,10 +124,11 @@ class Timeline:
         object.__setattr__(self, "layers", layers)
         positions = tuple((spec, k) for spec in layers for k in range(spec.n_steps))
         object.__setattr__(self, "_positions", positions)
-        following = {
-            (spec.layer, k): (positions[t + 1] if t + 1 < len(positions) else None)
-            for t, (spec, k) in enumerate(positions)
-        }
+        after: list[NextDecision] = [(s.layer.value, k) for s, k in positions[1:]]
+        after.append((None, None))  # after the day's last step
+        following: dict[Layer, tuple[NextDecision, ...]] = {}
+        for spec in layers:
+            following[spec.layer], after = tuple(after[: spec.n_steps]), after[spec.n_steps :]
         object.__setattr__(self, "_following", following)
 
     @classmethod
@@ -182,10 +186,11 @@ class Timeline:
         the last step for ``t >= total_steps``)."""
         return self._positions[min(max(t, 0), len(self._positions) - 1)]
 
-    def following(self, layer: Layer, step: int) -> Position | None:
-        """The step after step ``step`` of ``layer`` (the next layer's first step after a
-        layer's last one); ``None`` after the day's last step."""
-        return self._following[(layer, step)]
+    def next_decision(self, layer: Layer, step: int) -> NextDecision:
+        """Where the action after step ``step`` of ``layer`` is applied: ``(layer value, step
+        within it)`` of the following step (the next layer's first step after a layer's last
+        one); ``(None, None)`` after the day's last step."""
+        return self._following[layer][step]
 
     def layer_one_hot(self, layer: Layer) -> NDArray[np.float32]:
         """One-hot of ``layer`` over this timeline's layers (length ``len(self)``)."""
@@ -193,13 +198,14 @@ class Timeline:
         out[self.index(layer)] = 1.0
         return out
 
-    def with_layer_one_hot(self, obs: NDArray[np.float32], layer: Layer) -> NDArray[np.float32]:
-        """What a front-end observes: ``obs ‖`` :meth:`layer_one_hot` ``(layer)`` on a
-        multi-layer timeline (so that a policy knows which entries of the union action box
-        matter), ``obs`` itself on a single-layer one."""
+    def with_layer_one_hot(self, obs: NDArray[np.float32], t: int) -> NDArray[np.float32]:
+        """What a front-end observes at global step ``t``: ``obs ‖`` the :meth:`layer_one_hot`
+        of ``t``'s layer on a multi-layer timeline (so that a policy knows which entries of the
+        union action box matter), ``obs`` itself on a single-layer one (the step path of
+        single-layer cases looks nothing up)."""
         if len(self.layers) == 1:
             return obs
-        return np.concatenate([obs, self.layer_one_hot(layer)])
+        return np.concatenate([obs, self.layer_one_hot(self.position(t)[0].layer)])
 
     def with_layer_one_hot_bounds(
         self, low: FloatArray, high: FloatArray

@@ -146,13 +146,17 @@ def site(tmp_path_factory) -> Path:
     assert set(example) == {
         "gridbench-lp-arbitrage/pyproject.toml",
         "gridbench-lp-arbitrage/gridbench_lp_arbitrage.py",
+        "gridbench-tou-battery/pyproject.toml",
+        "gridbench-tou-battery/gridbench_tou_battery.py",
+        "gridbench-tou-battery/gridbench_tou_battery_planners.py",
     }
     _write_tree(root, example)
     demo = {path: textwrap.dedent(body) for path, body in DEMO_FILES.items()}
     _write_tree(root / "gridbench-demo-case", demo)
-    for project in ("gridbench-lp-arbitrage", "gridbench-demo-case"):
+    for project in ("gridbench-lp-arbitrage", "gridbench-demo-case", "gridbench-tou-battery"):
         _install(root / project, site)
     assert (site / "gridbench_lp_arbitrage.py").exists()
+    assert (site / "gridbench_tou_battery.py").exists()
     return site
 
 
@@ -235,3 +239,28 @@ def test_plugins_run_in_worker_processes_and_land_on_the_leaderboard(site, tmp_p
         sum(1800.0 * x - 240.0 for x in loads) / 2
     )
     assert rows[(DEMO, "oracle")]["family"] == "bound"
+
+
+def test_the_guides_case_runs_every_generic_planner_and_the_oracle_bounds_them(site, tmp_path):
+    """``docs/adding-a-method.md`` §7: a case written against the case surface only gets the
+    generic ``oracle``, ``day-ahead`` and ``mpc``; on its test days the oracle is below every
+    deployable method, re-planning on fresher forecasts is no worse than planning once, and
+    everything beats idling."""
+    case = "tou-battery-v0"
+    listed = gridbench(site, "methods", "--case", case, "--json")
+    assert listed.returncode == 0, listed.stderr
+    names = {m["name"] for m in json.loads(listed.stdout)}
+    assert {"oracle", "day-ahead", "mpc", "idle"} <= names
+
+    results = tmp_path / "results"
+    run = gridbench(site, "run", "--case", case, "--method", "oracle", "--method", "day-ahead",
+                    "--method", "mpc", "--method", "idle", "--seeds", 1, "--budget", "smoke",
+                    "--days", 3, "--results", results, "--no-progress")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "wrote 12 row(s)" in run.stdout and "day statuses: ok 12" in run.stdout
+    board = gridbench(site, "leaderboard", "--results", results, "--format", "json")
+    assert board.returncode == 0, board.stderr
+    cost = {r["method"]: r["cost"] for r in json.loads(board.stdout) if r["case"] == case}
+    assert cost["oracle"] <= cost["mpc"] + 1e-6
+    assert cost["oracle"] <= cost["day-ahead"] + 1e-6
+    assert cost["mpc"] < cost["idle"] and cost["day-ahead"] < cost["idle"]

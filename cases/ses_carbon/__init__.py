@@ -1,7 +1,8 @@
 """SES-carbon case (Zhong et al., Processes 12 (2024) 1791): registered lazily.
 
 Modules: ``config`` (parameters), ``day`` (one day's data, shared by the referee and the
-formulations), ``accounting`` (equations), ``core`` (referee physics), ``case``.
+formulations), ``accounting`` (the equations, each implemented once), ``core`` (referee
+physics), ``formulation`` (the SOCP), ``case``.
 """
 
 from gridbench.cases.registry import register_case

@@ -137,6 +137,24 @@ OBSERVATION_NAMES: Final[tuple[str, ...]] = (
 FloatArray = NDArray[np.float64]
 
 
+#: How each cost term of :data:`COST_TERMS` is computed, in the parameters' names, for the
+#: sidecar of ``gridbench schedule`` (:meth:`SesCarbonCore.schedule_parameters`).
+_COST_TERM_FORMULAS: Final[dict[str, str]] = {
+    "energy_purchase": "sum_t price_t * P_grid_t * dt (exports sold at the tariff)",
+    "gas_turbine_fuel": "sum_t sum_g (a*P_g^2 + b*P_g + c) * dt",
+    "storage_degradation": "degradation_usd_per_mwh * sum_t sum_k |P_k| * dt",
+    "carbon_settlement": (
+        "C(dQ), dQ = sum_t [(max(P_grid_t, 0) * upstream_t + sum_g P_g * "
+        "carbon_t_per_mwh) * dt] - allowance_t_per_mwh * sum_t load_t * dt; "
+        "C(x) = slopes[0]*x + sum_k (slopes[k] - slopes[k-1]) * max(x - "
+        "breakpoints[k-1], 0)"
+    ),
+    "storage_terminal_energy": (
+        "terminal_price_usd_per_mwh * sum_k (energy_start_mwh_k - soc_k(T) * "
+        "energy_mwh), soc_k(T) the storage's soc after the last step"
+    ),
+}
+
 #: Loading (v_max·|I| / rating) under which :meth:`SesCarbonCore.simulate` skips the exact
 #: line-overload terms: a relative margin far above the round-off of |S| = |V|·|I|.
 _SCREEN_LOADING: Final[float] = 1.0 - 1e-6
@@ -728,19 +746,5 @@ class SesCarbonCore(DispatchCore):
                     "rating_mva": self._ratings.tolist(),
                 },
             },
-            "cost_terms": {
-                "energy_purchase": "sum_t price_t * P_grid_t * dt (exports sold at the tariff)",
-                "gas_turbine_fuel": "sum_t sum_g (a*P_g^2 + b*P_g + c) * dt",
-                "storage_degradation": "degradation_usd_per_mwh * sum_t sum_k |P_k| * dt",
-                "carbon_settlement": (
-                    "C(dQ), dQ = sum_t [(max(P_grid_t, 0) * upstream_t + sum_g P_g * "
-                    "carbon_t_per_mwh) * dt] - allowance_t_per_mwh * sum_t load_t * dt; "
-                    "C(x) = slopes[0]*x + sum_k (slopes[k] - slopes[k-1]) * max(x - "
-                    "breakpoints[k-1], 0)"
-                ),
-                "storage_terminal_energy": (
-                    "terminal_price_usd_per_mwh * sum_k (energy_start_mwh_k - soc_k(T) * "
-                    "energy_mwh), soc_k(T) the storage's soc after the last step"
-                ),
-            },
+            "cost_terms": dict(_COST_TERM_FORMULAS),
         }

@@ -494,9 +494,9 @@ def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
     seed = config.forecast_seed
     kw = {"day": day, "seed": seed, "step_hours": 0.25}
     loads = sample_scenarios(np.asarray(fc.load_p_mw), "load", n_scenarios=n_raw, **kw)
-    pv_pu = sample_scenarios(np.asarray(fc.pv_mw) / np.asarray(config.pv_mw), "pv",
+    pv_pu = sample_scenarios(np.asarray(fc.pv_available_mw) / np.asarray(config.pv_mw), "pv",
                              n_scenarios=n_raw, **kw)
-    wind_pu = sample_scenarios(np.asarray(fc.wind_mw) / config.wind_mw, "wind",
+    wind_pu = sample_scenarios(np.asarray(fc.wind_available_mw) / config.wind_mw, "wind",
                                n_scenarios=n_raw, **kw)
     net = loads.sum(axis=2) - (pv_pu * np.asarray(config.pv_mw)).sum(axis=2) \
         - wind_pu * config.wind_mw
@@ -524,7 +524,8 @@ def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
                             _ro(np.asarray(fc.load_q_mvar) * ratio),
                             _ro(pv_pu[i] * np.asarray(config.pv_mw)),
                             _ro(wind_pu[i] * config.wind_mw),
-                            _ro(np.asarray(fc.flex_base_mw) * total[:, None]), fc.price))
+                            _ro(np.asarray(fc.flex_base_mw) * total[:, None]),
+                            fc.price_usd_per_mwh))
     return scen, probs
 
 

@@ -122,11 +122,11 @@ class ArrayCore(SglsCore):
         dl = fl @ self.fl_w  # demand removed per bus
         p -= dl
         q -= dl * pf_ratio
-        np.add.at(p, self.pv_bus, -data.pv_mw[k])
-        p[self.wind_bus] -= data.wind_mw[k]
+        np.add.at(p, self.pv_bus, -data.pv_available_mw[k])
+        p[self.wind_bus] -= data.wind_available_mw[k]
         tan = self.config.renewable_tan_phi  # absorbing: reactive demand
-        np.add.at(q, self.pv_bus, tan * data.pv_mw[k])
-        q[self.wind_bus] += tan * data.wind_mw[k]
+        np.add.at(q, self.pv_bus, tan * data.pv_available_mw[k])
+        q[self.wind_bus] += tan * data.wind_available_mw[k]
         np.add.at(p, self.st_bus, -sp[lay.st])
         if lay.n_th:
             np.add.at(p, self.th_bus, -sp[lay.th])
@@ -165,7 +165,8 @@ class ArrayCore(SglsCore):
         self.plan_sp[h] = sp
         self.plan_tie[h] = tie
         self.plan_soc[h + 1] = self.soc_plan
-        cost = float(self.da.price[h] * (max(tie, 0.0) + c.export_price_factor * min(tie, 0.0)))
+        cost = float(self.da.price_usd_per_mwh[h]
+                     * (max(tie, 0.0) + c.export_price_factor * min(tie, 0.0)))
         w = c.weights
         terms = {
             "cost": -w.cost * cost / (4 * c.cost_scale),
@@ -183,7 +184,7 @@ class ArrayCore(SglsCore):
         th = sp[lay.th]
         ps = sp[lay.st]
         fl = sp[lay.fl]
-        price = float(self.act.price[k])
+        price = float(self.act.price_usd_per_mwh[k])
         ref = float(self.plan_tie[k // 4])
         dev = tie - ref
         settle = price * dt * (self.config.imbalance_buy * max(dev, 0.0)

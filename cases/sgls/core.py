@@ -366,7 +366,8 @@ class SglsCore(DispatchCore):
                     loads = np.array([[row.sum()] for row in d.load_p_mw])
                 else:
                     loads = np.array(d.load_p_mw[:, self.load_buses])
-                obs[name] = (loads, [float(row.sum()) for row in d.pv_mw], d.wind_mw.tolist())
+                obs[name] = (loads, [float(row.sum()) for row in d.pv_available_mw],
+                             d.wind_available_mw.tolist())
             idle_tie = np.array([self._flow(self.da, h, np.zeros(self.lay.dim))[0]
                                  for h in range(24)])
             rest = {}
@@ -377,11 +378,14 @@ class SglsCore(DispatchCore):
                     if f.kind == "shift" else None
                     for j, f in enumerate(self.config.flexible)]
             tan = self.config.renewable_tan_phi
-            ren = {d.n_steps: np.column_stack((d.pv_mw, d.wind_mw)) for d in (self.act, self.da)}
-            ren_q = {d.n_steps: np.column_stack((tan * d.pv_mw, tan * d.wind_mw))
+            ren = {d.n_steps: np.column_stack((d.pv_available_mw, d.wind_available_mw))
+                   for d in (self.act, self.da)}
+            ren_q = {d.n_steps: np.column_stack((tan * d.pv_available_mw,
+                                                 tan * d.wind_available_mw))
                      for d in (self.act, self.da)}
             rows = _DayRows(obs=obs, act_ren=self.act.renewable_mw.tolist(),
-                            act_price=self.act.price.tolist(), idle_tie=idle_tie, rest=rest,
+                            act_price=self.act.price_usd_per_mwh.tolist(), idle_tie=idle_tie,
+                            rest=rest,
                             ren=ren, ren_q=ren_q)
             self._day_rows[day] = rows
             if len(self._day_rows) > DAY_CACHE_SIZE:
@@ -508,18 +512,18 @@ class SglsCore(DispatchCore):
             if rows is not None and (data is self.act or data is self.da):
                 ren, ren_q = rows.ren[data.n_steps][k], rows.ren_q[data.n_steps][k]
             else:
-                ren = np.append(data.pv_mw[k], data.wind_mw[k])
-                ren_q = np.append(tan * data.pv_mw[k], tan * data.wind_mw[k])
+                ren = np.append(data.pv_available_mw[k], data.wind_available_mw[k])
+                ren_q = np.append(tan * data.pv_available_mw[k], tan * data.wind_available_mw[k])
             src = {"ren": ren, "st": sp[lay.st], "th": sp[lay.th]}
             for idx, names in self._p_batches:
                 p[idx] -= src[names[0]] if len(names) == 1 else np.concatenate(
                     [src[n] for n in names])
             q[self._ren_bus] += ren_q
             return p, q
-        np.add.at(p, self.pv_bus, -data.pv_mw[k])
-        p[self.wind_bus] -= data.wind_mw[k]
-        np.add.at(q, self.pv_bus, tan * data.pv_mw[k])
-        q[self.wind_bus] += tan * data.wind_mw[k]
+        np.add.at(p, self.pv_bus, -data.pv_available_mw[k])
+        p[self.wind_bus] -= data.wind_available_mw[k]
+        np.add.at(q, self.pv_bus, tan * data.pv_available_mw[k])
+        q[self.wind_bus] += tan * data.wind_available_mw[k]
         np.add.at(p, self.st_bus, -sp[lay.st])
         if lay.n_th:
             np.add.at(p, self.th_bus, -sp[lay.th])
@@ -588,7 +592,8 @@ class SglsCore(DispatchCore):
         self.plan_sp[h] = sp
         self.plan_tie[h] = tie
         self.plan_soc[h + 1] = self.soc_plan
-        cost = float(self.da.price[h] * (max(tie, 0.0) + c.export_price_factor * min(tie, 0.0)))
+        cost = float(self.da.price_usd_per_mwh[h]
+                     * (max(tie, 0.0) + c.export_price_factor * min(tie, 0.0)))
         prev = float(self.plan_tie[h - 1]) if h > 0 else tie
         terms = self.reward.plan(PlanSignals(cost, tie, prev))
         kpi = StepKPI(cost={"day_ahead_energy": cost}, soc=self.soc_plan, tie_line_mw=tie,
@@ -599,7 +604,8 @@ class SglsCore(DispatchCore):
                    dt: float = 0.25) -> dict[str, float]:
         """Cost terms ($) of intraday step ``k`` (module docstring)."""
         lay = self.lay
-        price = self._act_price[k] if hasattr(self, "_act_price") else float(self.act.price[k])
+        price = (self._act_price[k] if hasattr(self, "_act_price")
+                 else float(self.act.price_usd_per_mwh[k]))
         ref = float(self.plan_tie[k // 4])
         dev = tie - ref
         settle = price * dt * (self.config.imbalance_buy * max(dev, 0.0)
@@ -773,7 +779,7 @@ class SglsCore(DispatchCore):
             k = min(self.step_index, 23)
             t_h = float(k)
             loads = self.da.load_p_mw[k]
-            pv, wind = float(self.da.pv_mw[k].sum()), float(self.da.wind_mw[k])
+            pv, wind = float(self.da.pv_available_mw[k].sum()), float(self.da.wind_available_mw[k])
             ren = pv + wind
             soc = self.soc_plan
             prev_th = self.prev_th_plan if self.prev_th_plan is not None else np.zeros(lay.n_th)
@@ -783,7 +789,8 @@ class SglsCore(DispatchCore):
             k = min(self.step_index, N_STEPS - 1)
             t_h = k * 0.25
             loads = self.now.load_p_mw[k]
-            pv, wind = float(self.now.pv_mw[k].sum()), float(self.now.wind_mw[k])
+            pv = float(self.now.pv_available_mw[k].sum())
+            wind = float(self.now.wind_available_mw[k])
             ren = self.prev_ren
             soc = self.soc
             prev_th = self.prev_th if self.prev_th is not None else np.zeros(lay.n_th)
@@ -859,11 +866,13 @@ class SglsCore(DispatchCore):
                              "q_mvar": p_jb * float(ratio[b])})
         for i, b in enumerate(self.pv_bus):
             rows.append({"element": f"pv{i}", "kind": "pv", "bus": int(b + 1),
-                         "p_mw": float(self.act.pv_mw[k, i]),
-                         "q_mvar": -self.config.renewable_tan_phi * float(self.act.pv_mw[k, i])})
+                         "p_mw": float(self.act.pv_available_mw[k, i]),
+                         "q_mvar": -self.config.renewable_tan_phi
+                         * float(self.act.pv_available_mw[k, i])})
         rows.append({"element": "wind", "kind": "wind", "bus": int(self.wind_bus + 1),
-                     "p_mw": float(self.act.wind_mw[k]),
-                     "q_mvar": -self.config.renewable_tan_phi * float(self.act.wind_mw[k])})
+                     "p_mw": float(self.act.wind_available_mw[k]),
+                     "q_mvar": -self.config.renewable_tan_phi
+                     * float(self.act.wind_available_mw[k])})
         for i, b in enumerate(self.th_bus):
             rows.append({"element": f"thermal{i}", "kind": "thermal", "bus": int(b + 1),
                          "p_mw": float(sp[lay.th][i]), "q_mvar": 0.0})
@@ -895,7 +904,7 @@ class SglsCore(DispatchCore):
         what each hour committed (``purchase_usd`` = ``λ_h (max(T*_h, 0) + export_price_factor
         · min(T*_h, 0)) · 1 h``; ``cost_usd``: every cost term of the planning step)."""
         c, lay = self.config, self.lay
-        price = np.asarray(self.act.price, dtype=float)
+        price = np.asarray(self.act.price_usd_per_mwh, dtype=float)
         plan = self.history(Layer.DAY_AHEAD)
         da = self.da
         grid = self.grid
@@ -963,11 +972,12 @@ class SglsCore(DispatchCore):
             "day_ahead": {
                 "step_hours": 1.0,
                 "issued_h_before_midnight": c.day_ahead_lead_h,
-                "price_usd_per_mwh": da.price.tolist(),
+                "price_usd_per_mwh": da.price_usd_per_mwh.tolist(),
                 "forecast": {"load_p_mw": da.load_p_mw.tolist(),
                              "load_q_mvar": da.load_q_mvar.tolist(),
                              "load_total_mw": da.load_p_mw.sum(axis=1).tolist(),
-                             "pv_mw": da.pv_mw.tolist(), "wind_mw": da.wind_mw.tolist(),
+                             "pv_mw": da.pv_available_mw.tolist(),
+                             "wind_mw": da.wind_available_mw.tolist(),
                              "flex_base_mw": da.flex_base_mw.tolist()},
                 "setpoints": {"thermal_mw": self.plan_sp[:, lay.th].tolist(),
                               "storage_mw": self.plan_sp[:, lay.st].tolist(),

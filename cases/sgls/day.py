@@ -48,9 +48,11 @@ class SglsDay:
     """Everything one day needs, read-only ``float64`` arrays of ``T`` steps.
 
     ``load_p_mw``/``load_q_mvar``: ``(T, n_bus)`` (adjustable loads included);
-    ``pv_mw``: available PV per plant ``(T, n_pv)``; ``wind_mw``: available wind ``(T,)``;
+    ``pv_available_mw``: available PV per plant ``(T, n_pv)``; ``wind_available_mw``: available
+wind ``(T,)``;
     ``flex_base_mw``: base demand of each flexible load ``(T, F)`` (the most it can shed or
-    move per step); ``price``: upstream tariff ``(T,)`` $/MWh.
+    move per step); ``price_usd_per_mwh``: upstream tariff ``(T,)`` $/MWh (the field names
+common to every case's day data, :class:`~gridbench.cases.contracts.DayData`).
     """
 
     day: datetime.date
@@ -59,19 +61,19 @@ class SglsDay:
     step_hours: float
     load_p_mw: FloatArray
     load_q_mvar: FloatArray
-    pv_mw: FloatArray
-    wind_mw: FloatArray
+    pv_available_mw: FloatArray
+    wind_available_mw: FloatArray
     flex_base_mw: FloatArray
-    price: FloatArray
+    price_usd_per_mwh: FloatArray
 
     @property
     def n_steps(self) -> int:
-        return int(self.price.shape[0])
+        return int(self.price_usd_per_mwh.shape[0])
 
     @property
     def renewable_mw(self) -> FloatArray:
         """Total available wind + PV, ``(T,)``."""
-        return self.wind_mw + self.pv_mw.sum(axis=1)
+        return self.wind_available_mw + self.pv_available_mw.sum(axis=1)
 
     def hourly(self) -> SglsDay:
         """The same day at 1-h steps (means of quarter-hours)."""
@@ -82,15 +84,16 @@ class SglsDay:
             return _ro(a.reshape(24, 4, *a.shape[1:]).mean(axis=1))
 
         return SglsDay(self.day, self.info, self.issue_step // 4, 1.0, h(self.load_p_mw),
-                       h(self.load_q_mvar), h(self.pv_mw), h(self.wind_mw),
-                       h(self.flex_base_mw), h(self.price))
+                       h(self.load_q_mvar), h(self.pv_available_mw), h(self.wind_available_mw),
+                       h(self.flex_base_mw), h(self.price_usd_per_mwh))
 
     def window(self, start: int, length: int) -> SglsDay:
         """Steps ``start … start+length−1`` (clipped at the day's end)."""
         sl = slice(start, min(start + length, self.n_steps))
         return SglsDay(self.day, self.info, self.issue_step, self.step_hours,
-                       self.load_p_mw[sl], self.load_q_mvar[sl], self.pv_mw[sl],
-                       self.wind_mw[sl], self.flex_base_mw[sl], self.price[sl])
+                       self.load_p_mw[sl], self.load_q_mvar[sl], self.pv_available_mw[sl],
+                       self.wind_available_mw[sl], self.flex_base_mw[sl],
+                       self.price_usd_per_mwh[sl])
 
 
 @lru_cache(maxsize=8)
@@ -197,4 +200,5 @@ def nowcast(config: SglsConfig, day: datetime.date, seed: int = 0) -> SglsDay:
         return _ro(np.stack([getattr(r, attr)[t] for t, r in enumerate(rows)]))
 
     return SglsDay(day, "forecast", 0, STEP_HOURS, pick("load_p_mw"), pick("load_q_mvar"),
-                   pick("pv_mw"), pick("wind_mw"), pick("flex_base_mw"), rows[0].price)
+                   pick("pv_available_mw"), pick("wind_available_mw"), pick("flex_base_mw"),
+                   rows[0].price_usd_per_mwh)

@@ -70,7 +70,7 @@ def block_data(config: SglsConfig, data: SglsDay, start: int = 0, length: int | 
     if loss is not None:
         los = np.asarray(loss)
     flows = idle_line_flows(config, data)
-    out = BlockData(dt, net[sl].copy(), los[sl].copy(), np.array(data.price[sl]),
+    out = BlockData(dt, net[sl].copy(), los[sl].copy(), np.array(data.price_usd_per_mwh[sl]),
                     base[sl].copy(), rest, np.ones(length), vid[sl].copy(), flows[sl].copy())
     if pad_to is not None and pad_to > length:
         extra = pad_to - length

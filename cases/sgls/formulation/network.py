@@ -76,10 +76,10 @@ def idle_flow(config: SglsConfig, data: SglsDay) -> tuple[FloatArray, FloatArray
     q = np.array(data.load_q_mvar)
     tan = config.renewable_tan_phi
     for i, bus in enumerate(config.pv_buses):
-        p[:, bus - 1] -= data.pv_mw[:, i]
-        q[:, bus - 1] += tan * data.pv_mw[:, i]
-    p[:, config.wind_bus - 1] -= data.wind_mw
-    q[:, config.wind_bus - 1] += tan * data.wind_mw
+        p[:, bus - 1] -= data.pv_available_mw[:, i]
+        q[:, bus - 1] += tan * data.pv_available_mw[:, i]
+    p[:, config.wind_bus - 1] -= data.wind_available_mw
+    q[:, config.wind_bus - 1] += tan * data.wind_available_mw
     res = RadialPowerFlow(feeder).solve(p, q)
     vm = np.asarray(res.vm_pu).reshape(data.n_steps, -1)
     return (np.asarray(res.total_loss_mw, dtype=float).reshape(-1),
@@ -94,8 +94,8 @@ def idle_line_flows(config: SglsConfig, data: SglsDay) -> FloatArray:
     ptdf = _dc(config)[0]
     inj = -np.array(data.load_p_mw)
     for i, bus in enumerate(config.pv_buses):
-        inj[:, bus - 1] += data.pv_mw[:, i]
-    inj[:, config.wind_bus - 1] += data.wind_mw
+        inj[:, bus - 1] += data.pv_available_mw[:, i]
+    inj[:, config.wind_bus - 1] += data.wind_available_mw
     return inj @ ptdf.T
 
 

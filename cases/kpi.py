@@ -25,7 +25,8 @@ default to the nominal 1.0 pu so that a case without a network model implies no 
 excursion (0 pu would read as a collapse). Violation terms are magnitudes (>= 0); whether they
 are within tolerance is decided by the harness. Step-to-day aggregation (pu·h, MW²) uses
 ``info["step_hours"]``, added by the referee next to these keys, together with
-``projection``, ``layer``, ``step``, ``time_h`` and ``day`` (:data:`REFEREE_INFO_KEYS`).
+``projection``, ``layer``, ``step``, ``time_h``, ``day``, ``next_layer`` and ``next_step``
+(:data:`REFEREE_INFO_KEYS`).
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ VIOLATION_KEYS: Final[tuple[str, ...]] = (
     "line_overload",
     "balance_slack_mw",
 )
-#: Keys the referee adds to every step ``info`` next to the KPIs (see ``cases/referee.py``).
+#: Keys the referee adds to every step ``info`` next to the KPIs (see ``cases/referee/``):
+#: ``next_layer``/``next_step`` locate the step the next action applies to (``None`` once
+#: the day is over).
 REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "projection",
     "layer",
@@ -83,6 +86,8 @@ REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "time_h",
     "step_hours",
     "day",
+    "next_layer",
+    "next_step",
 )
 
 #: Tolerance on the SOC range check of :func:`validate_step_info`.
@@ -249,13 +254,15 @@ def _check_referee_value(key: str, value: object) -> str | None:
         if missing:
             return f"projection (missing {', '.join(missing)})"
         return None
-    if key in ("layer", "day"):
+    if key in ("next_layer", "next_step") and value is None:  # the day is over
+        return None
+    if key in ("layer", "day", "next_layer"):
         if not isinstance(value, str):
             return f"{key} (expected str, got {type(value).__name__})"
         return None
-    if key == "step":
+    if key in ("step", "next_step"):
         if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < 0:
-            return f"step (expected an int >= 0, got {value!r})"
+            return f"{key} (expected an int >= 0, got {value!r})"
         return None
     # time_h, step_hours
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):

@@ -39,7 +39,7 @@ def test_case_passes_gymnasium_env_checker(case_id):
     case = make_case(case_id)
     env = case.make_env(day=case.days("test")[0], seed=0)
     with warnings.catch_warnings():
-        # physical-unit actions are by design (RL methods rescale); see cases/referee.py
+        # physical-unit actions are by design (RL methods rescale); see cases/referee/env.py
         warnings.filterwarnings("ignore", message=".*action space.*normalized.*")
         check_env(env.unwrapped, skip_render_check=True)
 

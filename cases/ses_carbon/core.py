@@ -230,6 +230,7 @@ class SesCarbonCore(DispatchCore):
             self._inv_ratings = 1.0 / self._ratings  # 0 for unrated (inf) branches
         # state
         self._energy: list[float] = []
+        self._soc: list[float] = []
         self.energy_mwh = np.full(self.n_st, st.soc_init * st.energy_mwh)
         self._energy_start = self.energy_mwh.copy()  # E(0) of the terminal settlement
         self._carbon_net = 0.0
@@ -358,6 +359,8 @@ class SesCarbonCore(DispatchCore):
     @energy_mwh.setter
     def energy_mwh(self, value: ArrayLike) -> None:
         self._energy = np.asarray(value, dtype=np.float64).reshape(-1).tolist()
+        e_max = self.config.storage.energy_mwh
+        self._soc = [e / e_max for e in self._energy]  # :attr:`soc`, for the observation
 
     @property
     def soc(self) -> FloatArray:
@@ -395,7 +398,6 @@ class SesCarbonCore(DispatchCore):
             raise RuntimeError("no day loaded; call reset(day, rng) first")
         t = self.step_index
         row = d.obs_scalars[t]
-        e_max = self.config.storage.energy_mwh
         values = [
             t / N_STEPS,
             row[0],
@@ -407,7 +409,7 @@ class SesCarbonCore(DispatchCore):
             self._carbon_price,
             self._carbon_net,
             self._emissions,
-            *[e / e_max for e in self._energy],  # SOC (:attr:`soc`)
+            *self._soc,
         ]
         # np.clip(values, low, high) entry by entry, in floats (same comparisons: a value
         # equal to a bound keeps the bound, as numpy's clip with array bounds does)
@@ -428,13 +430,12 @@ class SesCarbonCore(DispatchCore):
         tie, v_min, v_max, v_viol, overload, losses, converged = self._solve_network(
             d, t, setpoints
         )
-        energy, dis_total, ch_total = self._advance_storage(values[self.n_gt :])
+        energy, soc, dis_total, ch_total = self._advance_storage(values[self.n_gt :])
         gt_total = math.fsum(p_gt)
         cost, emissions = self._cost_terms(d, t, tie, p_gt, gt_total, dis_total + ch_total, energy)
         c, dt = self.config, STEP_HOURS
         st_cfg, rw = c.storage, c.reward
         e_max = st_cfg.energy_mwh
-        soc = [x / e_max for x in energy]  # :attr:`soc` after the step
         soc_viol = acc.soc_window_violation(soc, st_cfg.soc_min, st_cfg.soc_max)
         penalties = {
             "soc_penalty": acc.soc_penalty_usd(
@@ -507,10 +508,11 @@ class SesCarbonCore(DispatchCore):
         losses = float(np.add.reduce(flow.loss_p_mw))
         return float(flow.p_slack_mw), v_min, v_max, v_viol, overload, losses, bool(flow.converged)
 
-    def _advance_storage(self, p_st: list[float]) -> tuple[list[float], float, float]:
+    def _advance_storage(self, p_st: list[float]) -> tuple[list[float], list[float], float, float]:
         """Step 3: eq (11) for every storage (:func:`~.accounting.storage_energy_update`),
-        updating :attr:`energy_mwh`. Returns ``(E_{t+1}, Σ_k P_k^dis, Σ_k P_k^ch)``."""
+        updating :attr:`energy_mwh`. Returns ``(E_{t+1}, SOC_{t+1}, Σ_k P_k^dis, Σ_k P_k^ch)``."""
         st = self.config.storage
+        e_max = st.energy_mwh
         energy, dis, ch = acc.storage_energy_update(
             self._energy,
             p_st,
@@ -520,7 +522,8 @@ class SesCarbonCore(DispatchCore):
             st.energy_mwh,
         )
         self._energy = energy
-        return energy, math.fsum(dis), math.fsum(ch)
+        self._soc = [x / e_max for x in energy]
+        return energy, self._soc, math.fsum(dis), math.fsum(ch)
 
     def _cost_terms(
         self,

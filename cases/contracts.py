@@ -31,7 +31,7 @@ import datetime
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import (
@@ -536,6 +536,10 @@ class BaseCase(ABC):
     paper: ClassVar[str]
     timeline: ClassVar[Timeline]
     config_model: ClassVar[type[CaseConfig]] = CaseConfig
+    #: The case's day-data function ``(config, day, *, info, seed, issue_step,
+    #: lead_offset_h) -> DayData`` behind :meth:`day_data` (a ``staticmethod``; ``None``: the
+    #: case offers no day data to planners).
+    day_source: ClassVar[Callable[..., DayData] | None] = None
 
     def __init__(self, config: CaseConfig | Mapping[str, Any] | None = None) -> None:
         self.config = self.validate_config(config)
@@ -585,6 +589,32 @@ class BaseCase(ABC):
     @abstractmethod
     def make_core(self) -> DispatchCore:
         """A fresh physics core for this case and config."""
+
+    def day_data(
+        self,
+        day: datetime.date | str,
+        info: InfoSet = "actual",
+        *,
+        issue_step: int = 0,
+        lead_h: float = 0.0,
+        seed: int | None = None,
+    ) -> DayData:
+        """The day's data for formulations (:meth:`PlanningCase.day_data`): the case's
+        :attr:`day_source` with this config; forecasts carry the errors the referee's
+        observations show (``config.forecast_seed``) unless ``seed`` is given."""
+        from gridbench.cases.referee import coerce_day
+
+        source = type(self).day_source
+        if source is None:
+            raise NotImplementedError(f"{self.id} offers no day data (no day_source)")
+        return source(
+            self.config,
+            coerce_day(day),
+            info=info,
+            seed=getattr(self.config, "forecast_seed", 0) if seed is None else seed,
+            issue_step=issue_step,
+            lead_offset_h=lead_h,
+        )
 
     def agent_roles(self) -> Sequence[AgentRole] | None:
         """Roles of the multi-agent front-end (``None``: the core's own)."""

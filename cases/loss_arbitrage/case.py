@@ -8,14 +8,13 @@ Parameters and deviations: ``README.md`` of this folder.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, InfoSet
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
 from gridbench.cases.loss_arbitrage.core import (
     DEVICE_OBSERVATION_NAMES,
@@ -23,8 +22,8 @@ from gridbench.cases.loss_arbitrage.core import (
     TIMELINE,
     LossArbitrageCore,
 )
-from gridbench.cases.loss_arbitrage.day import LossArbitrageDay, loss_arbitrage_day
-from gridbench.cases.referee import Timeline, coerce_day
+from gridbench.cases.loss_arbitrage.day import loss_arbitrage_day
+from gridbench.cases.referee import Timeline
 
 if TYPE_CHECKING:
     from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
@@ -48,33 +47,13 @@ class LossArbitrageCase(BaseCase):
     grid: ClassVar[str] = "ieee33"
     paper: ClassVar[str] = PAPER
     timeline: ClassVar[Timeline] = TIMELINE
+    day_source = staticmethod(loss_arbitrage_day)
     config_model: ClassVar[type[CaseConfig]] = LossArbitrageConfig
 
     config: LossArbitrageConfig
 
     def make_core(self) -> LossArbitrageCore:
         return LossArbitrageCore(self.config)
-
-    def day_data(
-        self,
-        day: datetime.date | str,
-        info: InfoSet = "actual",
-        *,
-        issue_step: int = 0,
-        lead_h: float = 0.0,
-        seed: int | None = None,
-    ) -> LossArbitrageDay:
-        """The day's data for formulations (:class:`~gridbench.cases.contracts.PlanningCase`):
-        :func:`~.day.loss_arbitrage_day`; load forecasts carry the errors the referee's
-        observations show (``config.forecast_seed``) unless ``seed`` is given."""
-        return loss_arbitrage_day(
-            self.config,
-            coerce_day(day),
-            info=info,
-            seed=self.config.forecast_seed if seed is None else seed,
-            issue_step=issue_step,
-            lead_offset_h=lead_h,
-        )
 
     def action_layout(self) -> ActionLayout:
         """One ``storage`` entry per device (batteries, then supercapacitors; MW at the grid,

@@ -7,18 +7,17 @@ Optimization for User-Side Shared Energy Storage–Distribution Networks", Proce
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, InfoSet
-from gridbench.cases.referee import Timeline, coerce_day
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
+from gridbench.cases.referee import Timeline
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES, TIMELINE, SesCarbonCore
-from gridbench.cases.ses_carbon.day import SesCarbonDay, ses_carbon_day
+from gridbench.cases.ses_carbon.day import ses_carbon_day
 
 if TYPE_CHECKING:
     from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
@@ -41,33 +40,13 @@ class SesCarbonCase(BaseCase):
     grid: ClassVar[str] = "ieee33"
     paper: ClassVar[str] = PAPER
     timeline: ClassVar[Timeline] = TIMELINE
+    day_source = staticmethod(ses_carbon_day)
     config_model: ClassVar[type[CaseConfig]] = SesCarbonConfig
 
     config: SesCarbonConfig
 
     def make_core(self) -> SesCarbonCore:
         return SesCarbonCore(self.config)
-
-    def day_data(
-        self,
-        day: datetime.date | str,
-        info: InfoSet = "actual",
-        *,
-        issue_step: int = 0,
-        lead_h: float = 0.0,
-        seed: int | None = None,
-    ) -> SesCarbonDay:
-        """The day's data for formulations (:class:`~gridbench.cases.contracts.PlanningCase`):
-        :func:`~.day.ses_carbon_day` with this case's config; forecasts carry the errors the
-        referee's observations show (``config.forecast_seed``) unless ``seed`` is given."""
-        return ses_carbon_day(
-            self.config,
-            coerce_day(day),
-            info=info,
-            seed=self.config.forecast_seed if seed is None else seed,
-            issue_step=issue_step,
-            lead_offset_h=lead_h,
-        )
 
     def action_layout(self) -> ActionLayout:
         """``[gas turbines (MW output) | shared storages (MW, > 0 discharges)]``."""

@@ -20,13 +20,12 @@ from gridbench.cases.contracts import (
     ActionLayout,
     BaseCase,
     CaseConfig,
-    InfoSet,
     Split,
 )
-from gridbench.cases.referee import Timeline, coerce_day
+from gridbench.cases.referee import Timeline
 from gridbench.cases.sgls.config import SglsConfig, ieee30_config, ieee33_config
 from gridbench.cases.sgls.core import TIMELINE, SglsCore
-from gridbench.cases.sgls.day import SglsDay, sgls_day
+from gridbench.cases.sgls.day import sgls_day
 
 __all__ = ["PAPER", "SglsCase", "SglsIeee30Case", "SglsIeee33Case"]
 
@@ -42,6 +41,7 @@ class SglsCase(BaseCase):
 
     paper: ClassVar[str] = PAPER
     timeline: ClassVar[Timeline] = TIMELINE
+    day_source = staticmethod(sgls_day)
     config_model: ClassVar[type[CaseConfig]] = SglsConfig
     defaults: ClassVar[dict[str, Any]]
     config: SglsConfig
@@ -62,22 +62,6 @@ class SglsCase(BaseCase):
 
     def make_core(self) -> SglsCore:
         return SglsCore(self.config)
-
-    def day_data(
-        self,
-        day: datetime.date | str,
-        info: InfoSet = "actual",
-        *,
-        issue_step: int = 0,
-        lead_h: float = 0.0,
-        seed: int | None = None,
-    ) -> SglsDay:
-        """15-min data of ``day`` (:class:`~gridbench.cases.contracts.PlanningCase`);
-        forecasts carry the errors the referee's observations show (``config.forecast_seed``)
-        unless ``seed`` is given."""
-        return sgls_day(self.config, coerce_day(day), info=info,
-                        seed=self.config.forecast_seed if seed is None else seed,
-                        issue_step=issue_step, lead_offset_h=lead_h)
 
     def action_layout(self) -> ActionLayout:
         """``[thermal units (MW) | storages (MW, > 0 discharges) | flexible loads (MW of demand

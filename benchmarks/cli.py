@@ -366,103 +366,178 @@ def _eval_split(value: str) -> Any:
     return split
 
 
+CaseOption = Annotated[
+    list[str] | None,
+    typer.Option("--case", help="Case id (repeatable; default: every registered case)."),
+]
+MethodOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--method", help="Method name (repeatable; default: every method supporting the case)."
+    ),
+]
+FamilyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--family", help="Only methods of a family: solver, rl, baseline, bound (repeatable)."
+    ),
+]
+SeedsOption = Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 per method.")]
+BudgetOption = Annotated[
+    str,
+    typer.Option("--budget", help="smoke, quick, reference or paper (full = reference)."),
+]
+SplitOption = Annotated[str, typer.Option("--split", help="Days to evaluate: test or val.")]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="local (process pool on this machine) or ray (a Ray cluster; needs the "
+        "optional extra ray).",
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster to use (auto, HOST:PORT, ray://HOST:10001); default: start a "
+        "local Ray instance.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Parallel worker processes (default: CPU cores; ray: CPUs "
+        "of the local "
+        "instance, or the most units in flight on a cluster).",
+    ),
+]
+DaysOption = Annotated[
+    int | None, typer.Option("--days", help="Only the first K days of the split (smoke runs).")
+]
+ProgressOption = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+]
+RetrainOption = Annotated[
+    bool,
+    typer.Option(
+        "--retrain",
+        help="RL methods train at --budget even where a shipped agent exists (use a fresh "
+        "--results: stored rows are never recomputed).",
+    ),
+]
+DayTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--day-timeout",
+        help="Wall-clock limit in seconds of one day's rollout (the row gets status "
+        "timeout and the unit goes on with its next day); 0: no limit.",
+    ),
+]
+TrainingDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--training-dir",
+        help="Where RL methods write their training runs (default: DIR/training under "
+        "--results).",
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Print the units (which train, which evaluate a shipped agent) and an estimate "
+        "of the time; run nothing.",
+    ),
+]
+UnitTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--unit-timeout",
+        help="Wall-clock limit in seconds of one unit (fit and every day; the unit is "
+        "recorded as failed, its finished days are kept, the run goes on); 0: no limit.",
+    ),
+]
+
+
+def _check_run_counts(
+    seeds: int, workers: int | None, days: int | None, day_timeout: float, unit_timeout: float
+) -> None:
+    """The count and time-limit options of ``run`` within their bounds (else one line)."""
+    _check_count("--seeds", seeds, MAX_SEEDS)
+    _check_count("--workers", workers, MAX_WORKERS)
+    _check_count("--days", days, MAX_DAYS)
+    for option, limit in (("--day-timeout", day_timeout), ("--unit-timeout", unit_timeout)):
+        if not limit >= 0:
+            raise UserError(f"{option} {limit} must be >= 0 seconds (0: no limit)")
+
+
+def _report_plan(plan: Any) -> None:
+    """The plan's warnings and notes on stderr; an empty plan is a user error."""
+    for warning in plan.warnings:
+        _warn(warning)
+    for note in plan.notes:
+        typer.echo(f"gridbench: note: {note}", err=True)
+    if not plan.tasks:
+        raise UserError("nothing to run: no requested method supports the requested case(s)")
+
+
+def _worker_count(
+    workers: int | None, n_tasks: int, executor: str, address: str | None
+) -> int | None:
+    """``--workers``, or by default this machine's cores, no more than there are units
+    (``None`` on a Ray cluster: its free CPUs decide)."""
+    if workers is not None:
+        return workers
+    n_workers: int | None = max(1, min(os.cpu_count() or 1, n_tasks))
+    if executor == "ray" and address is not None:
+        n_workers = None
+    return n_workers
+
+
+def _report_run(summary: Any, store: Any, results_dir: Path) -> None:
+    """The run's summary table and totals on stdout, failed units on stderr (exit 1)."""
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
+    if summary.results:
+        from gridbench.benchmarks.run_summary import summary_table
+
+        typer.echo(summary_table(summary, store), nl=False)
+    typer.echo(
+        f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "
+        f"{summary.n_skipped} already stored; day statuses: {statuses}; results in "
+        f"{results_dir}"
+    )
+    for failed in summary.failed:
+        u = failed.unit
+        typer.echo(
+            f"gridbench: unit {u.case} / {u.method} / seed {u.seed} failed: {failed.error}",
+            err=True,
+        )
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
 @app.command("run")
 @user_errors
 def run_command(
-    case: Annotated[
-        list[str] | None,
-        typer.Option("--case", help="Case id (repeatable; default: every registered case)."),
-    ] = None,
-    method: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--method", help="Method name (repeatable; default: every method supporting the case)."
-        ),
-    ] = None,
-    family: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--family", help="Only methods of a family: solver, rl, baseline, bound (repeatable)."
-        ),
-    ] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 per method.")] = 3,
-    budget: Annotated[
-        str,
-        typer.Option("--budget", help="smoke, quick, reference or paper (full = reference)."),
-    ] = "quick",
-    split: Annotated[str, typer.Option("--split", help="Days to evaluate: test or val.")] = "test",
-    executor: Annotated[
-        str,
-        typer.Option(
-            "--executor",
-            help="local (process pool on this machine) or ray (a Ray cluster; needs the "
-            "optional extra ray).",
-        ),
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address",
-            help="Ray cluster to use (auto, HOST:PORT, ray://HOST:10001); default: start a "
-            "local Ray instance.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            help="Parallel worker processes (default: CPU cores; ray: CPUs "
-            "of the local "
-            "instance, or the most units in flight on a cluster).",
-        ),
-    ] = None,
+    case: CaseOption = None,
+    method: MethodOption = None,
+    family: FamilyOption = None,
+    seeds: SeedsOption = 3,
+    budget: BudgetOption = "quick",
+    split: SplitOption = "test",
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
     results: ResultsOption = DEFAULT_RESULTS,
-    days: Annotated[
-        int | None, typer.Option("--days", help="Only the first K days of the split (smoke runs).")
-    ] = None,
-    progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
-    ] = True,
-    retrain: Annotated[
-        bool,
-        typer.Option(
-            "--retrain",
-            help="RL methods train at --budget even where a shipped agent exists (use a fresh "
-            "--results: stored rows are never recomputed).",
-        ),
-    ] = False,
-    day_timeout: Annotated[
-        float,
-        typer.Option(
-            "--day-timeout",
-            help="Wall-clock limit in seconds of one day's rollout (the row gets status "
-            "timeout and the unit goes on with its next day); 0: no limit.",
-        ),
-    ] = DEFAULT_DAY_TIMEOUT_S,
-    training_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--training-dir",
-            help="Where RL methods write their training runs (default: DIR/training under "
-            "--results).",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run",
-            help="Print the units (which train, which evaluate a shipped agent) and an estimate "
-            "of the time; run nothing.",
-        ),
-    ] = False,
-    unit_timeout: Annotated[
-        float,
-        typer.Option(
-            "--unit-timeout",
-            help="Wall-clock limit in seconds of one unit (fit and every day; the unit is "
-            "recorded as failed, its finished days are kept, the run goes on); 0: no limit.",
-        ),
-    ] = DEFAULT_UNIT_TIMEOUT_S,
+    days: DaysOption = None,
+    progress: ProgressOption = True,
+    retrain: RetrainOption = False,
+    day_timeout: DayTimeoutOption = DEFAULT_DAY_TIMEOUT_S,
+    training_dir: TrainingDirOption = None,
+    dry_run: DryRunOption = False,
+    unit_timeout: UnitTimeoutOption = DEFAULT_UNIT_TIMEOUT_S,
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
     from gridbench.benchmarks.atomic import check_writable_dir
@@ -474,12 +549,7 @@ def run_command(
     # every check before any work starts: a user error leaves the results untouched
     budget_value = Budget.parse(budget)
     split_value = _eval_split(split)
-    _check_count("--seeds", seeds, MAX_SEEDS)
-    _check_count("--workers", workers, MAX_WORKERS)
-    _check_count("--days", days, MAX_DAYS)
-    for option, limit in (("--day-timeout", day_timeout), ("--unit-timeout", unit_timeout)):
-        if not limit >= 0:
-            raise UserError(f"{option} {limit} must be >= 0 seconds (0: no limit)")
+    _check_run_counts(seeds, workers, days, day_timeout, unit_timeout)
     results_dir = _results_dir(results)
     limits = TimeLimits(day_s=day_timeout or None, unit_s=unit_timeout or None)
     options = {"address": address, "progress": progress, "limits": limits}
@@ -488,17 +558,8 @@ def run_command(
     plan = plan_run(
         case, method, range(seeds), budget_value, split_value, days, family, retrain=retrain
     )
-    for warning in plan.warnings:
-        _warn(warning)
-    for note in plan.notes:
-        typer.echo(f"gridbench: note: {note}", err=True)
-    if not plan.tasks:
-        raise UserError("nothing to run: no requested method supports the requested case(s)")
-    n_workers = workers
-    if workers is None:  # default: this machine's cores, no more than there are units
-        n_workers = max(1, min(os.cpu_count() or 1, len(plan.tasks)))
-        if executor == "ray" and address is not None:
-            n_workers = None  # on a cluster, its free CPUs decide
+    _report_plan(plan)
+    n_workers = _worker_count(workers, len(plan.tasks), executor, address)
     training_path = (
         _path(training_dir, "--training-dir") if training_dir is not None
         else results_dir / "training"
@@ -518,24 +579,7 @@ def run_command(
     # RL methods write their runs there (spawned and Ray workers inherit the variable)
     with scoped_environ({TRAINING_DIR_ENV: str(training_path.resolve())}):
         summary = runner.run(plan.tasks, store)
-    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "none"
-    if summary.results:
-        from gridbench.benchmarks.run_summary import summary_table
-
-        typer.echo(summary_table(summary, store), nl=False)
-    typer.echo(
-        f"{summary.n_units} unit(s): wrote {summary.n_written} row(s), "
-        f"{summary.n_skipped} already stored; day statuses: {statuses}; results in "
-        f"{results_dir}"
-    )
-    for failed in summary.failed:
-        u = failed.unit
-        typer.echo(
-            f"gridbench: unit {u.case} / {u.method} / seed {u.seed} failed: {failed.error}",
-            err=True,
-        )
-    if summary.failed:
-        raise typer.Exit(code=1)
+    _report_run(summary, store, results_dir)
 
 
 @app.command("compact")

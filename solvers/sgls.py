@@ -143,19 +143,11 @@ class _Controller(FallbackController):
         self.status, self.status_message, self.fallback = status, message, True
         logger.warning("%s on %s: %s; idle from now on", self.method, self.day, message)
 
-    def _check(self, info) -> bool:
-        from gridbench.cases.sgls.formulation import SolveStatus
-
+    def _check(self, info, step: int = 0) -> bool:
+        """Record the solve ``info`` (:class:`~gridbench.cases.sgls.formulation.SolveInfo`)
+        made at ``step``; on failure idle for the rest of the day. True if usable."""
         self.solve_seconds.append(info.seconds)
-        self.results.append(info)
-        self.solve_status = info.status
-        if info.status is SolveStatus.OPTIMAL:
-            return True
-        if info.status is SolveStatus.TIMEOUT and np.isfinite(info.objective):
-            return True
-        self._fail("timeout" if info.status is SolveStatus.TIMEOUT else "solver_failed",
-                   f"{info.status}: {info.message}")
-        return False
+        return self._record(info, step)
 
     def _plan_deterministic(self) -> bool:
         from gridbench.cases.sgls.formulation import (
@@ -418,7 +410,7 @@ class MpcController(_Controller):
                                     ref=ref, soc_target=target, soc_ref=soc_ref,
                                     w_ref=self.w_ref, bal_target=bal_target,
                                     soc_floor=return_floor(cfg, N_STEPS - 1 - end))
-        if res is None or not self._check(info_):
+        if res is None or not self._check(info_, step):
             if res is None and not self.fallback:
                 self._fail("solver_failed", f"{info_.status}: {info_.message}")
             return self.idle_action()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -332,3 +334,16 @@ def test_ieee30_ac_check_of_an_executed_day():
         assert r["slack_ac_mw"] - r["slack_dc_mw"] == pytest.approx(r["losses_mw"], abs=1e-6)
     with pytest.raises(ValueError, match="sgls-ieee30"):
         ac_check_day(make_case("sgls-ieee33-v0").make_env(day=day).unwrapped.core)
+
+
+@pytest.mark.parametrize(
+    ("status", "objective", "usable"),
+    [("optimal", 10.0, True), ("timeout", 10.0, True), ("timeout", math.nan, False),
+     ("infeasible", math.nan, False), ("failed", math.nan, False)],
+)
+def test_a_solve_is_usable_when_optimal_or_stopped_with_an_incumbent(status, objective, usable):
+    """What the SGLS controllers' fallback (FallbackController's contract) reads of a solve."""
+    from gridbench.cases.sgls.formulation import SolveInfo, SolveStatus
+
+    info = SolveInfo(SolveStatus(status), objective, 1.5, "msg")
+    assert info.ok is usable and info.solve_time_s == 1.5

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any
 
@@ -36,6 +37,18 @@ class SolveInfo:
     message: str = ""
     gap: float = float("nan")
     stage: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """A usable solution: optimal, or stopped at its time limit with an incumbent."""
+        return self.status is SolveStatus.OPTIMAL or (
+            self.status is SolveStatus.TIMEOUT and math.isfinite(self.objective)
+        )
+
+    @property
+    def solve_time_s(self) -> float:
+        """:attr:`seconds` (the name a planning controller reads)."""
+        return self.seconds
 
 
 def solve(m, time_limit_s: float = 60.0, mip_gap: float = 1e-4, solver: Any = None,

@@ -96,3 +96,42 @@ def test_sgls_cost_reward_sums_to_the_scored_cost_of_the_day():
         -cost - cfg.weights.violation * violation * cfg.cost_scale, rel=1e-12
     )
     assert not np.array_equal(rewards, runs["paper"][0])
+
+
+#: case id → (config overrides, $ per reward unit) of the reward aligned with the scored cost
+ALIGNED = {
+    "ses-carbon-ieee33-v0": ({}, lambda cfg: cfg.reward.scale_usd),
+    "loss-arbitrage-ieee33-v0": ({}, lambda cfg: cfg.reward.scale_usd),
+    "sgls-ieee33-v0": ({"reward": "cost", "weights": {"cooperation": 0.0}},
+                       lambda cfg: cfg.cost_scale),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(ALIGNED))
+@pytest.mark.parametrize("method", ["idle", "rule", "oracle"])
+def test_reward_sum_is_minus_the_scored_cost_on_a_penalty_free_day(case_id, method):
+    """Fair-RL protocol: on a day without violations the rewards an agent trains on add up
+    to minus the day's scored cost (times the reward's scale), for idle, the rule and the
+    oracle (to a thousandth of a dollar: the rule's SOC can leave its window by 1e-8)."""
+    from gridbench.benchmarks.plugins import import_builtin_methods
+    from gridbench.cases.registry import make_method
+
+    import_builtin_methods()
+    overrides, scale_of = ALIGNED[case_id]
+    case = make_case(case_id, config=overrides) if overrides else make_case(case_id)
+    planner = make_method(method)
+    if not planner.supports(case):
+        pytest.skip(f"{method} does not run on {case_id}")
+    day = case.days("val")[0]
+    env = case.make_env(day=day, seed=0)
+    obs, info = env.reset(seed=0)
+    ctrl = planner.controller(case, day)
+    ctrl.reset(obs, info)
+    total_reward, cost, violation, done = 0.0, 0.0, 0.0, False
+    while not done:
+        obs, r, done, _, info = env.step(ctrl.act(obs, info))
+        total_reward += r
+        cost += sum(info["cost"].values())
+        violation += info["voltage_violation_pu"] + info["line_overload"] + info["soc_violation"]
+    assert violation < 1e-6, "pick a penalty-free day"
+    assert total_reward * scale_of(case.config) == pytest.approx(-cost, rel=1e-9, abs=1e-3)

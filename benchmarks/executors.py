@@ -4,7 +4,7 @@
 
 * ``isolate=False`` (the library default for ``workers == 1``; never used by the CLI): every
   unit runs inline, in this process, one after the other
-  (:func:`~gridbench.benchmarks.harness.run_task`).
+  (:func:`~gridbench.benchmarks.harness.run_missing_days`).
 * otherwise the units run in at most ``workers`` **spawned** worker processes, each running
   units one after another (the start-up, importing numpy, torch and the case, is paid once per
   worker, not per unit); a unit that crashes its interpreter takes nothing else down: the
@@ -570,6 +570,113 @@ def _n_days(pending: Pending) -> int:
     return sum(len(task.days) for _, task, _ in pending)
 
 
+class _WorkerPool:
+    """The driver's side of the local pool: at most ``size`` spawned workers, the state of
+    each unit in flight, and the results of the units finished (into ``results``)."""
+
+    def __init__(
+        self,
+        size: int,
+        limits: TimeLimits,
+        store: ResultsStore,
+        results: dict[int, UnitResult],
+        progress: _Progress,
+    ) -> None:
+        import multiprocessing
+
+        self.ctx = multiprocessing.get_context("spawn")
+        self.size = size
+        self.limits = limits
+        self.store = store
+        self.results = results
+        self.progress = progress
+        self.workers: list[_Worker] = []
+        self.state: dict[int, _UnitState] = {}
+        self.started = 0
+
+    def busy(self) -> bool:
+        """Whether a worker still runs a unit."""
+        return any(w.index is not None for w in self.workers)
+
+    def assign(self, todo: Pending) -> None:
+        """Give the next units of ``todo`` (last first) to idle workers, then to new ones
+        while there are fewer than ``size``."""
+        for worker in [w for w in self.workers if w.index is None] + [None] * self.size:
+            if not todo:
+                break
+            if worker is None:
+                if len(self.workers) >= self.size:
+                    break
+                self.started += 1
+                worker = _Worker(self.ctx, self.started)
+                self.workers.append(worker)
+            index, task, skipped = todo.pop()
+            self.state[index] = _start_unit(task, skipped, self.limits)
+            worker.assign(index, _fields(self.state[index].task))
+
+    def receive(self) -> None:
+        """Handle one message of each worker that sent one within :data:`_POLL_S`."""
+        from multiprocessing.connection import wait
+
+        by_reader = {w.reader: w for w in self.workers}
+        for reader in wait(list(by_reader), timeout=_POLL_S):
+            worker = by_reader[reader]
+            try:
+                kind, index, payload = reader.recv()
+            except Exception:  # EOF (the worker exited) or a message cut by its death
+                self.lost(worker)
+                continue
+            self.handle(worker, kind, index, payload)
+
+    def stop_overdue(self) -> None:
+        """Stop the workers whose unit ran past a limit (recording why) and drop the dead."""
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.index is not None:
+                reason = self.state[worker.index].overdue(self.limits, now)
+                if reason is not None:  # past a limit: stop it, record why, go on
+                    self.lost(worker, reason)
+                    continue
+            if not worker.process.is_alive():
+                self.lost(worker)
+
+    def drain(self, worker: _Worker) -> None:
+        """Handle whatever ``worker`` sent that is still in its pipe."""
+        while True:
+            try:
+                if not worker.reader.poll():
+                    break
+                kind, index, payload = worker.reader.recv()
+            except Exception:  # EOF, or a message cut by the worker's death
+                break
+            self.handle(worker, kind, index, payload)
+
+    def handle(self, worker: _Worker, kind: str, index: int, payload: Any) -> None:
+        self.state[index].handle(kind, payload, self.store, self.progress)
+        if kind in ("done", "failed"):
+            self.results[index] = self.state[index].close(self.store, self.progress)
+            worker.index = None
+
+    def lost(self, worker: _Worker, reason: str | None = None) -> None:
+        """``worker`` died or was stopped: its unit (if any) ends with ``reason`` or the
+        process's exit; the worker is dropped (a new one starts when needed)."""
+        self.drain(worker)
+        worker.stop(kill=True)
+        if worker.index is not None:
+            unit = self.state[worker.index]
+            if reason is not None and not unit.finished:
+                unit.stop(reason, self.store, self.progress)
+            self.results[worker.index] = unit.close(
+                self.store, self.progress, _exit_reason(worker.process.exitcode)
+            )
+        self.workers.remove(worker)
+
+    def stop_all(self) -> None:
+        """Done: idle workers exit; interrupted: stop what runs."""
+        for worker in self.workers:
+            worker.stop(kill=worker.index is not None)
+
+
 class LocalExecutor:
     """Run units on this machine: one spawned process per unit, at most ``workers`` at once
     (see the module docstring); ``isolate=False`` with one worker runs the units inline, in
@@ -615,14 +722,14 @@ class LocalExecutor:
         results: dict[int, UnitResult],
         progress: _Progress,
     ) -> None:
-        from dataclasses import replace
-
-        from gridbench.benchmarks.harness import run_task
+        from gridbench.benchmarks.harness import run_missing_days
 
         counting: Any = _CountingStore(store, progress)
-        for index, task, skipped in pending:
-            result = run_task(task.with_day_time_limit(self.limits.day_s), counting)
-            results[index] = replace(result, n_skipped=result.n_skipped + skipped)
+        for index, task, skipped in pending:  # cut to their missing days by _split_pending
+            result = run_missing_days(
+                task.with_day_time_limit(self.limits.day_s), counting, skipped
+            )
+            results[index] = result
             progress.unit(_describe(task, result), len(task.days) - result.n_written)
 
     # ----------------------------------------------------------------- pool
@@ -634,82 +741,16 @@ class LocalExecutor:
         results: dict[int, UnitResult],
         progress: _Progress,
     ) -> None:
-        import multiprocessing
-        from multiprocessing.connection import wait
-
-        ctx = multiprocessing.get_context("spawn")
+        pool = _WorkerPool(self.workers, self.limits, store, results, progress)
         todo = list(reversed(pending))
-        workers: list[_Worker] = []
-        state: dict[int, _UnitState] = {}
-        started = 0
-
-        def drain(worker: _Worker) -> None:
-            """Handle whatever ``worker`` sent that is still in its pipe."""
-            while True:
-                try:
-                    if not worker.reader.poll():
-                        break
-                    kind, index, payload = worker.reader.recv()
-                except Exception:  # EOF, or a message cut by the worker's death
-                    break
-                handle(worker, kind, index, payload)
-
-        def handle(worker: _Worker, kind: str, index: int, payload: Any) -> None:
-            state[index].handle(kind, payload, store, progress)
-            if kind in ("done", "failed"):
-                results[index] = state[index].close(store, progress)
-                worker.index = None
-
-        def lost(worker: _Worker, reason: str | None = None) -> None:
-            """``worker`` died or was stopped: its unit (if any) ends with ``reason`` or the
-            process's exit; the worker is dropped (a new one starts when needed)."""
-            drain(worker)
-            worker.stop(kill=True)
-            if worker.index is not None:
-                unit = state[worker.index]
-                if reason is not None and not unit.finished:
-                    unit.stop(reason, store, progress)
-                results[worker.index] = unit.close(
-                    store, progress, _exit_reason(worker.process.exitcode)
-                )
-            workers.remove(worker)
-
         previous = _sigterm_as_exit()
         try:
-            while todo or any(w.index is not None for w in workers):
-                for worker in [w for w in workers if w.index is None] + [None] * self.workers:
-                    if not todo:
-                        break
-                    if worker is None:
-                        if len(workers) >= self.workers:
-                            break
-                        started += 1
-                        worker = _Worker(ctx, started)
-                        workers.append(worker)
-                    index, task, skipped = todo.pop()
-                    state[index] = _start_unit(task, skipped, self.limits)
-                    worker.assign(index, _fields(state[index].task))
-                by_reader = {w.reader: w for w in workers}
-                for reader in wait(list(by_reader), timeout=_POLL_S):
-                    worker = by_reader[reader]
-                    try:
-                        kind, index, payload = reader.recv()
-                    except Exception:  # EOF (the worker exited) or a message cut by its death
-                        lost(worker)
-                        continue
-                    handle(worker, kind, index, payload)
-                now = time.monotonic()
-                for worker in list(workers):
-                    if worker.index is not None:
-                        reason = state[worker.index].overdue(self.limits, now)
-                        if reason is not None:  # past a limit: stop it, record why, go on
-                            lost(worker, reason)
-                            continue
-                    if not worker.process.is_alive():
-                        lost(worker)
+            while todo or pool.busy():
+                pool.assign(todo)
+                pool.receive()
+                pool.stop_overdue()
         finally:
-            for worker in workers:  # done: idle workers exit; interrupted: stop what runs
-                worker.stop(kill=worker.index is not None)
+            pool.stop_all()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 

@@ -87,6 +87,7 @@ from gridbench.cases.referee import DispatchCore
 if TYPE_CHECKING:
     from gridbench.benchmarks.provenance import Provenance
     from gridbench.benchmarks.store import ResultsStore, UnitKey
+    from gridbench.cases.registry import CaseSpec, MethodSpec
 
 __all__ = [
     "EVAL_SPLITS",
@@ -112,6 +113,7 @@ __all__ = [
     "make_task",
     "plan_run",
     "run_day",
+    "run_missing_days",
     "run_task",
     "run_unit",
     "unit_config",
@@ -286,6 +288,86 @@ def evaluate_day(
     return run_day(case, method, day, seed, **options).row
 
 
+def _day_row(
+    case: Case,
+    method: Method,
+    day: datetime.date,
+    seed: int,
+    budget: Budget,
+    split: Split | str | None,
+) -> dict[str, Any]:
+    """The identity columns of a day's row (case, method, seed, day, budget, family, split),
+    status ``ok`` until the day says otherwise."""
+    return {
+        "case": case.id,
+        "method": method.name,
+        "seed": int(seed),
+        "day": day.isoformat(),
+        "budget": budget.value,
+        "family": MethodFamily(method.family).value,
+        "split": Split.parse(split).value if split is not None else _split_of(case, day),
+        "status": RowStatus.OK.value,
+        "message": "",
+    }
+
+
+def _set_day_status(
+    row: dict[str, Any], controller: Any, infos: Sequence[Mapping[str, Any]]
+) -> None:
+    """The status of a day that ran to its end: the controller's own (a solver's ``status``),
+    else ``invalid_action`` where the referee projected non-finite action entries."""
+    status = getattr(controller, "status", None)
+    if isinstance(status, str) and status in RowStatus._value2member_map_:
+        row["status"] = RowStatus(status).value
+        row["message"] = str(getattr(controller, "status_message", ""))[:_MESSAGE_CHARS]
+    nonfinite, _ = _projection_counts(infos)
+    if nonfinite and row["status"] == RowStatus.OK.value:
+        row["status"] = RowStatus.INVALID_ACTION.value
+        row["message"] = (
+            f"the controller sent {nonfinite} non-finite action entr"
+            f"{'y' if nonfinite == 1 else 'ies'}; the referee played its projection instead"
+        )
+
+
+def _set_day_failure(row: dict[str, Any], exc: Exception, where: str) -> None:
+    """The status and message of a day the method or case failed (called while ``exc`` is
+    handled: the traceback goes to the debug log)."""
+    row["status"] = RowStatus.of_exception(exc).value
+    row["message"] = _one_line(exc)
+    _log.warning("%s: %s (row status %s)", where, row["message"], row["status"])
+    _log.debug("%s:\n%s", where, traceback.format_exc())
+
+
+def _add_day_columns(
+    row: dict[str, Any],
+    metrics: Mapping[str, Any],
+    reward_sum: float,
+    infos: Sequence[Mapping[str, Any]],
+    times: list[float],
+    fit_s: float,
+    controller: Any,
+) -> None:
+    """The row's projection counts, metrics, reward, timings and certified bound; ``times``:
+    the controller's reset (planning) first, then one entry per decision."""
+    solve_s = times.pop(0) if times else math.nan  # the controller's reset (planning)
+    row["action_nonfinite"], row["action_clipped"] = _projection_counts(infos)
+    ms = np.asarray(times) * 1e3
+    row.update(metrics)
+    row["reward_sum"] = reward_sum
+    row["n_steps"] = len(times)
+    row["fit_s"] = float(fit_s)
+    row["solve_s"] = float(solve_s)
+    row["decide_s"] = float(ms.sum() / 1e3) if ms.size else math.nan
+    row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
+    row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
+    # a certified lower bound on the day's cost, from a bound whose model under-estimates the
+    # referee's cost (leaderboard.BOUND_COLUMN: the gap and the bound check use it)
+    bound = getattr(controller, "certified_bound", math.nan)
+    row["certified_bound"] = float(bound) if isinstance(bound, (int, float)) else math.nan
+    row["plan_ms"] = float(solve_s * 1e3)
+    row["compute_ms_per_decision"] = float(per_decision_ms(row["plan_ms"], ms.sum(), ms.size))
+
+
 def run_day(
     case: Case,
     method: Method,
@@ -312,17 +394,7 @@ def run_day(
     _check_playable(method, case)
     day = parse_day(day, case)
     budget = Budget.parse(budget)
-    row: dict[str, Any] = {
-        "case": case.id,
-        "method": method.name,
-        "seed": int(seed),
-        "day": day.isoformat(),
-        "budget": budget.value,
-        "family": MethodFamily(method.family).value,
-        "split": Split.parse(split).value if split is not None else _split_of(case, day),
-        "status": RowStatus.OK.value,
-        "message": "",
-    }
+    row = _day_row(case, method, day, seed, budget, split)
     _seed_globals(int(seed), day)
     metrics: dict[str, Any] = nan_metrics()
     times: list[float] = []
@@ -338,42 +410,12 @@ def run_day(
             )
         reward_sum = sum(rewards)
         metrics = day_metrics(infos, initial_soc=initial_soc)
-        status = getattr(controller, "status", None)
-        if isinstance(status, str) and status in RowStatus._value2member_map_:
-            row["status"] = RowStatus(status).value
-            row["message"] = str(getattr(controller, "status_message", ""))[:_MESSAGE_CHARS]
-        nonfinite, _ = _projection_counts(infos)
-        if nonfinite and row["status"] == RowStatus.OK.value:
-            row["status"] = RowStatus.INVALID_ACTION.value
-            row["message"] = (
-                f"the controller sent {nonfinite} non-finite action entr"
-                f"{'y' if nonfinite == 1 else 'ies'}; the referee played its projection instead"
-            )
+        _set_day_status(row, controller, infos)
     except Exception as exc:  # a method or case failing on a day is a result, not a crash
-        row["status"] = RowStatus.of_exception(exc).value
-        row["message"] = _one_line(exc)
+        _set_day_failure(row, exc, f"{case.id} / {method.name} / seed {seed} / {day}")
         metrics = nan_metrics()
         reward_sum = math.nan
-        where = f"{case.id} / {method.name} / seed {seed} / {day}"
-        _log.warning("%s: %s (row status %s)", where, row["message"], row["status"])
-        _log.debug("%s:\n%s", where, traceback.format_exc())
-    solve_s = times.pop(0) if times else math.nan  # the controller's reset (planning)
-    row["action_nonfinite"], row["action_clipped"] = _projection_counts(infos)
-    ms = np.asarray(times) * 1e3
-    row.update(metrics)
-    row["reward_sum"] = reward_sum
-    row["n_steps"] = len(times)
-    row["fit_s"] = float(fit_s)
-    row["solve_s"] = float(solve_s)
-    row["decide_s"] = float(ms.sum() / 1e3) if ms.size else math.nan
-    row["decision_ms_p50"] = float(np.percentile(ms, 50)) if ms.size else math.nan
-    row["decision_ms_p95"] = float(np.percentile(ms, 95)) if ms.size else math.nan
-    # a certified lower bound on the day's cost, from a bound whose model under-estimates the
-    # referee's cost (leaderboard.BOUND_COLUMN: the gap and the bound check use it)
-    bound = getattr(controller, "certified_bound", math.nan)
-    row["certified_bound"] = float(bound) if isinstance(bound, (int, float)) else math.nan
-    row["plan_ms"] = float(solve_s * 1e3)
-    row["compute_ms_per_decision"] = float(per_decision_ms(row["plan_ms"], ms.sum(), ms.size))
+    _add_day_columns(row, metrics, reward_sum, infos, times, fit_s, controller)
     return DayRun(row, cores[0] if cores else None)
 
 
@@ -611,17 +653,27 @@ def execute_task(
     return UnitResult(task.unit, n_written=len(task.days), statuses=statuses, fit_s=fit_s)
 
 
-def run_task(task: UnitTask, store: ResultsStore) -> UnitResult:
+def run_task(task: UnitTask, store: ResultsStore, *, case: Case | None = None) -> UnitResult:
     """Run ``task`` in this process against ``store``: only its days not stored yet; each row
-    appended when finished; a failure of the unit recorded with ``store.append_failure``."""
-    unit = task.unit
-    missing = store.missing_days(unit, task.days)
+    appended when finished; a failure of the unit recorded with ``store.append_failure``.
+    ``case``: the task's case, already built (else built here)."""
+    missing = store.missing_days(task.unit, task.days)
     skipped = len(task.days) - len(missing)
     if not missing:
-        return UnitResult(unit, n_skipped=skipped)
-    case = _build_case(task)
+        return UnitResult(task.unit, n_skipped=skipped)
+    return run_missing_days(task.with_days(missing), store, skipped, case=case)
+
+
+def run_missing_days(
+    task: UnitTask, store: ResultsStore, skipped: int = 0, *, case: Case | None = None
+) -> UnitResult:
+    """:func:`run_task` for a task already cut to its days not stored yet (``skipped``: how
+    many of its days were stored already): the case built once (unless given), the unit's
+    provenance stamped, each row appended when finished, a failure recorded."""
+    unit = task.unit
+    case = case if case is not None else _build_case(task)
     provenance = make_provenance(task, case)
-    task = task.with_days(missing).with_provenance(provenance.columns())
+    task = task.with_provenance(provenance.columns())
     written = 0
 
     def emit(row: dict[str, Any]) -> None:
@@ -728,7 +780,7 @@ def run_unit(
 
     case = make_case(case_id)
     _check_playable(get_method(method_name).make(), case)
-    return run_task(make_task(case, method_name, seed, budget, split, days), store)
+    return run_task(make_task(case, method_name, seed, budget, split, days), store, case=case)
 
 
 # --------------------------------------------------------------------------- planning
@@ -746,6 +798,111 @@ class RunPlan:
 
 def _dedupe(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
+
+
+def _check_plan_arguments(
+    budget: Budget | str, split: Split | str, n_days: int | None, seeds: Iterable[int]
+) -> tuple[Budget, Split, list[int]]:
+    """``(budget, split, seeds)`` parsed and checked (an evaluation split, ``n_days >= 1``,
+    a non-empty list of seeds ``>= 0``)."""
+    budget = Budget.parse(budget)
+    split = Split.parse(split)
+    if split not in EVAL_SPLITS:
+        raise HarnessError(
+            f"unknown evaluation split {split.value!r}; valid: "
+            f"{', '.join(s.value for s in EVAL_SPLITS)}"
+        )
+    if n_days is not None and n_days < 1:
+        raise HarnessError(f"--days {n_days} must be >= 1")
+    seeds = [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise HarnessError(f"seeds {seeds} must be a non-empty list of ints >= 0")
+    return budget, split, seeds
+
+
+def _requested_specs(
+    cases: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    families: Sequence[str] | None,
+) -> tuple[list[CaseSpec], list[MethodSpec]]:
+    """The specs of the requested cases and methods (``None``: every registered one), the
+    methods cut to ``families``; every name checked before any case is built."""
+    from gridbench.cases.registry import case_ids, case_spec, get_method, method_names
+
+    case_names = _dedupe(cases) if cases else list(case_ids())
+    method_list = _dedupe(methods) if methods else list(method_names())
+    case_specs = [case_spec(name) for name in case_names]  # unknown ⇒ one line, nothing run
+    method_specs = [get_method(name) for name in method_list]
+    if families:
+        wanted = {MethodFamily.parse(f) for f in families}  # unknown ⇒ one line
+        named = method_specs
+        method_specs = [m for m in method_specs if m.family in wanted]
+        if not method_specs and named:
+            of = ", ".join(f"{m.name} is {m.family}" for m in named[:5])
+            raise HarnessError(
+                f"no requested method is of family {', '.join(sorted(wanted))} ({of})"
+            )
+    if not case_specs:
+        raise HarnessError("no cases registered; nothing to run")
+    if not method_specs:
+        raise HarnessError("no methods registered; nothing to run")
+    return case_specs, method_specs
+
+
+def _build_planned_cases(
+    case_specs: Sequence[CaseSpec], named: bool, warnings: list[str]
+) -> list[tuple[CaseSpec, Case]]:
+    """Each spec with its case, built; a case that cannot be built is an error when cases
+    were ``named``, else a warning in ``warnings`` and left out."""
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
+    from gridbench.cases.registry import origin
+
+    built = []
+    for cspec in case_specs:
+        try:
+            built.append((cspec, cspec.make()))
+        except PLUGIN_ERRORS as exc:  # a broken case plugin (factory, config) costs itself
+            problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({one_line(exc)})"
+            if named:
+                raise HarnessError(problem) from None
+            warnings.append(f"{problem}; left out")
+    return built
+
+
+def _method_supports(
+    mspec: MethodSpec,
+    method: Method,
+    cspec: CaseSpec,
+    case: Case,
+    explicit: bool,
+    notes: list[str],
+    warnings: list[str],
+) -> bool:
+    """Whether ``method`` plays ``case``; why not goes to ``notes`` (a multi-agent method on a
+    case without agent roles, unsupported) or ``warnings`` (``supports`` raised). A method
+    named ``explicit``-ly that cannot play the case raises :class:`MultiAgentNotSupported`."""
+    from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
+    from gridbench.cases.registry import origin
+
+    if wants_parallel_env(method) and not declares_agents(case):
+        if explicit:
+            _check_playable(method, case)
+        notes.append(
+            f"skipped {mspec.name} on {cspec.id}: multi-agent, the case declares no "
+            "agent roles"
+        )
+        return False
+    try:
+        supported = bool(method.supports(case))
+    except PLUGIN_ERRORS as exc:
+        warnings.append(
+            f"method {mspec.name!r} from {origin(mspec)}: supports({cspec.id}) raised "
+            f"({one_line(exc)}); left out on this case"
+        )
+        return False
+    if not supported:
+        notes.append(f"skipped {mspec.name} on {cspec.id}: not supported by the method")
+    return supported
 
 
 def plan_run(
@@ -769,51 +926,15 @@ def plan_run(
     ``budget`` even where a shipped agent exists.
     """
     from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
-    from gridbench.cases.registry import case_ids, case_spec, get_method, method_names, origin
+    from gridbench.cases.registry import origin
 
-    budget = Budget.parse(budget)
-    split = Split.parse(split)
-    if split not in EVAL_SPLITS:
-        raise HarnessError(
-            f"unknown evaluation split {split.value!r}; valid: "
-            f"{', '.join(s.value for s in EVAL_SPLITS)}"
-        )
-    if n_days is not None and n_days < 1:
-        raise HarnessError(f"--days {n_days} must be >= 1")
-    seeds = [int(s) for s in seeds]
-    if not seeds or min(seeds) < 0:
-        raise HarnessError(f"seeds {seeds} must be a non-empty list of ints >= 0")
+    budget, split, seeds = _check_plan_arguments(budget, split, n_days, seeds)
     explicit_methods = methods is not None and len(methods) > 0
-    case_names = _dedupe(cases) if cases else list(case_ids())
-    method_list = _dedupe(methods) if methods else list(method_names())
-    case_specs = [case_spec(name) for name in case_names]  # unknown ⇒ one line, nothing run
-    method_specs = [get_method(name) for name in method_list]
-    if families:
-        wanted = {MethodFamily.parse(f) for f in families}  # unknown ⇒ one line
-        named = method_specs
-        method_specs = [m for m in method_specs if m.family in wanted]
-        if not method_specs and named:
-            of = ", ".join(f"{m.name} is {m.family}" for m in named[:5])
-            raise HarnessError(
-                f"no requested method is of family {', '.join(sorted(wanted))} ({of})"
-            )
-    if not case_specs:
-        raise HarnessError("no cases registered; nothing to run")
-    if not method_specs:
-        raise HarnessError("no methods registered; nothing to run")
-
+    case_specs, method_specs = _requested_specs(cases, methods, families)
     tasks: list[UnitTask] = []
     notes: list[str] = []
     warnings: list[str] = []
-    built = []
-    for cspec in case_specs:
-        try:
-            built.append((cspec, cspec.make()))
-        except PLUGIN_ERRORS as exc:  # a broken case plugin (factory, config) costs itself
-            problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({one_line(exc)})"
-            if cases:
-                raise HarnessError(problem) from None
-            warnings.append(f"{problem}; left out")
+    built = _build_planned_cases(case_specs, bool(cases), warnings)
     for mspec in method_specs:
         try:
             method = mspec.make()
@@ -824,24 +945,7 @@ def plan_run(
             )
             continue
         for cspec, case in built:
-            if wants_parallel_env(method) and not declares_agents(case):
-                if explicit_methods:
-                    _check_playable(method, case)
-                notes.append(
-                    f"skipped {mspec.name} on {cspec.id}: multi-agent, the case declares no "
-                    "agent roles"
-                )
-                continue
-            try:
-                supported = bool(method.supports(case))
-            except PLUGIN_ERRORS as exc:
-                warnings.append(
-                    f"method {mspec.name!r} from {origin(mspec)}: supports({cspec.id}) raised "
-                    f"({one_line(exc)}); left out on this case"
-                )
-                continue
-            if not supported:
-                notes.append(f"skipped {mspec.name} on {cspec.id}: not supported by the method")
+            if not _method_supports(mspec, method, cspec, case, explicit_methods, notes, warnings):
                 continue
             days = case.days(split)
             if n_days is not None:

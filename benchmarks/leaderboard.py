@@ -238,6 +238,87 @@ def _failed_only_entries(
     return out
 
 
+def _selected_rows(frame: pd.DataFrame, case: str | None, split: str | None) -> pd.DataFrame:
+    """The rows of ``case`` (``None``: every case) on ``split`` (``None``: every split)."""
+    df = frame
+    if case is not None:
+        df = df[df["case"] == case]
+    if split is not None and "split" in df:
+        df = df[df["split"] == split]
+    return df
+
+
+def _per_seed_means(df: pd.DataFrame, ok: pd.Series, metrics: list[str]) -> pd.DataFrame:
+    """Each metric's mean over the days of each (case, method, seed); a failed day has no
+    metrics (NaN, left out of the mean)."""
+    values = df.reindex(columns=metrics).apply(lambda s: s.astype(float))
+    values.loc[~ok] = np.nan  # a failed day has no metrics
+    return (
+        values.assign(case=df["case"], method=df["method"], seed=df["seed"])
+        .groupby(["case", "method", "seed"])[metrics]
+        .mean()
+    )
+
+
+def _family_of(group: pd.DataFrame, method: str) -> str:
+    """The method's family: ``bound`` for the oracle, else the most frequent in its rows."""
+    families = group["family"].dropna() if "family" in group else group["method"][:0]
+    return (
+        MethodFamily.BOUND.value
+        if method == ORACLE_METHOD
+        else (str(families.mode().iloc[0]) if len(families) else "")
+    )
+
+
+def _metric_summaries(
+    seeds: pd.DataFrame | None, metrics: list[str], reps: int, seed: int
+) -> dict[str, float]:
+    """IQM, its interval, mean and std over the seeds of each metric (``metric``,
+    ``metric_lo``/``_hi``, ``metric_mean``/``_std``); a cost term no seed has is left out."""
+    summaries: dict[str, float] = {}
+    for metric in metrics:
+        column = seeds[metric].to_numpy(dtype=float) if seeds is not None else np.array([])
+        if metric.startswith("cost_") and not np.isfinite(column).any():
+            continue  # a cost term of another case
+        s = summarize(column, reps=reps, seed=seed)
+        summaries[metric] = s.iqm
+        summaries[f"{metric}_lo"], summaries[f"{metric}_hi"] = s.lo, s.hi
+        summaries[f"{metric}_mean"], summaries[f"{metric}_std"] = s.mean, s.std
+    return summaries
+
+
+def _add_row_counts(
+    entry: dict[str, Any],
+    group: pd.DataFrame,
+    ok: pd.Series,
+    feasible: pd.Series,
+    days_asked: int,
+    failures: Sequence[FailureRecord],
+) -> None:
+    """The entry's budget, split, feasible fraction, row and failure counts, completeness and
+    projected action entries (after its metrics)."""
+    entry["rank"] = None
+    entry["budget"] = str(group["budget"].iloc[0])
+    entry["split"] = (
+        ",".join(sorted(group["split"].dropna().astype(str).unique()))
+        if "split" in group
+        else ""
+    )
+    entry["feasible_frac"] = float(feasible[group.index].mean())
+    entry["n_rows"] = len(group)
+    entry["n_failed"] = int((~ok[group.index]).sum())
+    failed_seeds = _failed_units(
+        failures, str(entry["case"]), str(entry["method"]), entry["budget"]
+    )
+    complete, least = _completeness(group, days_asked, failed_seeds)
+    entry["complete"] = complete
+    entry["days_asked"] = days_asked
+    entry["days_least"] = least
+    entry["units_failed"] = len(failed_seeds)
+    entry["action_nonfinite"] = _sum_column(group, "action_nonfinite")
+    entry["action_clipped"] = _sum_column(group, "action_clipped")
+
+
 def build(
     frame: pd.DataFrame,
     *,
@@ -257,11 +338,7 @@ def build(
     """
     if frame.empty:
         return []
-    df = frame
-    if case is not None:
-        df = df[df["case"] == case]
-    if split is not None and "split" in df:
-        df = df[df["split"] == split]
+    df = _selected_rows(frame, case, split)
     if df.empty:
         return []
     df = add_gap(with_compute_columns(_highest_budget(df)))
@@ -270,57 +347,21 @@ def build(
     feasible = _feasible(df)
     terms = sorted(c for c in df.columns if c.startswith("cost_"))
     metrics = [*LEADERBOARD_METRICS, *terms]  # every metric, NaN where no row has it
-    values = df.reindex(columns=metrics).apply(lambda s: s.astype(float))
-    values.loc[~ok] = np.nan  # a failed day has no metrics
-    per_seed = (
-        values.assign(case=df["case"], method=df["method"], seed=df["seed"])
-        .groupby(["case", "method", "seed"])[metrics]
-        .mean()
-    )
+    per_seed = _per_seed_means(df, ok, metrics)
 
     entries: list[dict[str, Any]] = []
     for (case_id, method), group in df.groupby(["case", "method"], sort=True):
         seeds = per_seed.loc[(case_id, method)] if (case_id, method) in per_seed.index else None
-        families = group["family"].dropna() if "family" in group else group["method"][:0]
-        family = (
-            MethodFamily.BOUND.value
-            if method == ORACLE_METHOD
-            else (str(families.mode().iloc[0]) if len(families) else "")
-        )
         entry: dict[str, Any] = {
             "case": case_id,
             "method": method,
-            "family": family,
+            "family": _family_of(group, method),
             "n_seeds": int(group["seed"].nunique()),
             "n_days": int(group["day"].nunique()),
             "feasible": bool(feasible[group.index].all()),
         }
-        for metric in metrics:
-            column = seeds[metric].to_numpy(dtype=float) if seeds is not None else np.array([])
-            if metric.startswith("cost_") and not np.isfinite(column).any():
-                continue  # a cost term of another case
-            s = summarize(column, reps=reps, seed=seed)
-            entry[metric] = s.iqm
-            entry[f"{metric}_lo"], entry[f"{metric}_hi"] = s.lo, s.hi
-            entry[f"{metric}_mean"], entry[f"{metric}_std"] = s.mean, s.std
-        entry["rank"] = None
-        entry["budget"] = str(group["budget"].iloc[0])
-        entry["split"] = (
-            ",".join(sorted(group["split"].dropna().astype(str).unique()))
-            if "split" in group
-            else ""
-        )
-        entry["feasible_frac"] = float(feasible[group.index].mean())
-        entry["n_rows"] = len(group)
-        entry["n_failed"] = int((~ok[group.index]).sum())
-        failed_seeds = _failed_units(failures, str(case_id), str(method), entry["budget"])
-        complete, least = _completeness(group, asked[str(case_id)], failed_seeds)
-        entry["complete"] = complete
-        entry["days_asked"] = asked[str(case_id)]
-        entry["days_least"] = least
-        entry["units_failed"] = len(failed_seeds)
-        entry["action_nonfinite"] = _sum_column(group, "action_nonfinite")
-        entry["action_clipped"] = _sum_column(group, "action_clipped")
+        entry.update(_metric_summaries(seeds, metrics, reps, seed))
+        _add_row_counts(entry, group, ok, feasible, asked[str(case_id)], failures)
         entries.append(entry)
     entries += _failed_only_entries(df, failures, asked)
     return _rank(entries)

@@ -107,6 +107,83 @@ def _training_dirs(results: Path) -> tuple[Path, ...]:
     return tuple(out)
 
 
+def _read_rows(results: Path) -> tuple[Any, Any]:
+    """``(store, frame)`` of the results directory; a file, a missing directory or no rows
+    is a one-line error."""
+    from gridbench.benchmarks.store import ResultsStore
+
+    if results.exists() and not results.is_dir():
+        raise ReportError(f"--results {str(results)!r} is a file; valid: a directory")
+    store = ResultsStore(results)
+    frame = store.frame()  # ResultsNotFound: missing directory or no rows
+    if frame.empty:
+        raise ReportError(f"results directory {str(results)!r} holds no result rows")
+    return store, frame
+
+
+def _add_leaderboards(
+    ctx: ReportContext, case_ids: Sequence[str], split: str, failures: Sequence[Any]
+) -> None:
+    """Each case's leaderboard entries on ``split`` into ``ctx`` (every split, with a note,
+    where the case has no ``split`` rows)."""
+    from gridbench.benchmarks.leaderboard import build
+
+    for case_id in case_ids:
+        entries = build(ctx.frame, case=case_id, split=split, failures=failures)
+        case_split: str | None = split
+        if not entries:
+            entries = build(ctx.frame, case=case_id, split=None, failures=failures)
+            case_split = None
+            ctx.note(case_id, f"no {split} rows: the leaderboard mixes every split")
+        ctx.split[case_id] = case_split
+        ctx.entries += entries
+
+
+def _case_section(ctx: ReportContext, case_id: str) -> CaseSection:
+    """The case's section: its leaderboard and figures (a figure that fails is a note)."""
+    figures: list[Figure] = []
+    for fn in (cost_vs_decision_time, budget_curves, CASE_FIGURES.get(case_id)):
+        if fn is None:
+            continue
+        try:
+            figures += fn(ctx, case_id)
+        except Exception as exc:  # a broken figure never loses the report
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            ctx.note(case_id, f"figure {fn.__name__} failed: {type(exc).__name__}: {first}")
+    if case_id not in CASE_FIGURES:
+        ctx.note(case_id, "no case-specific figures registered (report.case_figures)")
+    return CaseSection(case_id, ctx.split[case_id], ctx.case_entries(case_id), figures)
+
+
+def _write_documents(
+    tmp: Path,
+    ctx: ReportContext,
+    case_ids: Sequence[str],
+    sections: Sequence[CaseSection],
+) -> dict[str, list[str]]:
+    """``report.md`` and ``report.html`` (header, answer, sections) into ``tmp``; returns
+    each case's notes."""
+    from gridbench.benchmarks.answer import build_answer, render_html, render_markdown
+    from gridbench.benchmarks.provenance import git_commit
+
+    header = {
+        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "results": str(ctx.results),
+        "rows": str(len(ctx.frame)),
+        "cases": ", ".join(case_ids),
+        "git commit": git_commit(),
+    }
+    missing = {c: ctx.notes.get(c, []) for c in case_ids}
+    answer = build_answer(ctx.frame, ctx.entries)
+    md, page = render_markdown(answer), render_html(answer)
+    markdown = render_markdown_report(header, sections, missing, md)
+    (tmp / "report.md").write_text(markdown, encoding="utf-8")
+    (tmp / "report.html").write_text(
+        render_html_report(header, sections, missing, page), encoding="utf-8"
+    )
+    return missing
+
+
 def build_report(
     results: Path | str,
     out: Path | str = DEFAULT_REPORT_DIR,
@@ -119,18 +196,9 @@ def build_report(
     :class:`ReportError` / the store's ``ResultsNotFound`` (one line) when there is nothing
     to report or ``out`` is not a report directory."""
     import gridbench.benchmarks.report.figures  # noqa: F401  (registers the cases' figures)
-    from gridbench.benchmarks.answer import build_answer, render_html, render_markdown
-    from gridbench.benchmarks.leaderboard import build
-    from gridbench.benchmarks.provenance import git_commit
-    from gridbench.benchmarks.store import ResultsStore
 
     results, out = Path(results), Path(out)
-    if results.exists() and not results.is_dir():
-        raise ReportError(f"--results {str(results)!r} is a file; valid: a directory")
-    store = ResultsStore(results)
-    frame = store.frame()  # ResultsNotFound: missing directory or no rows
-    if frame.empty:
-        raise ReportError(f"results directory {str(results)!r} holds no result rows")
+    store, frame = _read_rows(results)
     check_report_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -145,49 +213,11 @@ def build_report(
             if training_dirs is not None
             else _training_dirs(results),
         )
-        sections: list[CaseSection] = []
         case_ids = sorted(str(c) for c in frame["case"].dropna().unique())
-        failures = store.failures()
-        for case_id in case_ids:
-            entries = build(frame, case=case_id, split=split, failures=failures)
-            case_split: str | None = split
-            if not entries:
-                entries = build(frame, case=case_id, split=None, failures=failures)
-                case_split = None
-                ctx.note(case_id, f"no {split} rows: the leaderboard mixes every split")
-            ctx.split[case_id] = case_split
-            ctx.entries += entries
+        _add_leaderboards(ctx, case_ids, split, store.failures())
         _store_notes(ctx, store, case_ids)
-        for case_id in case_ids:
-            figures: list[Figure] = []
-            for fn in (cost_vs_decision_time, budget_curves, CASE_FIGURES.get(case_id)):
-                if fn is None:
-                    continue
-                try:
-                    figures += fn(ctx, case_id)
-                except Exception as exc:  # a broken figure never loses the report
-                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    ctx.note(case_id, f"figure {fn.__name__} failed: {type(exc).__name__}: {first}")
-            if case_id not in CASE_FIGURES:
-                ctx.note(case_id, "no case-specific figures registered (report.case_figures)")
-            sections.append(
-                CaseSection(case_id, ctx.split[case_id], ctx.case_entries(case_id), figures)
-            )
-        header = {
-            "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "results": str(results),
-            "rows": str(len(frame)),
-            "cases": ", ".join(case_ids),
-            "git commit": git_commit(),
-        }
-        missing = {c: ctx.notes.get(c, []) for c in case_ids}
-        answer = build_answer(frame, ctx.entries)
-        md, page = render_markdown(answer), render_html(answer)
-        markdown = render_markdown_report(header, sections, missing, md)
-        (tmp / "report.md").write_text(markdown, encoding="utf-8")
-        (tmp / "report.html").write_text(
-            render_html_report(header, sections, missing, page), encoding="utf-8"
-        )
+        sections = [_case_section(ctx, case_id) for case_id in case_ids]
+        missing = _write_documents(tmp, ctx, case_ids, sections)
         write_manifest(tmp)
         swap_in(tmp, out)
     except BaseException:

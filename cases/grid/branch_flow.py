@@ -127,6 +127,54 @@ class SolveResult:
 R = TypeVar("R", bound=SolveResult)
 
 
+def _clarabel_options(
+    time_limit_s: float | None, dpp: bool, solver_options: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The keyword arguments of ``problem.solve``: :data:`CLARABEL_DEFAULTS` with
+    ``solver_options`` over them, the time limit, the DPP canonicalization backend (or
+    ``ignore_dpp``)."""
+    opts: dict[str, Any] = {**CLARABEL_DEFAULTS, **(solver_options or {})}
+    if time_limit_s is not None:
+        if not time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
+        opts["time_limit"] = float(time_limit_s)
+    if dpp:
+        opts["canon_backend"] = DPP_CANON_BACKEND
+    else:
+        opts["ignore_dpp"] = True
+    return opts
+
+
+def _run_clarabel(
+    problem: cp.Problem,
+    opts: dict[str, Any],
+    dpp: bool,
+    warm_start: bool,
+    direct: Callable[[dict[str, Any], bool], float | None] | None,
+) -> float | None:
+    """Solve ``problem`` (``direct`` first where it applies, else ``problem.solve``); returns
+    ``direct``'s compile seconds, ``None`` where ``problem.solve`` ran. Raises what they raise."""
+    import cvxpy as cp
+
+    direct_compile_s: float | None = None
+    with warnings.catch_warnings():
+        # the status says it all; cvxpy's "may be inaccurate" warning adds nothing
+        warnings.simplefilter("ignore", UserWarning)
+        if dpp and direct is not None:
+            settings = {k: v for k, v in opts.items() if k != "canon_backend"}
+            direct_compile_s = direct(settings, warm_start)
+        if direct_compile_s is None:
+            problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
+    return direct_compile_s
+
+
+def _solution_found(problem: cp.Problem) -> bool:
+    """Whether ``problem`` and every one of its variables hold a value."""
+    return problem.value is not None and all(
+        var.value is not None for var in problem.variables()
+    )
+
+
 def solve_clarabel(
     problem: cp.Problem,
     *,
@@ -163,26 +211,10 @@ def solve_clarabel(
     """
     import cvxpy as cp
 
-    opts: dict[str, Any] = {**CLARABEL_DEFAULTS, **(solver_options or {})}
-    if time_limit_s is not None:
-        if not time_limit_s > 0:
-            raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
-        opts["time_limit"] = float(time_limit_s)
-    if dpp:
-        opts["canon_backend"] = DPP_CANON_BACKEND
-    else:
-        opts["ignore_dpp"] = True
+    opts = _clarabel_options(time_limit_s, dpp, solver_options)
     start = time.perf_counter()
-    direct_compile_s: float | None = None
     try:
-        with warnings.catch_warnings():
-            # the status says it all; cvxpy's "may be inaccurate" warning adds nothing
-            warnings.simplefilter("ignore", UserWarning)
-            if dpp and direct is not None:
-                settings = {k: v for k, v in opts.items() if k != "canon_backend"}
-                direct_compile_s = direct(settings, warm_start)
-            if direct_compile_s is None:
-                problem.solve(solver=cp.CLARABEL, warm_start=warm_start, **opts)
+        direct_compile_s = _run_clarabel(problem, opts, dpp, warm_start, direct)
     except Exception as exc:  # a failing solve must never crash a controller
         wall = time.perf_counter() - start
         status = SolveStatus.TIMEOUT if problem.status == cp.USER_LIMIT else SolveStatus.FAILED
@@ -200,9 +232,7 @@ def solve_clarabel(
         if direct_compile_s is not None
         else getattr(problem, "compilation_time", None)
     )
-    has_solution = problem.value is not None and all(
-        var.value is not None for var in problem.variables()
-    )
+    has_solution = _solution_found(problem)
     if status.ok and not has_solution:
         status = SolveStatus.FAILED
     ok = status.ok

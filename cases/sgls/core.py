@@ -122,6 +122,19 @@ def _clip(x: float, lo: float, hi: float) -> float:
 DAY_CACHE_SIZE: Final[int] = 366
 
 
+#: The cost terms of a day, as the ``gridbench schedule`` sidecar states them (``cost_terms``).
+_SCHEDULE_COST_TERMS: Final[dict[str, str]] = {
+    "day_ahead_energy": "Σ_h λ_h (max(T*_h, 0) + export_price_factor · min(T*_h, 0))"
+                        " · 1 h (day_ahead.purchase_usd)",
+    "thermal": "Σ_g (a P² + b P + c) Δt",
+    "storage": "Σ_s (cost_discharge max(P, 0) + cost_charge max(−P, 0)) Δt",
+    "flexible_load": "Σ_j cost_j |x_j| Δt, x_j = Σ p_mw of its rows",
+    "imbalance": "λ_k Δt (imbalance_buy max(T_k − T*_h, 0) + imbalance_sell "
+                 "min(T_k − T*_h, 0)) − network_loss, h = k // 4, T_k the grid row",
+    "network_loss": "λ_k · losses_k · Δt (0 on the DC model)",
+}  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _DayRows:
     """What :meth:`SglsCore._prepare_day` derives from a day's data: observation rows
@@ -903,24 +916,21 @@ class SglsCore(DispatchCore):
         schedule ``T*_h`` (``tie_line_mw``), the planned SOC (25 rows, row 0 the start) and
         what each hour committed (``purchase_usd`` = ``λ_h (max(T*_h, 0) + export_price_factor
         · min(T*_h, 0)) · 1 h``; ``cost_usd``: every cost term of the planning step)."""
-        c, lay = self.config, self.lay
-        price = np.asarray(self.act.price_usd_per_mwh, dtype=float)
-        plan = self.history(Layer.DAY_AHEAD)
-        da = self.da
-        grid = self.grid
-        fl_buses = [(np.flatnonzero(w > 0) + 1).tolist() for w in self.fl_w]
         return {
             "step_hours": 0.25,
-            "cost_terms": {
-                "day_ahead_energy": "Σ_h λ_h (max(T*_h, 0) + export_price_factor · min(T*_h, 0))"
-                                    " · 1 h (day_ahead.purchase_usd)",
-                "thermal": "Σ_g (a P² + b P + c) Δt",
-                "storage": "Σ_s (cost_discharge max(P, 0) + cost_charge max(−P, 0)) Δt",
-                "flexible_load": "Σ_j cost_j |x_j| Δt, x_j = Σ p_mw of its rows",
-                "imbalance": "λ_k Δt (imbalance_buy max(T_k − T*_h, 0) + imbalance_sell "
-                             "min(T_k − T*_h, 0)) − network_loss, h = k // 4, T_k the grid row",
-                "network_loss": "λ_k · losses_k · Δt (0 on the DC model)",
-            },
+            "cost_terms": dict(_SCHEDULE_COST_TERMS),
+            **self._schedule_prices(),
+            **self._schedule_elements(),
+            **self._schedule_network(),
+            "day_ahead": self._schedule_day_ahead(),
+        }
+
+    def _schedule_prices(self) -> dict[str, Any]:
+        """The sidecar's ``series`` (tariff and imbalance prices per intraday step), ``tariff``
+        and ``market`` (the imbalance and export factors)."""
+        c = self.config
+        price = np.asarray(self.act.price_usd_per_mwh, dtype=float)
+        return {
             "series": {
                 "price_usd_per_mwh": price.tolist(),
                 "imbalance_buy_usd_per_mwh": (c.imbalance_buy * price).tolist(),
@@ -930,6 +940,14 @@ class SglsCore(DispatchCore):
                        "price_usd_per_mwh": price.tolist()},
             "market": {"imbalance_buy": c.imbalance_buy, "imbalance_sell": c.imbalance_sell,
                        "export_price_factor": c.export_price_factor},
+        }
+
+    def _schedule_elements(self) -> dict[str, Any]:
+        """The sidecar's ``thermal``, ``storage``, ``flexible``, ``pv`` and ``wind`` (buses
+        1-based, ratings, costs)."""
+        c, lay = self.config, self.lay
+        fl_buses = [(np.flatnonzero(w > 0) + 1).tolist() for w in self.fl_w]
+        return {
             "thermal": {
                 "elements": [f"thermal{i}" for i in range(lay.n_th)],
                 "buses": (self.th_bus + 1).tolist(), "p_min_mw": self.th_min.tolist(),
@@ -958,6 +976,13 @@ class SglsCore(DispatchCore):
             "pv": {"elements": [f"pv{i}" for i in range(self.pv_bus.size)],
                    "buses": (self.pv_bus + 1).tolist(), "rated_mw": list(c.pv_mw)},
             "wind": {"element": "wind", "bus": int(self.wind_bus + 1), "rated_mw": c.wind_mw},
+        }
+
+    def _schedule_network(self) -> dict[str, Any]:
+        """The sidecar's ``renewable_tan_phi``, ``network`` (model, voltage band) and ``grid``
+        (branch data, 1-based buses)."""
+        c, grid = self.config, self.grid
+        return {
             "renewable_tan_phi": c.renewable_tan_phi,
             "network": {"model": "ac_radial" if self.radial else "dc_lossless",
                         "v_min_pu": c.v_min_pu, "v_max_pu": c.v_max_pu,
@@ -969,22 +994,28 @@ class SglsCore(DispatchCore):
                              "to_bus": (grid.to_bus + 1).tolist(), "r_ohm": grid.r_ohm.tolist(),
                              "x_ohm": grid.x_ohm.tolist(), "rate_mva": grid.rate_mva.tolist()},
             },
-            "day_ahead": {
-                "step_hours": 1.0,
-                "issued_h_before_midnight": c.day_ahead_lead_h,
-                "price_usd_per_mwh": da.price_usd_per_mwh.tolist(),
-                "forecast": {"load_p_mw": da.load_p_mw.tolist(),
-                             "load_q_mvar": da.load_q_mvar.tolist(),
-                             "load_total_mw": da.load_p_mw.sum(axis=1).tolist(),
-                             "pv_mw": da.pv_available_mw.tolist(),
-                             "wind_mw": da.wind_available_mw.tolist(),
-                             "flex_base_mw": da.flex_base_mw.tolist()},
-                "setpoints": {"thermal_mw": self.plan_sp[:, lay.th].tolist(),
-                              "storage_mw": self.plan_sp[:, lay.st].tolist(),
-                              "flexible_mw": self.plan_sp[:, lay.fl].tolist()},
-                "tie_line_mw": self.plan_tie.tolist(),
-                "soc": self.plan_soc.tolist(),
-                "purchase_usd": [float(r.kpi.cost.get("day_ahead_energy", 0.0)) for r in plan],
-                "cost_usd": [dict(r.kpi.cost) for r in plan],
-            },
+        }
+
+    def _schedule_day_ahead(self) -> dict[str, Any]:
+        """The sidecar's ``day_ahead``: the plan's tariff, forecast, setpoints, schedule, SOC
+        and what each hour committed (the day-ahead layer's steps)."""
+        c, lay, da = self.config, self.lay, self.da
+        plan = self.history(Layer.DAY_AHEAD)
+        return {
+            "step_hours": 1.0,
+            "issued_h_before_midnight": c.day_ahead_lead_h,
+            "price_usd_per_mwh": da.price_usd_per_mwh.tolist(),
+            "forecast": {"load_p_mw": da.load_p_mw.tolist(),
+                         "load_q_mvar": da.load_q_mvar.tolist(),
+                         "load_total_mw": da.load_p_mw.sum(axis=1).tolist(),
+                         "pv_mw": da.pv_available_mw.tolist(),
+                         "wind_mw": da.wind_available_mw.tolist(),
+                         "flex_base_mw": da.flex_base_mw.tolist()},
+            "setpoints": {"thermal_mw": self.plan_sp[:, lay.th].tolist(),
+                          "storage_mw": self.plan_sp[:, lay.st].tolist(),
+                          "flexible_mw": self.plan_sp[:, lay.fl].tolist()},
+            "tie_line_mw": self.plan_tie.tolist(),
+            "soc": self.plan_soc.tolist(),
+            "purchase_usd": [float(r.kpi.cost.get("day_ahead_energy", 0.0)) for r in plan],
+            "cost_usd": [dict(r.kpi.cost) for r in plan],
         }

@@ -374,10 +374,30 @@ class DispatchCore(ABC):
             applied = np.where(m, applied, self.idle_action())
             report = measure_projection(raw, applied, mask=None if all_active else m)
         applied.setflags(write=False)
+        record = self._step_record(spec, k, outcome, applied, report)
+        self._history[spec.layer].append(record)
+        self._t += 1
+        if not record.done:
+            nxt = self._timeline.position(self._t)[0].layer
+            if nxt is not spec.layer:
+                self.on_layer_start(nxt)
+        return record
+
+    def _step_record(
+        self,
+        spec: LayerSpec,
+        k: int,
+        outcome: StepOutcome,
+        applied: FloatArray,
+        report: ProjectionReport,
+    ) -> CoreStep:
+        """The record of step ``k`` of ``spec``'s layer: the outcome's KPI and rewards (a
+        non-finite reward is a :class:`RefereeError`), the setpoints applied, the projection
+        report, whether the day is over after it."""
         reward = float(outcome.reward)
         if not math.isfinite(reward):
             raise RefereeError(f"simulate() returned a non-finite reward {reward!r}")
-        record = CoreStep(
+        return CoreStep(
             layer=spec.layer,
             step=k,
             time_h=spec.time_h(k),
@@ -394,13 +414,6 @@ class DispatchCore(ABC):
             projection=report,
             done=self._t + 1 >= self._timeline.total_steps,
         )
-        self._history[spec.layer].append(record)
-        self._t += 1
-        if not record.done:
-            nxt = self._timeline.position(self._t)[0].layer
-            if nxt is not spec.layer:
-                self.on_layer_start(nxt)
-        return record
 
     def history(self, layer: Layer | str) -> tuple[CoreStep, ...]:
         """Steps of ``layer`` executed so far in this day."""

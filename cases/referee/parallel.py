@@ -24,6 +24,47 @@ from gridbench.cases.referee.records import AgentRole
 __all__ = ["ParallelRefereeEnv"]
 
 
+def _setpoints_by_role(roles: Sequence[AgentRole], dim: int) -> dict[str, NDArray[np.intp]]:
+    """Each role's setpoint indices of the core's ``dim`` setpoints: names unique, every
+    setpoint controlled by exactly one role (else :class:`RoleError`)."""
+    by_role: dict[str, NDArray[np.intp]] = {}
+    owner = np.full(dim, -1)
+    for i, role in enumerate(roles):
+        if role.name in by_role:
+            raise RoleError(f"agent name {role.name!r} is declared twice")
+        idx = role.resolve(dim)
+        taken = idx[owner[idx] >= 0]
+        if taken.size:
+            other = roles[int(owner[taken[0]])].name
+            raise RoleError(
+                f"agents {other!r} and {role.name!r} both control setpoint {int(taken[0])}"
+            )
+        owner[idx] = i
+        by_role[role.name] = idx
+    free = np.flatnonzero(owner < 0)
+    if free.size:
+        raise RoleError(f"setpoints {list(free)} belong to no agent; roles must cover all")
+    return by_role
+
+
+def _earlier_setpoints(
+    roles: Sequence[AgentRole],
+    by_role: Mapping[str, NDArray[np.intp]],
+    stage_of: Mapping[str, int],
+) -> dict[str, NDArray[np.intp]]:
+    """Per role, the sorted setpoints of the roles that act in an earlier stage (what it
+    observes of the actions already decided)."""
+    return {
+        r.name: np.sort(
+            np.concatenate(
+                [np.empty(0, np.intp)]
+                + [by_role[o.name] for o in roles if stage_of[o.name] < stage_of[r.name]]
+            )
+        ).astype(np.intp)
+        for r in roles
+    }
+
+
 class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float32]]):
     """Multi-agent PettingZoo front-end over the *same* :class:`DispatchCore`.
 
@@ -80,23 +121,7 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
                 f"{type(core).__name__} declares no agent roles; pass roles=[AgentRole(...)]"
             )
         dim = core.action_dim
-        self._idx: dict[str, NDArray[np.intp]] = {}
-        owner = np.full(dim, -1)
-        for i, role in enumerate(self._roles):
-            if role.name in self._idx:
-                raise RoleError(f"agent name {role.name!r} is declared twice")
-            idx = role.resolve(dim)
-            taken = idx[owner[idx] >= 0]
-            if taken.size:
-                other = self._roles[int(owner[taken[0]])].name
-                raise RoleError(
-                    f"agents {other!r} and {role.name!r} both control setpoint {int(taken[0])}"
-                )
-            owner[idx] = i
-            self._idx[role.name] = idx
-        free = np.flatnonzero(owner < 0)
-        if free.size:
-            raise RoleError(f"setpoints {list(free)} belong to no agent; roles must cover all")
+        self._idx: dict[str, NDArray[np.intp]] = _setpoints_by_role(self._roles, dim)
         self.sequential_stages = bool(sequential_stages)
         stage_values = sorted({r.stage for r in self._roles}) if self.sequential_stages else [0]
         self._stage_of = {
@@ -104,19 +129,7 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             for r in self._roles
         }
         self._n_stages = len(stage_values)
-        self._earlier: dict[str, NDArray[np.intp]] = {
-            r.name: np.sort(
-                np.concatenate(
-                    [np.empty(0, np.intp)]
-                    + [
-                        self._idx[o.name]
-                        for o in self._roles
-                        if self._stage_of[o.name] < self._stage_of[r.name]
-                    ]
-                )
-            ).astype(np.intp)
-            for r in self._roles
-        }
+        self._earlier = _earlier_setpoints(self._roles, self._idx, self._stage_of)
         self.possible_agents: list[str] = [r.name for r in self._roles]
         self.agents: list[str] = []
         self._day = None if day is None else coerce_day(day)
@@ -126,7 +139,13 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
         self._stage = 0
         self._raw = np.full(dim, np.nan)
         self._decided = core.idle_action()
+        self._make_spaces()
 
+    # ------------------------------------------------------------------ spaces
+    def _make_spaces(self) -> None:
+        """Each agent's action box (its setpoints of the core's union bounds) and observation
+        box (its own, then what it sees of earlier stages), and the global state box."""
+        core = self.core
         low, high = core.union_action_bounds()
         self._action_spaces = {
             name: float32_box(low[idx], high[idx]) for name, idx in self._idx.items()
@@ -143,7 +162,6 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
         slo, shi = core.timeline.with_layer_one_hot_bounds(*core.observation_box())
         self.state_space = float32_box(slo, shi)
 
-    # ------------------------------------------------------------------ spaces
     def _extra_bounds(self, name: str, low: FloatArray, high: FloatArray) -> Bounds:
         parts_lo: list[FloatArray] = [np.zeros(0)]
         parts_hi: list[FloatArray] = [np.zeros(0)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,19 @@ def policy_kl(old: Distribution, new: Distribution) -> th.Tensor:
 
 
 # ---------------------------------------------------------------------------- the algorithm
+@dataclass(slots=True)
+class _TrainStats:
+    """What one update logs, per minibatch (``approx_kl_divs``: of the last epoch), as in
+    SB3's ``PPO.train``."""
+
+    entropy_losses: list[float] = field(default_factory=list)
+    pg_losses: list[float] = field(default_factory=list)
+    value_losses: list[float] = field(default_factory=list)
+    clip_fractions: list[float] = field(default_factory=list)
+    penalties: list[float] = field(default_factory=list)
+    approx_kl_divs: list[float] = field(default_factory=list)
+
+
 class AdaptiveKLPPO(PPO):
     """SB3 ``PPO`` with the adaptive KL penalty of Schulman et al. (2017, sec. 4), optionally
     keeping the clipped objective: ``clip_objective=False`` is ``ppo-kl``, ``True`` is
@@ -124,25 +138,17 @@ class AdaptiveKLPPO(PPO):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
+        clip_range_vf = None
         if self.clip_range_vf is not None:
             clip_range_vf = self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
         eps = clip_range if self.clip_objective else None
         beta = self.kl_beta
 
-        old_policy = copy.deepcopy(self.policy)
-        old_policy.set_training_mode(False)
-        old_policy.requires_grad_(False)
-
-        entropy_losses: list[float] = []
-        pg_losses: list[float] = []
-        value_losses: list[float] = []
-        clip_fractions: list[float] = []
-        penalties: list[float] = []
-        approx_kl_divs: list[float] = []
-
+        old_policy = self._frozen_policy()
+        stats = _TrainStats()
         continue_training = True
         for _epoch in range(self.n_epochs):
-            approx_kl_divs = []
+            stats.approx_kl_divs = []
             for rollout_data in self.rollout_buffer.get(self.batch_size):
                 actions = rollout_data.actions
                 if isinstance(self.action_space, spaces.Discrete):
@@ -160,30 +166,32 @@ class AdaptiveKLPPO(PPO):
                 kl = policy_kl(old_dist, self.policy.get_distribution(obs))
                 policy_loss = surrogate_loss(ratio, advantages, eps, kl, beta)
 
-                pg_losses.append(policy_loss.item())
-                penalties.append(beta * kl.mean().item())
-                clip_fractions.append(th.mean((th.abs(ratio - 1) > clip_range).float()).item())
+                stats.pg_losses.append(policy_loss.item())
+                stats.penalties.append(beta * kl.mean().item())
+                stats.clip_fractions.append(
+                    th.mean((th.abs(ratio - 1) > clip_range).float()).item()
+                )
 
-                if self.clip_range_vf is None:
+                if clip_range_vf is None:
                     values_pred = values
                 else:
                     values_pred = rollout_data.old_values + th.clamp(
                         values - rollout_data.old_values, -clip_range_vf, clip_range_vf
                     )
                 value_loss = F.mse_loss(rollout_data.returns, values_pred)
-                value_losses.append(value_loss.item())
+                stats.value_losses.append(value_loss.item())
                 if entropy is None:
                     entropy_loss = -th.mean(-log_prob)
                 else:
                     entropy_loss = -th.mean(entropy)
-                entropy_losses.append(entropy_loss.item())
+                stats.entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
 
                 with th.no_grad():
                     log_ratio = log_prob - rollout_data.old_log_prob
                     approx_kl_div = th.mean((th.exp(log_ratio) - 1) - log_ratio).cpu().numpy()
-                    approx_kl_divs.append(float(approx_kl_div))
+                    stats.approx_kl_divs.append(float(approx_kl_div))
                 if self.target_kl is not None and approx_kl_div > 1.5 * self.target_kl:
                     continue_training = False
                     break
@@ -197,7 +205,23 @@ class AdaptiveKLPPO(PPO):
             if not continue_training:
                 break
 
-        # d = Ê[KL[π_old, π_θ]] over the whole rollout, after the update (Schulman 2017 sec. 4)
+        kl_after = self._rollout_kl(old_policy)
+        self.kl_beta = adapt_kl_beta(
+            beta, kl_after, self.kl_target, self.kl_tolerance, self.kl_factor
+        )
+        self._record_train(stats, loss, clip_range, clip_range_vf, kl_after, beta)
+
+    def _frozen_policy(self) -> Any:
+        """``π_θold``: a copy of the policy that collected the rollout, in eval mode, without
+        gradients."""
+        old_policy = copy.deepcopy(self.policy)
+        old_policy.set_training_mode(False)
+        old_policy.requires_grad_(False)
+        return old_policy
+
+    def _rollout_kl(self, old_policy: Any) -> float:
+        """``d = Ê[KL[π_old, π_θ]]`` over the whole rollout, after the update (Schulman 2017
+        sec. 4)."""
         self.policy.set_training_mode(False)
         with th.no_grad():
             kl_sum, n = 0.0, 0
@@ -208,19 +232,28 @@ class AdaptiveKLPPO(PPO):
                 )
                 kl_sum += float(per_sample.sum())
                 n += int(per_sample.numel())
-        kl_after = kl_sum / max(n, 1)
-        self.kl_beta = adapt_kl_beta(
-            beta, kl_after, self.kl_target, self.kl_tolerance, self.kl_factor
-        )
+        return kl_sum / max(n, 1)
 
+    def _record_train(
+        self,
+        stats: _TrainStats,
+        loss: th.Tensor,
+        clip_range: float,
+        clip_range_vf: float | None,
+        kl_after: float,
+        beta: float,
+    ) -> None:
+        """SB3's ``train/*`` records of the update (``train/clip_range`` only when clipping),
+        then the KL penalty's: ``kl`` (``d``), ``kl_beta`` (the β of this update),
+        ``kl_penalty`` (mean ``β·KL`` over the minibatches), ``kl_target``."""
         explained_var = explained_variance(
             self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten()
         )
-        self.logger.record("train/entropy_loss", np.mean(entropy_losses))
-        self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
-        self.logger.record("train/value_loss", np.mean(value_losses))
-        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
-        self.logger.record("train/clip_fraction", np.mean(clip_fractions))
+        self.logger.record("train/entropy_loss", np.mean(stats.entropy_losses))
+        self.logger.record("train/policy_gradient_loss", np.mean(stats.pg_losses))
+        self.logger.record("train/value_loss", np.mean(stats.value_losses))
+        self.logger.record("train/approx_kl", np.mean(stats.approx_kl_divs))
+        self.logger.record("train/clip_fraction", np.mean(stats.clip_fractions))
         self.logger.record("train/loss", loss.item())
         self.logger.record("train/explained_variance", explained_var)
         if hasattr(self.policy, "log_std"):
@@ -228,11 +261,11 @@ class AdaptiveKLPPO(PPO):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         if self.clip_objective:
             self.logger.record("train/clip_range", clip_range)
-        if self.clip_range_vf is not None:
+        if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
         self.logger.record("train/kl", kl_after)
         self.logger.record("train/kl_beta", beta)
-        self.logger.record("train/kl_penalty", np.mean(penalties))
+        self.logger.record("train/kl_penalty", np.mean(stats.penalties))
         self.logger.record("train/kl_target", self.kl_target)
 
 

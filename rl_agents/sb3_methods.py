@@ -211,28 +211,9 @@ class TrainingPlan:
         return asdict(self)
 
 
-def training_plan(
-    method: str,
-    budget: Budget | str,
-    steps_per_episode: int,
-    path: str | Path | None = None,
-    case_id: str | None = None,
-) -> TrainingPlan:
-    """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
-    with its ``budget_kwargs[budget]``, and the env-step count (``timesteps``, or
-    ``episodes × steps_per_episode``). Precedence of the step count and checkpoints, last
-    wins: the budget's, the algorithm's ``budget_timesteps``/``budget_checkpoints``, the
-    algorithm's ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
-    budget = Budget.parse(budget)
-    data = load_hyperparams(path)
-    where = str(path or HYPERPARAMS_FILE)
-    algos = data["algorithms"]
-    if method not in algos:
-        raise HyperparamError(
-            f"{where} has no algorithm {method!r}; defined: {', '.join(sorted(algos))}"
-        )
-    spec = algos[method]
-    unknown = set(spec) - {
+#: The keys an algorithm of the hyperparameter file may have (``_``-prefixed ones are notes).
+_ALGORITHM_KEYS: Final[frozenset[str]] = frozenset(
+    {
         "algo",
         "policy",
         "kwargs",
@@ -244,6 +225,19 @@ def training_plan(
         "case_budgets",
         "env",
     }
+)
+
+
+def _algorithm_spec(data: Mapping[str, Any], method: str, where: str) -> dict[str, Any]:
+    """``method``'s entry of the hyperparameter file, checked: defined, known keys only, an
+    algo of :data:`ALGORITHMS`."""
+    algos = data["algorithms"]
+    if method not in algos:
+        raise HyperparamError(
+            f"{where} has no algorithm {method!r}; defined: {', '.join(sorted(algos))}"
+        )
+    spec = algos[method]
+    unknown = set(spec) - _ALGORITHM_KEYS
     unknown = {k for k in unknown if not k.startswith("_")}
     if unknown:
         raise HyperparamError(f"{where}: algorithm {method!r} has unknown keys {sorted(unknown)}")
@@ -252,7 +246,21 @@ def training_plan(
         raise HyperparamError(
             f"{where}: algorithm {method!r} names algo {algo!r}; valid: {', '.join(ALGORITHMS)}"
         )
-    b = _strip_comments(data["budgets"][budget.value])
+    return spec
+
+
+def _step_count(
+    b: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    method: str,
+    budget: Budget,
+    steps_per_episode: int,
+    case_id: str | None,
+    where: str,
+) -> tuple[int, list[Any]]:
+    """``(timesteps, checkpoints)`` of ``method`` at ``budget`` (``b``: the budget's entry);
+    last wins: the budget's, the algorithm's ``budget_timesteps``/``budget_checkpoints``, its
+    ``case_budgets[case_id][budget]``."""
     if ("timesteps" in b) == ("episodes" in b):
         raise HyperparamError(
             f"{where}: budget {budget.value!r} needs exactly one of 'timesteps', 'episodes'"
@@ -278,13 +286,36 @@ def training_plan(
         checkpoints = override.get("checkpoints", checkpoints)
     if timesteps < 1:
         raise HyperparamError(f"{where}: budget {budget.value!r} gives {timesteps} env steps")
+    return timesteps, checkpoints
+
+
+def training_plan(
+    method: str,
+    budget: Budget | str,
+    steps_per_episode: int,
+    path: str | Path | None = None,
+    case_id: str | None = None,
+) -> TrainingPlan:
+    """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
+    with its ``budget_kwargs[budget]``, and the env-step count (``timesteps``, or
+    ``episodes × steps_per_episode``). Precedence of the step count and checkpoints, last
+    wins: the budget's, the algorithm's ``budget_timesteps``/``budget_checkpoints``, the
+    algorithm's ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
+    budget = Budget.parse(budget)
+    data = load_hyperparams(path)
+    where = str(path or HYPERPARAMS_FILE)
+    spec = _algorithm_spec(data, method, where)
+    b = _strip_comments(data["budgets"][budget.value])
+    timesteps, checkpoints = _step_count(
+        b, spec, method, budget, steps_per_episode, case_id, where
+    )
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
     kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
     noise = spec.get("action_noise")
     return TrainingPlan(
         method=method,
-        algo=algo,
+        algo=spec["algo"],
         policy=str(spec.get("policy", "MlpPolicy")),
         budget=budget.value,
         timesteps=timesteps,

@@ -45,6 +45,7 @@ __all__ = [
     "DiscPriority",
     "ProjectionError",
     "ProjectionReport",
+    "fast_box_projection",
     "measure_projection",
     "project_onto_box",
     "project_onto_disc",
@@ -195,7 +196,7 @@ def _count_above(moved: FloatArray, tol: float) -> int:
     return n
 
 
-def _fast_box_projection(
+def fast_box_projection(
     action: object, low: object, high: object, tol: float, *, ordered: bool = False
 ) -> tuple[FloatArray, ProjectionReport] | None:
     """The referee's hot path: 1-D float64 arrays of one shape, finite action, ordered box.
@@ -249,7 +250,7 @@ def project_onto_box(
     Returns:
         ``(projected, report)``: a new ``float64`` array of the box's shape, and the report.
     """
-    fast = _fast_box_projection(action, low, high, tol)
+    fast = fast_box_projection(action, low, high, tol)
     if fast is not None:
         return fast
     lo, hi = _as_box(low, high)

@@ -74,6 +74,7 @@ __all__ = [
     "load_profile_types",
     "pv_per_unit",
     "wind_per_unit",
+    "yearly_load_per_unit",
 ]
 
 #: SimBench load types used on IEEE 33 / feeder38 by role (see the module docstring).
@@ -158,7 +159,9 @@ def _day_slice(year: np.ndarray, day: datetime.date, resolution: Resolution) -> 
 
 
 @cache
-def _yearly_load_per_unit(profile_type: str) -> np.ndarray:
+def yearly_load_per_unit(profile_type: str) -> np.ndarray:
+    """SimBench load type ``profile_type`` over 2016 at 15 min, per unit of its peak
+    (read-only)."""
     values = _simbench.load_column(f"{profile_type}_pload")
     out = values / values.max()
     out.setflags(write=False)
@@ -173,7 +176,7 @@ def load_per_unit(profile_type: str, day: datetime.date,
     at most 1 over the year. ``profile_type`` is a column stem of SimBench's
     ``LoadProfile.csv`` (``"lv_rural1"`` reads ``lv_rural1_pload``).
     """
-    return _day_slice(_yearly_load_per_unit(profile_type), day, resolution)
+    return _day_slice(yearly_load_per_unit(profile_type), day, resolution)
 
 
 def bus_loads(grid: GridLoadData, day: datetime.date,

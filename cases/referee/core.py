@@ -18,7 +18,7 @@ from gridbench.cases.projection import (
     DEFAULT_TOL,
     ProjectionError,
     ProjectionReport,
-    _fast_box_projection,
+    fast_box_projection,
     measure_projection,
     project_onto_box,
 )
@@ -337,7 +337,7 @@ class DispatchCore(ABC):
         box_report: ProjectionReport | None = None
         if all_active:  # single-layer cores: no masking copies on the hot path
             # current_bounds() validated low <= high: the fast path skips that check
-            fast = _fast_box_projection(raw, low, high, DEFAULT_TOL, ordered=True)
+            fast = fast_box_projection(raw, low, high, DEFAULT_TOL, ordered=True)
             if fast is None:
                 fast = project_onto_box(raw, low, high, self.idle_action())
             boxed, box_report = fast

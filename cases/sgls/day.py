@@ -145,9 +145,9 @@ def _actual(config: SglsConfig, day: datetime.date) -> tuple[FloatArray, ...]:
 
 @lru_cache(maxsize=16)
 def _profile_peak(profile: str) -> float:
-    from gridbench.cases.data.profiles import _yearly_load_per_unit
+    from gridbench.cases.data.profiles import yearly_load_per_unit
 
-    return float(np.max(_yearly_load_per_unit(profile)))
+    return float(np.max(yearly_load_per_unit(profile)))
 
 
 def sgls_day(

@@ -202,6 +202,9 @@ class TrainingPlan:
     source: str = ""
     file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Training-time reward baseline (:data:`~.reward_baseline.REWARD_BASELINES`): ``none``,
+    #: or ``idle`` (the idle policy's reward on the same day and step subtracted).
+    reward_baseline: str = "none"
 
     @property
     def on_policy(self) -> bool:
@@ -324,6 +327,7 @@ def training_plan(
         action_noise=None if noise is None else dict(_strip_comments(noise)),
         rescale_obs=bool(env.get("rescale_obs", True)),
         reward_scale=float(env.get("reward_scale", 1.0)),
+        reward_baseline=_reward_baseline(env, where),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -331,6 +335,19 @@ def training_plan(
         source=str(spec.get("_source", "")),
         file=where,
     )
+
+
+def _reward_baseline(env: Mapping[str, Any], where: str) -> str:
+    """The ``env.reward_baseline`` of the file (``none`` when absent); a one-line
+    :class:`HyperparamError` naming the valid ones otherwise."""
+    from gridbench.rl_agents.reward_baseline import REWARD_BASELINES
+
+    value = str(env.get("reward_baseline", "none"))
+    if value not in REWARD_BASELINES:
+        raise HyperparamError(
+            f"{where}: env.reward_baseline {value!r} is not one of {', '.join(REWARD_BASELINES)}"
+        )
+    return value
 
 
 # ---------------------------------------------------------------------------- env wrapping
@@ -392,12 +409,18 @@ def make_training_env(
     plan: TrainingPlan,
     monitor_file: str | Path | None = None,
 ) -> gymnasium.Env:
-    """The environment an agent trains on: ``train`` days sampled at each reset, seeded."""
+    """The environment an agent trains on: ``train`` days sampled at each reset, seeded;
+    the plan's reward baseline (``idle``: :class:`~.reward_baseline.IdleBaselineReward`)
+    and maps (module docstring of the README's "What the agent sees")."""
     from gymnasium.wrappers import RescaleAction, TransformObservation, TransformReward
     from stable_baselines3.common.monitor import Monitor
 
     env: gymnasium.Env = case.make_env(day=None, seed=seed)
     env = Monitor(env, filename=None if monitor_file is None else str(monitor_file))
+    if plan.reward_baseline == "idle":  # after Monitor: it logs the referee's own reward
+        from gridbench.rl_agents.reward_baseline import IdleBaselineReward
+
+        env = IdleBaselineReward(env, case)
     if plan.rescale_obs:
         obs_space, forward = observation_map(env.observation_space)
         env = TransformObservation(env, forward, obs_space)

@@ -1,0 +1,76 @@
+"""An input-driven reward baseline for training (the fair-RL protocol, ``rl_agents/README.md``).
+
+A storage operator's daily cost is dominated by load × price, which no action changes: on
+SES-carbon idle costs 2,737–4,376 $ over 10 val days against ≈ 550 $/day the storages can
+move. Learned from the raw reward, the value function spends its capacity on that exogenous
+part and the policy gradient inherits its variance. Subtracting what the idle policy earns on
+the *same day and step* (Mao et al., "Variance Reduction for Reinforcement Learning in
+Input-Driven Environments", ICLR 2019) removes it:
+
+    r'_t = r_t − r_t^idle(day)
+
+``r^idle`` does not depend on the agent's actions, so on every day the shaped return differs
+from the true one by a constant: the ranking of policies, hence the optimal policy, is
+unchanged. It is used for training only (``hyperparams.json`` ``env.reward_baseline =
+"idle"``); ``Monitor`` logs, and the harness scores, the referee's own reward and cost.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import gymnasium
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from gridbench.cases.contracts import Case
+
+__all__ = ["REWARD_BASELINES", "IdleBaselineReward"]
+
+#: ``env.reward_baseline`` values of the hyperparameter file.
+REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle")
+
+
+class IdleBaselineReward(gymnasium.Wrapper[Any, Any, Any, Any]):
+    """``reward − the idle policy's reward at the same step of the same day`` (module
+    docstring). Wraps a referee environment of ``case`` (physical actions); the idle day is
+    played once per day on a separate environment and cached."""
+
+    def __init__(self, env: gymnasium.Env[Any, Any], case: Case) -> None:
+        super().__init__(env)
+        self._case = case
+        self._idle: dict[datetime.date, NDArray[np.float64]] = {}
+        self._day_rewards: NDArray[np.float64] = np.zeros(0)
+        self._t = 0
+
+    def idle_rewards(self, day: datetime.date) -> NDArray[np.float64]:
+        """The referee's reward at every step of ``day`` under the idle policy."""
+        rewards = self._idle.get(day)
+        if rewards is None:
+            env = self._case.make_env(day=day, seed=0)
+            env.reset(seed=0)
+            idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
+            values, done = [], False
+            while not done:
+                _, r, terminated, truncated, _ = env.step(idle)
+                values.append(float(r))
+                done = terminated or truncated
+            env.close()
+            rewards = self._idle[day] = np.array(values)
+        return rewards
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._day_rewards = self.idle_rewards(datetime.date.fromisoformat(info["day"]))
+        self._t = 0
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._t >= self._day_rewards.size:
+            raise RuntimeError("IdleBaselineReward: more steps than the idle day has")
+        shaped = float(reward) - float(self._day_rewards[self._t])
+        self._t += 1
+        return obs, shaped, terminated, truncated, info

@@ -205,6 +205,10 @@ class TrainingPlan:
     #: Training-time reward baseline (:data:`~.reward_baseline.REWARD_BASELINES`): ``none``,
     #: or ``idle`` (the idle policy's reward on the same day and step subtracted).
     reward_baseline: str = "none"
+    #: How the agent's [-1, 1] maps onto the action box (:data:`ACTION_MAPS`): ``rescale``
+    #: (the box's midpoint at 0, :class:`~gymnasium.wrappers.RescaleAction`) or
+    #: ``idle_centred`` (the idle action at 0, :func:`idle_centred_action_map`).
+    action_map: str = "rescale"
 
     @property
     def on_policy(self) -> bool:
@@ -328,6 +332,7 @@ def training_plan(
         rescale_obs=bool(env.get("rescale_obs", True)),
         reward_scale=float(env.get("reward_scale", 1.0)),
         reward_baseline=_reward_baseline(env, where),
+        action_map=_action_map_name(env, where),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -346,6 +351,21 @@ def _reward_baseline(env: Mapping[str, Any], where: str) -> str:
     if value not in REWARD_BASELINES:
         raise HyperparamError(
             f"{where}: env.reward_baseline {value!r} is not one of {', '.join(REWARD_BASELINES)}"
+        )
+    return value
+
+
+#: ``env.action_map`` values of the hyperparameter file.
+ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred")
+
+
+def _action_map_name(env: Mapping[str, Any], where: str) -> str:
+    """The ``env.action_map`` of the file (``rescale`` when absent); a one-line
+    :class:`HyperparamError` naming the valid ones otherwise."""
+    value = str(env.get("action_map", "rescale"))
+    if value not in ACTION_MAPS:
+        raise HyperparamError(
+            f"{where}: env.action_map {value!r} is not one of {', '.join(ACTION_MAPS)}"
         )
     return value
 
@@ -397,6 +417,31 @@ def action_map(space: spaces.Box) -> Callable[[NDArray[Any]], NDArray[Any]]:
     return backward
 
 
+def idle_centred_action_map(
+    space: spaces.Box, idle: NDArray[Any]
+) -> Callable[[NDArray[Any]], NDArray[Any]]:
+    """[-1, 1] → physical units with the idle action at 0: ``a ≥ 0`` moves from ``idle``
+    towards ``high`` (``idle + a·(high − idle)``), ``a < 0`` towards ``low``
+    (``idle + a·(idle − low)``), entry by entry, so that a policy whose mean is 0 idles."""
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
+    up, down = high - centre, centre - low
+
+    def backward(action: NDArray[Any]) -> NDArray[Any]:
+        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        return (centre + np.where(a >= 0.0, a * up, a * down)).astype(space.dtype)
+
+    return backward
+
+
+def agent_action_map(
+    name: str, space: spaces.Box, idle: NDArray[Any]
+) -> Callable[[NDArray[Any]], NDArray[Any]]:
+    """The map ``name`` of :data:`ACTION_MAPS` for ``space`` (``idle``: the env's idle action)."""
+    return idle_centred_action_map(space, idle) if name == "idle_centred" else action_map(space)
+
+
 def _unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:
     """[-1, 1] bounds in the space's own dtype (float bounds would make gymnasium warn about
     lowered precision)."""
@@ -427,7 +472,16 @@ def make_training_env(
     if plan.reward_scale != 1.0:
         scale = plan.reward_scale
         env = TransformReward(env, lambda r: scale * r)
-    env = RescaleAction(env, *_unit_bounds(env.action_space))
+    if plan.action_map == "idle_centred":
+        from gymnasium import spaces as gspaces
+        from gymnasium.wrappers import TransformAction
+
+        physical = env.action_space
+        idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
+        unit = gspaces.Box(*_unit_bounds(physical), dtype=physical.dtype)
+        env = TransformAction(env, idle_centred_action_map(physical, idle), unit)
+    else:
+        env = RescaleAction(env, *_unit_bounds(env.action_space))
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
     return env
@@ -458,13 +512,14 @@ def sb3_controller(
     env = case.make_env(day=None, seed=0)
     try:
         obs_space, act_space = env.observation_space, env.action_space
+        idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
     finally:
         env.close()
     obs_fn = observation_map(obs_space)[1] if plan.rescale_obs else None
     return SB3Controller(
         model,
         obs_fn,
-        action_map(act_space),
+        agent_action_map(plan.action_map, act_space, idle),
         np.asarray(act_space.low, dtype=np.float32),
         np.asarray(act_space.high, dtype=np.float32),
     )
@@ -662,6 +717,7 @@ class SB3Method:
         env = case.make_env(day=None, seed=seed)
         try:
             obs_space, act_space = env.observation_space, env.action_space
+            idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
         finally:
             env.close()
         obs_fn = None
@@ -680,7 +736,7 @@ class SB3Method:
         return _Agent(
             model=model,
             obs_fn=obs_fn,
-            act_fn=action_map(act_space),
+            act_fn=agent_action_map(plan_env.get("action_map", "rescale"), act_space, idle),
             low=np.asarray(act_space.low, dtype=np.float32),
             high=np.asarray(act_space.high, dtype=np.float32),
             seed=seed,
@@ -701,7 +757,10 @@ class SB3Method:
         algo = stored.get("algo") or hp["algorithms"].get(self.name, {}).get("algo")
         if algo not in ALGORITHMS:
             raise HyperparamError(f"cannot tell which algorithm saved {p} (got {algo!r})")
-        plan_env = {"rescale_obs": stored.get("rescale_obs", hp["env"].get("rescale_obs", True))}
+        plan_env = {
+            "rescale_obs": stored.get("rescale_obs", hp["env"].get("rescale_obs", True)),
+            "action_map": stored.get("action_map", "rescale"),
+        }
         model = self._algo_class(algo).load(str(p), device="cpu")
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, p)
 
@@ -835,7 +894,7 @@ class SB3Method:
             "torch_threads": torch.get_num_threads(),
         }
         (run / "plan.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-        plan_env = {"rescale_obs": plan.rescale_obs}
+        plan_env = {"rescale_obs": plan.rescale_obs, "action_map": plan.action_map}
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)
 
 

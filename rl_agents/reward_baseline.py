@@ -18,7 +18,7 @@ unchanged. It is used for training only (``hyperparams.json`` ``env.reward_basel
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import gymnasium
 import numpy as np
@@ -27,10 +27,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from gridbench.cases.contracts import Case
 
-__all__ = ["REWARD_BASELINES", "IdleBaselineReward"]
-
-#: ``env.reward_baseline`` values of the hyperparameter file.
-REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle")
+__all__ = ["IdleBaselineReward"]
 
 
 class IdleBaselineReward(gymnasium.Wrapper[Any, Any, Any, Any]):

@@ -202,7 +202,7 @@ class TrainingPlan:
     source: str = ""
     file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    #: Training-time reward baseline (:data:`~.reward_baseline.REWARD_BASELINES`): ``none``,
+    #: Training-time reward baseline (:data:`REWARD_BASELINES`): ``none``,
     #: or ``idle`` (the idle policy's reward on the same day and step subtracted).
     reward_baseline: str = "none"
     #: How the agent's [-1, 1] maps onto the action box (:data:`ACTION_MAPS`): ``rescale``
@@ -331,8 +331,8 @@ def training_plan(
         action_noise=None if noise is None else dict(_strip_comments(noise)),
         rescale_obs=bool(env.get("rescale_obs", True)),
         reward_scale=float(env.get("reward_scale", 1.0)),
-        reward_baseline=_reward_baseline(env, where),
-        action_map=_action_map_name(env, where),
+        reward_baseline=_env_choice(env, "reward_baseline", REWARD_BASELINES, where),
+        action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -342,31 +342,19 @@ def training_plan(
     )
 
 
-def _reward_baseline(env: Mapping[str, Any], where: str) -> str:
-    """The ``env.reward_baseline`` of the file (``none`` when absent); a one-line
-    :class:`HyperparamError` naming the valid ones otherwise."""
-    from gridbench.rl_agents.reward_baseline import REWARD_BASELINES
-
-    value = str(env.get("reward_baseline", "none"))
-    if value not in REWARD_BASELINES:
-        raise HyperparamError(
-            f"{where}: env.reward_baseline {value!r} is not one of {', '.join(REWARD_BASELINES)}"
-        )
-    return value
-
-
+#: ``env.reward_baseline`` values of the hyperparameter file (``idle``:
+#: :class:`~.reward_baseline.IdleBaselineReward`).
+REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle")
 #: ``env.action_map`` values of the hyperparameter file.
 ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred")
 
 
-def _action_map_name(env: Mapping[str, Any], where: str) -> str:
-    """The ``env.action_map`` of the file (``rescale`` when absent); a one-line
-    :class:`HyperparamError` naming the valid ones otherwise."""
-    value = str(env.get("action_map", "rescale"))
-    if value not in ACTION_MAPS:
-        raise HyperparamError(
-            f"{where}: env.action_map {value!r} is not one of {', '.join(ACTION_MAPS)}"
-        )
+def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: str) -> str:
+    """``env[key]`` of the file (``valid[0]`` when absent); a one-line
+    :class:`HyperparamError` naming the valid values otherwise."""
+    value = str(env.get(key, valid[0]))
+    if value not in valid:
+        raise HyperparamError(f"{where}: env.{key} {value!r} is not one of {', '.join(valid)}")
     return value
 
 

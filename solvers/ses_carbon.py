@@ -93,6 +93,7 @@ class RuleController(FallbackController):
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         self._reset_common(info)
+        self._obs_index = {name: k for k, name in enumerate(self.case.observation_names())}
         # the tariff is published: the day-ahead forecast carries it exactly
         data = day_ahead_forecast(self.case, self.day)
         tariff = np.asarray(data.price_usd_per_mwh, dtype=float)
@@ -101,8 +102,7 @@ class RuleController(FallbackController):
         self._peak = np.isclose(tariff, tariff.max()) & ~self._valley
 
     def _obs_entry(self, obs: Any, name: str) -> float:
-        index = self.case.observation_names().index(name)
-        return float(np.asarray(obs, dtype=float).reshape(-1)[index])
+        return float(np.asarray(obs, dtype=float).reshape(-1)[self._obs_index[name]])
 
     def act(self, obs: Any, info: Mapping[str, Any]) -> Action:
         if self.status == "pending":

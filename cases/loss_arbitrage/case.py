@@ -9,13 +9,14 @@ Parameters and deviations: ``README.md`` of this folder.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
-from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
+from gridbench.cases.loss_arbitrage.config import DeviceArrays, LossArbitrageConfig
 from gridbench.cases.loss_arbitrage.core import (
     DEVICE_OBSERVATION_NAMES,
     OBSERVATION_NAMES,
@@ -55,10 +56,16 @@ class LossArbitrageCase(BaseCase):
     def make_core(self) -> LossArbitrageCore:
         return LossArbitrageCore(self.config)
 
+    @cached_property
+    def devices(self) -> DeviceArrays:
+        """The config's per-device parameter arrays
+        (:meth:`~.config.LossArbitrageConfig.devices`), built once (the config is frozen)."""
+        return self.config.devices()
+
     def action_layout(self) -> ActionLayout:
         """One ``storage`` entry per device (batteries, then supercapacitors; MW at the grid,
         > 0 discharges), named ``{technology}_{bus}`` as in the schedule export."""
-        dev = self.config.devices()
+        dev = self.devices
         return ActionLayout(
             tuple(
                 ActionEntry(f"{kind}_{bus}", "storage", int(bus))
@@ -93,7 +100,7 @@ class LossArbitrageCase(BaseCase):
         remaining throughput budget, from the reset/step ``info`` (else from the observation's
         device block: SOC × capacity, the temperature, budget fraction × budget).
         ``day_start`` is not needed (nothing settles against the day's start)."""
-        dev = self.config.devices()
+        dev = self.devices
         if "energy_mwh" in info:
             energy = np.asarray(info["energy_mwh"], dtype=float)
         else:
@@ -113,7 +120,7 @@ class LossArbitrageCase(BaseCase):
     ) -> NDArray[np.float64]:
         """A per-device state: ``info[key]`` where it has one value per device, else the
         observation's ``entry`` of each device."""
-        n = self.config.devices().n
+        n = self.devices.n
         if key in info and np.size(info[key]) == n:
             return np.asarray(info[key], dtype=float)
         flat = np.asarray(obs, dtype=float).reshape(-1)

@@ -77,7 +77,8 @@ VIOLATION_KEYS: Final[tuple[str, ...]] = (
     "balance_slack_mw",
 )
 #: Keys the referee adds to every step ``info`` next to the KPIs (see ``cases/referee/``):
-#: ``next_layer``/``next_step`` locate the step the next action applies to (``None`` once
+#: ``next_layer``/``next_step`` locate the step the next action applies to and
+#: ``next_action_low``/``next_action_high`` are its feasible box in MW (all four ``None`` once
 #: the day is over).
 REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "projection",
@@ -88,6 +89,12 @@ REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "day",
     "next_layer",
     "next_step",
+    "next_action_low",
+    "next_action_high",
+)
+
+_NEXT_KEYS: Final[frozenset[str]] = frozenset(
+    {"next_layer", "next_step", "next_action_low", "next_action_high"}
 )
 
 #: Tolerance on the SOC range check of :func:`validate_step_info`.
@@ -254,7 +261,14 @@ def _check_referee_value(key: str, value: object) -> str | None:
         if missing:
             return f"projection (missing {', '.join(missing)})"
         return None
-    if key in ("next_layer", "next_step") and value is None:  # the day is over
+    if key in _NEXT_KEYS and value is None:  # the day is over
+        return None
+    if key in ("next_action_low", "next_action_high"):
+        box = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple)) else None
+        if box is None or box.ndim != 1 or box.dtype.kind not in "fiu":
+            return f"{key} (expected a 1-D array of MW setpoints, got {type(value).__name__})"
+        if not np.all(np.isfinite(box)):
+            return f"{key} (expected finite bounds, got {box.tolist()})"
         return None
     if key in ("layer", "day", "next_layer"):
         if not isinstance(value, str):

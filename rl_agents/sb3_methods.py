@@ -52,10 +52,19 @@ from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Budget, Case, MethodFamily
 from gridbench.cases.registry import load_entry_point, register_method
+from gridbench.rl_agents.agent_view import (
+    ACTION_MAPS,
+    AgentActionMap,
+    action_map,
+    agent_action_map,
+    idle_centred_action_map,
+    observation_map,
+    unit_bounds,
+)
+from gridbench.rl_agents.observation_norm import ObservationNorm
 
 if TYPE_CHECKING:
     import gymnasium
-    from gymnasium import spaces
     from stable_baselines3.common.base_class import BaseAlgorithm
 
 __all__ = [
@@ -73,12 +82,16 @@ __all__ = [
     "Td3",
     "TrainingPlan",
     "action_map",
+    "agent_action_map",
     "agents_dir",
+    "idle_centred_action_map",
     "load_hyperparams",
     "make_training_env",
     "observation_map",
+    "observation_norm_of",
     "sb3_controller",
     "steps_per_day",
+    "training_case",
     "training_dir",
     "training_env_for",
     "training_plan",
@@ -209,6 +222,12 @@ class TrainingPlan:
     #: (the box's midpoint at 0, :class:`~gymnasium.wrappers.RescaleAction`) or
     #: ``idle_centred`` (the idle action at 0, :func:`idle_centred_action_map`).
     action_map: str = "rescale"
+    #: Observation normalization (:data:`OBS_NORMS`): ``none`` (the box map of
+    #: ``rescale_obs``) or ``train_days`` (fitted on train days, frozen; replaces the box map).
+    obs_norm: str = "none"
+    #: Case config entries the *training* env uses (e.g. SGLS ``{"reward": "cost"}``): the
+    #: file's ``env.case_overrides[case id]``. Evaluation always plays the case as given.
+    case_overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def on_policy(self) -> bool:
@@ -230,6 +249,7 @@ _ALGORITHM_KEYS: Final[frozenset[str]] = frozenset(
         "budget_timesteps",
         "budget_checkpoints",
         "case_budgets",
+        "case_kwargs",
         "env",
     }
 )
@@ -304,20 +324,23 @@ def training_plan(
     case_id: str | None = None,
 ) -> TrainingPlan:
     """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
-    with its ``budget_kwargs[budget]``, and the env-step count (``timesteps``, or
-    ``episodes × steps_per_episode``). Precedence of the step count and checkpoints, last
-    wins: the budget's, the algorithm's ``budget_timesteps``/``budget_checkpoints``, the
-    algorithm's ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
+    with its ``budget_kwargs[budget]``, then with ``case_kwargs[case_id]`` (the values tuned
+    on that case's val days, :mod:`gridbench.benchmarks.tuning`), and the env-step count
+    (``timesteps``, or ``episodes × steps_per_episode``). Precedence of the step count and
+    checkpoints, last wins: the budget's, the algorithm's
+    ``budget_timesteps``/``budget_checkpoints``, the algorithm's
+    ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
     budget = Budget.parse(budget)
     data = load_hyperparams(path)
     where = str(path or HYPERPARAMS_FILE)
     spec = _algorithm_spec(data, method, where)
     b = _strip_comments(data["budgets"][budget.value])
-    timesteps, checkpoints = _step_count(
-        b, spec, method, budget, steps_per_episode, case_id, where
-    )
+    timesteps, checkpoints = _step_count(b, spec, method, budget, steps_per_episode, case_id, where)
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
     kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
+    if case_id is not None:  # the tuned values of this case (results/tuning/), last word
+        tuned = _strip_comments(spec.get("case_kwargs", {})).get(case_id, {})
+        kwargs.update(_strip_comments(tuned))
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
     noise = spec.get("action_noise")
     return TrainingPlan(
@@ -333,6 +356,8 @@ def training_plan(
         reward_scale=float(env.get("reward_scale", 1.0)),
         reward_baseline=_env_choice(env, "reward_baseline", REWARD_BASELINES, where),
         action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
+        obs_norm=_env_choice(env, "obs_norm", OBS_NORMS, where),
+        case_overrides=_case_overrides(env, case_id, where),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -345,8 +370,9 @@ def training_plan(
 #: ``env.reward_baseline`` values of the hyperparameter file (``idle``:
 #: :class:`~.reward_baseline.IdleBaselineReward`).
 REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle")
-#: ``env.action_map`` values of the hyperparameter file.
-ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred")
+#: ``env.obs_norm`` values of the hyperparameter file (``train_days``:
+#: :mod:`~.observation_norm`, fitted on train days and frozen).
+OBS_NORMS: Final[tuple[str, ...]] = ("none", "train_days")
 
 
 def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: str) -> str:
@@ -356,6 +382,16 @@ def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: s
     if value not in valid:
         raise HyperparamError(f"{where}: env.{key} {value!r} is not one of {', '.join(valid)}")
     return value
+
+
+def _case_overrides(env: Mapping[str, Any], case_id: str | None, where: str) -> dict[str, Any]:
+    """``env.case_overrides[case_id]`` of the file (``{}`` when absent)."""
+    table = env.get("case_overrides", {})
+    if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
+        raise HyperparamError(
+            f"{where}: env.case_overrides must map case ids to config entries, got {table!r}"
+        )
+    return dict(table.get(case_id, {})) if case_id is not None else {}
 
 
 # ---------------------------------------------------------------------------- env wrapping
@@ -370,70 +406,18 @@ def steps_per_day(env: gymnasium.Env) -> int:
     raise HyperparamError(f"cannot tell the steps per day of {type(env.unwrapped).__name__}")
 
 
-def observation_map(
-    space: spaces.Box,
-) -> tuple[spaces.Box, Callable[[NDArray[Any]], NDArray[np.float32]]]:
-    """The stateless affine map of a finite ``Box`` onto [-1, 1] (degenerate entries, where
-    low = high, map to 0) and the mapped space. Training and the controller both use it."""
-    from gymnasium import spaces as gspaces
-
-    low = np.asarray(space.low, dtype=np.float64)
-    high = np.asarray(space.high, dtype=np.float64)
-    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-        raise ValueError("observation bounds must be finite to rescale observations")
-    width = high - low
-    ok = width > 0
-    scale = np.where(ok, 2.0 / np.where(ok, width, 1.0), 1.0)
-    offset = np.where(ok, -1.0 - low * scale, -low)
-    scale32, offset32 = scale.astype(np.float32), offset.astype(np.float32)
-    new_low = np.where(ok, -1.0, 0.0).astype(np.float32)
-    new_high = np.where(ok, 1.0, 0.0).astype(np.float32)
-    new_space = gspaces.Box(new_low, new_high, dtype=np.float32)
-
-    def forward(obs: NDArray[Any]) -> NDArray[np.float32]:
-        return (np.asarray(obs, dtype=np.float32) * scale32 + offset32).astype(np.float32)
-
-    return new_space, forward
-
-
-def action_map(space: spaces.Box) -> Callable[[NDArray[Any]], NDArray[Any]]:
-    """[-1, 1] → physical units: the very function ``RescaleAction(env, -1, 1)`` applies."""
-    from gymnasium.wrappers.utils import rescale_box
-
-    lo, hi = _unit_bounds(space)
-    _, _, backward = rescale_box(space, lo, hi)
-    return backward
-
-
-def idle_centred_action_map(
-    space: spaces.Box, idle: NDArray[Any]
-) -> Callable[[NDArray[Any]], NDArray[Any]]:
-    """[-1, 1] → physical units with the idle action at 0: ``a ≥ 0`` moves from ``idle``
-    towards ``high`` (``idle + a·(high − idle)``), ``a < 0`` towards ``low``
-    (``idle + a·(idle − low)``), entry by entry, so that a policy whose mean is 0 idles."""
-    low = np.asarray(space.low, dtype=np.float64)
-    high = np.asarray(space.high, dtype=np.float64)
-    centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
-    up, down = high - centre, centre - low
-
-    def backward(action: NDArray[Any]) -> NDArray[Any]:
-        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        return (centre + np.where(a >= 0.0, a * up, a * down)).astype(space.dtype)
-
-    return backward
-
-
-def agent_action_map(
-    name: str, space: spaces.Box, idle: NDArray[Any]
-) -> Callable[[NDArray[Any]], NDArray[Any]]:
-    """The map ``name`` of :data:`ACTION_MAPS` for ``space`` (``idle``: the env's idle action)."""
-    return idle_centred_action_map(space, idle) if name == "idle_centred" else action_map(space)
-
-
-def _unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:
-    """[-1, 1] bounds in the space's own dtype (float bounds would make gymnasium warn about
-    lowered precision)."""
-    return np.full(space.shape, -1, dtype=space.dtype), np.full(space.shape, 1, dtype=space.dtype)
+def training_case(case: Case, overrides: Mapping[str, Any]) -> Case:
+    """``case`` with ``overrides`` applied to its config (the plan's ``case_overrides``), or
+    ``case`` itself when there are none. A :class:`HyperparamError` when the case has no
+    config to override."""
+    if not overrides:
+        return case
+    config = getattr(case, "config", None)
+    if config is None or not hasattr(config, "model_dump"):
+        raise HyperparamError(
+            f"case {case.id} has no config to apply env.case_overrides {dict(overrides)} to"
+        )
+    return type(case)({**config.model_dump(), **dict(overrides)})  # type: ignore[call-arg]
 
 
 def make_training_env(
@@ -441,38 +425,71 @@ def make_training_env(
     seed: int,
     plan: TrainingPlan,
     monitor_file: str | Path | None = None,
+    obs_norm: ObservationNorm | None = None,
 ) -> gymnasium.Env:
-    """The environment an agent trains on: ``train`` days sampled at each reset, seeded;
-    the plan's reward baseline (``idle``: :class:`~.reward_baseline.IdleBaselineReward`)
-    and maps (module docstring of the README's "What the agent sees")."""
+    """The environment an agent trains on: ``train`` days sampled at each reset, seeded, of
+    ``case`` with the plan's ``case_overrides``; the plan's reward baseline (``idle``:
+    :class:`~.reward_baseline.IdleBaselineReward`) and maps (:mod:`.agent_view`; with
+    ``obs_norm = "train_days"`` the frozen statistics ``obs_norm``, fitted here when not given:
+    :func:`observation_norm_of` reads them back from the env)."""
+    from gymnasium import spaces as gspaces
     from gymnasium.wrappers import RescaleAction, TransformObservation, TransformReward
     from stable_baselines3.common.monitor import Monitor
 
+    if plan.obs_norm == "train_days" and obs_norm is None:
+        obs_norm = fit_obs_norm(case, seed, plan)
+    case = training_case(case, plan.case_overrides)
     env: gymnasium.Env = case.make_env(day=None, seed=seed)
     env = Monitor(env, filename=None if monitor_file is None else str(monitor_file))
     if plan.reward_baseline == "idle":  # after Monitor: it logs the referee's own reward
         from gridbench.rl_agents.reward_baseline import IdleBaselineReward
 
         env = IdleBaselineReward(env, case)
-    if plan.rescale_obs:
+    if plan.obs_norm == "train_days" and obs_norm is not None:
+        env = TransformObservation(env, obs_norm, obs_norm.space())
+    elif plan.rescale_obs:
         obs_space, forward = observation_map(env.observation_space)
         env = TransformObservation(env, forward, obs_space)
     if plan.reward_scale != 1.0:
         scale = plan.reward_scale
         env = TransformReward(env, lambda r: scale * r)
-    if plan.action_map == "idle_centred":
-        from gymnasium import spaces as gspaces
+    physical = env.action_space
+    idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
+    if plan.action_map == "feasible":
+        from gridbench.rl_agents.feasible_action import FeasibleBoxAction
+
+        env = FeasibleBoxAction(env, idle)
+    elif plan.action_map == "idle_centred":
         from gymnasium.wrappers import TransformAction
 
-        physical = env.action_space
-        idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
-        unit = gspaces.Box(*_unit_bounds(physical), dtype=physical.dtype)
+        unit = gspaces.Box(*unit_bounds(physical), dtype=physical.dtype)
         env = TransformAction(env, idle_centred_action_map(physical, idle), unit)
     else:
-        env = RescaleAction(env, *_unit_bounds(env.action_space))
+        env = RescaleAction(env, *unit_bounds(physical))
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
     return env
+
+
+def observation_norm_of(env: gymnasium.Env) -> ObservationNorm | None:
+    """The frozen statistics a :func:`make_training_env` env normalizes with (``None`` if it
+    does not), e.g. to build :func:`sb3_controller` for a model trained on it."""
+    layer: Any = env
+    while layer is not None:
+        func = getattr(layer, "func", None)
+        if isinstance(func, ObservationNorm):
+            return func
+        layer = getattr(layer, "env", None)
+    return None
+
+
+def fit_obs_norm(case: Case, seed: int, plan: TrainingPlan) -> ObservationNorm | None:
+    """The plan's frozen observation statistics (``obs_norm = "train_days"``), else ``None``."""
+    if plan.obs_norm != "train_days":
+        return None
+    from gridbench.rl_agents.observation_norm import fit_observation_norm
+
+    return fit_observation_norm(training_case(case, plan.case_overrides), seed, plan.action_map)
 
 
 def _plan_for(case: Case, method: str, budget: Budget | str, seed: int) -> TrainingPlan:
@@ -492,18 +509,27 @@ def training_env_for(
 
 
 def sb3_controller(
-    model: BaseAlgorithm, case: Case, method: str = "ppo", budget: Budget | str = Budget.QUICK
+    model: BaseAlgorithm,
+    case: Case,
+    method: str = "ppo",
+    budget: Budget | str = Budget.QUICK,
+    obs_norm: ObservationNorm | None = None,
 ) -> SB3Controller:
     """A controller playing ``model``, trained on :func:`training_env_for` of ``method`` and
-    ``budget``, on the plain referee (the plan's observation map, [-1, 1] → physical units)."""
+    ``budget`` (and ``obs_norm``, the statistics it was trained with, when its plan
+    normalizes), on the plain referee (the plan's observation and action maps)."""
     plan = _plan_for(case, method, budget, 0)
+    if plan.obs_norm == "train_days" and obs_norm is None:
+        raise ValueError(f"{method}'s plan normalizes observations: pass its obs_norm")
     env = case.make_env(day=None, seed=0)
     try:
         obs_space, act_space = env.observation_space, env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
     finally:
         env.close()
-    obs_fn = observation_map(obs_space)[1] if plan.rescale_obs else None
+    obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None = obs_norm
+    if obs_fn is None and plan.rescale_obs:
+        obs_fn = observation_map(obs_space)[1]
     return SB3Controller(
         model,
         obs_fn,
@@ -523,8 +549,9 @@ def _set_torch_threads() -> None:
 # ---------------------------------------------------------------------------- controller
 class SB3Controller:
     """Acts with a trained SB3 model: observation map → ``model.predict(obs,
-    deterministic=True)`` → [-1, 1] → physical setpoints (clipped to the action box against
-    float round-off). Stateless between steps: ``reset`` does nothing."""
+    deterministic=True)`` → [-1, 1] → physical setpoints by the action map (which the
+    ``feasible`` map reads from the step's ``info``), clipped to the action box against float
+    round-off. Stateless between steps: ``reset`` does nothing."""
 
     __slots__ = ("_act", "_high", "_low", "_model", "_obs")
 
@@ -532,7 +559,7 @@ class SB3Controller:
         self,
         model: BaseAlgorithm,
         obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None,
-        act_fn: Callable[[NDArray[Any]], NDArray[Any]],
+        act_fn: AgentActionMap,
         low: NDArray[np.float32],
         high: NDArray[np.float32],
     ) -> None:
@@ -550,14 +577,14 @@ class SB3Controller:
         if self._obs is not None:
             o = self._obs(o)
         a, _ = self._model.predict(o, deterministic=True)
-        return np.clip(self._act(a), self._low, self._high).astype(np.float32, copy=False)
+        return np.clip(self._act(a, info), self._low, self._high).astype(np.float32, copy=False)
 
 
 @dataclass
 class _Agent:
     model: Any
     obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None
-    act_fn: Callable[[NDArray[Any]], NDArray[Any]]
+    act_fn: AgentActionMap
     low: NDArray[np.float32]
     high: NDArray[np.float32]
     seed: int
@@ -708,9 +735,18 @@ class SB3Method:
             idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
         finally:
             env.close()
-        obs_fn = None
+        obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None = None
         expect_obs = obs_space
-        if plan_env.get("rescale_obs", True):
+        norm = plan_env.get("observation_norm")
+        if norm is not None:
+            obs_fn = norm if isinstance(norm, ObservationNorm) else ObservationNorm.from_json(norm)
+            expect_obs = obs_fn.space()
+        elif plan_env.get("obs_norm", "none") != "none":
+            raise ValueError(
+                f"{self.name} agent {path} was trained with normalized observations but its plan "
+                "file holds no observation_norm statistics"
+            )
+        elif plan_env.get("rescale_obs", True):
             expect_obs, obs_fn = observation_map(obs_space)
         if (
             model.observation_space.shape != expect_obs.shape
@@ -740,7 +776,8 @@ class SB3Method:
         if not p.is_file():
             raise MissingAgentError(self._missing_message(case, seed, p))
         _set_torch_threads()
-        stored = self._stored_plan(p)
+        record = self._stored_record(p)
+        stored = dict(record.get("plan", record))
         hp = load_hyperparams(self.hyperparams)
         algo = stored.get("algo") or hp["algorithms"].get(self.name, {}).get("algo")
         if algo not in ALGORITHMS:
@@ -748,19 +785,25 @@ class SB3Method:
         plan_env = {
             "rescale_obs": stored.get("rescale_obs", hp["env"].get("rescale_obs", True)),
             "action_map": stored.get("action_map", "rescale"),
+            "obs_norm": stored.get("obs_norm", "none"),
+            "observation_norm": record.get("observation_norm"),
         }
         model = self._algo_class(algo).load(str(p), device="cpu")
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, p)
 
     @staticmethod
-    def _stored_plan(model_path: Path) -> dict[str, Any]:
-        for candidate in (model_path.with_suffix(".json"), model_path.parent / "plan.json"):
+    def _stored_record(model_path: Path) -> dict[str, Any]:
+        """The training record stored beside a model: ``<model>.json`` (shipped), the run's
+        ``plan.json``, or for a checkpoint ``checkpoints/../plan.json``; ``{}`` if none."""
+        candidates = [model_path.with_suffix(".json"), model_path.parent / "plan.json"]
+        if model_path.parent.name == "checkpoints":
+            candidates.append(model_path.parent.parent / "plan.json")
+        for candidate in candidates:
             if candidate.is_file():
                 try:
-                    data = json.loads(candidate.read_text(encoding="utf-8"))
+                    return dict(json.loads(candidate.read_text(encoding="utf-8")))
                 except json.JSONDecodeError:
                     continue
-                return dict(data.get("plan", data))
         return {}
 
     def ship(self, case: Case, seed: int) -> Path:
@@ -832,7 +875,12 @@ class SB3Method:
         run.mkdir(parents=True, exist_ok=True)
         for stale in run.glob("events.out.tfevents.*"):
             stale.unlink()
-        env = make_training_env(case, seed, plan, monitor_file=run / "monitor.csv")
+        t_norm = time.perf_counter()
+        obs_norm = fit_obs_norm(case, seed, plan)  # counted in the fit's seconds
+        t_norm = time.perf_counter() - t_norm
+        env = make_training_env(
+            case, seed, plan, monitor_file=run / "monitor.csv", obs_norm=obs_norm
+        )
         checkpoints = self.checkpoint_steps or plan.checkpoints
         try:
             model = self._build_model(env, seed, plan)
@@ -850,11 +898,11 @@ class SB3Method:
                 total_timesteps=plan.timesteps,
                 progress_bar=self._show_progress(plan),
                 log_interval=1 if plan.on_policy else 4,
-                callback=_checkpoint_callback(run / "checkpoints", checkpoints, t0)
+                callback=_checkpoint_callback(run / "checkpoints", checkpoints, t0 - t_norm)
                 if checkpoints
                 else None,
             )
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0 + t_norm
             model.logger.close()
         finally:
             env.close()
@@ -881,8 +929,15 @@ class SB3Method:
             },
             "torch_threads": torch.get_num_threads(),
         }
+        if obs_norm is not None:
+            record["observation_norm"] = obs_norm.to_json()
         (run / "plan.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-        plan_env = {"rescale_obs": plan.rescale_obs, "action_map": plan.action_map}
+        plan_env = {
+            "rescale_obs": plan.rescale_obs,
+            "action_map": plan.action_map,
+            "obs_norm": plan.obs_norm,
+            "observation_norm": obs_norm,
+        }
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)
 
 

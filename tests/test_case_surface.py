@@ -90,3 +90,26 @@ def test_action_layout_names_are_unique_and_indexable():
         layout.index("pv_1")
     with pytest.raises(ValueError, match=r"repeats entry names \['a'\]"):
         ActionLayout((ActionEntry("a", "storage", 2), ActionEntry("a", "storage", 3)))
+
+
+def test_an_action_inside_the_infos_feasible_box_is_executed_unchanged(case):
+    """``info["next_action_low"/"_high"]`` is the box the next step executes unchanged: a day
+    of uniform draws inside it (reset info first, then each step's) is never projected, and
+    both keys are ``None`` after the day's last step."""
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    rng = np.random.default_rng(0)
+    _, info = env.reset(seed=0)
+    done = False
+    while not done:
+        low, high = info["next_action_low"], info["next_action_high"]
+        assert low.shape == high.shape == env.action_space.shape
+        assert np.all(low <= high)
+        action = rng.uniform(low, high).astype(np.float32)
+        # float32 round-off must not leave the box
+        action = np.clip(action, np.float32(low), np.float32(high))
+        action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
+        action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
+        _, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
+    assert info["next_action_low"] is None and info["next_action_high"] is None

@@ -128,8 +128,10 @@ def _probe_observations(case: _ToyCase, n: int = 24) -> list[np.ndarray]:
 
 def _actions(method: SB3Method, case: _ToyCase, observations: list[np.ndarray]) -> np.ndarray:
     ctrl = method.controller(case, TEST_DAYS[1])
-    ctrl.reset(observations[0], {})
-    return np.stack([ctrl.act(o, {}) for o in observations])
+    space = case.make_env(day=TEST_DAYS[1]).action_space
+    info = {"next_action_low": space.low, "next_action_high": space.high}  # the static box
+    ctrl.reset(observations[0], info)
+    return np.stack([ctrl.act(o, info) for o in observations])
 
 
 def _one_line(exc: pytest.ExceptionInfo[BaseException]) -> str:
@@ -236,7 +238,8 @@ def test_training_env_samples_train_days_only(case: _ToyCase) -> None:
     assert days <= set(TRAIN_DAYS) and len(days) > 1
     assert env.action_space == spaces.Box(-1, 1, (2,), np.float32)
     obs, _ = env.reset()
-    assert np.all(np.abs(obs) <= 1.0 + 1e-6)
+    assert plan.obs_norm == "train_days"  # normalized with frozen train-day statistics
+    assert np.all(np.abs(obs) <= 5.0) and obs in env.observation_space
 
 
 # ---------------------------------------------------------------------------- shipped agents
@@ -308,20 +311,32 @@ def test_hyperparameter_file() -> None:
     assert isinstance(data["version"], int)
     assert set(RL_METHODS) <= set(data["algorithms"])
     assert "provisional" not in data["budgets"]["reference"]  # chosen from measured curves
-    assert training_plan("ppo", "reference", 24).timesteps == 300_000
-    for name in ("ddpg", "td3", "sac", "ddpg-per-or"):
-        plan = training_plan(name, "reference", 24)
-        assert plan.timesteps == 20_000 and plan.kwargs["train_freq"] == 4
-        assert plan.checkpoints == (5_000, 10_000)
+    # v4: equal single-core CPU time per seed, as env steps per algorithm and case
+    assert data["budgets"]["reference"]["cpu_seconds"] == 180
+    ses = "ses-carbon-ieee33-v0"
+    for name in ("ppo", "sac", "td3", "ddpg"):
+        plan = training_plan(name, "reference", 24, case_id=ses)
+        n = plan.timesteps
+        assert plan.checkpoints == (n // 8, n // 4, n // 2)
+        if name != "ppo":  # off-policy: one gradient update per env step
+            assert plan.kwargs["train_freq"] == plan.kwargs["gradient_steps"] == 1
+        # the fair set-up is every default's; the fallback budget of an unlisted case
+        assert (plan.reward_baseline, plan.action_map, plan.obs_norm) == (
+            "idle", "feasible", "train_days"
+        )
+        assert training_plan(name, "reference", 24, case_id="other-v0").timesteps == 20_000
+    assert training_plan("ppo", "reference", 24, case_id=ses).policy_kwargs["log_std_init"] == -1.2
+    per_or_ref = training_plan("ddpg-per-or", "reference", 24, case_id=ses)
+    assert per_or_ref.timesteps == 20_000 and per_or_ref.kwargs["train_freq"] == 4  # as v3
+    assert (per_or_ref.reward_baseline, per_or_ref.action_map) == ("none", "rescale")
     for name in RL_METHODS:
         assert 250 <= training_plan(name, "smoke", 24).timesteps <= 400
         assert training_plan(name, "paper", 24).timesteps == 20_000 * 24
         assert training_plan(name, "full", 24) == training_plan(name, "reference", 24)
-    ddpg = training_plan("ddpg", "paper", 24)
-    assert ddpg.kwargs["learning_rate"] == 4e-4 and ddpg.kwargs["tau"] == 0.01
-    assert ddpg.kwargs["gamma"] == 0.96 and ddpg.kwargs["buffer_size"] == 100_000
-    assert ddpg.policy_kwargs["net_arch"] == [256, 256]
-    per_or = training_plan("ddpg-per-or", "paper", 24)
+    per_or = training_plan("ddpg-per-or", "paper", 24)  # SES-carbon Table 2
+    assert per_or.kwargs["learning_rate"] == 4e-4 and per_or.kwargs["tau"] == 0.01
+    assert per_or.kwargs["gamma"] == 0.96 and per_or.kwargs["buffer_size"] == 100_000
+    assert per_or.policy_kwargs["net_arch"] == [256, 256]
     assert per_or.policy == "Table2Policy" and per_or.policy_kwargs["layer_norm"] is True
     with pytest.raises(HyperparamError, match="no algorithm 'a2c'"):
         training_plan("a2c", "smoke", 24)

@@ -54,17 +54,20 @@ def test_idle_scores_zero_and_any_policy_its_difference_to_idle():
     assert shaped.idle_rewards(day) is shaped.idle_rewards(day)  # played once per day
 
 
-def _hyperparams(tmp_path, baseline="none", action_map="rescale"):
+def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none"):
     data = load_hyperparams()
     data["env"]["reward_baseline"] = baseline
     data["env"]["action_map"] = action_map
+    data["env"]["obs_norm"] = obs_norm
     path = tmp_path / "hp.json"
     path.write_text(json.dumps(data))
     return path
 
 
 def test_the_hyperparameter_file_chooses_the_baseline(tmp_path):
-    assert training_plan("ppo", "smoke", 24).reward_baseline == "none"  # the shipped file
+    # the shipped file: on for the fair defaults, off for the paper reproductions
+    assert training_plan("ppo", "smoke", 24).reward_baseline == "idle"
+    assert training_plan("ddpg-per-or", "smoke", 24).reward_baseline == "none"
     plan = training_plan("ppo", "smoke", 24, path=_hyperparams(tmp_path, "idle"))
     assert plan.reward_baseline == "idle"
     env = make_training_env(make_case(CASE_ID), 0, plan)
@@ -113,3 +116,110 @@ def test_training_and_the_controller_use_the_same_idle_centred_map(tmp_path):
     assert agent_action_map("rescale", env.unwrapped.action_space, idle) is not None
     with pytest.raises(HyperparamError, match=r"env\.action_map 'box' is not one of rescale"):
         training_plan("ppo", "smoke", 120, path=_hyperparams(tmp_path, action_map="box"))
+
+
+def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
+    """Hand-checked: 0 → the idle action clipped into the step's box, ±1 → its bounds,
+    ±0.5 → half-way, entry by entry; no box in the info is a one-line ValueError."""
+    from gridbench.rl_agents.agent_view import feasible_action
+
+    info = {"next_action_low": np.array([-2.0, 0.5, -1.0]),
+            "next_action_high": np.array([1.0, 4.0, -0.5])}
+    idle = np.array([0.0, 0.0, 0.0])  # entry 1: idle below the box, entry 2: above it
+    assert feasible_action(np.zeros(3), info, idle).tolist() == [0.0, 0.5, -0.5]
+    assert feasible_action(np.ones(3), info, idle).tolist() == [1.0, 4.0, -0.5]
+    assert feasible_action(-np.ones(3), info, idle).tolist() == [-2.0, 0.5, -1.0]
+    assert feasible_action(np.array([0.5, 0.5, -0.5]), info, idle).tolist() == [0.5, 2.25, -0.75]
+    assert feasible_action(np.array([-0.5, 7.0, -3.0]), info, idle).tolist() == [-1.0, 4.0, -1.0]
+    with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
+        feasible_action(np.zeros(3), {"next_action_low": None}, idle)
+
+
+@pytest.mark.parametrize("case_id", ["loss-arbitrage-ieee33-v0", "sgls-ieee33-v0"])
+def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(tmp_path, case_id):
+    """``env.action_map = "feasible"``: a day of random [-1, 1] actions through the training
+    env is executed unchanged (the referee projects nothing), a 0 action is the idle action
+    clipped into the step's box, and the controller's map gives the same setpoints."""
+    case = make_case(case_id)
+    plan = training_plan("ppo", "smoke", 24, path=_hyperparams(tmp_path, action_map="feasible"))
+    env = make_training_env(case, 0, plan)
+    rng = np.random.default_rng(1)
+    _, info = env.reset(seed=0)
+    same = agent_action_map("feasible", env.unwrapped.action_space, env.unwrapped.idle_action())
+    done = False
+    while not done:
+        a = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
+        expected = same(a, info)
+        _, _, terminated, truncated, info = env.step(a)
+        done = terminated or truncated
+        assert info["projection"]["n_clipped"] == 0
+        applied = env.unwrapped.core.history(info["layer"])[-1].applied
+        np.testing.assert_allclose(applied, expected, rtol=0, atol=1e-5)
+
+
+def test_observation_norm_is_fitted_on_train_days_only_and_frozen(tmp_path, monkeypatch):
+    """The statistics come from train days (every reset of the fitting env lands on one),
+    are stored in the plan file beside the model, and the controller of the loaded agent
+    applies exactly them: (o − μ)/σ clipped to ±5, the same before and after more play."""
+    from gridbench.rl_agents.observation_norm import ObservationNorm, fit_observation_norm
+    from gridbench.rl_agents.sb3_methods import Ppo
+
+    case = make_case(CASE_ID)
+    seen = []
+    make_env = type(case).make_env
+
+    def spying(self, *args, **kwargs):
+        env = make_env(self, *args, **kwargs)
+        reset = env.reset
+
+        def logged(**kw):
+            obs, info = reset(**kw)
+            seen.append(info["day"])
+            return obs, info
+
+        env.reset = logged
+        return env
+
+    monkeypatch.setattr(type(case), "make_env", spying)
+    norm = fit_observation_norm(case, 0, "feasible", days=6)
+    monkeypatch.undo()
+    train = {d.isoformat() for d in case.days("train")}
+    assert len(seen) == 7 and set(seen) <= train  # 6 days played, one last reset
+    assert norm.days == 6 and norm.steps == 6 * 24
+    assert norm == fit_observation_norm(case, 0, "feasible", days=6)  # seeded
+
+    # hand-checked map
+    tiny = ObservationNorm(mean=(1.0, 0.0), std=(2.0, 1.0))
+    assert tiny(np.array([5.0, -9.0])).tolist() == [2.0, -5.0]
+    assert ObservationNorm.from_samples(np.array([[1.0, 3.0], [3.0, 3.0]]), 1).std == (1.0, 1.0)
+
+    path = _hyperparams(tmp_path, baseline="idle", action_map="feasible", obs_norm="train_days")
+    method = Ppo(hyperparams=path, training_dir=tmp_path / "runs")
+    method.fit(case, 0, "smoke")
+    record = json.loads((method.run_dir(case, 0) / "plan.json").read_text())
+    stored = ObservationNorm.from_json(record["observation_norm"])
+    assert stored.days == 64 and len(stored.mean) == len(case.observation_names())
+    method.load(case, 0, method.run_dir(case, 0) / "model.zip")
+    ctrl = method.controller(case, case.days("val")[0])
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    obs, info = env.reset(seed=0)
+    np.testing.assert_array_equal(ctrl._obs(obs), stored(obs))
+    action = ctrl.act(obs, info)
+    assert np.all(action >= info["next_action_low"] - 1e-6)
+    assert np.all(action <= info["next_action_high"] + 1e-6)
+
+
+def test_case_overrides_apply_to_the_training_env_only(tmp_path):
+    """SGLS trains on the scored cost (``env.case_overrides``: ``reward = "cost"``) while the
+    case the harness evaluates keeps its config; an unknown key is a one-line error."""
+    from gridbench.cases.contracts import CaseConfigError
+    from gridbench.rl_agents.sb3_methods import training_case
+
+    case = make_case("sgls-ieee33-v0")
+    plan = training_plan("ppo", "smoke", 120, case_id=case.id)
+    assert plan.case_overrides == {"reward": "cost"}
+    assert training_case(case, plan.case_overrides).config.reward == "cost"
+    assert case.config.reward == "paper"
+    assert training_plan("ppo-kl", "smoke", 120, case_id=case.id).case_overrides == {}
+    with pytest.raises(CaseConfigError, match="rewards"):
+        training_case(case, {"rewards": "cost"})

@@ -40,9 +40,13 @@ Step ``info`` = the KPI schema (:mod:`gridbench.cases.kpi`) + ``projection``, ``
 ``step`` (index within the layer), ``time_h`` (start of the step, hours after midnight),
 ``step_hours``, ``day`` (ISO date), ``next_layer`` and ``next_step`` (where the *next* action
 will be applied: the step after this one, the next layer's first step after a layer's last;
-both ``None`` after the day's last step) and ``reward_terms``. The reset ``info`` holds
+both ``None`` after the day's last step), ``next_action_low``/``next_action_high`` (that
+step's feasible box: the static box of its layer ∩ the state-dependent step bounds, so that an
+agent or a controller can map its output onto what will be executed unchanged; ``None`` after
+the day's last step too) and ``reward_terms``. The reset ``info`` holds
 ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
-(the day's first step, as ``layer`` and ``step``), ``soc`` (initial SOC per storage, from
+(the day's first step, as ``layer`` and ``step``), ``next_action_low``/``next_action_high``,
+``soc`` (initial SOC per storage, from
 :meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
 device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
 

@@ -441,10 +441,12 @@ class DispatchCore(ABC):
 
     def reset_info(self) -> dict[str, Any]:
         """Fresh reset ``info``: position, day, ``next_layer``/``next_step`` (the first step),
+        ``next_action_low``/``next_action_high`` (its feasible box, :meth:`current_bounds`),
         ``idle_action`` and the initial ``soc``."""
         spec, k = self._timeline.position(self._t)
         info = self.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
         info["next_layer"], info["next_step"] = spec.layer.value, k  # the day's first step
+        info["next_action_low"], info["next_action_high"] = self.current_bounds()
         info["idle_action"] = self.idle_action()
         info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
@@ -452,12 +454,18 @@ class DispatchCore(ABC):
     def step_info(self, record: CoreStep) -> dict[str, Any]:
         """Fresh step ``info`` of ``record``: KPI schema + referee keys + ``reward_terms``;
         ``next_layer``/``next_step`` name the step after ``record`` (where the core stands once
-        it has executed ``record``), ``None`` after the day's last step."""
+        it has executed ``record``), ``None`` after the day's last step; so are
+        ``next_action_low``/``next_action_high``, the feasible box of that next step
+        (:meth:`current_bounds`: the static box of its layer ∩ the state-dependent
+        :meth:`step_bounds`, e.g. what the storage's energy still allows)."""
         info = record.kpi.to_info()
         info["projection"] = record.projection.to_info()
         info.update(self.position_info(record.layer, record.step, record.time_h, record.step_hours))
         info["next_layer"], info["next_step"] = self._timeline.next_decision(
             record.layer, record.step
+        )
+        info["next_action_low"], info["next_action_high"] = (
+            (None, None) if record.done else self.current_bounds()
         )
         info["reward_terms"] = dict(record.reward_terms)
         return info

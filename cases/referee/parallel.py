@@ -87,10 +87,12 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
     so a follower sees what its leader will execute. Coupled limits apply to the joint vector
     when the last stage executes the physics. Intermediate stages return reward 0 and an
     ``info`` without KPIs (``layer``, ``step``, ``time_h``, ``step_hours``, ``day``,
-    ``next_layer`` and ``next_step`` — the same step, which the next stage acts at —, ``stage``,
+    ``next_layer``, ``next_step`` and ``next_action_low``/``_high`` — the same step, which the
+    next stage acts at —, ``stage``,
     ``kpi=False``); the last stage returns the rewards and the KPI ``info`` (``kpi=True``).
     Every ``info`` carries ``stage``. Observations then end with a one-hot of the stage.
-    An agent's reset ``info["idle_action"]`` is its own slice of the idle setpoints.
+    An agent's reset ``info["idle_action"]`` is its own slice of the idle setpoints, and every
+    ``next_action_low``/``_high`` its own slice of the next step's feasible box.
 
     Observation of an agent = core observation ‖ decided earlier-stage setpoints (sequential
     only) ‖ stage one-hot (sequential with > 1 stage) ‖ layer one-hot (> 1 layer).
@@ -241,7 +243,7 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             info = self.core.reset_info()
             info["idle_action"] = info["idle_action"][self._idx[name]]
             info["stage"] = self._stage
-            infos[name] = info
+            infos[name] = self._own_box(info, name)
         return obs, infos
 
     def step(
@@ -280,7 +282,11 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             obs = {name: self._observe(name) for name in self.agents}
             base = self.core.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
             base["next_layer"], base["next_step"] = spec.layer.value, k  # the next stage's step
-            infos = {name: {**base, "stage": self._stage - 1, "kpi": False} for name in self.agents}
+            base["next_action_low"], base["next_action_high"] = self.core.current_bounds()
+            infos = {
+                name: self._own_box({**base, "stage": self._stage - 1, "kpi": False}, name)
+                for name in self.agents
+            }
             zeros = dict.fromkeys(self.agents, 0.0)
             flags = dict.fromkeys(self.agents, False)
             return obs, zeros, flags, dict(flags), infos
@@ -312,12 +318,20 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             info["agent_projection"] = measure_projection(
                 raw[idx], record.applied[idx], mask=self.core.mask(record.layer)[idx]
             ).to_info()
-            infos[name] = info
+            infos[name] = self._own_box(info, name)
         terminated = dict.fromkeys(live, bool(record.done))
         truncated = dict.fromkeys(live, False)
         if record.done:
             self.agents = []
         return obs, rewards, terminated, truncated, infos
+
+    def _own_box(self, info: dict[str, Any], name: str) -> dict[str, Any]:
+        """``info`` with ``next_action_low``/``_high`` cut to agent ``name``'s entries."""
+        idx = self._idx[name]
+        for key in ("next_action_low", "next_action_high"):
+            if info.get(key) is not None:
+                info[key] = info[key][idx]
+        return info
 
     def render(self) -> None:
         return None

@@ -1,0 +1,231 @@
+"""Equal, declared hyperparameter tuning of the learned methods on val days (the fair-RL
+protocol, ``rl_agents/README.md``).
+
+The search is declared in ``rl_agents/hyperparams.json`` under ``tuning``: the same number of
+trials for every method family (a full grid over ``space[method]``, whose sizes the file
+checks are equal), one seed (``seed``, never one of the reference seeds 0–4), a fraction of
+the method's ``reference`` budget (``budget_fraction``; the reference budgets are equal
+single-core CPU time), and the score: the mean cost through the referee on the first
+``val_days`` val days. Never a test day.
+
+``python -m gridbench.benchmarks.tuning --case C --method M`` trains and scores the trials
+of (C, M) not yet in ``results/tuning/<case>/<method>.csv`` (it resumes: one row per trial,
+written as each finishes), and ``--freeze`` writes each (case, method)'s best trial into the
+file's ``algorithms[method].case_kwargs[case]``, which :func:`training_plan` applies last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TUNING_DIR", "freeze", "main", "trial_grid", "tune"]
+
+#: Where the trial tables live.
+TUNING_DIR = Path("results/tuning")
+
+
+def _settings(hp: Mapping[str, Any]) -> dict[str, Any]:
+    tuning = hp.get("tuning")
+    if not isinstance(tuning, Mapping):
+        raise ValueError("the hyperparameter file declares no 'tuning' section")
+    return {k: v for k, v in tuning.items() if not str(k).startswith("_")}
+
+
+def trial_grid(hp: Mapping[str, Any], method: str) -> list[dict[str, Any]]:
+    """The trials of ``method``: the full grid over ``tuning.space[method]`` (keys in the
+    file's order, values in the listed order). A ``ValueError`` when the method has no space
+    or the families' grids differ in size (the budget must be equal)."""
+    space = _settings(hp).get("space", {})
+    if method not in space:
+        raise ValueError(
+            f"no tuning space for {method!r}; declared: {', '.join(sorted(space)) or 'none'}"
+        )
+    sizes = {m: _grid_size(s) for m, s in space.items() if not str(m).startswith("_")}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"tuning spaces differ in size (the budget must be equal): {sizes}")
+    keys = [k for k in space[method] if not str(k).startswith("_")]
+    values = [space[method][k] for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def _grid_size(space: Mapping[str, Sequence[Any]]) -> int:
+    n = 1
+    for key, values in space.items():
+        if not str(key).startswith("_"):
+            n *= len(values)
+    return n
+
+
+def _table_path(root: Path, case_id: str, method: str) -> Path:
+    return root / case_id / f"{method}.csv"
+
+
+def _done_trials(path: Path) -> set[int]:
+    if not path.is_file():
+        return set()
+    import pandas as pd
+
+    return {int(t) for t in pd.read_csv(path)["trial"]}
+
+
+def _trial_file(
+    hp: Mapping[str, Any], method: str, case_id: str, params: Mapping[str, Any], fraction: float,
+    steps_per_day: int, workdir: Path,
+) -> tuple[Path, int]:
+    """A copy of the hyperparameter file with ``params`` as the case's tuned values and the
+    reference budget scaled by ``fraction`` (no checkpoints); its path and the step count."""
+    from gridbench.rl_agents.sb3_methods import training_plan
+
+    data = copy.deepcopy(dict(hp))
+    algo = data["algorithms"][method]
+    algo.setdefault("case_kwargs", {})[case_id] = dict(params)
+    path = workdir / f"hyperparams_{method}_{case_id}.json"
+    path.write_text(json.dumps(data))
+    full = training_plan(method, "reference", steps_per_day, path, case_id=case_id).timesteps
+    steps = max(1, round(full * fraction))
+    budgets = algo.setdefault("case_budgets", {})
+    budgets[case_id] = {"reference": {"timesteps": steps, "checkpoints": []}}
+    path.write_text(json.dumps(data))
+    return path, steps
+
+
+def tune(
+    case_id: str,
+    method: str,
+    *,
+    root: Path = TUNING_DIR,
+    hyperparams: Path | None = None,
+    workdir: Path | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Train and score the trials of (``case_id``, ``method``) that the table lacks (at most
+    ``limit``); append one row per trial as it finishes. Returns the new rows."""
+    import numpy as np
+    import pandas as pd
+
+    from gridbench.benchmarks.harness import evaluate_day
+    from gridbench.benchmarks.plugins import load_all
+    from gridbench.benchmarks.provenance import git_commit
+    from gridbench.cases.registry import get_method, make_case
+    from gridbench.rl_agents.sb3_methods import load_hyperparams, steps_per_day
+
+    load_all(warn=False)
+    hp = load_hyperparams(hyperparams)
+    settings = _settings(hp)
+    trials = trial_grid(hp, method)
+    case = make_case(case_id)
+    spec = get_method(method)
+    probe = case.make_env(day=None, seed=0)
+    try:
+        per_day = steps_per_day(probe)
+    finally:
+        probe.close()
+    seed = int(settings["seed"])
+    days = case.days("val")[: int(settings["val_days"])]
+    table = _table_path(root, case_id, method)
+    done = _done_trials(table)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="gridbench-tuning-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    for trial, params in enumerate(trials):
+        if trial in done or (limit is not None and len(rows) >= limit):
+            continue
+        hp_file, steps = _trial_file(
+            hp, method, case_id, params, float(settings["budget_fraction"]), per_day, workdir
+        )
+        agent = spec.cls(hyperparams=hp_file, training_dir=workdir / f"trial{trial}")
+        t0 = time.process_time()
+        agent.fit(case, seed, "reference")
+        fit_cpu_s = time.process_time() - t0
+        costs = [
+            evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_cpu_s, split="val")[
+                "cost"
+            ]
+            for d in days
+        ]
+        row = {
+            "case": case_id,
+            "method": method,
+            "trial": trial,
+            "params": json.dumps(params, sort_keys=True),
+            "seed": seed,
+            "env_steps": steps,
+            "fit_cpu_s": round(fit_cpu_s, 1),
+            "val_days": len(days),
+            "val_cost_mean": float(np.mean(costs)),
+            "hyperparams_version": int(hp["version"]),
+            "commit": git_commit(),
+        }
+        rows.append(row)
+        table.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([row]).to_csv(table, mode="a", header=not table.is_file(), index=False)
+    return rows
+
+
+def freeze(
+    root: Path = TUNING_DIR, hyperparams: Path | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Write the best trial (lowest mean val cost) of every table under ``root`` into the
+    file's ``algorithms[method].case_kwargs[case]``; returns ``{method: {case: params}}``."""
+    import pandas as pd
+
+    from gridbench.rl_agents.sb3_methods import HYPERPARAMS_FILE
+
+    path = Path(hyperparams or HYPERPARAMS_FILE)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    best: dict[str, dict[str, dict[str, Any]]] = {}
+    for table in sorted(root.glob("*/*.csv")):
+        frame = pd.read_csv(table)
+        if frame.empty:
+            continue
+        top = frame.loc[frame["val_cost_mean"].idxmin()]
+        method, case_id = str(top["method"]), str(top["case"])
+        params = json.loads(str(top["params"]))
+        best.setdefault(method, {})[case_id] = params
+        algo = data["algorithms"][method]
+        algo.setdefault("case_kwargs", {})[case_id] = params
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", action="append", default=[])
+    parser.add_argument("--method", action="append", default=[])
+    parser.add_argument("--root", type=Path, default=TUNING_DIR)
+    parser.add_argument("--limit", type=int, default=None, help="at most N new trials")
+    parser.add_argument("--hyperparams", type=Path, default=None,
+                        help="another hyperparameter file (default: the shipped one)")
+    parser.add_argument("--freeze", action="store_true", help="write the best trials' values")
+    args = parser.parse_args(argv)
+    try:
+        if args.freeze:
+            print(json.dumps(freeze(args.root, args.hyperparams), indent=2))
+            return 0
+        if not args.case or not args.method:
+            raise ValueError("--case and --method are required (or --freeze)")
+        for case_id in args.case:
+            for method in args.method:
+                rows = tune(
+                    case_id, method, root=args.root, hyperparams=args.hyperparams,
+                    limit=args.limit,
+                )
+                for row in rows:
+                    print(json.dumps(row), flush=True)
+    except (ValueError, KeyError) as exc:
+        print(f"tuning: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

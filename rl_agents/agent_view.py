@@ -1,0 +1,163 @@
+"""What a learned agent sees of the referee, and how its output reaches it: the maps between
+the referee's physical spaces and the agent's [-1, 1] (``rl_agents/README.md``, "What the agent
+sees"). The training env's wrappers and the controller call these very functions, so an agent
+is evaluated through the maps it was trained with. Imports neither gymnasium nor torch.
+
+Observation maps (``hyperparams.json`` ``env``):
+
+* ``rescale_obs``: the stateless affine map of the observation ``Box`` onto [-1, 1]
+  (:func:`observation_map`);
+* ``obs_norm = "train_days"``: instead, ``(o − μ)/σ`` clipped to ±5, with
+  μ, σ fitted on train days before training and frozen
+  (:mod:`gridbench.rl_agents.observation_norm`).
+
+Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
+
+* ``rescale``: the static box's midpoint at 0 (:func:`action_map`, gymnasium's
+  ``RescaleAction``);
+* ``idle_centred``: the idle action at 0 on the static box (:func:`idle_centred_action_map`);
+* ``feasible``: the idle action at 0 on the *step's* feasible box, which the referee reports
+  in ``info["next_action_low"/"next_action_high"]`` (SOC window, reachability, ramps): every
+  output of the policy is executed as it is, nothing is projected (:func:`feasible_action`).
+
+Each centred map is the same equation (:func:`centred_on`), entry by entry:
+
+    u = c + a·(high − c)   for a ≥ 0,        u = c + a·(c − low)   for a < 0,
+
+with ``c`` the idle action clipped into [low, high].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from gymnasium import spaces
+
+__all__ = [
+    "ACTION_MAPS",
+    "AgentActionMap",
+    "action_map",
+    "agent_action_map",
+    "centred_on",
+    "feasible_action",
+    "idle_centred_action_map",
+    "observation_map",
+    "unit_bounds",
+]
+
+#: ``env.action_map`` values of the hyperparameter file.
+ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible")
+
+#: An action map as the controller calls it: ``(agent's action, step info) → MW``.
+AgentActionMap = Callable[[NDArray[Any], "Mapping[str, Any] | None"], NDArray[Any]]
+
+
+def centred_on(
+    action: NDArray[Any], low: NDArray[Any], centre: NDArray[Any], high: NDArray[Any]
+) -> NDArray[np.float64]:
+    """[-1, 1] → [low, high] with 0 → ``centre`` (module docstring's equation); ``action`` is
+    clipped to [-1, 1] first and ``centre`` must lie in [low, high]."""
+    a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+    return centre + np.where(a >= 0.0, a * (high - centre), a * (centre - low))
+
+
+def unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:
+    """[-1, 1] bounds in the space's own dtype (float bounds would make gymnasium warn about
+    lowered precision)."""
+    return np.full(space.shape, -1, dtype=space.dtype), np.full(space.shape, 1, dtype=space.dtype)
+
+
+def observation_map(
+    space: spaces.Box,
+) -> tuple[spaces.Box, Callable[[NDArray[Any]], NDArray[np.float32]]]:
+    """The stateless affine map of a finite ``Box`` onto [-1, 1] (degenerate entries, where
+    low = high, map to 0) and the mapped space. Training and the controller both use it."""
+    from gymnasium import spaces as gspaces
+
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError("observation bounds must be finite to rescale observations")
+    width = high - low
+    ok = width > 0
+    scale = np.where(ok, 2.0 / np.where(ok, width, 1.0), 1.0)
+    offset = np.where(ok, -1.0 - low * scale, -low)
+    scale32, offset32 = scale.astype(np.float32), offset.astype(np.float32)
+    new_low = np.where(ok, -1.0, 0.0).astype(np.float32)
+    new_high = np.where(ok, 1.0, 0.0).astype(np.float32)
+    new_space = gspaces.Box(new_low, new_high, dtype=np.float32)
+
+    def forward(obs: NDArray[Any]) -> NDArray[np.float32]:
+        return (np.asarray(obs, dtype=np.float32) * scale32 + offset32).astype(np.float32)
+
+    return new_space, forward
+
+
+def action_map(space: spaces.Box) -> Callable[[NDArray[Any]], NDArray[Any]]:
+    """[-1, 1] → physical units: the very function ``RescaleAction(env, -1, 1)`` applies."""
+    from gymnasium.wrappers.utils import rescale_box
+
+    lo, hi = unit_bounds(space)
+    _, _, backward = rescale_box(space, lo, hi)
+    return backward
+
+
+def idle_centred_action_map(
+    space: spaces.Box, idle: NDArray[Any]
+) -> Callable[[NDArray[Any]], NDArray[Any]]:
+    """[-1, 1] → physical units with the idle action at 0 on the static box: ``a ≥ 0`` moves
+    from ``idle`` towards ``high``, ``a < 0`` towards ``low`` (:func:`centred_on`), so that a
+    policy whose mean is 0 idles."""
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
+
+    def backward(action: NDArray[Any]) -> NDArray[Any]:
+        return centred_on(action, low, centre, high).astype(space.dtype)
+
+    return backward
+
+
+def feasible_action(
+    action: NDArray[Any], info: Mapping[str, Any] | None, idle: NDArray[Any]
+) -> NDArray[np.float64]:
+    """[-1, 1] → the step's feasible box ``info["next_action_low"/"_high"]`` with the idle
+    action at 0 (:func:`centred_on`). A ``ValueError`` names the missing keys when ``info``
+    (the reset or the previous step's) carries no box, e.g. after the day's last step."""
+    low = None if info is None else info.get("next_action_low")
+    high = None if info is None else info.get("next_action_high")
+    if low is None or high is None:
+        raise ValueError(
+            "the 'feasible' action map needs info['next_action_low'] and info['next_action_high'] "
+            "of the step about to be played (the referee's reset or previous step info)"
+        )
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
+    return centred_on(action, low, centre, high)
+
+
+def agent_action_map(name: str, space: spaces.Box, idle: NDArray[Any]) -> AgentActionMap:
+    """The map ``name`` of :data:`ACTION_MAPS` for ``space`` as ``(action, info) → MW``
+    (``idle``: the env's idle action; only ``feasible`` reads ``info``)."""
+    if name == "feasible":
+        centre = np.asarray(idle, dtype=np.float64).copy()
+        dtype = space.dtype
+
+        def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
+            return feasible_action(action, info, centre).astype(dtype)
+
+        return on_step_box
+    if name not in ACTION_MAPS:
+        raise ValueError(f"action map {name!r} is not one of {', '.join(ACTION_MAPS)}")
+    static = idle_centred_action_map(space, idle) if name == "idle_centred" else action_map(space)
+
+    def on_static_box(action: NDArray[Any], info: Mapping[str, Any] | None = None) -> NDArray[Any]:
+        return static(action)
+
+    return on_static_box

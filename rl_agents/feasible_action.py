@@ -1,0 +1,41 @@
+"""The training env's side of the ``feasible`` action map (:mod:`.agent_view`): the agent's
+[-1, 1] onto the step's feasible box the referee reports in ``info``, with the idle action at
+0. The controller applies the same :func:`~.agent_view.feasible_action` to the harness's
+``info``, so training and evaluation execute the same setpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from gridbench.rl_agents.agent_view import agent_action_map, unit_bounds
+
+__all__ = ["FeasibleBoxAction"]
+
+
+class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
+    """Actions in [-1, 1], executed as :func:`~.agent_view.feasible_action` of the box in the
+    last ``info`` (the reset's, then each step's): what the agent sends is never projected."""
+
+    def __init__(self, env: gymnasium.Env[Any, Any], idle: NDArray[Any]) -> None:
+        super().__init__(env)
+        physical = env.action_space
+        if not isinstance(physical, spaces.Box):
+            raise TypeError(f"FeasibleBoxAction needs a Box action space, got {physical}")
+        self.action_space = spaces.Box(*unit_bounds(physical), dtype=physical.dtype)
+        self._to_mw = agent_action_map("feasible", physical, np.asarray(idle))
+        self._info: dict[str, Any] | None = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._info = info
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(self._to_mw(action, self._info))
+        self._info = info
+        return obs, reward, terminated, truncated, info

@@ -27,7 +27,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TUNING_DIR", "freeze", "main", "trial_grid", "tune"]
+__all__ = ["REFERENCE_METHODS", "TUNING_DIR", "freeze", "main", "references", "trial_grid", "tune"]
+
+#: Methods scored once per case on the tuning's val days, for scale (``references.csv``).
+REFERENCE_METHODS = ("idle", "oracle")
 
 #: Where the trial tables live.
 TUNING_DIR = Path("results/tuning")
@@ -171,6 +174,43 @@ def tune(
     return rows
 
 
+def references(
+    case_id: str, *, root: Path = TUNING_DIR, hyperparams: Path | None = None
+) -> dict[str, float]:
+    """Mean cost of :data:`REFERENCE_METHODS` on the tuning's val days of ``case_id``, from
+    ``<root>/<case>/references.csv`` or computed (and written) once."""
+    import numpy as np
+    import pandas as pd
+
+    from gridbench.benchmarks.harness import evaluate_day
+    from gridbench.benchmarks.plugins import load_all
+    from gridbench.cases.registry import make_case, make_method
+    from gridbench.rl_agents.sb3_methods import load_hyperparams
+
+    path = root / case_id / "references.csv"
+    if path.is_file():
+        frame = pd.read_csv(path)
+        return dict(zip(frame["method"], frame["val_cost_mean"], strict=True))
+    load_all(warn=False)
+    settings = _settings(load_hyperparams(hyperparams))
+    case = make_case(case_id)
+    days = case.days("val")[: int(settings["val_days"])]
+    out: dict[str, float] = {}
+    for name in REFERENCE_METHODS:
+        method = make_method(name)
+        method.fit(case, 0, "quick")
+        costs = [
+            evaluate_day(case, method, d, 0, budget="quick", split="val")["cost"] for d in days
+        ]
+        out[name] = float(np.mean(costs))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {"case": case_id, "method": list(out), "val_days": len(days),
+         "val_cost_mean": list(out.values())}
+    ).to_csv(path, index=False)
+    return out
+
+
 def freeze(
     root: Path = TUNING_DIR, hyperparams: Path | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -184,6 +224,8 @@ def freeze(
     data = json.loads(path.read_text(encoding="utf-8"))
     best: dict[str, dict[str, dict[str, Any]]] = {}
     for table in sorted(root.glob("*/*.csv")):
+        if table.name == "references.csv":
+            continue
         frame = pd.read_csv(table)
         if frame.empty:
             continue
@@ -214,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.case or not args.method:
             raise ValueError("--case and --method are required (or --freeze)")
         for case_id in args.case:
+            references(case_id, root=args.root, hyperparams=args.hyperparams)
             for method in args.method:
                 rows = tune(
                     case_id, method, root=args.root, hyperparams=args.hyperparams,

@@ -42,7 +42,8 @@ decisions with every ``act``; error bars: the cost's 95 % interval), then the ca
 figures. Last, a "Missing" section: what the report could not show and why (no RL or oracle
 rows yet, registered methods never run, failed units, agents or training logs not found).
 
-Every case also gets :func:`budget_curves` (from ``results/curves/*.csv``).
+Every case also gets :func:`budget_curves` (from ``results/curves/*.csv``) and
+:func:`tuning_table` (from ``results/tuning/<case>/*.csv``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from gridbench.benchmarks.report.documents import (
 )
 from gridbench.benchmarks.report.figures.budget_curves import budget_curves
 from gridbench.benchmarks.report.figures.cost_vs_time import cost_vs_decision_time
+from gridbench.benchmarks.report.figures.tuning import tuning_table
 from gridbench.benchmarks.report.registry import CASE_FIGURES, Figure, case_figures
 
 __all__ = [
@@ -75,4 +77,5 @@ __all__ = [
     "cost_vs_decision_time",
     "render_html_report",
     "render_markdown_report",
+    "tuning_table",
 ]

@@ -87,6 +87,7 @@ __all__ = [
     "idle_centred_action_map",
     "load_hyperparams",
     "make_training_env",
+    "make_vec_training_env",
     "observation_map",
     "observation_norm_of",
     "sb3_controller",
@@ -228,6 +229,9 @@ class TrainingPlan:
     #: Case config entries the *training* env uses (e.g. SGLS ``{"reward": "cost"}``): the
     #: file's ``env.case_overrides[case id]``. Evaluation always plays the case as given.
     case_overrides: dict[str, Any] = field(default_factory=dict)
+    #: Training envs stepped side by side (``env.n_envs``): 1, or a ``SubprocVecEnv`` of
+    #: that many processes over different train days (``seed + i``).
+    n_envs: int = 1
 
     @property
     def on_policy(self) -> bool:
@@ -358,6 +362,7 @@ def training_plan(
         action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
         obs_norm=_env_choice(env, "obs_norm", OBS_NORMS, where),
         case_overrides=_case_overrides(env, case_id, where),
+        n_envs=_n_envs(env, where),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -382,6 +387,13 @@ def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: s
     if value not in valid:
         raise HyperparamError(f"{where}: env.{key} {value!r} is not one of {', '.join(valid)}")
     return value
+
+
+def _n_envs(env: Mapping[str, Any], where: str) -> int:
+    value = env.get("n_envs", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HyperparamError(f"{where}: env.n_envs {value!r} is not a whole number >= 1")
+    return int(value)
 
 
 def _case_overrides(env: Mapping[str, Any], case_id: str | None, where: str) -> dict[str, Any]:
@@ -469,6 +481,33 @@ def make_training_env(
     env.action_space.seed(seed)
     env.observation_space.seed(seed)
     return env
+
+
+def make_vec_training_env(
+    case: Case,
+    seed: int,
+    plan: TrainingPlan,
+    n_envs: int,
+    monitor_dir: Path | None = None,
+    obs_norm: ObservationNorm | None = None,
+) -> Any:
+    """``n_envs`` :func:`make_training_env` envs (seeds ``seed + i``, ``env<i>.monitor.csv``) in
+    a ``SubprocVecEnv``, one process each, stepped side by side (with the same frozen
+    observation statistics, fitted once here when the plan normalizes and none are given)."""
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    if plan.obs_norm == "train_days" and obs_norm is None:
+        obs_norm = fit_obs_norm(case, seed, plan)
+
+    def factory(i: int) -> Callable[[], gymnasium.Env]:
+        def build() -> gymnasium.Env:
+            _set_torch_threads()
+            monitor = None if monitor_dir is None else monitor_dir / f"env{i}.monitor.csv"
+            return make_training_env(case, seed + i, plan, monitor, obs_norm)
+
+        return build
+
+    return SubprocVecEnv([factory(i) for i in range(n_envs)], start_method="fork")
 
 
 def observation_norm_of(env: gymnasium.Env) -> ObservationNorm | None:
@@ -878,9 +917,12 @@ class SB3Method:
         t_norm = time.perf_counter()
         obs_norm = fit_obs_norm(case, seed, plan)  # counted in the fit's seconds
         t_norm = time.perf_counter() - t_norm
-        env = make_training_env(
-            case, seed, plan, monitor_file=run / "monitor.csv", obs_norm=obs_norm
-        )
+        if plan.n_envs > 1:
+            env = make_vec_training_env(case, seed, plan, plan.n_envs, run, obs_norm)
+        else:
+            env = make_training_env(
+                case, seed, plan, monitor_file=run / "monitor.csv", obs_norm=obs_norm
+            )
         checkpoints = self.checkpoint_steps or plan.checkpoints
         try:
             model = self._build_model(env, seed, plan)

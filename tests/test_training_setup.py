@@ -223,3 +223,26 @@ def test_case_overrides_apply_to_the_training_env_only(tmp_path):
     assert training_plan("ppo-kl", "smoke", 120, case_id=case.id).case_overrides == {}
     with pytest.raises(CaseConfigError, match="rewards"):
         training_case(case, {"rewards": "cost"})
+
+
+def test_n_envs_trains_on_processes_side_by_side(tmp_path):
+    """``env.n_envs = 2``: PPO trains on a ``SubprocVecEnv`` of two training envs (one
+    ``env<i>.monitor.csv`` each); a value that is not a whole number >= 1 is a one-line error."""
+    from gridbench.rl_agents.sb3_methods import Ppo
+
+    data = load_hyperparams()
+    data["env"]["n_envs"] = 2
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(data))
+    assert training_plan("ppo", "smoke", 24, path=path).n_envs == 2
+    method = Ppo(hyperparams=path, training_dir=tmp_path / "runs")
+    case = make_case(CASE_ID)
+    method.fit(case, 0, "smoke")
+    run = method.run_dir(case, 0)
+    assert (run / "env0.monitor.csv").is_file() and (run / "env1.monitor.csv").is_file()
+    assert method.last_fit["env_steps"] >= 300
+    for bad in (0, 1.5, True):
+        data["env"]["n_envs"] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(HyperparamError, match=r"env\.n_envs .* is not a whole number"):
+            training_plan("ppo", "smoke", 24, path=path)

@@ -212,10 +212,14 @@ def references(
 
 
 def freeze(
-    root: Path = TUNING_DIR, hyperparams: Path | None = None
+    root: Path = TUNING_DIR,
+    hyperparams: Path | None = None,
+    cases: Sequence[str] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Write the best trial (lowest mean val cost) of every table under ``root`` into the
-    file's ``algorithms[method].case_kwargs[case]``; returns ``{method: {case: params}}``."""
+    """Write the best trial (lowest mean val cost) of every table under ``root`` (of
+    ``cases`` only, when given) into the file's ``algorithms[method].case_kwargs[case]``;
+    returns ``{method: {case: params}}``. A table with fewer trials than the grid is an
+    error: a partial search is not the declared one."""
     import pandas as pd
 
     from gridbench.rl_agents.sb3_methods import HYPERPARAMS_FILE
@@ -224,11 +228,18 @@ def freeze(
     data = json.loads(path.read_text(encoding="utf-8"))
     best: dict[str, dict[str, dict[str, Any]]] = {}
     for table in sorted(root.glob("*/*.csv")):
-        if table.name == "references.csv":
+        if table.name == "references.csv" or (cases and table.parent.name not in cases):
             continue
         frame = pd.read_csv(table)
         if frame.empty:
             continue
+        method_name = str(frame["method"].iloc[0])
+        expected = len(trial_grid(data, method_name))
+        if frame["trial"].nunique() != expected:
+            raise ValueError(
+                f"{table} holds {frame['trial'].nunique()} of the {expected} declared trials; "
+                "finish the search before freezing it"
+            )
         top = frame.loc[frame["val_cost_mean"].idxmin()]
         method, case_id = str(top["method"]), str(top["case"])
         params = json.loads(str(top["params"]))
@@ -247,11 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most N new trials")
     parser.add_argument("--hyperparams", type=Path, default=None,
                         help="another hyperparameter file (default: the shipped one)")
-    parser.add_argument("--freeze", action="store_true", help="write the best trials' values")
+    parser.add_argument("--freeze", action="store_true",
+                        help="write the best trials' values (of the --case ones, if given)")
     args = parser.parse_args(argv)
     try:
         if args.freeze:
-            print(json.dumps(freeze(args.root, args.hyperparams), indent=2))
+            print(json.dumps(freeze(args.root, args.hyperparams, args.case), indent=2))
             return 0
         if not args.case or not args.method:
             raise ValueError("--case and --method are required (or --freeze)")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gridbench.benchmarks.harness import evaluate_day
+from gridbench.benchmarks.plugins import load_all
 from gridbench.cases.registry import make_case, make_method
 from gridbench.rl_agents.sb3_methods import Ppo, load_hyperparams
 
@@ -35,6 +36,7 @@ def test_a_short_ppo_run_beats_idle_on_val_days(tmp_path, case_id):
     path.write_text(json.dumps(data))
     agent = Ppo(hyperparams=path, training_dir=tmp_path / "runs")
     agent.fit(case, 0, "reference")
+    load_all(warn=False)  # the baselines register with the solvers
     idle = make_method("idle")
     idle.fit(case, 0, "quick")
     days = case.days("val")[:VAL_DAYS]

@@ -222,6 +222,7 @@ def freeze(
     error: a partial search is not the declared one."""
     import pandas as pd
 
+    from gridbench.benchmarks.atomic import atomic_write_text
     from gridbench.rl_agents.sb3_methods import HYPERPARAMS_FILE
 
     path = Path(hyperparams or HYPERPARAMS_FILE)
@@ -246,7 +247,7 @@ def freeze(
         best.setdefault(method, {})[case_id] = params
         algo = data["algorithms"][method]
         algo.setdefault("case_kwargs", {})[case_id] = params
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")  # runs may be reading it
     return best
 
 

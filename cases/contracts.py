@@ -255,13 +255,18 @@ class ActionEntry:
     ``bus`` the grid bus it acts at (numbered from 1 at the substation; ``None`` for an entry
     spread over several buses, as SGLS's flexible loads on IEEE 33), ``unit`` its unit
     (``MW``); ``layers`` the timeline layers in which the referee applies it. Sign: ``> 0``
-    injects into the grid (generation, storage discharge, demand removed)."""
+    injects into the grid (generation, storage discharge, demand removed). ``neutral`` says
+    where a learned agent's 0 lands on the step's feasible box (the ``feasible`` action map of
+    ``rl_agents/agent_view.py``): ``idle`` (the idle setpoint clipped into the box: storage,
+    flexible loads) or ``middle`` (the middle of the box: a ramp-limited generator, whose idle
+    setpoint is out of reach once it runs and whose box is centred on its last output)."""
 
     name: str
     kind: str
     bus: int | None
     unit: str = "MW"
     layers: tuple[str, ...] = ("intraday",)
+    neutral: Literal["idle", "middle"] = "idle"
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,10 @@ class ActionLayout:
     def names(self) -> tuple[str, ...]:
         """Entry names, in setpoint order."""
         return tuple(e.name for e in self.entries)
+
+    def middle_mask(self) -> NDArray[np.bool_]:
+        """Entries whose ``neutral`` is ``middle`` (see :class:`ActionEntry`)."""
+        return np.array([e.neutral == "middle" for e in self.entries], dtype=bool)
 
     def indices(self, kind: str) -> NDArray[np.intp]:
         """Positions of the entries of ``kind`` (empty if none), in setpoint order."""

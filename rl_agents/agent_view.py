@@ -16,15 +16,19 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
 * ``rescale``: the static box's midpoint at 0 (:func:`action_map`, gymnasium's
   ``RescaleAction``);
 * ``idle_centred``: the idle action at 0 on the static box (:func:`idle_centred_action_map`);
-* ``feasible``: the idle action at 0 on the *step's* feasible box, which the referee reports
-  in ``info["next_action_low"/"next_action_high"]`` (SOC window, reachability, ramps): every
-  output of the policy is executed as it is, nothing is projected (:func:`feasible_action`).
+* ``feasible``: 0 at the neutral point of the *step's* feasible box, which the referee
+  reports in ``info["next_action_low"/"next_action_high"]`` (SOC window, reachability,
+  ramps): every output of the policy is executed as it is, nothing is projected
+  (:func:`feasible_action`). The neutral point is the idle action clipped into the box, or,
+  for the entries the case's action layout marks ``neutral="middle"`` (ramp-limited
+  generators, whose idle output is out of reach once they run), the middle of the box, i.e.
+  their last output.
 
 Each centred map is the same equation (:func:`centred_on`), entry by entry:
 
     u = c + a·(high − c)   for a ≥ 0,        u = c + a·(c − low)   for a < 0,
 
-with ``c`` the idle action clipped into [low, high].
+with ``c`` the neutral point (the idle action clipped into [low, high] for the static maps).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ __all__ = [
     "centred_on",
     "feasible_action",
     "idle_centred_action_map",
+    "neutral_middle",
     "observation_map",
     "unit_bounds",
 ]
@@ -64,6 +69,18 @@ def centred_on(
     clipped to [-1, 1] first and ``centre`` must lie in [low, high]."""
     a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
     return centre + np.where(a >= 0.0, a * (high - centre), a * (centre - low))
+
+
+def neutral_middle(case: Any) -> NDArray[np.bool_] | None:
+    """The entries of ``case``'s action layout whose learned 0 is the middle of the step's box
+    (``ActionEntry.neutral == "middle"``); ``None`` for a case without a layout."""
+    layout = getattr(case, "action_layout", None)
+    if layout is None:
+        return None
+    try:
+        return np.asarray(layout().middle_mask(), dtype=bool)
+    except (NotImplementedError, AttributeError):
+        return None
 
 
 def unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -124,11 +141,15 @@ def idle_centred_action_map(
 
 
 def feasible_action(
-    action: NDArray[Any], info: Mapping[str, Any] | None, idle: NDArray[Any]
+    action: NDArray[Any],
+    info: Mapping[str, Any] | None,
+    idle: NDArray[Any],
+    middle: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
-    """[-1, 1] → the step's feasible box ``info["next_action_low"/"_high"]`` with the idle
-    action at 0 (:func:`centred_on`). A ``ValueError`` names the missing keys when ``info``
-    (the reset or the previous step's) carries no box, e.g. after the day's last step."""
+    """[-1, 1] → the step's feasible box ``info["next_action_low"/"_high"]`` with 0 at the
+    idle action clipped into it, or at its middle where ``middle`` is set
+    (:func:`centred_on`). A ``ValueError`` names the missing keys when ``info`` (the reset or
+    the previous step's) carries no box, e.g. after the day's last step."""
     low = None if info is None else info.get("next_action_low")
     high = None if info is None else info.get("next_action_high")
     if low is None or high is None:
@@ -139,18 +160,24 @@ def feasible_action(
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
     centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
+    if middle is not None:
+        centre = np.where(middle, 0.5 * (low + high), centre)
     return centred_on(action, low, centre, high)
 
 
-def agent_action_map(name: str, space: spaces.Box, idle: NDArray[Any]) -> AgentActionMap:
+def agent_action_map(
+    name: str, space: spaces.Box, idle: NDArray[Any], middle: NDArray[np.bool_] | None = None
+) -> AgentActionMap:
     """The map ``name`` of :data:`ACTION_MAPS` for ``space`` as ``(action, info) → MW``
-    (``idle``: the env's idle action; only ``feasible`` reads ``info``)."""
+    (``idle``: the env's idle action; ``middle``: the entries centred on the middle of the
+    step's box, :func:`neutral_middle`; only ``feasible`` reads ``info`` and ``middle``)."""
     if name == "feasible":
         centre = np.asarray(idle, dtype=np.float64).copy()
+        mid = None if middle is None or not np.any(middle) else np.asarray(middle, dtype=bool)
         dtype = space.dtype
 
         def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
-            return feasible_action(action, info, centre).astype(dtype)
+            return feasible_action(action, info, centre, mid).astype(dtype)
 
         return on_step_box
     if name not in ACTION_MAPS:

@@ -21,13 +21,18 @@ class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
     """Actions in [-1, 1], executed as :func:`~.agent_view.feasible_action` of the box in the
     last ``info`` (the reset's, then each step's): what the agent sends is never projected."""
 
-    def __init__(self, env: gymnasium.Env[Any, Any], idle: NDArray[Any]) -> None:
+    def __init__(
+        self,
+        env: gymnasium.Env[Any, Any],
+        idle: NDArray[Any],
+        middle: NDArray[np.bool_] | None = None,
+    ) -> None:
         super().__init__(env)
         physical = env.action_space
         if not isinstance(physical, spaces.Box):
             raise TypeError(f"FeasibleBoxAction needs a Box action space, got {physical}")
         self.action_space = spaces.Box(*unit_bounds(physical), dtype=physical.dtype)
-        self._to_mw = agent_action_map("feasible", physical, np.asarray(idle))
+        self._to_mw = agent_action_map("feasible", physical, np.asarray(idle), middle)
         self._info: dict[str, Any] | None = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

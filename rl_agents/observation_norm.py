@@ -119,7 +119,7 @@ def fit_observation_norm(
     """Play ``days`` train days (drawn by ``seed``, as the training env draws them) with
     uniformly random [-1, 1] actions through the action map ``action_map_name`` and return
     the statistics of every observation seen (the reset ones included)."""
-    from gridbench.rl_agents.agent_view import agent_action_map
+    from gridbench.rl_agents.agent_view import agent_action_map, neutral_middle
 
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
@@ -127,7 +127,7 @@ def fit_observation_norm(
     try:
         space = env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
-        to_mw = agent_action_map(action_map_name, space, idle)
+        to_mw = agent_action_map(action_map_name, space, idle, neutral_middle(case))
         rng = np.random.default_rng([int(seed), 0x0B5])  # its own stream: training's is untouched
         rows: list[NDArray[Any]] = []
         obs, info = env.reset(seed=int(seed))

@@ -58,6 +58,7 @@ from gridbench.rl_agents.agent_view import (
     action_map,
     agent_action_map,
     idle_centred_action_map,
+    neutral_middle,
     observation_map,
     unit_bounds,
 )
@@ -470,7 +471,7 @@ def make_training_env(
     if plan.action_map == "feasible":
         from gridbench.rl_agents.feasible_action import FeasibleBoxAction
 
-        env = FeasibleBoxAction(env, idle)
+        env = FeasibleBoxAction(env, idle, neutral_middle(case))
     elif plan.action_map == "idle_centred":
         from gymnasium.wrappers import TransformAction
 
@@ -572,7 +573,7 @@ def sb3_controller(
     return SB3Controller(
         model,
         obs_fn,
-        agent_action_map(plan.action_map, act_space, idle),
+        agent_action_map(plan.action_map, act_space, idle, neutral_middle(case)),
         np.asarray(act_space.low, dtype=np.float32),
         np.asarray(act_space.high, dtype=np.float32),
     )
@@ -799,7 +800,9 @@ class SB3Method:
         return _Agent(
             model=model,
             obs_fn=obs_fn,
-            act_fn=agent_action_map(plan_env.get("action_map", "rescale"), act_space, idle),
+            act_fn=agent_action_map(
+                plan_env.get("action_map", "rescale"), act_space, idle, neutral_middle(case)
+            ),
             low=np.asarray(act_space.low, dtype=np.float32),
             high=np.asarray(act_space.high, dtype=np.float32),
             seed=seed,

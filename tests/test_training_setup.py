@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gridbench.cases.registry import make_case
+from gridbench.rl_agents.agent_view import neutral_middle
 from gridbench.rl_agents.reward_baseline import IdleBaselineReward
 from gridbench.rl_agents.sb3_methods import (
     HyperparamError,
@@ -131,21 +132,29 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
     assert feasible_action(-np.ones(3), info, idle).tolist() == [-2.0, 0.5, -1.0]
     assert feasible_action(np.array([0.5, 0.5, -0.5]), info, idle).tolist() == [0.5, 2.25, -0.75]
     assert feasible_action(np.array([-0.5, 7.0, -3.0]), info, idle).tolist() == [-1.0, 4.0, -1.0]
+    # an entry marked "middle" (a ramp-limited generator) is centred on its box's middle
+    middle = np.array([False, True, False])
+    assert feasible_action(np.zeros(3), info, idle, middle).tolist() == [0.0, 2.25, -0.5]
+    assert feasible_action(np.full(3, -0.5), info, idle, middle).tolist() == [-1.0, 1.375, -0.75]
     with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
         feasible_action(np.zeros(3), {"next_action_low": None}, idle)
 
 
-@pytest.mark.parametrize("case_id", ["loss-arbitrage-ieee33-v0", "sgls-ieee33-v0"])
+@pytest.mark.parametrize("case_id", ["loss-arbitrage-ieee33-v0", "sgls-ieee30-v0"])
 def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(tmp_path, case_id):
     """``env.action_map = "feasible"``: a day of random [-1, 1] actions through the training
-    env is executed unchanged (the referee projects nothing), a 0 action is the idle action
-    clipped into the step's box, and the controller's map gives the same setpoints."""
+    env is executed unchanged (the referee projects nothing), and the controller's map gives
+    the same setpoints."""
     case = make_case(case_id)
     plan = training_plan("ppo", "smoke", 24, path=_hyperparams(tmp_path, action_map="feasible"))
     env = make_training_env(case, 0, plan)
     rng = np.random.default_rng(1)
     _, info = env.reset(seed=0)
-    same = agent_action_map("feasible", env.unwrapped.action_space, env.unwrapped.idle_action())
+    middle = neutral_middle(case)  # SGLS IEEE 30: the thermal units
+    assert middle.any() == case_id.startswith("sgls")
+    same = agent_action_map(
+        "feasible", env.unwrapped.action_space, env.unwrapped.idle_action(), middle
+    )
     done = False
     while not done:
         a = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)

@@ -69,7 +69,8 @@ class SglsCase(BaseCase):
         loads (IEEE 33) has ``bus=None``."""
         c = self.config
         layers = tuple(spec.layer.value for spec in self.timeline)
-        entries = [ActionEntry(f"thermal{i}", "thermal", u.bus, layers=layers)
+        # a thermal unit's 0 for a learned agent: the middle of its ramp window (its last output)
+        entries = [ActionEntry(f"thermal{i}", "thermal", u.bus, layers=layers, neutral="middle")
                    for i, u in enumerate(c.thermal)]
         entries += [ActionEntry(f"storage{i}", "storage", s.bus, layers=layers)
                     for i, s in enumerate(c.storage)]

@@ -1,0 +1,263 @@
+"""A follower of the Stackelberg game: a convex QP parametrized by the leader's prices, and its
+exact best response (``../shared/specs/stackelberg-gsess.md`` §3, "Generic follower").
+
+Follower ``f`` chooses ``x ∈ Rⁿ`` to minimize its cost at the posted prices ``λ``::
+
+    U_f(x, λ) = ½ Σ_j q_j x_j² + c'x + λ'(B x + d)
+    s.t.  lb ≤ x ≤ ub,   A x ≤ b,   G x = h
+
+``λ'(B x + d)`` is what ``f`` pays the leader (``B``: the priced quantities per price, a sale
+entering with a minus sign; ``d``: priced data such as must-sell renewables or the fixed load,
+a constant to ``f``). With every ``q_j > 0`` the objective is strictly convex and the
+constraints linear, so the best response is unique for every price vector and the KKT
+conditions are necessary and sufficient (no Slater condition needed) — the reason every
+follower of the case carries a quadratic term (spec §8, T3). ``q_j = 0`` is allowed (a linear
+follower, as in T3), but then the response may be a set and :func:`best_response` returns one
+point of it.
+
+:class:`BestResponder` solves it with HiGHS's QP solver, building the model once and changing
+only the linear costs for each new price vector (the warm re-solve of the spec's timing table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    FloatArray = NDArray[np.float64]
+
+__all__ = ["BestResponder", "BestResponse", "FollowerQP", "best_response"]
+
+
+def _vector(name: str, owner: str, values: ArrayLike, n: int) -> FloatArray:
+    out = np.asarray(values, dtype=float).reshape(-1)
+    if out.shape != (n,):
+        raise ValueError(f"follower {owner!r}: {name} has {out.size} entries, expected {n}")
+    return out
+
+
+def _matrix(name: str, owner: str, values: object, rows: int | None, n: int) -> sp.csr_matrix:
+    out = sp.csr_matrix(values if values is not None else (0, n), dtype=float)
+    if out.shape[1] != n or (rows is not None and out.shape[0] != rows):
+        expected = f"{rows if rows is not None else 'm'} x {n}"
+        raise ValueError(
+            f"follower {owner!r}: {name} is {out.shape[0]} x {out.shape[1]}, expected {expected}"
+        )
+    if not np.all(np.isfinite(out.data)):
+        raise ValueError(f"follower {owner!r}: {name} holds a non-finite coefficient")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class FollowerQP:
+    """One follower's problem in the form of the module docstring (arrays are copied and
+    checked: shapes, ``q ≥ 0``, ``lb ≤ ub``, finite coefficients; absent rows become empty
+    matrices). ``variables`` names the columns (for errors and reports); ``n_prices`` is the
+    length of the leader's price vector."""
+
+    name: str
+    n_prices: int
+    q: FloatArray
+    c: FloatArray
+    price_map: sp.csr_matrix
+    priced_data: FloatArray
+    lb: FloatArray
+    ub: FloatArray
+    a_ub: sp.csr_matrix | None = None
+    b_ub: FloatArray | None = None
+    a_eq: sp.csr_matrix | None = None
+    b_eq: FloatArray | None = None
+    variables: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        name = self.name
+        q = np.asarray(self.q, dtype=float).reshape(-1)
+        n = q.size
+        if n == 0:
+            raise ValueError(f"follower {name!r} has no decision variable")
+        if self.n_prices < 1:
+            raise ValueError(f"follower {name!r}: n_prices must be >= 1, got {self.n_prices}")
+        if not np.all(np.isfinite(q)) or np.any(q < 0):
+            raise ValueError(f"follower {name!r}: q must be finite and >= 0, got {q.tolist()}")
+        set_ = object.__setattr__
+        set_(self, "q", q)
+        set_(self, "c", _vector("c", name, self.c, n))
+        set_(self, "price_map", _matrix("price_map", name, self.price_map, self.n_prices, n))
+        set_(self, "priced_data", _vector("priced_data", name, self.priced_data, self.n_prices))
+        lb, ub = _vector("lb", name, self.lb, n), _vector("ub", name, self.ub, n)
+        bad = np.flatnonzero(~(lb <= ub) | np.isnan(lb) | np.isnan(ub) | (lb == np.inf)
+                             | (ub == -np.inf))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(
+                f"follower {name!r}: bounds of variable {self._label(j)} are [{lb[j]}, {ub[j]}]; "
+                "valid: lb <= ub, lb < inf, ub > -inf"
+            )
+        set_(self, "lb", lb)
+        set_(self, "ub", ub)
+        a_ub = _matrix("a_ub", name, self.a_ub, None, n)
+        set_(self, "a_ub", a_ub)
+        set_(self, "b_ub", _vector("b_ub", name, self.b_ub if self.b_ub is not None else [],
+                                   a_ub.shape[0]))
+        a_eq = _matrix("a_eq", name, self.a_eq, None, n)
+        set_(self, "a_eq", a_eq)
+        set_(self, "b_eq", _vector("b_eq", name, self.b_eq if self.b_eq is not None else [],
+                                   a_eq.shape[0]))
+        for label, vec in (("c", self.c), ("priced_data", self.priced_data),
+                           ("b_ub", self.b_ub), ("b_eq", self.b_eq)):
+            if not np.all(np.isfinite(vec)):
+                raise ValueError(f"follower {name!r}: {label} holds a non-finite value")
+        if self.variables and len(self.variables) != n:
+            raise ValueError(
+                f"follower {name!r}: {len(self.variables)} variable names for {n} variables"
+            )
+
+    @property
+    def n(self) -> int:
+        """Number of decision variables."""
+        return int(self.q.size)
+
+    def _label(self, j: int) -> str:
+        return repr(self.variables[j]) if self.variables else str(j)
+
+    def prices(self, prices: ArrayLike) -> FloatArray:
+        """``prices`` as a checked float vector of length ``n_prices``."""
+        lam = np.asarray(prices, dtype=float).reshape(-1)
+        if lam.shape != (self.n_prices,):
+            raise ValueError(
+                f"follower {self.name!r}: {lam.size} prices given, expected {self.n_prices}"
+            )
+        if not np.all(np.isfinite(lam)):
+            raise ValueError(f"follower {self.name!r}: prices must be finite, got {lam.tolist()}")
+        return lam
+
+    def linear_cost(self, prices: ArrayLike) -> FloatArray:
+        """The linear coefficient of ``x`` at ``prices``: ``c + B'λ``."""
+        return self.c + self.price_map.T @ self.prices(prices)
+
+    def payment(self, x: ArrayLike, prices: ArrayLike) -> float:
+        """What the follower pays the leader: ``λ'(B x + d)`` (negative: the leader pays)."""
+        lam = self.prices(prices)
+        return float(lam @ (self.price_map @ self._x(x) + self.priced_data))
+
+    def own_cost(self, x: ArrayLike) -> float:
+        """The follower's cost other than its payment: ``½ Σ q_j x_j² + c'x``."""
+        x = self._x(x)
+        return float(0.5 * self.q @ (x * x) + self.c @ x)
+
+    def cost(self, x: ArrayLike, prices: ArrayLike) -> float:
+        """``U_f(x, λ)`` of the module docstring."""
+        return self.own_cost(x) + self.payment(x, prices)
+
+    def violation(self, x: ArrayLike) -> float:
+        """The largest violation of any constraint by ``x`` (0 when feasible)."""
+        x = self._x(x)
+        parts = [np.maximum(self.lb - x, 0.0), np.maximum(x - self.ub, 0.0)]
+        if self.a_ub.shape[0]:
+            parts.append(np.maximum(self.a_ub @ x - self.b_ub, 0.0))
+        if self.a_eq.shape[0]:
+            parts.append(np.abs(self.a_eq @ x - self.b_eq))
+        return float(max(np.max(p) if p.size else 0.0 for p in parts))
+
+    def _x(self, x: ArrayLike) -> FloatArray:
+        out = np.asarray(x, dtype=float).reshape(-1)
+        if out.shape != (self.n,):
+            raise ValueError(f"follower {self.name!r}: {out.size} values for {self.n} variables")
+        return out
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """The follower's optimal ``x`` at ``prices``, its cost ``U_f`` there, and the solver's
+    wall time."""
+
+    follower: str
+    x: FloatArray
+    cost: float
+    solve_s: float
+
+
+class BestResponder:
+    """Exact best responses of one follower, one HiGHS QP kept between price vectors (only the
+    linear costs change: a warm re-solve). Not thread-safe; one per process."""
+
+    def __init__(self, qp: FollowerQP) -> None:
+        import highspy
+
+        from gridbench.cases.highs import quiet_highs_banner
+
+        quiet_highs_banner()
+        self.qp = qp
+        h = highspy.Highs()
+        for key, val in (("output_flag", False), ("threads", 1), ("random_seed", 0),
+                         ("primal_feasibility_tolerance", 1e-8),
+                         ("dual_feasibility_tolerance", 1e-8)):
+            h.setOptionValue(key, val)
+        rows = sp.vstack([qp.a_ub, qp.a_eq], format="csr")
+        lower = np.concatenate([np.full(qp.a_ub.shape[0], -np.inf), qp.b_eq])
+        upper = np.concatenate([qp.b_ub, qp.b_eq])
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = qp.n, rows.shape[0]
+        lp.col_cost_ = qp.c.copy()
+        lp.col_lower_, lp.col_upper_ = qp.lb.copy(), qp.ub.copy()
+        lp.row_lower_, lp.row_upper_ = lower, upper
+        csc = rows.tocsc()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data.astype(float)
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = qp.n, rows.shape[0]
+        status = h.passModel(lp)
+        if status == highspy.HighsStatus.kError:
+            raise ValueError(f"follower {qp.name!r}: HiGHS refused the model")
+        nz = np.flatnonzero(qp.q > 0)
+        if nz.size:
+            hess = highspy.HighsHessian()
+            hess.dim_ = qp.n
+            hess.format_ = highspy.HessianFormat.kTriangular
+            start = np.zeros(qp.n + 1, dtype=np.int32)
+            start[1:] = np.cumsum(qp.q > 0)
+            hess.start_ = start
+            hess.index_ = nz.astype(np.int32)
+            hess.value_ = qp.q[nz].astype(float)
+            if h.passHessian(hess) == highspy.HighsStatus.kError:
+                raise ValueError(f"follower {qp.name!r}: HiGHS refused the Hessian")
+        self._h = h
+        self._cols = np.arange(qp.n, dtype=np.int32)
+
+    def __call__(self, prices: ArrayLike) -> BestResponse:
+        """The best response at ``prices``; a ``RuntimeError`` naming the HiGHS status if the
+        QP is not solved to optimality (an infeasible follower, for instance)."""
+        import time
+
+        import highspy
+
+        qp = self.qp
+        lam = qp.prices(prices)
+        t0 = time.perf_counter()
+        self._h.changeColsCost(qp.n, self._cols, qp.linear_cost(lam))
+        self._h.run()
+        status = self._h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(
+                f"follower {qp.name!r}: best response not optimal "
+                f"({self._h.modelStatusToString(status)})"
+            )
+        x = np.clip(np.asarray(self._h.getSolution().col_value, dtype=float), qp.lb, qp.ub)
+        return BestResponse(qp.name, x, qp.cost(x, lam), time.perf_counter() - t0)
+
+    def regret(self, x: ArrayLike, prices: ArrayLike) -> float:
+        """``U_f(x, λ) − min_x' U_f(x', λ)`` (≥ 0 up to the solver's tolerance): how much the
+        follower loses by playing ``x`` instead of its best response (spec §7, ε_f)."""
+        return self.qp.cost(x, prices) - self(prices).cost
+
+
+def best_response(qp: FollowerQP, prices: ArrayLike) -> BestResponse:
+    """One best response (builds a :class:`BestResponder`; keep one for repeated calls)."""
+    return BestResponder(qp)(prices)

@@ -1,0 +1,190 @@
+"""The Stackelberg case's players on real days (``cases/stackelberg/players.py``,
+``ev_fleet.py``, ``config.py``): the EV virtual battery on a hand-checkable fleet, the
+followers' payments, and the DSO's exact MILP on SimBench days with the spec's certifications
+(``../shared/specs/stackelberg-gsess.md`` §3: follower regret, lower/upper bound, big-M ×10)."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from gridbench.cases.stackelberg.bilevel import certify, leader_profit, solve_bilevel
+from gridbench.cases.stackelberg.config import EvFleetParams, StackelbergConfig
+from gridbench.cases.stackelberg.ev_fleet import (
+    EvFleet,
+    asap_charging,
+    sample_fleet,
+    virtual_battery,
+)
+from gridbench.cases.stackelberg.follower import BestResponder
+from gridbench.cases.stackelberg.players import (
+    PRICES,
+    game_day,
+    leader_problem,
+    price_slice,
+)
+
+DAY = datetime.date(2016, 6, 14)
+
+
+def _two_evs() -> EvFleet:
+    """A: 18 h → 7 h, 20 kWh, 5 kW, η 0.9, SOC 0.3 → 0.8; B: 20 h → 6 h, 30 kWh, 6 kW, η 0.95,
+    SOC 0.2 → 0.7."""
+    return EvFleet(
+        arrival_h=np.array([18, 20]), departure_h=np.array([7, 6]),
+        capacity_mwh=np.array([0.02, 0.03]), charger_mw=np.array([0.005, 0.006]),
+        efficiency=np.array([0.9, 0.95]), soc_arrival=np.array([0.3, 0.2]),
+        soc_departure=np.array([0.8, 0.7]),
+    )
+
+
+def test_virtual_battery_of_two_evs_by_hand():
+    vb = virtual_battery(_two_evs(), soc_floor=0.2)
+    assert vb.arrival_energy[[18, 20]] == pytest.approx([0.006, 0.006])
+    assert vb.departure_energy[[7, 6]] == pytest.approx([0.016, 0.021])
+    assert np.count_nonzero(vb.arrival_energy) == np.count_nonzero(vb.departure_energy) == 2
+    # X_min: the one leaving next hour at its departure SOC, the others at the 0.2 floor
+    assert vb.energy_min[[0, 5, 6, 12, 19]] == pytest.approx([0.010, 0.025, 0.016, 0.0, 0.004])
+    assert vb.energy_max[[0, 6, 12, 19, 20]] == pytest.approx([0.05, 0.02, 0.0, 0.02, 0.05])
+    assert vb.charge_max[[0, 6, 12, 19]] == pytest.approx([0.011, 0.005, 0.0, 0.005])
+    assert vb.efficiency == pytest.approx(0.925)
+    assert vb.need_mwh == pytest.approx((0.037 - 0.012) / 0.925)
+
+
+def test_asap_charging_by_hand():
+    """A needs 0.01/0.9 MWh at 5 kW: 18 h, 19 h full, 20 h the rest; B 0.015/0.95 at 6 kW
+    from 20 h."""
+    expected = np.zeros(24)
+    expected[[18, 19, 20, 21, 22]] = [0.005, 0.005, 0.01 / 0.9 - 0.01 + 0.006, 0.006,
+                                      0.015 / 0.95 - 0.012]
+    assert asap_charging(_two_evs()) == pytest.approx(expected)
+
+
+def test_the_days_fleet_is_seeded_by_the_day_and_every_need_is_reachable():
+    params = EvFleetParams()
+    fleet = sample_fleet(params, DAY)
+    again = sample_fleet(params, DAY)
+    other = sample_fleet(params, DAY + datetime.timedelta(days=1))
+    assert np.array_equal(fleet.arrival_h, again.arrival_h)
+    assert not np.array_equal(fleet.capacity_mwh, other.capacity_mwh)
+    assert fleet.n == 150 and np.all((fleet.arrival_h >= 12) & (fleet.arrival_h < 24))
+    assert np.all((fleet.departure_h >= 0) & (fleet.departure_h < 12))
+    reach = fleet.soc_arrival + fleet.efficiency * fleet.charger_mw * fleet.dwell_h() / (
+        fleet.capacity_mwh)
+    assert np.all(fleet.soc_departure <= reach + 1e-12)
+    vb = virtual_battery(fleet, params.soc_floor)
+    assert np.all(vb.energy_min <= vb.energy_max) and vb.need_mwh > 0
+    # the uncontrolled profile delivers every vehicle's need
+    need = (fleet.soc_departure - fleet.soc_arrival) * fleet.capacity_mwh / fleet.efficiency
+    assert asap_charging(fleet).sum() == pytest.approx(need.sum())
+
+
+def test_payments_of_each_follower_by_hand():
+    """At a price vector with distinct levels per vector, each follower pays what the module
+    docstring says for its own schedule."""
+    cfg = StackelbergConfig()
+    d = game_day(cfg, DAY)
+    problem = leader_problem(cfg, d)
+    level = {"ea": 40.0, "la": 80.0, "gsess_buy": 70.0, "gsess_sell": 50.0}
+    lam = np.concatenate([np.full(24, level[p]) for p in PRICES])
+    ea, la, gs = (problem.follower(n) for n in ("ea", "la", "gsess"))
+    g = np.full(ea.n, 0.1)
+    assert ea.payment(g, lam) == pytest.approx(-40.0 * (d.pv_mw + d.wind_mw + 0.2).sum())
+    x = np.concatenate([np.full(24, 0.05), np.zeros(24)])
+    assert la.payment(x, lam) == pytest.approx(80.0 * (d.la_demand - 0.05).sum())
+    y = np.zeros(gs.n)
+    names = [v.split("[")[0] for v in gs.variables]
+    y[[k for k, n in enumerate(names) if n == "pc"]] = 0.2
+    y[[k for k, n in enumerate(names) if n == "pd"]] = 0.1
+    assert gs.payment(y, lam) == pytest.approx(
+        70.0 * (0.2 * 24 + d.flexible_load.sum()) - 50.0 * 0.1 * 24)
+    assert price_slice("gsess_sell") == slice(72, 96)
+    with pytest.raises(ValueError, match="unknown price vector 'dso'"):
+        price_slice("dso")
+
+
+@pytest.fixture(scope="module")
+def solved():
+    cfg = StackelbergConfig()
+    d = game_day(cfg, DAY)
+    problem = leader_problem(cfg, d)
+    return cfg, d, problem, solve_bilevel(problem)
+
+
+def test_the_bilevel_optimum_is_certified(solved):
+    """HiGHS optimal at 1e-4; the followers' exact QP best responses at the MILP's prices are
+    the MILP's (max deviation ≤ 1e-5 MW, regret ≤ 1e-6 of the profit); true profit (lower)
+    and HiGHS's dual bound (upper) within the tangents' stated bound; the prices obey the
+    rules (box, average caps, sell ≤ buy)."""
+    cfg, d, problem, sol = solved
+    assert sol.status == "optimal" and sol.mip_gap <= 1e-4
+    assert sol.n_binaries == 500  # the spec's count for this fleet
+    cert = certify(problem, sol)
+    assert cert.max_response_gap <= 1e-5
+    assert max(abs(r) for r in cert.regret.values()) <= 1e-6 * abs(cert.lower)
+    assert cert.lower <= cert.upper + 1e-6
+    assert cert.upper - cert.lower <= sol.approximation_bound + 1e-4 * abs(cert.upper)
+    lam = sol.prices
+    assert np.all(lam >= problem.price_lo - 1e-7) and np.all(lam <= problem.price_hi + 1e-7)
+    cap = cfg.prices.average_cap_ratio * d.tou.mean()
+    for name in ("la", "gsess_buy"):
+        assert lam[price_slice(name)].mean() <= cap + 1e-6
+    assert np.all(lam[price_slice("gsess_sell")] <= lam[price_slice("gsess_buy")] + 1e-7)
+
+
+def test_the_optimum_beats_a_feasible_tariff_against_the_same_followers(solved):
+    """Spec §8 T5 (leader side): the leader's optimum earns at least what the retail tariff
+    scaled to the average cap (ρ·λTOU for LA and storage purchases, λFIT for EA and storage
+    sales) earns against the followers' exact best responses."""
+    cfg, d, problem, sol = solved
+    fit = np.full(24, cfg.prices.feed_in_usd_per_mwh)
+    scaled = cfg.prices.average_cap_ratio * d.tou
+    lam = np.concatenate([fit, scaled, scaled, fit])
+    responses = {f.name: BestResponder(f)(lam).x for f in problem.followers}
+    assert certify(problem, sol).lower > leader_profit(problem, lam, responses)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("day", [datetime.date(2016, 1, 11), datetime.date(2016, 4, 2),
+                                 datetime.date(2016, 10, 20)])
+def test_big_m_times_ten_leaves_the_optimum_in_place(day):
+    """Spec §3 certification (3) on three days: every dual bound ×10 and the objective does
+    not rise beyond the MIP gap (a cut-off optimum would)."""
+    cfg = StackelbergConfig()
+    problem = leader_problem(cfg, game_day(cfg, day))
+    base = solve_bilevel(problem)
+    wide = solve_bilevel(problem, dual_scale=10.0)
+    assert base.status == wide.status == "optimal"
+    assert wide.objective <= base.objective + 1e-4 * abs(base.dual_bound)
+    assert base.objective <= wide.objective + 1e-4 * abs(wide.dual_bound)
+
+
+def test_csess_fixes_ev_charging_and_the_flexible_load():
+    """CSESS: the EV profile is the uncontrolled one and f = 0, fixed by their bounds (the
+    MILP presolves them; 314 binaries as in the spec)."""
+    cfg = StackelbergConfig(storage="csess")
+    d = game_day(cfg, DAY)
+    gs = leader_problem(cfg, d).follower("gsess")
+    names = [v.split("[")[0] for v in gs.variables]
+    pev = np.array([n == "pev" for n in names])
+    assert gs.lb[pev] == pytest.approx(asap_charging(d.fleet))
+    assert np.array_equal(gs.lb[pev], gs.ub[pev]) and "X" not in names and "e" not in names
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"storage": "gsess2"}, "storage"),
+    ({"prices": {"tariff": "flat"}}, "unknown tariff 'flat'"),
+    ({"prices": {"average_cap_ratio": 0.5}}, "below upstream_ratio"),
+    ({"la": {"shift_start_h": 22, "shift_end_h": 8}}, "shift window inverted"),
+    ({"ea": {"mgt_a": [60.0]}}, "one entry per turbine"),
+    ({"gsess": {"ev": {"capacity_kwh": [30.0, 20.0]}}}, r"capacity_kwh inverted"),
+    ({"gsess": {"ev": {"n_ev": 0}}}, "n_ev"),
+    ({"gsess": {"soc_initial": 0.95}}, "soc_initial=0.95 outside"),
+    ({"players": 3}, "players"),
+])
+def test_bad_config_is_a_clear_error(config, message):
+    with pytest.raises(ValidationError, match=message):
+        StackelbergConfig.model_validate(config)

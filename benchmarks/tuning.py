@@ -47,7 +47,14 @@ def trial_grid(hp: Mapping[str, Any], method: str) -> list[dict[str, Any]]:
     """The trials of ``method``: the full grid over ``tuning.space[method]`` (keys in the
     file's order, values in the listed order). A ``ValueError`` when the method has no space
     or the families' grids differ in size (the budget must be equal)."""
-    space = _settings(hp).get("space", {})
+    settings = _settings(hp)
+    space = settings.get("space", {})
+    family = settings.get("inherit", {}).get(method)
+    if family is not None:
+        raise ValueError(
+            f"{method!r} has no search of its own: it inherits the frozen values of {family!r} "
+            "(tuning.inherit); tune that one"
+        )
     if method not in space:
         raise ValueError(
             f"no tuning space for {method!r}; declared: {', '.join(sorted(space)) or 'none'}"
@@ -218,8 +225,9 @@ def freeze(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Write the best trial (lowest mean val cost) of every table under ``root`` (of
     ``cases`` only, when given) into the file's ``algorithms[method].case_kwargs[case]``;
-    returns ``{method: {case: params}}``. A table with fewer trials than the grid is an
-    error: a partial search is not the declared one."""
+    returns ``{method: {case: params}}``. A variant named in ``tuning.inherit`` (``{variant:
+    family}``) gets its family's frozen values for the same cases. A table with fewer trials
+    than the grid is an error: a partial search is not the declared one."""
     import pandas as pd
 
     from gridbench.benchmarks.atomic import atomic_write_text
@@ -247,6 +255,12 @@ def freeze(
         best.setdefault(method, {})[case_id] = params
         algo = data["algorithms"][method]
         algo.setdefault("case_kwargs", {})[case_id] = params
+    for variant, family in _settings(data).get("inherit", {}).items():
+        if variant not in data["algorithms"]:
+            raise ValueError(f"tuning.inherit names {variant!r}, which the file does not define")
+        for case_id, params in best.get(family, {}).items():
+            best.setdefault(variant, {})[case_id] = dict(params)
+            data["algorithms"][variant].setdefault("case_kwargs", {})[case_id] = dict(params)
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")  # runs may be reading it
     return best
 

@@ -8,6 +8,11 @@ as a selectable feature extractor.
   ``L = Ê[r·A − β·KL[π_θold(·|s), π_θ(·|s)]]``; after each policy update ``d = Ê[KL]`` and
   ``β ← β/2`` if ``d < d_targ/1.5``, ``β ← 2β`` if ``d > 1.5·d_targ`` (:func:`adapt_kl_beta`).
 * ``ppo-clip-kl``: the clipped surrogate plus the same adaptive penalty.
+* ``ppo-kl-fair``, ``ppo-clip-kl-fair``: the same two objectives under the fair-RL protocol
+  of ``ppo`` (``rl_agents/README.md``: the scored cost as reward, the feasible action map,
+  train-day observation statistics, the idle baseline, γ and σ₀ of ``ppo``, the PPO family's
+  tuned learning rate and γ). The paper's variants above keep the paper's set-up, so the
+  leaderboard shows each objective both ways.
 
 The paper names the variants but gives neither ``d_targ`` nor the initial β: we use Schulman
 et al.'s best setting (``d_targ = 0.01``, ``β₀ = 1``); ``hyperparams.json`` documents it. The
@@ -53,7 +58,9 @@ __all__ = [
     "AdaptiveKLPPO",
     "CnnFcExtractor",
     "PpoClipKl",
+    "PpoClipKlFair",
     "PpoKl",
+    "PpoKlFair",
     "adapt_kl_beta",
     "conv_output_length",
     "policy_kl",
@@ -157,3 +164,19 @@ class PpoClipKl(_SglsPpo):
     PPO-clip-kl); ``hyperparams.json`` → ``ppo-clip-kl``."""
 
     name: ClassVar[str] = "ppo-clip-kl"
+
+
+@register_method
+class PpoKlFair(_SglsPpo):
+    """``ppo-kl``'s objective under the fair-RL protocol of ``ppo``; ``hyperparams.json`` →
+    ``ppo-kl-fair``."""
+
+    name: ClassVar[str] = "ppo-kl-fair"
+
+
+@register_method
+class PpoClipKlFair(_SglsPpo):
+    """``ppo-clip-kl``'s objective under the fair-RL protocol of ``ppo``; ``hyperparams.json``
+    → ``ppo-clip-kl-fair``."""
+
+    name: ClassVar[str] = "ppo-clip-kl-fair"

@@ -254,6 +254,7 @@ _ALGORITHM_KEYS: Final[frozenset[str]] = frozenset(
         "budget_timesteps",
         "budget_checkpoints",
         "case_budgets",
+        "case_setup",
         "case_kwargs",
         "env",
     }
@@ -329,8 +330,10 @@ def training_plan(
     case_id: str | None = None,
 ) -> TrainingPlan:
     """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
-    with its ``budget_kwargs[budget]``, then with ``case_kwargs[case_id]`` (the values tuned
-    on that case's val days, :mod:`gridbench.benchmarks.tuning`), and the env-step count
+    with its ``budget_kwargs[budget]``, then with ``case_setup[case_id]`` (declared set-up of
+    a case, not tuned: e.g. GAE λ = 1 where the day's plan is paid for by a later layer), then
+    with ``case_kwargs[case_id]`` (the values tuned on that case's val days,
+    :mod:`gridbench.benchmarks.tuning`), and the env-step count
     (``timesteps``, or ``episodes × steps_per_episode``). Precedence of the step count and
     checkpoints, last wins: the budget's, the algorithm's
     ``budget_timesteps``/``budget_checkpoints``, the algorithm's
@@ -343,7 +346,9 @@ def training_plan(
     timesteps, checkpoints = _step_count(b, spec, method, budget, steps_per_episode, case_id, where)
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
     kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
-    if case_id is not None:  # the tuned values of this case (results/tuning/), last word
+    if case_id is not None:  # the case's declared set-up, then its tuned values (last word)
+        setup = _strip_comments(spec.get("case_setup", {})).get(case_id, {})
+        kwargs.update(_strip_comments(setup))
         tuned = _strip_comments(spec.get("case_kwargs", {})).get(case_id, {})
         kwargs.update(_strip_comments(tuned))
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}

@@ -32,7 +32,9 @@ from gridbench.rl_agents.ppo_variants import (
     AdaptiveKLPPO,
     CnnFcExtractor,
     PpoClipKl,
+    PpoClipKlFair,
     PpoKl,
+    PpoKlFair,
     adapt_kl_beta,
     conv_output_length,
     policy_kl,
@@ -245,6 +247,37 @@ def test_hyperparameters_of_the_variants() -> None:
     assert smoke.kwargs["n_steps"] == 96 and smoke.kwargs["batch_size"] == 48
 
 
+@pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
+def test_the_fair_variants_differ_from_ppo_by_the_objective_only(case_id: str) -> None:
+    """``ppo-kl-fair``/``ppo-clip-kl-fair``: ``ppo``'s fair plan on the SGLS cases (set-up,
+    tuned lr and γ, budget and checkpoints) plus the KL objective of the paper's variant."""
+    ppo = training_plan("ppo", "reference", 120, case_id=case_id)
+    for name, paper in (("ppo-kl-fair", "ppo-kl"), ("ppo-clip-kl-fair", "ppo-clip-kl")):
+        fair = training_plan(name, "reference", 120, case_id=case_id)
+        kl = {k: v for k, v in fair.kwargs.items() if k.startswith(("kl_", "clip_o"))}
+        assert kl == training_plan(paper, "reference", 120, case_id=case_id).kwargs
+        assert {k: v for k, v in fair.kwargs.items() if k not in kl} == ppo.kwargs
+        assert fair.policy_kwargs == ppo.policy_kwargs and fair.algo == "AdaptiveKLPPO"
+        assert (fair.timesteps, fair.checkpoints) == (ppo.timesteps, ppo.checkpoints)
+        same = ("reward_baseline", "action_map", "obs_norm", "case_overrides")
+        assert [getattr(fair, k) for k in same] == [getattr(ppo, k) for k in same]
+        assert fair.case_overrides == {"reward": "cost"}
+    # the declared set-up of the two-layer SGLS days: GAE λ 1 (case_setup), before the tuned
+    # values; one-layer cases keep SB3's 0.95
+    assert ppo.kwargs["gae_lambda"] == 1.0
+    assert training_plan("ppo", "reference", 24, case_id="ses-carbon-ieee33-v0").kwargs[
+        "gae_lambda"] == 0.95
+
+
+def test_tuned_values_come_after_the_case_setup(tmp_path) -> None:
+    data = load_hyperparams()
+    data["algorithms"]["ppo"]["case_kwargs"]["sgls-ieee33-v0"]["gae_lambda"] = 0.9
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(data))
+    plan = training_plan("ppo", "reference", 120, path, case_id="sgls-ieee33-v0")
+    assert plan.kwargs["gae_lambda"] == 0.9
+
+
 def test_sgls_reference_budget_comes_from_case_budgets(tmp_path) -> None:
     """``case_budgets`` is the last word for its case: the SGLS reference of the paper's
     variants is 100k env steps with checkpoints at 20k/50k; other cases keep the 300k."""
@@ -263,7 +296,7 @@ def test_sgls_reference_budget_comes_from_case_budgets(tmp_path) -> None:
 
 
 def test_supports_the_sgls_cases_only(case: _SglsToyCase) -> None:
-    for cls in (PpoKl, PpoClipKl):
+    for cls in (PpoKl, PpoClipKl, PpoKlFair, PpoClipKlFair):
         assert cls().supports(case)
         assert not cls().supports(_OtherToyCase())
     assert registry.make_method("ppo").supports(_OtherToyCase())  # plain ppo stays generic

@@ -33,6 +33,9 @@ def test_every_family_gets_the_same_declared_grid():
         tuning.trial_grid(bad, "ppo")
     with pytest.raises(ValueError, match="no tuning space for 'ppo-kl'"):
         tuning.trial_grid(hp, "ppo-kl")
+    assert settings["inherit"] == {"ppo-kl-fair": "ppo", "ppo-clip-kl-fair": "ppo"}
+    with pytest.raises(ValueError, match="'ppo-kl-fair' has no search of its own"):
+        tuning.trial_grid(hp, "ppo-kl-fair")
 
 
 def _file(tmp_path, **space):
@@ -64,4 +67,38 @@ def test_tune_scores_val_days_resumes_and_freezes(tmp_path):
     assert plan.kwargs["learning_rate"] == winner["learning_rate"]
     table.iloc[:1].to_csv(root / CASE_ID / "ppo.csv", index=False)
     with pytest.raises(ValueError, match="holds 1 of the 2 declared trials"):
+        tuning.freeze(root, hp)
+
+
+def test_a_variant_inherits_its_familys_frozen_values(tmp_path):
+    """``tuning.inherit``: freezing a complete ``ppo`` table writes the same values into the
+    fair PPO variants' ``case_kwargs`` (and nowhere else); an inherited name the file does not
+    define is refused."""
+    data = load_hyperparams()
+    data["tuning"]["space"]["ppo"] = {"learning_rate": [1e-4], "gamma": [0.99, 1.0]}
+    for m in ("sac", "td3", "ddpg"):
+        data["tuning"]["space"][m] = {"learning_rate": [1e-3], "gamma": [0.99, 1.0]}
+    hp = tmp_path / "hp.json"
+    hp.write_text(json.dumps(data))
+    root = tmp_path / "tuning"
+    (root / "sgls-ieee30-v0").mkdir(parents=True)
+    pd.DataFrame({
+        "method": ["ppo", "ppo"], "case": ["sgls-ieee30-v0"] * 2, "trial": [0, 1],
+        "val_cost_mean": [7.0, 5.0],
+        "params": [json.dumps({"gamma": 0.99, "learning_rate": 1e-4}),
+                   json.dumps({"gamma": 1.0, "learning_rate": 1e-4})],
+    }).to_csv(root / "sgls-ieee30-v0" / "ppo.csv", index=False)
+    best = tuning.freeze(root, hp)
+    winner = {"gamma": 1.0, "learning_rate": 1e-4}
+    assert best == {m: {"sgls-ieee30-v0": winner}
+                    for m in ("ppo", "ppo-kl-fair", "ppo-clip-kl-fair")}
+    frozen = json.loads(hp.read_text())["algorithms"]
+    for m in ("ppo", "ppo-kl-fair", "ppo-clip-kl-fair"):
+        assert frozen[m]["case_kwargs"]["sgls-ieee30-v0"] == winner
+    assert frozen["ppo-kl"].get("case_kwargs", {}).get("sgls-ieee30-v0") is None
+    plan = training_plan("ppo-clip-kl-fair", "reference", 120, hp, case_id="sgls-ieee30-v0")
+    assert plan.kwargs["gamma"] == 1.0 and plan.kwargs["learning_rate"] == 1e-4
+    data["tuning"]["inherit"]["ppo-nope"] = "ppo"
+    hp.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"tuning\.inherit names 'ppo-nope'"):
         tuning.freeze(root, hp)

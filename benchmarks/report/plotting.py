@@ -36,6 +36,8 @@ METHOD_COLORS: Final[dict[str, str]] = {
     "ppo": "#393b79",
     "ppo-kl": "#3182bd",
     "ppo-clip-kl": "#7b4173",
+    "ppo-kl-fair": "#6baed6",
+    "ppo-clip-kl-fair": "#a55194",
 }
 #: Marker of each method family in the cost-vs-time scatter.
 FAMILY_MARKERS: Final[dict[str, str]] = {

@@ -10,13 +10,14 @@ one-line errors.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Final, Self
 
 from pydantic import Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
 from gridbench.cases.params import (
     Efficiency,
+    FeederNetworkParams,
     Fraction,
     FrozenParams,
     NonNeg,
@@ -25,17 +26,24 @@ from gridbench.cases.params import (
 )
 
 __all__ = [
+    "CI_BUSES",
+    "RESIDENTIAL_BUSES",
     "EnergyAggregatorParams",
     "EvFleetParams",
     "FlexibleLoadParams",
     "GsessParams",
     "LoadAggregatorParams",
+    "NetworkParams",
     "PriceRules",
     "StackelbergConfig",
     "StorageKind",
 ]
 
 Hour = Annotated[int, Field(ge=0, le=24)]
+#: Buses (paper numbers) of the residential part (the storage player's flexible load) and of
+#: the C&I part (the LA's curtailable and shiftable load), spec §1.
+RESIDENTIAL_BUSES: Final[range] = range(2, 23)
+CI_BUSES: Final[range] = range(23, 34)
 
 
 class StorageKind(StrEnum):
@@ -197,6 +205,18 @@ class GsessParams(FrozenParams):
         return self
 
 
+class NetworkParams(FeederNetworkParams):
+    """feeder38's voltage band at the referee (0.95–1.05 pu, slack 1.02 pu as the other IEEE
+    33 cases) and the DSO's network model in the MILP (spec §3): the band narrowed by
+    ``milp_margin_pu`` on each side (0.955–1.045, room for the AC referee's losses and
+    nonlinearity), ``loss_tangents`` cuts per branch and hour; ``losses = False`` drops the
+    network rows (a copper plate)."""
+
+    milp_margin_pu: Annotated[float, Field(ge=0, le=0.02, allow_inf_nan=False)] = 0.005
+    loss_tangents: Annotated[int, Field(ge=2, le=64)] = 12
+    losses: bool = True
+
+
 class StackelbergConfig(CaseConfig):
     """The case's parameters; ``storage`` chooses GSESS or CSESS."""
 
@@ -205,3 +225,4 @@ class StackelbergConfig(CaseConfig):
     ea: EnergyAggregatorParams = EnergyAggregatorParams()
     la: LoadAggregatorParams = LoadAggregatorParams()
     gsess: GsessParams = GsessParams()
+    network: NetworkParams = NetworkParams()

@@ -9,9 +9,9 @@ pays it), ``gsess_sell`` (it pays the storage player for discharged energy). Its
     Π_DSO = Σ_t λLA_t·PLA_t + λGB_t·PGB_t − λGS_t·pd_t − λEA_t·PEA_t − π^up_t·Pup_t
 
 with ``PLA = DLA − c + s``, ``PGB = pc + pev + DFL + f``, ``PEA = PV + W + Σ_k g_k`` and
-``Pup`` the upstream import. Here ``Pup`` is the copper-plate balance ``PLA + PGB − pd −
-PEA`` (no losses, no voltages): the network rows of the spec's MILP (LinDistFlow, the voltage
-band, loss tangents) are the next step and enter as :class:`~.bilevel.LeaderRows`.
+``Pup`` the upstream import: the balance ``PLA + PGB − pd − PEA`` plus the branch losses of
+the network rows (:mod:`.network`: LinDistFlow, the voltage band, loss tangents), which enter
+as :class:`~.bilevel.LeaderRows` with the losses as the leader's own variables.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from gridbench.cases.stackelberg.bilevel import BilevelProblem, DualBounds, box_dual_bounds
-from gridbench.cases.stackelberg.config import StackelbergConfig, StorageKind
+from gridbench.cases.stackelberg.config import (
+    CI_BUSES,
+    RESIDENTIAL_BUSES,
+    StackelbergConfig,
+    StorageKind,
+)
 from gridbench.cases.stackelberg.ev_fleet import (
     EvFleet,
     VirtualBattery,
@@ -34,6 +39,7 @@ from gridbench.cases.stackelberg.ev_fleet import (
     virtual_battery,
 )
 from gridbench.cases.stackelberg.follower import FollowerQP
+from gridbench.cases.stackelberg.network import network_rows
 
 __all__ = [
     "PRICES",
@@ -51,10 +57,6 @@ FloatArray = NDArray[np.float64]
 T: Final[int] = 24
 #: The DSO's price vectors, in their order in the 96 prices.
 PRICES: Final[tuple[str, ...]] = ("ea", "la", "gsess_buy", "gsess_sell")
-#: Buses (paper numbers) of the residential part (flexible load of the storage player) and of
-#: the C&I part (the LA's curtailable and shiftable load), spec §1.
-RESIDENTIAL_BUSES: Final[range] = range(2, 23)
-CI_BUSES: Final[range] = range(23, 34)
 #: Safety factor on the analytic dual bounds (spec §3: "per family, ×2 safety").
 DUAL_SAFETY: Final[float] = 2.0
 
@@ -294,9 +296,10 @@ def dual_bounds(cfg: StackelbergConfig, d: GameDay,
 
 
 def leader_problem(cfg: StackelbergConfig, d: GameDay) -> BilevelProblem:
-    """The DSO's bilevel problem of the module docstring on the data ``d`` (copper plate):
-    the price box and rules of :class:`~.config.PriceRules`, the payments, and the upstream
-    purchase ``π^up·Pup`` through the followers' net-load coefficients."""
+    """The DSO's bilevel problem of the module docstring on the data ``d``: the price box and
+    rules of :class:`~.config.PriceRules`, the payments, the upstream purchase ``π^up·Pup``
+    through the followers' net-load coefficients, and (``cfg.network.losses``) the network
+    rows of :mod:`.network` with the losses as the leader's own variables."""
     followers = {"ea": ea_follower(cfg, d), "la": la_follower(cfg, d),
                  "gsess": gsess_follower(cfg, d)}
     lo, hi = _price_box(cfg, d)
@@ -323,11 +326,16 @@ def leader_problem(cfg: StackelbergConfig, d: GameDay) -> BilevelProblem:
     sign = {"pc": -1.0, "pev": -1.0, "f": -1.0, "pd": 1.0}
     g_gs = np.array([sign.get(name, 0.0) for name in names]) * np.tile(up, len(names) // T)
     constant = -float(up @ (d.la_demand + d.flexible_load - d.pv_mw - d.wind_mw))
+    network = network_rows(cfg, d, followers) if cfg.network.losses else None
     return BilevelProblem(
         followers=tuple(followers.values()),
         dual_bounds=dual_bounds(cfg, d, followers),
         price_lo=lo, price_hi=hi,
         price_rows=sp.csr_matrix(np.array(rows)), price_rhs=np.array(rhs),
+        own_lo=None if network is None else network.own_lo,
+        own_hi=None if network is None else network.own_hi,
+        leader_rows=None if network is None else network.rows,
+        objective_own=None if network is None else network.objective_own,
         objective_followers={"ea": g_ea, "la": g_la, "gsess": g_gs},
         objective_constant=constant,
     )

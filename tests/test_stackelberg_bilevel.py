@@ -15,6 +15,8 @@ from gridbench.cases.stackelberg.bilevel import (
     certify,
     leader_profit,
     solve_bilevel,
+    solve_social,
+    system_cost,
 )
 from gridbench.cases.stackelberg.follower import BestResponder, FollowerQP, best_response
 
@@ -222,3 +224,16 @@ def test_leader_rows_bind_the_prices_and_responses():
         # less than its stated bound; the certificate's lower bound is the true profit
         assert profit - 1e-6 <= sol.objective <= profit + sol.approximation_bound
         assert certify(problem, sol).lower == pytest.approx(profit, abs=1e-6)
+
+
+def test_t1_social_optimum_and_the_price_of_hierarchy():
+    """T1's system (prices are transfers): the social optimum curtails nothing (κ = 60 above
+    π = 50) and costs π·D = 50; the Stackelberg outcome (λ = 153, c = 0.5) costs κ·0.5 +
+    ½·100·0.25 + π·0.5 = 67.5."""
+    problem = _t1()
+    social = solve_social(problem)
+    assert social.status == "optimal"
+    assert social.responses["la"] == pytest.approx([0.0], abs=1e-6)
+    assert social.system_cost == pytest.approx(50.0, abs=1e-5)
+    sol = solve_bilevel(problem)
+    assert system_cost(problem, sol.responses) == pytest.approx(67.5)

@@ -62,10 +62,13 @@ __all__ = [
     "Certificate",
     "DualBounds",
     "LeaderRows",
+    "SocialSolution",
     "box_dual_bounds",
     "certify",
     "leader_profit",
     "solve_bilevel",
+    "solve_social",
+    "system_cost",
 ]
 
 
@@ -355,6 +358,16 @@ class _Rows:
         self.m += lo.size
 
 
+def _matrix_of(rows: _Rows, n_cols: int) -> sp.csc_matrix:
+    """The rows' coefficients as one sparse matrix (``rows.m × n_cols``; empty is fine)."""
+    if not rows.v:
+        return sp.csc_matrix((rows.m, n_cols))
+    return sp.csc_matrix(
+        (np.concatenate(rows.v), (np.concatenate(rows.r), np.concatenate(rows.c))),
+        shape=(rows.m, n_cols),
+    )
+
+
 @dataclass(frozen=True)
 class _FollowerBlock:
     reduced: _Reduced
@@ -508,16 +521,13 @@ def solve_bilevel(
                      ("time_limit", float(time_limit_s)), ("mip_rel_gap", float(mip_gap)),
                      ("mip_feasibility_tolerance", 1e-9), ("primal_feasibility_tolerance", 1e-9)):
         h.setOptionValue(key, val)
-    a = sp.csc_matrix(
-        (np.concatenate(rows.v) if rows.v else [],
-         (np.concatenate(rows.r) if rows.r else [], np.concatenate(rows.c) if rows.c else [])),
-        shape=(rows.m, cols.n),
-    )
+    a = _matrix_of(rows, cols.n)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = cols.n, rows.m
     lp.col_cost_ = np.concatenate(cols.cost)
     lp.col_lower_, lp.col_upper_ = np.concatenate(cols.lo), np.concatenate(cols.hi)
-    lp.row_lower_, lp.row_upper_ = np.concatenate(rows.lo), np.concatenate(rows.hi)
+    lp.row_lower_ = np.concatenate(rows.lo) if rows.lo else np.zeros(0)
+    lp.row_upper_ = np.concatenate(rows.hi) if rows.hi else np.zeros(0)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -661,3 +671,109 @@ def certify(problem: BilevelProblem, solution: BilevelSolution) -> Certificate:
     upper = solution.dual_bound
     return Certificate(gap, regret, lower, upper,
                        (upper - lower) / max(abs(upper), 1.0), exact)
+
+
+# ---------------------------------------------------------------------------- social optimum
+@dataclass(frozen=True)
+class SocialSolution:
+    """The centralized optimum (spec §6 ``social``): every player's decisions chosen together
+    to minimize the system cost (:func:`system_cost`); prices are transfers and drop out."""
+
+    status: SolveStatus
+    responses: Mapping[str, FloatArray]
+    own: FloatArray
+    system_cost: float
+    solve_s: float
+
+
+def system_cost(problem: BilevelProblem, responses: Mapping[str, ArrayLike],
+                own: ArrayLike | None = None) -> float:
+    """What the system pays whatever the prices: every follower's own cost (fuel,
+    discomfort, degradation, regularizers) minus the leader's objective without the payments
+    (its upstream purchase, losses included when its own variables carry them), i.e.
+    ``Σ_f (½ x'Q_f x + c_f'x) − Σ_f g_f'x_f − g_y'y − g_0``. The payments cancel between
+    the players. ``own`` defaults to the leader's best choice for these responses."""
+    value = -float(problem.objective_constant)
+    xs = {}
+    for f in problem.followers:
+        x = np.asarray(responses[f.name], dtype=float).reshape(-1)
+        xs[f.name] = x
+        value += f.own_cost(x)
+        g_f = problem.objective_followers.get(f.name)
+        if g_f is not None:
+            value -= float(np.asarray(g_f, dtype=float) @ x)
+    if problem.n_own == 0 and problem.leader_rows is None:
+        return value
+    lam = np.asarray(problem.price_lo, dtype=float)  # the leader's rows do not hold prices here
+    if own is None:
+        return value - _best_own(problem, lam, xs)
+    g_y = np.zeros(problem.n_own) if problem.objective_own is None else np.asarray(
+        problem.objective_own, dtype=float)
+    return value - float(g_y @ np.asarray(own, dtype=float))
+
+
+def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0) -> SocialSolution:
+    """Minimize :func:`system_cost` over every follower's constraints and the leader's rows
+    jointly (a convex QP, Clarabel). The leader's rows must not involve the prices."""
+    lr = problem.leader_rows
+    if lr is not None and sp.csr_matrix(lr.prices).nnz:
+        raise ValueError("the social optimum has no prices: the leader's rows must not use them")
+    cols, rows = _Columns(), _Rows()
+    hess: list[FloatArray] = []
+    blocks: dict[str, slice] = {}
+    for f in problem.followers:
+        g_f = problem.objective_followers.get(f.name)
+        g_f = np.zeros(f.n) if g_f is None else np.asarray(g_f, dtype=float)
+        blocks[f.name] = cols.add(f.lb, f.ub, f.c - g_f)
+        hess.append(f.q)
+        if f.a_ub.shape[0]:
+            rows.add([(blocks[f.name], f.a_ub)], np.full(f.b_ub.size, -np.inf), f.b_ub)
+        if f.a_eq.shape[0]:
+            rows.add([(blocks[f.name], f.a_eq)], f.b_eq, f.b_eq)
+    g_y = np.zeros(problem.n_own) if problem.objective_own is None else np.asarray(
+        problem.objective_own, dtype=float)
+    own = cols.add(problem.own_lo if problem.own_lo is not None else [],
+                   problem.own_hi if problem.own_hi is not None else [], -g_y)
+    hess.append(np.zeros(problem.n_own))
+    if lr is not None:
+        parts: list[tuple[slice, sp.spmatrix]] = [(own, sp.csr_matrix(lr.own))]
+        parts += [(blocks[name], sp.csr_matrix(mat)) for name, mat in lr.followers.items()]
+        rows.add(parts, lr.lo, lr.hi)
+    # Clarabel (interior point): HiGHS's QP solver stops with "Solve error" on this model once
+    # the loss cuts are in (the spec's prototype saw the same)
+    import clarabel
+
+    a = _matrix_of(rows, cols.n).tocsr()
+    row_lo = np.concatenate(rows.lo) if rows.lo else np.zeros(0)
+    row_hi = np.concatenate(rows.hi) if rows.hi else np.zeros(0)
+    col_lo, col_hi = np.concatenate(cols.lo), np.concatenate(cols.hi)
+    eye = sp.identity(cols.n, format="csr")
+    eq = np.flatnonzero(row_lo == row_hi)
+    up = np.flatnonzero((row_hi < np.inf) & (row_lo != row_hi))
+    dn = np.flatnonzero((row_lo > -np.inf) & (row_lo != row_hi))
+    cu, cl = np.flatnonzero(col_hi < np.inf), np.flatnonzero(col_lo > -np.inf)
+    stacked = sp.vstack([a[eq], a[up], -a[dn], eye[cu], -eye[cl]], format="csc")
+    rhs = np.concatenate([row_hi[eq], row_hi[up], -row_lo[dn], col_hi[cu], -col_lo[cl]])
+    q = np.concatenate(hess)
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.time_limit = float(time_limit_s)
+    solver = clarabel.DefaultSolver(
+        sp.diags(q, format="csc"), np.concatenate(cols.cost), stacked, rhs,
+        [clarabel.ZeroConeT(eq.size),
+         clarabel.NonnegativeConeT(up.size + dn.size + cu.size + cl.size)],
+        settings,
+    )
+    t0 = time.perf_counter()
+    result = solver.solve()
+    solve_s = time.perf_counter() - t0
+    status = {"Solved": SolveStatus.OPTIMAL, "AlmostSolved": SolveStatus.OPTIMAL_INACCURATE,
+              "PrimalInfeasible": SolveStatus.INFEASIBLE, "DualInfeasible": SolveStatus.INFEASIBLE,
+              "MaxTime": SolveStatus.TIMEOUT}.get(str(result.status), SolveStatus.FAILED)
+    if not status.ok:
+        nan = float("nan")
+        return SocialSolution(status, {}, np.full(problem.n_own, nan), nan, solve_s)
+    sol = np.clip(np.asarray(result.x, dtype=float), col_lo, col_hi)
+    responses = {name: sol[blk].copy() for name, blk in blocks.items()}
+    return SocialSolution(status, responses, sol[own].copy(),
+                          system_cost(problem, responses, sol[own]), solve_s)

@@ -237,3 +237,28 @@ def test_t1_social_optimum_and_the_price_of_hierarchy():
     assert social.system_cost == pytest.approx(50.0, abs=1e-5)
     sol = solve_bilevel(problem)
     assert system_cost(problem, sol.responses) == pytest.approx(67.5)
+
+
+def test_stackelberg_gap_by_hand():
+    """T1 at λ = 105 (the local stationary point): best response c = 0.45, profit 30.25, so
+    Δ_L = 51.5 − 30.25 = 21.25; a follower playing c = 0.3 instead loses
+    (4.5 + 18 + 73.5) − (10.125 + 27 + 57.75) = 1.125 and leaves the DSO (105 − 50)·0.7."""
+    from gridbench.cases.stackelberg.kpi import jain_index, stackelberg_gap
+
+    problem = _t1()
+    at_br = stackelberg_gap(problem, [105.0], {"la": [0.45]}, optimum=51.5)
+    assert at_br.leader_regret == pytest.approx(21.25, abs=1e-6)
+    assert at_br.follower_regret["la"] == pytest.approx(0.0, abs=1e-6)
+    assert at_br.gap == pytest.approx(21.25 / 51.5, abs=1e-7)
+    off = stackelberg_gap(problem, [105.0], {"la": [0.3]}, optimum=51.5)
+    assert off.follower_regret["la"] == pytest.approx(1.125, abs=1e-6)
+    assert off.realized_profit == pytest.approx(55.0 * 0.7)
+    assert off.gap == pytest.approx((21.25 + 1.125) / 51.5, abs=1e-7)
+    assert stackelberg_gap(problem, [153.0], {"la": [0.5]}, optimum=51.5).gap == pytest.approx(
+        0.0, abs=1e-7)
+    assert jain_index([2.0, 2.0, 2.0]) == 1.0 and jain_index([3.0, 0.0, 0.0]) == pytest.approx(
+        1 / 3)
+    with pytest.raises(ValueError, match="gains must be finite numbers >= 0"):
+        jain_index([1.0, -1.0])
+    with pytest.raises(ValueError, match="optimum profit must be a finite number > 0"):
+        stackelberg_gap(problem, [105.0], {"la": [0.45]}, optimum=0.0)

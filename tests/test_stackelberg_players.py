@@ -217,3 +217,44 @@ def test_csess_fixes_ev_charging_and_the_flexible_load():
 def test_bad_config_is_a_clear_error(config, message):
     with pytest.raises(ValidationError, match=message):
         StackelbergConfig.model_validate(config)
+
+
+def test_price_projection_box_caps_and_sell_below_buy():
+    """A raw vector with a NaN, entries outside the box, an average above the cap and a sale
+    above the purchase: the NaN takes the tariff, the box clips, one shift τ brings each capped
+    vector's mean to the cap, the sale drops to the purchase; the MILP's optimum is a fixed
+    point (already admissible)."""
+    from gridbench.cases.stackelberg.players import admissible_prices, price_box, tariff_prices
+
+    cfg = StackelbergConfig()
+    d = game_day(cfg, DAY)
+    lo, hi = price_box(cfg, d)
+    raw = tariff_prices(cfg, d).copy()  # λTOU for LA and GB: their mean is above the cap
+    raw[0] = np.nan
+    raw[price_slice("ea").start + 1] = 500.0
+    raw[price_slice("gsess_sell")] = 200.0
+    out = admissible_prices(cfg, d, raw)
+    lam = out.prices
+    cap = cfg.prices.average_cap_ratio * d.tou.mean()
+    assert out.n_nonfinite == 1 and lam[0] == cfg.prices.feed_in_usd_per_mwh
+    assert lam[price_slice("ea").start + 1] == hi[1] and out.n_clipped == 1 + 24
+    for name in ("la", "gsess_buy"):
+        assert lam[price_slice(name)].mean() == pytest.approx(cap, abs=1e-8)
+        assert out.cap_shift[name] > 0
+        tau = out.cap_shift[name]
+        sl = price_slice(name)
+        assert lam[sl] == pytest.approx(np.clip(d.tou - tau, lo[sl], hi[sl]), abs=1e-8)
+    assert np.array_equal(lam[price_slice("gsess_sell")], lam[price_slice("gsess_buy")])
+    assert out.n_sell_capped == 24
+    assert np.all(lam >= lo) and np.all(lam <= hi)
+    with pytest.raises(ValueError, match="95 prices given, expected 96"):
+        admissible_prices(cfg, d, np.zeros(95))
+
+
+def test_the_milps_prices_are_a_fixed_point_of_the_projection(solved):
+    cfg, d, _, sol = solved
+    from gridbench.cases.stackelberg.players import admissible_prices
+
+    out = admissible_prices(cfg, d, sol.prices)
+    assert out.prices == pytest.approx(sol.prices, abs=1e-6)
+    assert out.n_nonfinite == 0 and out.distance <= 1e-5

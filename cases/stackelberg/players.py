@@ -22,7 +22,7 @@ from typing import Final
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.stackelberg.bilevel import BilevelProblem, DualBounds, box_dual_bounds
 from gridbench.cases.stackelberg.config import (
@@ -40,17 +40,21 @@ from gridbench.cases.stackelberg.ev_fleet import (
 )
 from gridbench.cases.stackelberg.follower import FollowerQP
 from gridbench.cases.stackelberg.network import network_rows
+from gridbench.cases.stackelberg.prices import PriceProjection, project_prices
 
 __all__ = [
     "PRICES",
     "GameDay",
+    "admissible_prices",
     "dual_bounds",
     "ea_follower",
     "game_day",
     "gsess_follower",
     "la_follower",
     "leader_problem",
+    "price_box",
     "price_slice",
+    "tariff_prices",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -257,10 +261,33 @@ def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
 
 
 # ---------------------------------------------------------------------------- the leader
-def _price_box(cfg: StackelbergConfig, d: GameDay) -> tuple[FloatArray, FloatArray]:
+def price_box(cfg: StackelbergConfig, d: GameDay) -> tuple[FloatArray, FloatArray]:
+    """``(lo, hi)`` of the 96 prices: ``λFIT ≤ λEA, λGS``, ``π^up ≤ λLA``,
+    ``max(π^up, λFIT) ≤ λGB`` (``λGS ≤ λGB`` implies it), every price ``≤ λTOU``."""
     fit = np.full(T, cfg.prices.feed_in_usd_per_mwh)
-    lo = {"ea": fit, "la": d.upstream, "gsess_buy": d.upstream, "gsess_sell": fit}
+    lo = {"ea": fit, "la": d.upstream, "gsess_buy": np.maximum(d.upstream, fit),
+          "gsess_sell": fit}
     return (np.concatenate([lo[p] for p in PRICES]), np.tile(d.tou, len(PRICES)))
+
+
+def tariff_prices(cfg: StackelbergConfig, d: GameDay) -> FloatArray:
+    """The regulated tariff as the 96 prices (the ``tou`` baseline before projection, and
+    the fallback of a non-finite price): ``λTOU`` for what LA and the storage buy, ``λFIT``
+    for what EA and the storage sell."""
+    fit = np.full(T, cfg.prices.feed_in_usd_per_mwh)
+    return np.concatenate([fit, d.tou, d.tou, fit])
+
+
+def admissible_prices(cfg: StackelbergConfig, d: GameDay, raw: ArrayLike) -> PriceProjection:
+    """``raw`` made admissible by :func:`~.prices.project_prices` with the day's box, the
+    average caps on ``λLA`` and ``λGB`` and ``λGS ≤ λGB``."""
+    lo, hi = price_box(cfg, d)
+    cap = cfg.prices.average_cap_ratio * float(d.tou.mean())
+    return project_prices(
+        raw, lo, hi, tariff_prices(cfg, d),
+        caps={"la": (price_slice("la"), cap), "gsess_buy": (price_slice("gsess_buy"), cap)},
+        sell=price_slice("gsess_sell"), buy=price_slice("gsess_buy"),
+    )
 
 
 def dual_bounds(cfg: StackelbergConfig, d: GameDay,
@@ -271,7 +298,7 @@ def dual_bounds(cfg: StackelbergConfig, d: GameDay,
     1/η)``, battery energy ``2(Λ + c_B + q_B P̄)/η``; EV power and energy the same with
     ``q_EV``, ``p̄`` and ``η_EV``; flexible load and its energy ``2(Λ + q_F F̄)``. ``Λ`` is the
     highest price the leader may post."""
-    lo, hi = _price_box(cfg, d)
+    lo, hi = price_box(cfg, d)
     lam_max, lam_min = float(hi.max()), float(lo.min())
     out = {"ea": box_dual_bounds(followers["ea"], lo, hi, safety=DUAL_SAFETY)}
     la = followers["la"]
@@ -302,7 +329,7 @@ def leader_problem(cfg: StackelbergConfig, d: GameDay) -> BilevelProblem:
     rows of :mod:`.network` with the losses as the leader's own variables."""
     followers = {"ea": ea_follower(cfg, d), "la": la_follower(cfg, d),
                  "gsess": gsess_follower(cfg, d)}
-    lo, hi = _price_box(cfg, d)
+    lo, hi = price_box(cfg, d)
     cap = cfg.prices.average_cap_ratio * float(d.tou.mean())
     n_p = len(PRICES) * T
     rows, rhs = [], []

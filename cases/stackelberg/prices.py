@@ -1,0 +1,105 @@
+"""The DSO's posted prices made admissible (spec §5, "Coupled projection"): what the referee
+does to any price vector before the followers see it, and what it reports.
+
+1. non-finite entries take the fallback (the tariff's value for that entry) — counted;
+2. every entry into its box ``[lo, hi]`` — counted, with the distance moved;
+3. each capped vector (``λLA``, ``λGB``) whose day mean exceeds its cap is shifted down by one
+   scalar ``τ ≥ 0``: ``λ = clip(λ − τ, lo, hi)`` with ``mean(λ) = cap`` (``τ`` by bisection;
+   the mean is continuous and non-increasing in ``τ``, and the config guarantees
+   ``mean(lo) ≤ cap``);
+4. ``λGS ← min(λGS, λGB)`` hour by hour (the storage never sells above its buying price).
+
+The box of ``λGB`` starts at ``max(π^up, λFIT)``: step 4 then keeps ``λGS ≥ λFIT``; the MILP's
+rows ``λGS ≤ λGB`` imply that bound anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["PriceProjection", "project_prices"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PriceProjection:
+    """The admissible prices and what the projection changed: entries replaced because not
+    finite, entries moved into the box, the L2 distance between the finite raw and the final
+    prices, the shift ``τ`` per capped vector (0 where the cap did not bind) and the hours
+    whose selling price was lowered to the buying price."""
+
+    prices: FloatArray
+    n_nonfinite: int
+    n_clipped: int
+    distance: float
+    cap_shift: Mapping[str, float]
+    n_sell_capped: int
+
+
+def _shift_to_cap(v: FloatArray, lo: FloatArray, hi: FloatArray, cap: float,
+                  tol: float = 1e-10) -> tuple[FloatArray, float]:
+    """``clip(v − τ, lo, hi)`` with the smallest ``τ ≥ 0`` that brings its mean to ``cap``."""
+    if float(np.mean(v)) <= cap + tol:
+        return v, 0.0
+    if float(np.mean(lo)) > cap + tol:
+        raise ValueError(f"the cap {cap} lies below the mean of the lower bounds "
+                         f"{float(np.mean(lo))}: no price vector meets it")
+    low, high = 0.0, float(np.max(v - lo))
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if float(np.mean(np.clip(v - mid, lo, hi))) > cap:
+            low = mid
+        else:
+            high = mid
+        if high - low <= tol:
+            break
+    return np.clip(v - high, lo, hi), high
+
+
+def project_prices(
+    raw: ArrayLike,
+    lo: ArrayLike,
+    hi: ArrayLike,
+    fallback: ArrayLike,
+    caps: Mapping[str, tuple[slice, float]],
+    sell: slice,
+    buy: slice,
+) -> PriceProjection:
+    """Steps 1–4 of the module docstring. ``caps`` maps a vector's name to its slice and cap;
+    ``sell``/``buy`` are the storage's selling and buying vectors. A ``ValueError`` when the
+    shapes disagree or a bound is inverted."""
+    v = np.asarray(raw, dtype=float).reshape(-1).copy()
+    lo = np.asarray(lo, dtype=float).reshape(-1)
+    hi = np.asarray(hi, dtype=float).reshape(-1)
+    fallback = np.asarray(fallback, dtype=float).reshape(-1)
+    if not (lo.shape == hi.shape == fallback.shape):
+        raise ValueError(f"bounds and fallback of unequal length: {lo.size}, {hi.size}, "
+                         f"{fallback.size}")
+    if v.shape != lo.shape:
+        raise ValueError(f"{v.size} prices given, expected {lo.size}")
+    if np.any(lo > hi):
+        k = int(np.flatnonzero(lo > hi)[0])
+        raise ValueError(f"price {k}: lower bound {lo[k]} above upper bound {hi[k]}")
+    bad = ~np.isfinite(v)
+    v[bad] = fallback[bad]
+    finite = v.copy()
+    out = np.clip(v, lo, hi)
+    n_clipped = int(np.count_nonzero(out != v))
+    shifts = {}
+    for name, (where, cap) in caps.items():
+        out[where], shifts[name] = _shift_to_cap(out[where], lo[where], hi[where], float(cap))
+    lowered = out[sell] > out[buy]
+    out[sell] = np.minimum(out[sell], out[buy])
+    return PriceProjection(
+        prices=out,
+        n_nonfinite=int(np.count_nonzero(bad)),
+        n_clipped=n_clipped,
+        distance=float(np.linalg.norm(out[~bad] - finite[~bad])),
+        cap_shift=shifts,
+        n_sell_capped=int(np.count_nonzero(lowered)),
+    )

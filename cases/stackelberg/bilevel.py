@@ -412,7 +412,7 @@ def solve_bilevel(
     blocks must equal their QP best responses: spec §8, T4)."""
     import highspy
 
-    from gridbench.cases.highs import quiet_highs_banner
+    from gridbench.cases.highs import highs_lp, new_highs
 
     if dual_scale <= 0 or not np.isfinite(dual_scale):
         raise ValueError(f"dual_scale must be a finite number > 0, got {dual_scale}")
@@ -515,27 +515,13 @@ def solve_bilevel(
             parts.append((blk.x, mat[:, blk.reduced.free]))
         rows.add(parts, lo, hi)
 
-    quiet_highs_banner()
-    h = highspy.Highs()
-    for key, val in (("output_flag", False), ("threads", 1), ("random_seed", 0),
-                     ("time_limit", float(time_limit_s)), ("mip_rel_gap", float(mip_gap)),
-                     ("mip_feasibility_tolerance", 1e-9), ("primal_feasibility_tolerance", 1e-9)):
-        h.setOptionValue(key, val)
-    a = _matrix_of(rows, cols.n)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = cols.n, rows.m
-    lp.col_cost_ = np.concatenate(cols.cost)
-    lp.col_lower_, lp.col_upper_ = np.concatenate(cols.lo), np.concatenate(cols.hi)
-    lp.row_lower_ = np.concatenate(rows.lo) if rows.lo else np.zeros(0)
-    lp.row_upper_ = np.concatenate(rows.hi) if rows.hi else np.zeros(0)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(float)
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols.n, rows.m
-    integer = np.concatenate(cols.integer)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                       for b in integer]
+    h = new_highs(time_limit=float(time_limit_s), mip_rel_gap=float(mip_gap),
+                  mip_feasibility_tolerance=1e-9, primal_feasibility_tolerance=1e-9)
+    lp = highs_lp(
+        _matrix_of(rows, cols.n), np.concatenate(cols.cost), np.concatenate(cols.lo),
+        np.concatenate(cols.hi), np.concatenate(rows.lo) if rows.lo else np.zeros(0),
+        np.concatenate(rows.hi) if rows.hi else np.zeros(0), np.concatenate(cols.integer),
+    )
     t0 = time.perf_counter()
     h.passModel(lp)
     h.run()
@@ -613,7 +599,7 @@ def _best_own(problem: BilevelProblem, lam: FloatArray, xs: Mapping[str, FloatAr
     within ``tol``)."""
     import highspy
 
-    from gridbench.cases.highs import quiet_highs_banner
+    from gridbench.cases.highs import highs_lp, new_highs
 
     n_y = problem.n_own
     g_y = np.zeros(n_y) if problem.objective_own is None else np.asarray(
@@ -631,21 +617,8 @@ def _best_own(problem: BilevelProblem, lam: FloatArray, xs: Mapping[str, FloatAr
     if n_y == 0:  # nothing to optimize: the rows hold or they do not
         met = np.all(row_lo <= tol) and np.all(row_hi >= -tol)
         return 0.0 if met else float("-inf")
-    own = sp.csc_matrix(lr.own)
-    quiet_highs_banner()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_y, own.shape[0]
-    lp.col_cost_ = -g_y
-    lp.col_lower_, lp.col_upper_ = lo, hi
-    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = own.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = own.indices.astype(np.int32)
-    lp.a_matrix_.value_ = own.data.astype(float)
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_y, own.shape[0]
+    h = new_highs()
+    lp = highs_lp(lr.own, -g_y, lo, hi, row_lo, row_hi)
     h.passModel(lp)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:

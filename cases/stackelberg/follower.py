@@ -190,44 +190,18 @@ class BestResponder:
     def __init__(self, qp: FollowerQP) -> None:
         import highspy
 
-        from gridbench.cases.highs import quiet_highs_banner
+        from gridbench.cases.highs import diagonal_hessian, highs_lp, new_highs
 
-        quiet_highs_banner()
         self.qp = qp
-        h = highspy.Highs()
-        for key, val in (("output_flag", False), ("threads", 1), ("random_seed", 0),
-                         ("primal_feasibility_tolerance", 1e-8),
-                         ("dual_feasibility_tolerance", 1e-8)):
-            h.setOptionValue(key, val)
-        rows = sp.vstack([qp.a_ub, qp.a_eq], format="csr")
-        lower = np.concatenate([np.full(qp.a_ub.shape[0], -np.inf), qp.b_eq])
-        upper = np.concatenate([qp.b_ub, qp.b_eq])
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = qp.n, rows.shape[0]
-        lp.col_cost_ = qp.c.copy()
-        lp.col_lower_, lp.col_upper_ = qp.lb.copy(), qp.ub.copy()
-        lp.row_lower_, lp.row_upper_ = lower, upper
-        csc = rows.tocsc()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data.astype(float)
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = qp.n, rows.shape[0]
-        status = h.passModel(lp)
-        if status == highspy.HighsStatus.kError:
+        h = new_highs(primal_feasibility_tolerance=1e-8, dual_feasibility_tolerance=1e-8)
+        lp = highs_lp(sp.vstack([qp.a_ub, qp.a_eq]), qp.c, qp.lb, qp.ub,
+                      np.concatenate([np.full(qp.a_ub.shape[0], -np.inf), qp.b_eq]),
+                      np.concatenate([qp.b_ub, qp.b_eq]))
+        if h.passModel(lp) == highspy.HighsStatus.kError:
             raise ValueError(f"follower {qp.name!r}: HiGHS refused the model")
-        nz = np.flatnonzero(qp.q > 0)
-        if nz.size:
-            hess = highspy.HighsHessian()
-            hess.dim_ = qp.n
-            hess.format_ = highspy.HessianFormat.kTriangular
-            start = np.zeros(qp.n + 1, dtype=np.int32)
-            start[1:] = np.cumsum(qp.q > 0)
-            hess.start_ = start
-            hess.index_ = nz.astype(np.int32)
-            hess.value_ = qp.q[nz].astype(float)
-            if h.passHessian(hess) == highspy.HighsStatus.kError:
-                raise ValueError(f"follower {qp.name!r}: HiGHS refused the Hessian")
+        hess = diagonal_hessian(qp.q)
+        if hess is not None and h.passHessian(hess) == highspy.HighsStatus.kError:
+            raise ValueError(f"follower {qp.name!r}: HiGHS refused the Hessian")
         self._h = h
         self._cols = np.arange(qp.n, dtype=np.int32)
 

@@ -76,14 +76,10 @@ def _gap(upper: float, lower: float) -> float:
 
 def _new_highs(time_limit_s: float, mip_gap: float, abs_gap: float):
     """A quiet, single-threaded, seeded ``highspy.Highs`` with the solve's limits."""
-    import highspy
+    from gridbench.cases.highs import new_highs
 
-    h = highspy.Highs()
-    for key, val in (("output_flag", False), ("threads", 1), ("random_seed", 0),
-                     ("time_limit", float(time_limit_s)), ("mip_rel_gap", float(mip_gap)),
-                     ("mip_abs_gap", max(float(abs_gap), 1e-6))):
-        h.setOptionValue(key, val)
-    return h
+    return new_highs(time_limit=float(time_limit_s), mip_rel_gap=float(mip_gap),
+                     mip_abs_gap=max(float(abs_gap), 1e-6))
 
 
 def _failed(h, stage: str, t0: float) -> SolveInfo:

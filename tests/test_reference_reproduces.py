@@ -35,7 +35,7 @@ ABS_TOL = 1e-6
 #: Deterministic methods re-evaluated (where the reference holds them) and one RL agent.
 PLANNERS = ("oracle", "day-ahead", "rule", "idle", "full-smoothing")
 RL_METHOD = {"ses-carbon-ieee33-v0": "ppo", "loss-arbitrage-ieee33-v0": "ppo",
-             "sgls-ieee33-v0": "ppo-kl", "sgls-ieee30-v0": "ppo-kl"}
+             "sgls-ieee33-v0": "ppo", "sgls-ieee30-v0": "ppo"}
 #: Row columns compared: every KPI the leaderboard ranks (timings and provenance differ).
 KPIS = ("cost", "emissions_t", "soc_dev_max", "soc_dev_end", "tie_mse", "viol_voltage_puh",
         "viol_soc", "viol_line", "viol_balance", "feasible", "reward_sum", "n_steps", "status",

@@ -19,12 +19,9 @@ FULL_CASES ?= ses-carbon-ieee33-v0 loss-arbitrage-ieee33-v0
 # The SGLS cases run their solvers and baselines (about 15 s of solver time per day and
 # case: Pyomo/HiGHS MILPs, a scenario program, 96 MPC re-solves; the Shapley shares come
 # precomputed from cases/sgls/shapley/) and evaluate the shipped agents (results/agents/):
-# the fair-protocol ppo and PPO variants and the paper's reproductions on both cases, the
-# off-policy agents on IEEE 33 (their IEEE 30 reference is still to run: `gridbench run
-# --case sgls-ieee30-v0 --method sac` would train one).
+# the fair-protocol ppo, PPO variants, SAC, TD3 and DDPG and the paper's reproductions.
 SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
-SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair ppo-kl ppo-clip-kl
-SGLS33_RL ?= sac td3 ddpg
+SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair sac td3 ddpg ppo-kl ppo-clip-kl
 
 .PHONY: bench bench-compare test lint env clean
 
@@ -57,8 +54,6 @@ bench: env
 	$(BIN)/gridbench run $(FULL_CASES:%=--case %) --family rl --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench run $(SGLS_CASES:%=--case %) $(SGLS_RL:%=--method %) --seeds $(SEEDS) \
-	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
-	$(BIN)/gridbench run --case sgls-ieee33-v0 $(SGLS33_RL:%=--method %) --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json

@@ -9,7 +9,8 @@ cost and each cost term, emissions, SOC deviations, tie-line MSE, violations, fe
 the reward and the step count — within :data:`REL_TOL` or :data:`ABS_TOL` (BLAS and SIMD
 reductions may differ in the last bits between CPUs, and the shipped loss-arbitrage PPO agent
 reproduces its reference row's ``cost_loss_reduction`` to 4e-8 $, not bit for bit, measured
-2026-12-06; a change of the physics, the accounting or a method moves them by orders more).
+2026-12-06; a change of the physics, the accounting or a method moves them by orders more;
+the RL agent within :data:`RL_REL_TOL` or :data:`RL_ABS_TOL`, its policy being float32).
 A refactor that changes a number fails here; a deliberate change re-runs the affected
 reference rows (README, "Current leaderboard")."""
 
@@ -32,6 +33,12 @@ REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference"
 REL_TOL = 1e-9
 #: Absolute tolerance ($, MW², t, pu·h: a micro-unit).
 ABS_TOL = 1e-6
+#: The RL agent's tolerances: its policy is a float32 network whose last bits depend on the
+#: CPU's kernels (measured 2026-12-06 on another host than the reference's: the SES-carbon
+#: PPO's day costs 3767.625004 against the stored 3767.624999 $, 1.6e-9 relative); a change
+#: of the physics or the accounting still moves a day by orders more.
+RL_REL_TOL = 1e-7
+RL_ABS_TOL = 1e-5
 #: Deterministic methods re-evaluated (where the reference holds them) and one RL agent.
 PLANNERS = ("oracle", "day-ahead", "rule", "idle", "full-smoothing")
 RL_METHOD = {"ses-carbon-ieee33-v0": "ppo", "loss-arbitrage-ieee33-v0": "ppo",
@@ -76,8 +83,10 @@ def test_reference_rows_reproduce(reference, case_id):
                 same = want == got
             else:
                 want, got = float(want), float(got)
+                rl = name == RL_METHOD[case_id]
                 same = (math.isnan(want) and math.isnan(got)) or math.isclose(
-                    got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+                    got, want, rel_tol=RL_REL_TOL if rl else REL_TOL,
+                    abs_tol=RL_ABS_TOL if rl else ABS_TOL)
             if not same:
                 mismatches.append(f"{name} {day} {key}: stored {want!r}, now {got!r}")
     assert mismatches == []

@@ -114,7 +114,7 @@ def box_dual_bounds(
     if np.any(coupled & free & (np.isfinite(qp.lb) | np.isfinite(qp.ub))):
         j = int(np.flatnonzero(coupled & free)[0])
         raise ValueError(
-            f"follower {qp.name!r}: variable {qp._label(j)} appears in a row, so its bound "
+            f"follower {qp.name!r}: variable {qp.label(j)} appears in a row, so its bound "
             "duals need the caller's own bound"
         )
     bt = qp.price_map.T.tocsr()

@@ -96,7 +96,7 @@ class FollowerQP:
         if bad.size:
             j = int(bad[0])
             raise ValueError(
-                f"follower {name!r}: bounds of variable {self._label(j)} are [{lb[j]}, {ub[j]}]; "
+                f"follower {name!r}: bounds of variable {self.label(j)} are [{lb[j]}, {ub[j]}]; "
                 "valid: lb <= ub, lb < inf, ub > -inf"
             )
         set_(self, "lb", lb)
@@ -123,7 +123,8 @@ class FollowerQP:
         """Number of decision variables."""
         return int(self.q.size)
 
-    def _label(self, j: int) -> str:
+    def label(self, j: int) -> str:
+        """Variable ``j`` as errors name it: its name, else its index."""
         return repr(self.variables[j]) if self.variables else str(j)
 
     def prices(self, prices: ArrayLike) -> FloatArray:

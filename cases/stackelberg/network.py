@@ -108,13 +108,19 @@ class NetworkRows:
     own_lo: FloatArray
     own_hi: FloatArray
     objective_own: FloatArray
+    n_branch: int
     n_per_hour: int
 
     def own_slice(self, what: str, t: int) -> slice:
-        """Columns of ``flow``, ``loss`` or ``v`` at hour ``t``."""
-        n_br = self.n_per_hour // 3  # 2·n_branch + (n_bus − 1) = 3·n_branch when radial
-        start = t * self.n_per_hour + {"flow": 0, "loss": n_br, "v": 2 * n_br}[what]
-        return slice(start, start + n_br)
+        """Columns of ``flow``, ``loss`` or ``v`` at hour ``t`` (``n_branch`` entries each:
+        the feeder is radial, so the buses but the substation are as many)."""
+        start = _own_column(t, what, 0, self.n_branch, self.n_per_hour)
+        return slice(start, start + self.n_branch)
+
+
+def _own_column(t: int, what: str, k: int, n_branch: int, per_hour: int) -> int:
+    """Column of entry ``k`` of ``flow``, ``loss`` or ``v`` at hour ``t``."""
+    return t * per_hour + {"flow": 0, "loss": n_branch, "v": 2 * n_branch}[what] + k
 
 
 def network_rows(cfg: StackelbergConfig, d: GameDay,
@@ -164,7 +170,7 @@ def network_rows(cfg: StackelbergConfig, d: GameDay,
     row = 0
 
     def own(t: int, what: str, k: int) -> int:
-        return t * per_hour + {"flow": 0, "loss": n_br, "v": 2 * n_br}[what] + k
+        return _own_column(t, what, k, n_br, per_hour)
 
     def entry(col: int, val: float) -> None:
         own_r.append(row)
@@ -218,4 +224,4 @@ def network_rows(cfg: StackelbergConfig, d: GameDay,
         own=sp.csr_matrix((own_v, (own_r, own_c)), shape=(n_rows, n_own)),
         followers={name: sp.vstack(blocks, format="csr") for name, blocks in x_blocks.items()},
     )
-    return NetworkRows(rows, own_lo, own_hi, objective, per_hour)
+    return NetworkRows(rows, own_lo, own_hi, objective, n_br, per_hour)

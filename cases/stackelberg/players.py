@@ -312,11 +312,12 @@ def dual_bounds(cfg: StackelbergConfig, d: GameDay,
     p_max = g.n_battery * g.battery_mw
     base = lam_max + g.degradation_usd_per_mwh + g.q * p_max
     ev_base = lam_max + g.ev.charge_q * float(d.ev.charge_max.max())
-    f_base = 2 * (lam_max + g.flexible_load.q * float(gs.ub[4 * T:5 * T].max()))
+    names = [v.split("[")[0] for v in gs.variables]
+    f_max = float(gs.ub[[k for k, name in enumerate(names) if name == "f"]].max())
+    f_base = 2 * (lam_max + g.flexible_load.q * f_max)
     per_block = {"pc": base * (1 + 1 / g.efficiency), "pd": base * (1 + 1 / g.efficiency),
                  "E": 2 * base / g.efficiency, "pev": ev_base * (1 + 1 / d.ev.efficiency),
                  "X": 2 * ev_base / d.ev.efficiency, "f": f_base, "e": f_base}
-    names = [v.split("[")[0] for v in gs.variables]
     b = DUAL_SAFETY * np.array([per_block[name] for name in names])
     out["gsess"] = DualBounds(np.zeros(0), b, b)
     return out

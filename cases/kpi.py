@@ -78,8 +78,9 @@ VIOLATION_KEYS: Final[tuple[str, ...]] = (
 )
 #: Keys the referee adds to every step ``info`` next to the KPIs (see ``cases/referee/``):
 #: ``next_layer``/``next_step`` locate the step the next action applies to and
-#: ``next_action_low``/``next_action_high`` are its feasible box in MW (all four ``None`` once
-#: the day is over).
+#: ``next_action_low``/``next_action_high`` are its feasible box in MW and
+#: ``next_penalty_free_low``/``_high`` that box without the reward's soft limits (all six
+#: ``None`` once the day is over).
 REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "projection",
     "layer",
@@ -91,11 +92,19 @@ REFEREE_INFO_KEYS: Final[tuple[str, ...]] = (
     "next_step",
     "next_action_low",
     "next_action_high",
+    "next_penalty_free_low",
+    "next_penalty_free_high",
 )
 
-_NEXT_KEYS: Final[frozenset[str]] = frozenset(
-    {"next_layer", "next_step", "next_action_low", "next_action_high"}
+#: The ``info`` keys of the next step's boxes (``DispatchCore.next_boxes``).
+NEXT_BOX_KEYS: Final[tuple[str, ...]] = (
+    "next_action_low",
+    "next_action_high",
+    "next_penalty_free_low",
+    "next_penalty_free_high",
 )
+
+_NEXT_KEYS: Final[frozenset[str]] = frozenset({"next_layer", "next_step", *NEXT_BOX_KEYS})
 
 #: Tolerance on the SOC range check of :func:`validate_step_info`.
 _SOC_TOL: Final[float] = 1e-6
@@ -263,7 +272,7 @@ def _check_referee_value(key: str, value: object) -> str | None:
         return None
     if key in _NEXT_KEYS and value is None:  # the day is over
         return None
-    if key in ("next_action_low", "next_action_high"):
+    if key in NEXT_BOX_KEYS:
         box = np.asarray(value) if isinstance(value, (np.ndarray, list, tuple)) else None
         if box is None or box.ndim != 1 or box.dtype.kind not in "fiu":
             return f"{key} (expected a 1-D array of MW setpoints, got {type(value).__name__})"

@@ -22,7 +22,12 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
   (:func:`feasible_action`). The neutral point is the idle action clipped into the box, or,
   for the entries the case's action layout marks ``neutral="middle"`` (ramp-limited
   generators, whose idle output is out of reach once they run), the middle of the box, i.e.
-  their last output.
+  their last output;
+* ``penalty_free``: the same on the step's *penalty-free* box,
+  ``info["next_penalty_free_low"/"_high"]``: the feasible box narrowed to the reward's soft
+  limits (SES-carbon's SOC window 0.2–0.8, penalized at 600 $/(SOC·h) beyond it; the solvers
+  see that penalty in their objective and never pay it). Where a case has no soft limits the
+  two boxes coincide, and so do the maps.
 
 Each centred map is the same equation (:func:`centred_on`), entry by entry:
 
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_MAPS",
+    "STEP_BOX_KEYS",
     "AgentActionMap",
     "action_map",
     "agent_action_map",
@@ -56,7 +62,13 @@ __all__ = [
 ]
 
 #: ``env.action_map`` values of the hyperparameter file.
-ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible")
+ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible", "penalty_free")
+
+#: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
+STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {
+    "feasible": ("next_action_low", "next_action_high"),
+    "penalty_free": ("next_penalty_free_low", "next_penalty_free_high"),
+}
 
 #: An action map as the controller calls it: ``(agent's action, step info) → MW``.
 AgentActionMap = Callable[[NDArray[Any], "Mapping[str, Any] | None"], NDArray[Any]]
@@ -145,16 +157,19 @@ def feasible_action(
     info: Mapping[str, Any] | None,
     idle: NDArray[Any],
     middle: NDArray[np.bool_] | None = None,
+    box: str = "feasible",
 ) -> NDArray[np.float64]:
-    """[-1, 1] → the step's feasible box ``info["next_action_low"/"_high"]`` with 0 at the
-    idle action clipped into it, or at its middle where ``middle`` is set
-    (:func:`centred_on`). A ``ValueError`` names the missing keys when ``info`` (the reset or
-    the previous step's) carries no box, e.g. after the day's last step."""
-    low = None if info is None else info.get("next_action_low")
-    high = None if info is None else info.get("next_action_high")
+    """[-1, 1] → the step's box ``box`` of :data:`STEP_BOX_KEYS` (the feasible box
+    ``info["next_action_low"/"_high"]`` by default) with 0 at the idle action clipped into it,
+    or at its middle where ``middle`` is set (:func:`centred_on`). A ``ValueError`` names the
+    missing keys when ``info`` (the reset or the previous step's) carries no box, e.g. after
+    the day's last step."""
+    low_key, high_key = STEP_BOX_KEYS[box]
+    low = None if info is None else info.get(low_key)
+    high = None if info is None else info.get(high_key)
     if low is None or high is None:
         raise ValueError(
-            "the 'feasible' action map needs info['next_action_low'] and info['next_action_high'] "
+            f"the {box!r} action map needs info[{low_key!r}] and info[{high_key!r}] "
             "of the step about to be played (the referee's reset or previous step info)"
         )
     low = np.asarray(low, dtype=np.float64)
@@ -170,14 +185,15 @@ def agent_action_map(
 ) -> AgentActionMap:
     """The map ``name`` of :data:`ACTION_MAPS` for ``space`` as ``(action, info) → MW``
     (``idle``: the env's idle action; ``middle``: the entries centred on the middle of the
-    step's box, :func:`neutral_middle`; only ``feasible`` reads ``info`` and ``middle``)."""
-    if name == "feasible":
+    step's box, :func:`neutral_middle`; only the step-box maps ``feasible`` and
+    ``penalty_free`` read ``info`` and ``middle``)."""
+    if name in STEP_BOX_KEYS:
         centre = np.asarray(idle, dtype=np.float64).copy()
         mid = None if middle is None or not np.any(middle) else np.asarray(middle, dtype=bool)
         dtype = space.dtype
 
         def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
-            return feasible_action(action, info, centre, mid).astype(dtype)
+            return feasible_action(action, info, centre, mid, name).astype(dtype)
 
         return on_step_box
     if name not in ACTION_MAPS:

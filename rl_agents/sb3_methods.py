@@ -54,6 +54,7 @@ from gridbench.cases.contracts import Budget, Case, MethodFamily
 from gridbench.cases.registry import load_entry_point, register_method
 from gridbench.rl_agents.agent_view import (
     ACTION_MAPS,
+    STEP_BOX_KEYS,
     AgentActionMap,
     action_map,
     agent_action_map,
@@ -473,10 +474,10 @@ def make_training_env(
         env = TransformReward(env, lambda r: scale * r)
     physical = env.action_space
     idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
-    if plan.action_map == "feasible":
+    if plan.action_map in STEP_BOX_KEYS:
         from gridbench.rl_agents.feasible_action import FeasibleBoxAction
 
-        env = FeasibleBoxAction(env, idle, neutral_middle(case))
+        env = FeasibleBoxAction(env, idle, neutral_middle(case), plan.action_map)
     elif plan.action_map == "idle_centred":
         from gymnasium.wrappers import TransformAction
 

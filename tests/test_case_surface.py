@@ -15,6 +15,7 @@ from gridbench.cases.contracts import (
     FormulatedCase,
     PlanningCase,
 )
+from gridbench.cases.kpi import NEXT_BOX_KEYS
 from gridbench.cases.registry import case_ids, make_case
 
 BUILT_IN = tuple(i for i in case_ids() if not i.startswith(("toy", "test")))
@@ -113,3 +114,27 @@ def test_an_action_inside_the_infos_feasible_box_is_executed_unchanged(case):
         done = terminated or truncated
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
     assert info["next_action_low"] is None and info["next_action_high"] is None
+
+
+def test_an_action_inside_the_infos_penalty_free_box_is_neither_projected_nor_penalized(case):
+    """``info["next_penalty_free_low"/"_high"]`` lies inside the feasible box, and a day of
+    uniform draws inside it is never projected and never leaves the SOC window (the soft limit
+    SES-carbon penalizes; a case without soft limits reports its feasible box again); all of
+    the next step's boxes are ``None`` after the day's last step."""
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    rng = np.random.default_rng(1)
+    _, info = env.reset(seed=0)
+    done = False
+    while not done:
+        low, high = info["next_penalty_free_low"], info["next_penalty_free_high"]
+        assert np.all(info["next_action_low"] <= low) and np.all(low <= high)
+        assert np.all(high <= info["next_action_high"])
+        action = rng.uniform(low, high).astype(np.float32)
+        action = np.clip(action, np.float32(low), np.float32(high))
+        action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
+        action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
+        _, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
+        assert info["soc_violation"] <= 1e-9, (info["layer"], info["step"])
+    assert all(info[key] is None for key in NEXT_BOX_KEYS)

@@ -129,7 +129,9 @@ def _probe_observations(case: _ToyCase, n: int = 24) -> list[np.ndarray]:
 def _actions(method: SB3Method, case: _ToyCase, observations: list[np.ndarray]) -> np.ndarray:
     ctrl = method.controller(case, TEST_DAYS[1])
     space = case.make_env(day=TEST_DAYS[1]).action_space
-    info = {"next_action_low": space.low, "next_action_high": space.high}  # the static box
+    # the static box, as both step boxes
+    info = {"next_action_low": space.low, "next_action_high": space.high,
+            "next_penalty_free_low": space.low, "next_penalty_free_high": space.high}
     ctrl.reset(observations[0], info)
     return np.stack([ctrl.act(o, info) for o in observations])
 
@@ -322,7 +324,7 @@ def test_hyperparameter_file() -> None:
             assert plan.kwargs["train_freq"] == plan.kwargs["gradient_steps"] == 1
         # the fair set-up is every default's; the fallback budget of an unlisted case
         assert (plan.reward_baseline, plan.action_map, plan.obs_norm) == (
-            "idle", "feasible", "train_days"
+            "idle", "penalty_free", "train_days"
         )
         assert training_plan(name, "reference", 24, case_id="other-v0").timesteps == 20_000
     assert training_plan("ppo", "reference", 24, case_id=ses).policy_kwargs["log_std_init"] == -1.2

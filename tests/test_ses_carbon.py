@@ -413,6 +413,32 @@ def test_step_bounds_equal_storage_power_bounds():
         np.testing.assert_array_equal(high[:N_GT], 0.3)
 
 
+def test_penalty_free_bounds_keep_the_soc_window_hand_checked():
+    """E = 1.2 MWh, p_max = 0.3 MW, η_ch = 0.95, η_dis = 0.8, window 0.2–0.8, Δt = 1 h:
+    SOC 0.5 → [−0.3, 0.288] (discharge to 0.2 is 0.3·1.2·0.8 MW at the grid); SOC 0.25 →
+    [−0.3, 0.048]; SOC 0.78 → [−0.02·1.2/0.95, 0.3]; SOC 0.1 (below the window) → [−0.3, 0]:
+    only charging back, or idling. The turbines keep their static box [0, 0.3]."""
+    env, _, _ = _env()
+    core = env.unwrapped.core
+    expected = {0.5: (-0.3, 0.288), 0.25: (-0.3, 0.048), 0.78: (-0.024 / 0.95, 0.3),
+                0.1: (-0.3, 0.0)}  # fmt: skip
+    for soc, (lo, hi) in expected.items():
+        core.energy_mwh = np.full(N_ST, soc * CFG.storage.energy_mwh)
+        low, high = core.penalty_free_step_bounds()
+        np.testing.assert_allclose(low[N_GT:], lo, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(high[N_GT:], hi, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(low[:N_GT], 0.0)
+        np.testing.assert_array_equal(high[:N_GT], 0.3)
+    # the info's box is that box inside the feasible one; a step at its bounds pays no penalty
+    core.energy_mwh = np.full(N_ST, 0.5 * CFG.storage.energy_mwh)
+    boxes = core.next_boxes()
+    np.testing.assert_allclose(boxes["next_penalty_free_high"][N_GT:], 0.288, rtol=1e-12)
+    np.testing.assert_allclose(boxes["next_action_high"][N_GT:], 0.3)
+    *_, info = env.step(boxes["next_penalty_free_high"])
+    np.testing.assert_allclose(info["soc"], 0.2, rtol=1e-12)
+    assert info["soc_violation"] == 0.0 and info["reward_terms"]["soc_penalty"] == 0.0
+
+
 def test_registered_and_case_api():
     case = make_case("ses-carbon-ieee33-v0")
     assert isinstance(case, SesCarbonCase)

@@ -138,6 +138,13 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
     assert feasible_action(np.full(3, -0.5), info, idle, middle).tolist() == [-1.0, 1.375, -0.75]
     with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
         feasible_action(np.zeros(3), {"next_action_low": None}, idle)
+    # the penalty-free map reads its own keys, with the same equation
+    soft = {"next_penalty_free_low": np.array([-1.0, 1.0, -1.0]),
+            "next_penalty_free_high": np.array([0.5, 3.0, -0.5])}
+    assert feasible_action(np.full(3, 0.5), soft, idle, box="penalty_free").tolist() == [
+        0.25, 2.0, -0.5]  # fmt: skip
+    with pytest.raises(ValueError, match="needs info\\['next_penalty_free_low'\\]"):
+        feasible_action(np.zeros(3), info, idle, box="penalty_free")
 
 
 @pytest.mark.parametrize("case_id", ["loss-arbitrage-ieee33-v0", "sgls-ieee30-v0"])

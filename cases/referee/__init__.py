@@ -43,9 +43,12 @@ will be applied: the step after this one, the next layer's first step after a la
 both ``None`` after the day's last step), ``next_action_low``/``next_action_high`` (that
 step's feasible box: the static box of its layer ∩ the state-dependent step bounds, so that an
 agent or a controller can map its output onto what will be executed unchanged; ``None`` after
-the day's last step too) and ``reward_terms``. The reset ``info`` holds
+the day's last step too), ``next_penalty_free_low``/``_high`` (that box narrowed to the
+reward's soft limits, e.g. SES-carbon's SOC window; the same where a case has none;
+``DispatchCore.penalty_free_step_bounds``) and ``reward_terms``. The reset ``info`` holds
 ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
 (the day's first step, as ``layer`` and ``step``), ``next_action_low``/``next_action_high``,
+``next_penalty_free_low``/``_high``,
 ``soc`` (initial SOC per storage, from
 :meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
 device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gridbench.cases.kpi import StepKPI
+from gridbench.cases.kpi import NEXT_BOX_KEYS, StepKPI
 from gridbench.cases.projection import (
     DEFAULT_TOL,
     ProjectionError,
@@ -109,6 +109,15 @@ class DispatchCore(ABC):
         """State-dependent ``(low, high)`` at the current step (default: the static box of the
         current layer). Intersected with the static box before projecting."""
         return self.action_bounds(self.layer)
+
+    def penalty_free_step_bounds(self) -> tuple[ArrayLike, ArrayLike] | None:
+        """The part of :meth:`step_bounds` that the reward does not penalize either, where the
+        case has *soft* device limits (e.g. SES-carbon's SOC window 0.2–0.8, a penalty beyond
+        it, inside the hard 0–1 that :meth:`step_bounds` enforces); ``None`` (the default)
+        where it has none, so the two boxes coincide. It must lie inside :meth:`step_bounds`
+        wherever the state allows (an SOC already outside its window allows only moves back
+        into it, or idling)."""
+        return None
 
     def project_coupled(self, setpoints: FloatArray) -> FloatArray:
         """Project box-feasible setpoints onto coupled limits (default: none)."""
@@ -288,6 +297,27 @@ class DispatchCore(ABC):
         low, high = checked_bounds("step_bounds()", self.step_bounds(), self._action_dim)
         return np.maximum(low, s_low), np.minimum(high, s_high)
 
+    def next_boxes(self) -> dict[str, FloatArray]:
+        """The boxes of the step about to be played, as the ``info`` keys that carry them:
+        ``next_action_low``/``_high`` (:meth:`current_bounds`, what the referee executes without
+        projecting) and ``next_penalty_free_low``/``_high`` (that box narrowed to
+        :meth:`penalty_free_step_bounds`, clipped into it; the same arrays where the case has
+        no soft limits)."""
+        low, high = self.current_bounds()
+        soft = self.penalty_free_step_bounds()
+        if soft is None:
+            free_low, free_high = low, high
+        else:
+            s_low, s_high = checked_bounds("penalty_free_step_bounds()", soft, self._action_dim)
+            free_low = np.clip(s_low, low, high)
+            free_high = np.clip(s_high, free_low, high)
+        return {
+            "next_action_low": low,
+            "next_action_high": high,
+            "next_penalty_free_low": free_low,
+            "next_penalty_free_high": free_high,
+        }
+
     def reset(self, day: datetime.date, rng: np.random.Generator) -> None:
         """Start ``day``: load data and state, rewind the clock, clear the record."""
         self._day = coerce_day(day)
@@ -442,11 +472,12 @@ class DispatchCore(ABC):
     def reset_info(self) -> dict[str, Any]:
         """Fresh reset ``info``: position, day, ``next_layer``/``next_step`` (the first step),
         ``next_action_low``/``next_action_high`` (its feasible box, :meth:`current_bounds`),
-        ``idle_action`` and the initial ``soc``."""
+        ``next_penalty_free_low``/``_high`` (:meth:`next_boxes`), ``idle_action`` and the
+        initial ``soc``."""
         spec, k = self._timeline.position(self._t)
         info = self.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
         info["next_layer"], info["next_step"] = spec.layer.value, k  # the day's first step
-        info["next_action_low"], info["next_action_high"] = self.current_bounds()
+        info.update(self.next_boxes())
         info["idle_action"] = self.idle_action()
         info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
@@ -457,16 +488,16 @@ class DispatchCore(ABC):
         it has executed ``record``), ``None`` after the day's last step; so are
         ``next_action_low``/``next_action_high``, the feasible box of that next step
         (:meth:`current_bounds`: the static box of its layer ∩ the state-dependent
-        :meth:`step_bounds`, e.g. what the storage's energy still allows)."""
+        :meth:`step_bounds`, e.g. what the storage's energy still allows), and
+        ``next_penalty_free_low``/``_high``, that box without the reward's soft limits
+        (:meth:`next_boxes`)."""
         info = record.kpi.to_info()
         info["projection"] = record.projection.to_info()
         info.update(self.position_info(record.layer, record.step, record.time_h, record.step_hours))
         info["next_layer"], info["next_step"] = self._timeline.next_decision(
             record.layer, record.step
         )
-        info["next_action_low"], info["next_action_high"] = (
-            (None, None) if record.done else self.current_bounds()
-        )
+        info.update(dict.fromkeys(NEXT_BOX_KEYS) if record.done else self.next_boxes())
         info["reward_terms"] = dict(record.reward_terms)
         return info
 

@@ -14,6 +14,7 @@ from gymnasium.utils import seeding
 from numpy.typing import ArrayLike, NDArray
 from pettingzoo import ParallelEnv
 
+from gridbench.cases.kpi import NEXT_BOX_KEYS
 from gridbench.cases.projection import ProjectionError, measure_projection
 from gridbench.cases.referee.boxes import Bounds, FloatArray, finite_bounds, float32_box
 from gridbench.cases.referee.core import DispatchCore, as_float_array
@@ -87,12 +88,13 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
     so a follower sees what its leader will execute. Coupled limits apply to the joint vector
     when the last stage executes the physics. Intermediate stages return reward 0 and an
     ``info`` without KPIs (``layer``, ``step``, ``time_h``, ``step_hours``, ``day``,
-    ``next_layer``, ``next_step`` and ``next_action_low``/``_high`` — the same step, which the
+    ``next_layer``, ``next_step`` and the next step's boxes — the same step, which the
     next stage acts at —, ``stage``,
     ``kpi=False``); the last stage returns the rewards and the KPI ``info`` (``kpi=True``).
     Every ``info`` carries ``stage``. Observations then end with a one-hot of the stage.
     An agent's reset ``info["idle_action"]`` is its own slice of the idle setpoints, and every
-    ``next_action_low``/``_high`` its own slice of the next step's feasible box.
+    ``next_action_low``/``_high`` (``next_penalty_free_low``/``_high``) its own slice of the
+    next step's feasible (penalty-free) box.
 
     Observation of an agent = core observation ‖ decided earlier-stage setpoints (sequential
     only) ‖ stage one-hot (sequential with > 1 stage) ‖ layer one-hot (> 1 layer).
@@ -282,7 +284,7 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
             obs = {name: self._observe(name) for name in self.agents}
             base = self.core.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
             base["next_layer"], base["next_step"] = spec.layer.value, k  # the next stage's step
-            base["next_action_low"], base["next_action_high"] = self.core.current_bounds()
+            base.update(self.core.next_boxes())
             infos = {
                 name: self._own_box({**base, "stage": self._stage - 1, "kpi": False}, name)
                 for name in self.agents
@@ -326,9 +328,10 @@ class ParallelRefereeEnv(ParallelEnv[str, NDArray[np.float32], NDArray[np.float3
         return obs, rewards, terminated, truncated, infos
 
     def _own_box(self, info: dict[str, Any], name: str) -> dict[str, Any]:
-        """``info`` with ``next_action_low``/``_high`` cut to agent ``name``'s entries."""
+        """``info`` with the next step's boxes (``next_action_low``/``_high``,
+        ``next_penalty_free_low``/``_high``) cut to agent ``name``'s entries."""
         idx = self._idx[name]
-        for key in ("next_action_low", "next_action_high"):
+        for key in NEXT_BOX_KEYS:
             if info.get(key) is not None:
                 info[key] = info[key][idx]
         return info

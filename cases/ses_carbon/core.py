@@ -8,7 +8,9 @@ One day = 24 hourly steps (``Timeline.single(24, 1.0)``). Each step:
    projects it onto the box and onto the storages' *hard* energy limits 0 ≤ E ≤ E_max
    (eq (12)): the bounds of :func:`~gridbench.cases.projection.storage_power_bounds` with
    ``soc_min=0``, ``soc_max=1`` (inlined in :meth:`SesCarbonCore.step_bounds`). The SOC window
-   0.2–0.8 is *soft*: penalized in the reward and reported as ``soc_violation``.
+   0.2–0.8 is *soft*: penalized in the reward and reported as ``soc_violation``; the box that
+   keeps the storages inside it is :meth:`SesCarbonCore.penalty_free_step_bounds`, reported as
+   ``info["next_penalty_free_low"/"_high"]``.
 2. **Network**: net bus demand = load − available PV − turbines − storage setpoints (PV,
    turbines and storages at unity power factor), one AC power flow
    (:class:`~gridbench.cases.grid.RadialPowerFlow`, substation at ``v_slack_pu``); the tie
@@ -94,6 +96,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.kpi import StepKPI
+from gridbench.cases.projection import storage_power_bounds
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
 from gridbench.cases.reward import ScaledCostReward
 from gridbench.cases.ses_carbon import accounting as acc
@@ -387,6 +390,26 @@ class SesCarbonCore(DispatchCore):
             lo = 0.0 if 0.0 > lo else lo
             low.append(-(pm if pm < lo else lo))
         return np.array(low), np.array(high)
+
+    def penalty_free_step_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """:meth:`step_bounds` with the storages narrowed to the soft SOC window
+        ``[soc_min, soc_max]`` of eq (17)'s penalty
+        (:func:`~gridbench.cases.projection.storage_power_bounds`): inside this box a step
+        pays no SOC penalty. The turbines' entries are their static box."""
+        st = self.config.storage
+        s_low, s_high = storage_power_bounds(
+            self.soc,
+            st.energy_mwh,
+            st.p_max_mw,
+            STEP_HOURS,
+            soc_min=st.soc_min,
+            soc_max=st.soc_max,
+            eta_charge=st.eta_charge,
+            eta_discharge=st.eta_discharge,
+        )
+        low = np.concatenate([np.asarray(self._gt_low, dtype=float), s_low])
+        high = np.concatenate([np.asarray(self._gt_high, dtype=float), s_high])
+        return low, high
 
     def state_of_charge(self) -> FloatArray:
         """SOC of the five storages (0–1), for the reset ``info``."""

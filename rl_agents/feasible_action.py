@@ -1,8 +1,9 @@
 """The training env's side of the step-box action maps ``feasible`` and ``penalty_free``
 (:mod:`.agent_view`): the agent's [-1, 1] onto the step's feasible (penalty-free) box the
 referee reports in ``info``, with 0 at its neutral point (the idle action, or the box's middle
-for ramp-limited generators). The controller applies the same :func:`~.agent_view.feasible_action` to the harness's ``info``, so training
-and evaluation execute the same setpoints."""
+for ramp-limited generators). The controller applies the same
+:func:`~.agent_view.feasible_action` to the harness's ``info``, so training and evaluation
+execute the same setpoints."""
 
 from __future__ import annotations
 

@@ -217,6 +217,17 @@ class NetworkParams(FeederNetworkParams):
     losses: bool = True
 
 
+class RewardParams(FrozenParams):
+    """Each agent's reward is its own profit of the step / ``scale_usd`` (spec §5); the DSO's
+    also pays the voltage and line penalties, our addition (the band and ratings are hard in
+    the MILP, a learned leader can only learn them as penalties; the weights of the other
+    IEEE 33 cases)."""
+
+    scale_usd: Positive = 100.0
+    voltage_penalty_usd_per_pu_h: NonNeg = 1000.0
+    line_penalty_usd_per_mva_h: NonNeg = 1000.0
+
+
 class StackelbergConfig(CaseConfig):
     """The case's parameters; ``storage`` chooses GSESS or CSESS."""
 
@@ -226,3 +237,4 @@ class StackelbergConfig(CaseConfig):
     la: LoadAggregatorParams = LoadAggregatorParams()
     gsess: GsessParams = GsessParams()
     network: NetworkParams = NetworkParams()
+    reward: RewardParams = RewardParams()

@@ -4,7 +4,7 @@ battery", §4 "EV fleet").
 :func:`sample_fleet` draws the day's vehicles (seeded by the day); :func:`virtual_battery`
 aggregates them per clock hour ``t = 0..23`` into the data of the storage player's EV block::
 
-    X_t = X_{t−1} − Ξdep_t + Ξarr_t + η_EV·pev_t,   X_{−1} = X_23 (a cyclic day)
+    X_t = X_{t−1} − Ξdep_t + Ξarr_t + η_EV·pev_t,   X_{−1} = X_23 = X_0 (a cyclic day)
     Xmin_t ≤ X_t ≤ Xmax_t,   0 ≤ pev_t ≤ Σ_{i present at t} p̄_i
 
 ``X_t`` is the energy in the connected EVs at the end of hour ``t``; ``Ξarr_t`` the energy
@@ -16,6 +16,13 @@ leaving at ``d`` (0–11, the next morning) is present in hours ``a..23`` and ``
 cyclic day closes the night across midnight. ``η_EV`` is the fleet's mean charging efficiency
 (one aggregate). Each vehicle's need ``(SOC_dep − SOC_arr)·cap`` is capped at
 ``η·p̄·dwell`` so that every vehicle can be served (a choice, spec §4).
+
+The day closes at a fixed midnight energy ``X_0`` (:func:`midnight_energy`): what the
+connected vehicles hold at midnight when each charges as soon as it arrives (every vehicle is
+connected then: arrivals 12–23 h, departures the next morning). The spec's cyclic day leaves
+``X_{−1} = X_23`` free; a referee has to start the day from a known state, so the storage
+player starts from ``X_0`` and hands the night on with the same energy (like its batteries'
+``E_23 = E_init``; a departure from the spec, ``README.md``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,14 @@ from numpy.typing import NDArray
 
 from gridbench.cases.stackelberg.config import EvFleetParams
 
-__all__ = ["EvFleet", "VirtualBattery", "asap_charging", "sample_fleet", "virtual_battery"]
+__all__ = [
+    "EvFleet",
+    "VirtualBattery",
+    "asap_charging",
+    "midnight_energy",
+    "sample_fleet",
+    "virtual_battery",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -104,6 +118,8 @@ class VirtualBattery:
     energy_max: FloatArray
     charge_max: FloatArray
     efficiency: float
+    #: ``X_0``, the energy in the connected vehicles at midnight, at both ends of the day.
+    midnight_mwh: float
 
     @property
     def need_mwh(self) -> float:
@@ -125,14 +141,15 @@ def virtual_battery(fleet: EvFleet, soc_floor: float) -> VirtualBattery:
         staying * (soc_floor * fleet.capacity_mwh)).sum(axis=1)
     e_max = (present * fleet.capacity_mwh).sum(axis=1)
     p_max = (present * fleet.charger_mw).sum(axis=1)
-    return VirtualBattery(arr, dep, e_min, e_max, p_max, float(fleet.efficiency.mean()))
+    return VirtualBattery(arr, dep, e_min, e_max, p_max, float(fleet.efficiency.mean()),
+                          midnight_energy(fleet))
 
 
-def asap_charging(fleet: EvFleet) -> FloatArray:
-    """Uncontrolled charging (the CSESS variant): each vehicle at its full charger power from
-    arrival until its need is met (the last hour partial); MW per clock hour, ``(24,)``. Each
-    vehicle's energy from the grid is its need over its own efficiency."""
-    out = np.zeros(24)
+def _asap_per_vehicle(fleet: EvFleet) -> FloatArray:
+    """``(24, n)``: vehicle ``i``'s grid power in clock hour ``t`` when it charges at its full
+    charger power from arrival until its need is met (the last hour partial); each vehicle's
+    energy from the grid is its need over its own efficiency."""
+    out = np.zeros((24, fleet.n))
     need = (fleet.soc_departure - fleet.soc_arrival) * fleet.capacity_mwh / fleet.efficiency
     for i in range(fleet.n):
         left = need[i]
@@ -140,6 +157,21 @@ def asap_charging(fleet: EvFleet) -> FloatArray:
             if left <= 0:
                 break
             p = min(fleet.charger_mw[i], left)
-            out[(fleet.arrival_h[i] + k) % 24] += p
+            out[(fleet.arrival_h[i] + k) % 24, i] += p
             left -= p
     return out
+
+
+def midnight_energy(fleet: EvFleet) -> float:
+    """``X_0`` (MWh): the energy in the vehicles at midnight under as-soon-as-possible
+    charging, ``Σ_i SOC_arr,i·cap_i + η_i·(energy charged from arrival to midnight)``."""
+    evening = _asap_per_vehicle(fleet)
+    charged = np.array([evening[fleet.arrival_h[i]:, i].sum() for i in range(fleet.n)])
+    return float((fleet.soc_arrival * fleet.capacity_mwh + fleet.efficiency * charged).sum())
+
+
+def asap_charging(fleet: EvFleet) -> FloatArray:
+    """Uncontrolled charging (the CSESS variant): each vehicle at its full charger power from
+    arrival until its need is met (the last hour partial); MW per clock hour, ``(24,)``. Each
+    vehicle's energy from the grid is its need over its own efficiency."""
+    return _asap_per_vehicle(fleet).sum(axis=1)

@@ -156,6 +156,23 @@ class FollowerQP:
         """``U_f(x, λ)`` of the module docstring."""
         return self.own_cost(x) + self.payment(x, prices)
 
+    def cost_by_period(
+        self, x: ArrayLike, prices: ArrayLike, column_period: ArrayLike,
+        price_period: ArrayLike, n_periods: int,
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`own_cost` and :meth:`payment` split by period (e.g. the hour), ``(own,
+        payment)`` each ``(n_periods,)``: column ``j``'s ``½ q_j x_j² + c_j x_j`` falls in
+        ``column_period[j]``, price ``i``'s ``λ_i (B x + d)_i`` in ``price_period[i]``. They
+        sum to the day's :meth:`own_cost` and :meth:`payment` (the referee's per-step money)."""
+        x = self._x(x)
+        lam = self.prices(prices)
+        own = np.bincount(np.asarray(column_period), weights=0.5 * self.q * x * x + self.c * x,
+                          minlength=n_periods)
+        pay = np.bincount(np.asarray(price_period),
+                          weights=lam * (self.price_map @ x + self.priced_data),
+                          minlength=n_periods)
+        return own, pay
+
     def violation(self, x: ArrayLike) -> float:
         """The largest violation of any constraint by ``x`` (0 when feasible)."""
         x = self._x(x)

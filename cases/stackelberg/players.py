@@ -201,7 +201,7 @@ def _chain(n: int, start: int, coeff: dict[int, float], wrap: bool) -> sp.csr_ma
 def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
     """The storage player: battery ``pc, pd, E`` (``E_t = E_{t−1} + η pc_t − pd_t/η``, SOC
     window, ``E_23 = E_init``), EV charging ``pev`` with the fleet's virtual battery ``X``
-    (:mod:`.ev_fleet`), flexible load ``f`` with its energy ``e`` (``e_t = e_{t−1} + f_t``,
+    (:mod:`.ev_fleet`, from and back to its midnight energy ``X_0``), flexible load ``f`` with its energy ``e`` (``e_t = e_{t−1} + f_t``,
     ``e_23 = 0``). Buys ``pc + pev + DFL + f`` at λGB, sells ``pd`` at λGS. CSESS: ``pev`` is
     the uncontrolled profile and ``f = 0`` (fixed, presolved by the MILP; billed the same)."""
     g = cfg.gsess
@@ -236,14 +236,17 @@ def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
         put("pev", 0.0, d.ev.charge_max, g.ev.charge_q)
         put("f", -f_max, f_max, fl.q)
         put("X", d.ev.energy_min, d.ev.energy_max)
+        # the night is handed on with the energy it started from (ev_fleet: X_0)
+        lb[at["X"] + T - 1] = ub[at["X"] + T - 1] = d.ev.midnight_mwh
         put("e", -e_f, e_f)
         lb[at["e"] + T - 1] = ub[at["e"] + T - 1] = 0.0
     eta = g.efficiency
     eq = [_chain(n, at["E"], {at["pc"]: -eta, at["pd"]: 1.0 / eta}, wrap=False)]
     rhs = [np.r_[e_init, np.zeros(T - 1)]]
     if not csess:
-        eq.append(_chain(n, at["X"], {at["pev"]: -d.ev.efficiency}, wrap=True))
-        rhs.append(d.ev.arrival_energy - d.ev.departure_energy)
+        eq.append(_chain(n, at["X"], {at["pev"]: -d.ev.efficiency}, wrap=False))
+        rhs.append(d.ev.arrival_energy - d.ev.departure_energy
+                   + np.r_[d.ev.midnight_mwh, np.zeros(T - 1)])
         eq.append(_chain(n, at["e"], {at["f"]: -1.0}, wrap=False))
         rhs.append(np.zeros(T))
     prices = ([("gsess_buy", t, at[b] + t, 1.0) for b in ("pc", "pev", "f") for t in range(T)]

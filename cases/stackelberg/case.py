@@ -1,0 +1,104 @@
+"""The Stackelberg GSESS cases (paper 000, Dong et al., Energy Reports 14 (2025) 5979–5990;
+design ``../shared/specs/stackelberg-gsess.md``; parameters and departures: ``README.md``).
+
+``stackelberg-gsess-feeder38-v0``: the storage player controls batteries, EV charging and the
+flexible load; ``stackelberg-csess-feeder38-v0``: batteries only (EVs charge on arrival, the
+flexible load stays as it is, billed the same).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
+from gridbench.cases.referee import Timeline
+from gridbench.cases.stackelberg.config import StackelbergConfig, StorageKind
+from gridbench.cases.stackelberg.core import TIMELINE, StackelbergCore, observation_names
+from gridbench.cases.stackelberg.network import DER_BUS
+from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day
+
+__all__ = ["PAPER", "StackelbergCase", "StackelbergCsessCase", "StackelbergGsessCase"]
+
+PAPER = (
+    "Dong, Li, Xie, Ji, Yang, Energy Reports 14 (2025) 5979-5990: a master-slave game of a "
+    "DSO and a generalized shared energy storage system (batteries, EVs, flexible loads) "
+    "solved by MADDPG on a modified IEEE 38-node system (abstract only)"
+)
+
+
+class StackelbergCase(BaseCase):
+    """Base of both cases: ``storage`` comes from :attr:`storage_kind`, the rest of the config
+    from :class:`~.config.StackelbergConfig` (a config naming another storage kind is an
+    error)."""
+
+    paper: ClassVar[str] = PAPER
+    grid: ClassVar[str] = "feeder38"
+    timeline: ClassVar[Timeline] = TIMELINE
+    config_model: ClassVar[type[CaseConfig]] = StackelbergConfig
+    storage_kind: ClassVar[StorageKind]
+    config: StackelbergConfig
+
+    @classmethod
+    def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
+        if isinstance(config, StackelbergConfig):
+            data: Mapping[str, Any] = config.model_dump()
+        elif isinstance(config, BaseModel):
+            data = config.model_dump()
+        else:
+            data = {} if config is None else dict(config)
+        if "storage" in data and StorageKind(data["storage"]) is not cls.storage_kind:
+            from gridbench.cases.contracts import CaseConfigError
+
+            raise CaseConfigError(
+                f"bad config for {cls.id}: storage={data['storage']!r}, this case is "
+                f"{cls.storage_kind.value!r} (the other kind is its own case id)"
+            )
+        return super().validate_config({**dict(data), "storage": cls.storage_kind})
+
+    def make_core(self) -> StackelbergCore:
+        return StackelbergCore(self.config)
+
+    def game(self, day: datetime.date | str) -> GameDay:
+        """The day's data as the players' problems read it (:func:`~.players.game_day`)."""
+        return game_day(self.config, self.resolve_day(day))
+
+    def action_layout(self) -> ActionLayout:
+        """``[96 prices ($/MWh, day-ahead) | turbines | curtailment | shift | battery | EV
+        charging | flexible-load shift]`` (:func:`~.core.setpoint_names`). The shift, EV
+        charging and flexible-load entries are demand (``> 0`` draws power)."""
+        price = [ActionEntry(f"price_{p}[{t}]", "price", None, "$/MWh", ("day_ahead",))
+                 for p in PRICES for t in range(24)]  # fmt: skip
+        n_mgt = len(self.config.ea.mgt_max_mw)
+        devices = [ActionEntry(f"mgt{i + 1}", "gas_turbine", DER_BUS["pv"] + i)
+                   for i in range(n_mgt)]
+        devices += [
+            ActionEntry("curtail", "curtailment", None),
+            ActionEntry("shift", "shiftable_load", None, "MW demand"),
+            ActionEntry("battery", "storage", None),
+            ActionEntry("ev", "ev_charging", DER_BUS["ev"], "MW demand"),
+            ActionEntry("flexible", "flexible_load", None, "MW demand"),
+        ]
+        return ActionLayout(tuple(price + devices))
+
+    def observation_names(self) -> tuple[str, ...]:
+        """:func:`~.core.observation_names` and the layer one-hot."""
+        return observation_names() + tuple(f"layer_{s.layer.value}" for s in self.timeline)
+
+
+class StackelbergGsessCase(StackelbergCase):
+    """``stackelberg-gsess-feeder38-v0``: the generalized shared storage (batteries, EVs,
+    flexible load)."""
+
+    id: ClassVar[str] = "stackelberg-gsess-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.GSESS
+
+
+class StackelbergCsessCase(StackelbergCase):
+    """``stackelberg-csess-feeder38-v0``: conventional shared storage (batteries only)."""
+
+    id: ClassVar[str] = "stackelberg-csess-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.CSESS

@@ -1,0 +1,508 @@
+"""The referee physics of the Stackelberg case: :class:`StackelbergCore` (spec §2, §5).
+
+Timeline (``leader_commitment: day_ahead``, spec §2): one ``day_ahead`` step of 24 h in which
+only the DSO acts, posting its 96 prices (:data:`~.players.PRICES`: ``ea``, ``la``,
+``gsess_buy``, ``gsess_sell``, 24 hourly each), then 24 hourly ``intraday`` steps in which only
+the followers act. Setpoint vector (:func:`setpoint_names`)::
+
+    [96 prices ($/MWh) | EA: one turbine output per MGT (MW) | LA: curtailment c, shift s (MW)
+     | storage player: battery net power (MW, > 0 discharges), EV charging pev, flexible-load
+       shift f (MW)]
+
+**Prices** are made admissible on the day-ahead step by :func:`~.players.admissible_prices`
+(non-finite → the tariff, the box, the average caps by one downward shift, sell ≤ buy); what
+changed is in ``info["price_projection"]`` and the posted prices in ``info["prices"]``.
+
+**Followers' limits.** Every intertemporal constraint of the followers' problems
+(:mod:`.players`) is kept by state-dependent step bounds (:meth:`StackelbergCore.step_bounds`):
+for each stock (battery energy ``E``, EV energy ``X``, flexible-load energy ``e``, the LA's
+shifted energy ``S = Σ s``) the set of states from which the rest of the day stays feasible is
+computed backwards once per day (:func:`reachable_states`), and the step's box is the set of
+powers that land in it. So every schedule the referee executes is feasible for the follower's
+problem, and every feasible schedule (a best response, the bilevel optimum's) is executed
+unchanged. CSESS pins ``pev`` to the uncontrolled profile and ``f`` to 0.
+
+**Physics** of hour ``t``: the buses' net load (data and decisions placed on the buses as the
+MILP's network rows place them, :func:`~.network.injections`), one AC power flow on feeder38
+(substation at ``v_slack_pu``); the DSO buys the slack power ``Pup`` (losses included) at
+``π^up``.
+
+**Money** of hour ``t`` (spec §5), each follower's by its problem's own terms
+(:meth:`~.follower.FollowerQP.cost_by_period`): payment ``λ'(Bx + d)`` to the DSO (negative:
+the DSO pays) and own cost ``½ Σ q x² + c'x``; the DSO's profit is what the followers pay it
+minus ``π^up·Pup``. ``info["cost"]`` (DSO-centric, $; the scored cost is −DSO profit):
+``energy_purchase`` = ``π^up·Pup``, ``ea_payment`` (what the DSO pays the EA), ``la_revenue``
+and ``gsess_revenue`` (what they pay it, negative). ``info["agent_profit"]`` holds each
+player's profit of the hour: the payments cancel between the players, so the profits sum to
+``−π^up·Pup`` minus the followers' own costs.
+
+**Rewards**: each agent's own profit of the step / ``reward_scale_usd`` (the DSO's minus the
+voltage and line penalties, ``w_V·Σ dist(|V|, band)``, ``w_S·Σ overload``); the single-agent
+reward is the DSO's. The day-ahead step pays nothing.
+
+**Observation** (:func:`observation_names`), the same for every agent: the hour (t/24), the
+day's hourly data (LA demand, C&I load, flexible load, renewables, the EV fleet's charging
+limit and minimum energy; realized values: the referee has no forecast model yet), the posted
+prices (0 before they are posted) and the stocks ``E``, ``X``, ``e``, ``S`` after the previous
+hour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gridbench.cases.kpi import StepKPI
+from gridbench.cases.referee import AgentRole, CoreStep, DispatchCore, Layer, StepOutcome, Timeline
+from gridbench.cases.stackelberg.config import (
+    CI_BUSES,
+    RESIDENTIAL_BUSES,
+    StackelbergConfig,
+    StorageKind,
+)
+from gridbench.cases.stackelberg.players import (
+    PRICES,
+    GameDay,
+    admissible_prices,
+    ea_follower,
+    game_day,
+    gsess_follower,
+    la_follower,
+)
+
+__all__ = [
+    "FOLLOWERS",
+    "N_PRICES",
+    "TIMELINE",
+    "StackelbergCore",
+    "observation_names",
+    "reachable_states",
+    "setpoint_names",
+]
+
+FloatArray = NDArray[np.float64]
+T: Final[int] = 24
+N_PRICES: Final[int] = len(PRICES) * T
+#: ``leader_commitment: day_ahead``: the DSO's one 24-h step, then 24 hourly follower steps.
+TIMELINE: Final[Timeline] = Timeline.two_layer(day_ahead=(1, 24.0), intraday=(T, 1.0))
+#: The followers, in their order in the setpoint vector (the DSO comes first).
+FOLLOWERS: Final[tuple[str, ...]] = ("ea", "la", "gsess")
+#: Data rows of the observation (24 hourly values each).
+DAY_SERIES: Final[tuple[str, ...]] = (
+    "la_demand_mw", "ci_load_mw", "flexible_load_mw", "renewables_mw", "ev_charge_max_mw",
+    "ev_energy_min_mwh",
+)  # fmt: skip
+STOCKS: Final[tuple[str, ...]] = ("battery_mwh", "ev_mwh", "flexible_mwh", "shifted_mwh")
+
+
+def setpoint_names(cfg: StackelbergConfig) -> tuple[str, ...]:
+    """Names of the setpoint vector's entries (module docstring)."""
+    prices = tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T))
+    mgt = tuple(f"mgt{i + 1}" for i in range(len(cfg.ea.mgt_max_mw)))
+    return (*prices, *mgt, "curtail", "shift", "battery", "ev", "flexible")
+
+
+def observation_names() -> tuple[str, ...]:
+    """Names of :meth:`StackelbergCore.observe`'s entries (module docstring)."""
+    data = tuple(f"{s}[{t}]" for s in DAY_SERIES for t in range(T))
+    prices = tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T))
+    return ("hour_fraction", *data, *prices, *STOCKS)
+
+
+def reachable_states(
+    lo: ArrayLike, hi: ArrayLike, end: float, step_lo: ArrayLike, step_hi: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """``(R_lo, R_hi)``, each ``(T,)``: the stock values at the end of hour ``t`` from which
+    the rest of the day stays feasible, for a stock ``S_t = S_{t−1} + Δ_t`` with
+    ``Δ_t ∈ [step_lo_t, step_hi_t]`` (what hour ``t``'s decision can move it, exogenous flows
+    included), ``lo_t ≤ S_t ≤ hi_t`` and ``S_{T−1} = end``::
+
+        R_{T−1} = {end},   R_{t−1} = [max(lo_{t−1}, R_lo,t − step_hi_t),
+                                      min(hi_{t−1}, R_hi,t − step_lo_t)]
+
+    An empty set (``R_lo > R_hi``) means the data leave no feasible schedule: a ``ValueError``
+    naming the hour."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    step_lo, step_hi = np.asarray(step_lo, dtype=float), np.asarray(step_hi, dtype=float)
+    r_lo, r_hi = np.empty(T), np.empty(T)
+    r_lo[-1] = r_hi[-1] = end
+    for t in range(T - 1, 0, -1):
+        r_lo[t - 1] = max(lo[t - 1], r_lo[t] - step_hi[t])
+        r_hi[t - 1] = min(hi[t - 1], r_hi[t] - step_lo[t])
+        if r_lo[t - 1] > r_hi[t - 1] + 1e-9:
+            raise ValueError(f"no feasible schedule: the stock's reachable set is empty at {t - 1} h")
+    return r_lo, r_hi
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stocks:
+    """Per day: the reachable sets of the four stocks and their starting values."""
+
+    battery: tuple[FloatArray, FloatArray]
+    ev: tuple[FloatArray, FloatArray]
+    flexible: tuple[FloatArray, FloatArray]
+    shift: tuple[FloatArray, FloatArray]
+    start: tuple[float, float, float, float]
+
+
+class StackelbergCore(DispatchCore):
+    """One day of the DSO–followers game on feeder38 (module docstring)."""
+
+    def __init__(self, config: StackelbergConfig) -> None:
+        from gridbench.cases.grid import RadialPowerFlow, load_grid
+        from gridbench.cases.params import feeder_line_ratings_mva
+
+        self.config = config
+        self.names = setpoint_names(config)
+        self.n_mgt = len(config.ea.mgt_max_mw)
+        super().__init__(TIMELINE, len(self.names))
+        at = N_PRICES
+        self.slices = {
+            "dso": slice(0, at),
+            "ea": slice(at, at + self.n_mgt),
+            "la": slice(at + self.n_mgt, at + self.n_mgt + 2),
+            "gsess": slice(at + self.n_mgt + 2, at + self.n_mgt + 5),
+        }
+        net = config.network
+        self.feeder = dataclasses.replace(load_grid("feeder38"), v_slack_pu=net.v_slack_pu)
+        self._pf = RadialPowerFlow(self.feeder)
+        self._ratings = feeder_line_ratings_mva(
+            "feeder38", net.line_rating_factor, net.line_rating_min_mva
+        )
+        self._static = self._static_boxes()
+        self._obs_low, self._obs_high = self._observation_limits()
+        self._day_data: GameDay | None = None
+
+    # ------------------------------------------------------------------ static boxes
+    def _static_boxes(self) -> dict[Layer, tuple[FloatArray, FloatArray]]:
+        """Prices: the price box (day-independent: tariff and upstream price are). Devices:
+        finite supersets of every day's limits (the grid's nominal loads, which the 2016
+        profiles never exceed); the day's own limits are in :meth:`step_bounds`."""
+        c = self.config
+        nominal = self.feeder.load_p_mw
+        ci = float(nominal[[b - 1 for b in CI_BUSES]].sum())
+        res = float(nominal[[b - 1 for b in RESIDENTIAL_BUSES]].sum())
+        g = c.gsess
+        p_bat = g.n_battery * g.battery_mw
+        ev_max = g.ev.n_ev * g.ev.charger_kw[1] / 1000.0
+        f_max = g.flexible_load.f_max_ratio * g.flexible_load.share * res
+        dev_lo = [0.0] * self.n_mgt + [0.0, -c.la.shift_share * ci, -p_bat, 0.0, -f_max]
+        dev_hi = [*c.ea.mgt_max_mw, c.la.curtail_share * ci, c.la.shift_share * ci, p_bat,
+                  ev_max, f_max]  # fmt: skip
+        p_lo, p_hi = self._price_box()
+        out = {}
+        for layer in (Layer.DAY_AHEAD, Layer.INTRADAY):
+            lo = np.concatenate([p_lo, dev_lo])
+            hi = np.concatenate([p_hi, dev_hi])
+            if layer is Layer.INTRADAY:  # prices inactive: any finite box
+                lo[:N_PRICES], hi[:N_PRICES] = p_lo, p_hi
+            out[layer] = (lo, hi)
+        return out
+
+    def _price_box(self) -> tuple[FloatArray, FloatArray]:
+        """The 96 prices' box: :func:`~.players.price_box` (its data, the tariff and upstream
+        price, is the same every day; any day gives it)."""
+        from gridbench.cases.data import tou_tariff
+
+        tou = tou_tariff(self.config.prices.tariff).price(1.0)
+        fit = np.full(T, self.config.prices.feed_in_usd_per_mwh)
+        up = self.config.prices.upstream_ratio * tou
+        lo = {"ea": fit, "la": up, "gsess_buy": np.maximum(up, fit), "gsess_sell": fit}
+        return np.concatenate([lo[p] for p in PRICES]), np.tile(tou, len(PRICES))
+
+    def action_bounds(self, layer: Layer) -> tuple[ArrayLike, ArrayLike]:
+        return self._static[layer]
+
+    def active_mask(self, layer: Layer) -> NDArray[np.bool_]:
+        """The DSO's prices in the day-ahead step, the followers' setpoints in the hours."""
+        m = np.zeros(self.action_dim, dtype=bool)
+        if layer is Layer.DAY_AHEAD:
+            m[:N_PRICES] = True
+        else:
+            m[N_PRICES:] = True
+        return m
+
+    def idle_action(self) -> FloatArray:
+        """The tariff for the prices (:func:`~.players.tariff_prices`: a non-finite price
+        falls back to it; the day-independent price data) and 0 for the devices (clipped into
+        their static box)."""
+        if "idle" not in self._cache:
+            lo, hi = self._static[Layer.INTRADAY]
+            out = np.clip(np.zeros(self.action_dim), lo, hi)
+            tou = self._price_box()[1][:T]
+            fit = np.full(T, self.config.prices.feed_in_usd_per_mwh)
+            out[:N_PRICES] = np.concatenate([fit, tou, tou, fit])
+            self._cache["idle"] = out
+        return self._cache["idle"].copy()
+
+    def agent_roles(self) -> tuple[AgentRole, ...]:
+        """``dso`` (stage 0: the 96 prices) and the followers ``ea``, ``la``, ``gsess``
+        (stage 1: their hourly setpoints)."""
+        return (AgentRole("dso", self.slices["dso"], 0),
+                *(AgentRole(f, self.slices[f], 1) for f in FOLLOWERS))
+
+    # ------------------------------------------------------------------ the day
+    def observation_bounds(self) -> tuple[ArrayLike, ArrayLike]:
+        return self._obs_low, self._obs_high
+
+    def _observation_limits(self) -> tuple[FloatArray, FloatArray]:
+        c, nominal = self.config, self.feeder.load_p_mw
+        total = float(nominal.sum())
+        ci = float(nominal[[b - 1 for b in CI_BUSES]].sum())
+        res = float(nominal[[b - 1 for b in RESIDENTIAL_BUSES]].sum())
+        ev = c.gsess.ev
+        ev_cap = ev.n_ev * ev.capacity_kwh[1] / 1000.0
+        fl = c.gsess.flexible_load
+        series_hi = [total, ci, fl.share * res, c.ea.pv_mwp + c.ea.wind_mw,
+                     ev.n_ev * ev.charger_kw[1] / 1000.0, ev_cap]  # fmt: skip
+        _, p_hi = self._price_box()
+        e_cap = c.gsess.n_battery * c.gsess.battery_mwh
+        e_f = fl.energy_hours * fl.share * res
+        s_cum = c.la.shift_share * ci * (c.la.shift_end_h - c.la.shift_start_h)
+        low = np.concatenate([[0.0], np.zeros(len(DAY_SERIES) * T), np.zeros(N_PRICES),
+                              [0.0, 0.0, -e_f, -s_cum]])  # fmt: skip
+        high = np.concatenate([[1.0], np.repeat(series_hi, T), p_hi, [e_cap, ev_cap, e_f, s_cum]])
+        return low, high
+
+    def load_day(self, day: datetime.date, rng: np.random.Generator) -> None:
+        c = self.config
+        d = game_day(c, day)
+        self._day_data = d
+        self.followers = {"ea": ea_follower(c, d), "la": la_follower(c, d),
+                          "gsess": gsess_follower(c, d)}
+        self._column_hour = {
+            f: np.array([int(v.split("[")[1].rstrip("]")) for v in qp.variables])
+            for f, qp in self.followers.items()
+        }
+        self._price_hour = np.tile(np.arange(T), len(PRICES))
+        self._col = {f: {v: j for j, v in enumerate(qp.variables)}
+                     for f, qp in self.followers.items()}
+        self.x = {f: np.zeros(qp.n) for f, qp in self.followers.items()}
+        from gridbench.cases.stackelberg.ev_fleet import asap_charging
+        from gridbench.cases.stackelberg.network import injections
+
+        self._net_data, self._placement = injections(d, self.followers)
+        self._asap = asap_charging(d.fleet)  # CSESS's fixed EV profile
+        self._stocks = self._reachable(d)
+        self.energy = list(self._stocks.start)  # E, X, e, S after the previous hour
+        self.prices: FloatArray | None = None
+        self._price_info: dict[str, Any] = {}
+        self._extras: dict[int, dict[str, Any]] = {}
+        series = [d.la_demand, d.ci_load, d.flexible_load, d.pv_mw + d.wind_mw,
+                  d.ev.charge_max, d.ev.energy_min]  # fmt: skip
+        self._obs_data = np.clip(np.concatenate(series), 0.0, None)
+
+    @property
+    def day_data(self) -> GameDay:
+        """The current day's :class:`~.players.GameDay`."""
+        if self._day_data is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        return self._day_data
+
+    def _reachable(self, d: GameDay) -> _Stocks:
+        """The four stocks' reachable sets (:func:`reachable_states`) and starting values."""
+        c, g = self.config, self.config.gsess
+        e_cap, p_bat, eta = g.n_battery * g.battery_mwh, g.n_battery * g.battery_mw, g.efficiency
+        e_init = g.soc_initial * e_cap
+        battery = reachable_states(np.full(T, g.soc_min * e_cap), np.full(T, g.soc_max * e_cap),
+                                   e_init, np.full(T, -p_bat / eta), np.full(T, eta * p_bat))
+        fl = g.flexible_load
+        f_max = fl.f_max_ratio * d.flexible_load
+        e_f = fl.energy_hours * float(d.flexible_load.mean())
+        window = (np.arange(T) >= c.la.shift_start_h) & (np.arange(T) < c.la.shift_end_h)
+        s_max = np.where(window, c.la.shift_share * d.ci_load, 0.0)
+        shift = reachable_states(np.full(T, -np.inf), np.full(T, np.inf), 0.0, -s_max, s_max)
+        vb = d.ev
+        if c.storage is StorageKind.CSESS:
+            zero = (np.zeros(T), np.zeros(T))
+            return _Stocks(battery, zero, zero, shift, (e_init, 0.0, 0.0, 0.0))
+        flow = vb.arrival_energy - vb.departure_energy
+        ev = reachable_states(vb.energy_min, vb.energy_max, vb.midnight_mwh, flow,
+                              flow + vb.efficiency * vb.charge_max)
+        flexible = reachable_states(np.full(T, -e_f), np.full(T, e_f), 0.0, -f_max, f_max)
+        return _Stocks(battery, ev, flexible, shift, (e_init, vb.midnight_mwh, 0.0, 0.0))
+
+    # ------------------------------------------------------------------ per step
+    def step_bounds(self) -> tuple[ArrayLike, ArrayLike]:
+        """Day-ahead: the price box. Hour ``t``: the day's device limits narrowed so that each
+        stock lands in its reachable set (module docstring)."""
+        if self.layer is Layer.DAY_AHEAD:
+            return self._static[Layer.DAY_AHEAD]
+        lo, hi = (a.copy() for a in self._static[Layer.INTRADAY])
+        t, d, c = self.step_index, self.day_data, self.config
+        g = c.gsess
+        s_ = self.slices
+        la0 = s_["la"].start
+        lo[la0], hi[la0] = 0.0, c.la.curtail_share * d.ci_load[t]
+        e, x, ef, shifted = self.energy
+        # LA shift: S_t = S + s ∈ R_t, |s| ≤ S̄_t
+        r_lo, r_hi = self._stocks.shift
+        s_max = self._shift_max(t)
+        lo[la0 + 1], hi[la0 + 1] = _into(r_lo[t] - shifted, r_hi[t] - shifted, -s_max, s_max)
+        g0 = s_["gsess"].start
+        # battery: E' = E − p/η (p ≥ 0), E − η p (p < 0); decreasing in p
+        p_bat, eta = g.n_battery * g.battery_mw, g.efficiency
+        b_lo, b_hi = self._stocks.battery
+        lo[g0], hi[g0] = _into(_battery_power(e, b_hi[t], eta), _battery_power(e, b_lo[t], eta),
+                               -p_bat, p_bat)
+        if c.storage is StorageKind.CSESS:
+            lo[g0 + 1] = hi[g0 + 1] = self._asap[t]
+            lo[g0 + 2] = hi[g0 + 2] = 0.0
+        else:
+            vb = d.ev
+            v_lo, v_hi = self._stocks.ev
+            base = x + vb.arrival_energy[t] - vb.departure_energy[t]
+            lo[g0 + 1], hi[g0 + 1] = _into((v_lo[t] - base) / vb.efficiency,
+                                           (v_hi[t] - base) / vb.efficiency, 0.0,
+                                           float(vb.charge_max[t]))
+            fl = g.flexible_load
+            f_max = fl.f_max_ratio * float(d.flexible_load[t])
+            f_lo, f_hi = self._stocks.flexible
+            lo[g0 + 2], hi[g0 + 2] = _into(f_lo[t] - ef, f_hi[t] - ef, -f_max, f_max)
+        return lo, hi
+
+    def _shift_max(self, t: int) -> float:
+        c = self.config
+        if not c.la.shift_start_h <= t < c.la.shift_end_h:
+            return 0.0
+        return c.la.shift_share * float(self.day_data.ci_load[t])
+
+    def project_coupled(self, setpoints: FloatArray) -> FloatArray:
+        """Day-ahead: :func:`~.players.admissible_prices` on the posted prices (reported in
+        the step's ``info``). Hours: nothing couples the followers' entries."""
+        if self.layer is not Layer.DAY_AHEAD:
+            return setpoints
+        out = admissible_prices(self.config, self.day_data, setpoints[:N_PRICES])
+        setpoints = setpoints.copy()
+        setpoints[:N_PRICES] = out.prices
+        self._price_info = {
+            "n_nonfinite": out.n_nonfinite, "n_clipped": out.n_clipped,
+            "n_sell_capped": out.n_sell_capped, "distance": out.distance,
+        }
+        return setpoints
+
+    def observe(self) -> FloatArray:
+        t = self.step_index if self.layer is Layer.INTRADAY else 0
+        prices = np.zeros(N_PRICES) if self.prices is None else self.prices
+        obs = np.concatenate([[t / T], self._obs_data, prices, self.energy])
+        return np.clip(obs, self._obs_low, self._obs_high)
+
+    def state_of_charge(self) -> FloatArray:
+        """The batteries' SOC (aggregate energy / capacity)."""
+        g = self.config.gsess
+        return np.array([self.energy[0] / (g.n_battery * g.battery_mwh)])
+
+    def simulate(self, setpoints: FloatArray) -> StepOutcome:
+        """The day-ahead step posts the prices; an hour runs the followers' decisions through
+        the stocks, the power flow and the money (module docstring)."""
+        if self.layer is Layer.DAY_AHEAD:
+            self.prices = setpoints[:N_PRICES].copy()
+            self.prices.setflags(write=False)
+            zero = dict.fromkeys(("dso", *FOLLOWERS), 0.0)
+            kpi = StepKPI(soc=self.state_of_charge())
+            return StepOutcome(kpi=kpi, reward=0.0, reward_terms={}, agent_rewards=zero)
+        return self._hour(setpoints)
+
+    def _hour(self, setpoints: FloatArray) -> StepOutcome:
+        t, c, d = self.step_index, self.config, self.day_data
+        lam = self.prices if self.prices is not None else self.idle_action()[:N_PRICES]
+        s_ = self.slices
+        g_mgt = setpoints[s_["ea"]]
+        curtail, shift = setpoints[s_["la"]]
+        battery, ev, flexible = setpoints[s_["gsess"]]
+        eta = c.gsess.efficiency
+        pc, pd = max(-battery, 0.0), max(battery, 0.0)
+        e, x, ef, shifted = self.energy
+        e_new = e + eta * pc - pd / eta
+        vb = d.ev
+        x_new = x + vb.arrival_energy[t] - vb.departure_energy[t] + vb.efficiency * ev
+        if c.storage is StorageKind.CSESS:
+            x_new = 0.0
+        ef_new, shifted_new = ef + flexible, shifted + shift
+        self.energy = [e_new, x_new, ef_new, shifted_new]
+        # the followers' day vectors: this hour's columns
+        values = {"ea": {f"g{i + 1}[{t}]": float(g_mgt[i]) for i in range(self.n_mgt)},
+                  "la": {f"c[{t}]": float(curtail), f"s[{t}]": float(shift)},
+                  "gsess": {f"pc[{t}]": pc, f"pd[{t}]": pd, f"E[{t}]": e_new,
+                            f"pev[{t}]": float(ev), f"f[{t}]": float(flexible),
+                            f"X[{t}]": x_new, f"e[{t}]": ef_new}}  # fmt: skip
+        for f, vals in values.items():
+            col = self._col[f]
+            for name, v in vals.items():
+                if name in col:
+                    self.x[f][col[name]] = v
+        # network: the buses' net load of hour t, one AC power flow
+        n_bus = self.feeder.n_bus
+        rows = slice(t * n_bus, (t + 1) * n_bus)
+        net_p = self._net_data[t].copy()
+        for f, m in self._placement.items():
+            net_p += m[rows] @ self.x[f]
+        flow = self._pf.solve(np.ascontiguousarray(net_p), np.ascontiguousarray(d.load_q_mvar[t]))
+        vm = np.abs(flow.v)
+        net = c.network
+        v_viol = float(np.maximum(net.v_min_pu - vm, 0.0).sum()
+                       + np.maximum(vm - net.v_max_pu, 0.0).sum())
+        overload = float(np.maximum(flow.branch_s_from_mva - self._ratings, 0.0).sum())
+        p_up = float(flow.p_slack_mw)
+        # money
+        own, pay = {}, {}
+        for f, qp in self.followers.items():
+            o, p = qp.cost_by_period(self.x[f], lam, self._column_hour[f], self._price_hour, T)
+            own[f], pay[f] = float(o[t]), float(p[t])
+        purchase = float(d.upstream[t]) * p_up
+        receipts = sum(pay.values())
+        profit = {"dso": receipts - purchase, **{f: -(own[f] + pay[f]) for f in FOLLOWERS}}
+        cost = {"energy_purchase": purchase, "ea_payment": -pay["ea"],
+                "la_revenue": -pay["la"], "gsess_revenue": -pay["gsess"]}
+        penalties = {"voltage_penalty": c.reward.voltage_penalty_usd_per_pu_h * v_viol,
+                     "line_penalty": c.reward.line_penalty_usd_per_mva_h * overload}
+        scale = c.reward.scale_usd
+        rewards = {n: p / scale for n, p in profit.items()}
+        rewards["dso"] -= sum(penalties.values()) / scale
+        terms = {"dso_profit": profit["dso"] / scale,
+                 **{k: -v / scale for k, v in penalties.items()}}
+        self._extras[t] = {
+            "agent_profit": profit,
+            "prices_hour": {p: float(lam[k * T + t]) for k, p in enumerate(PRICES)},
+            "losses_mw": float(np.sum(flow.loss_p_mw)),
+            "pf_converged": bool(np.all(flow.converged)),
+        }
+        kpi = StepKPI(
+            cost=cost, soc=self.state_of_charge(), tie_line_mw=p_up,
+            v_min_pu=float(vm[1:].min()), v_max_pu=float(vm.max()),
+            voltage_violation_pu=v_viol, line_overload=overload,
+        )  # fmt: skip
+        return StepOutcome(kpi=kpi, reward=rewards["dso"], reward_terms=terms,
+                           agent_rewards=rewards)
+
+    def step_info(self, record: CoreStep) -> dict[str, Any]:
+        """The referee's ``info`` plus ``prices`` and ``price_projection`` (day-ahead step),
+        ``agent_profit``, ``prices_hour``, ``losses_mw``, ``pf_converged``
+        (hours)."""
+        info = super().step_info(record)
+        if record.layer is Layer.DAY_AHEAD:
+            info["prices"] = None if self.prices is None else self.prices.copy()
+            info["price_projection"] = dict(self._price_info)
+        else:
+            info.update(self._extras.get(record.step, {}))
+        return info
+
+
+def _into(lo: float, hi: float, box_lo: float, box_hi: float) -> tuple[float, float]:
+    """``[lo, hi] ∩ [box_lo, box_hi]``; where round-off leaves them apart, the point of the box
+    nearest ``[lo, hi]``."""
+    a, b = max(lo, box_lo), min(hi, box_hi)
+    if a > b:
+        a = b = min(max(lo, box_lo), box_hi) if lo > box_hi or a > box_hi else max(b, box_lo)
+    return float(a), float(b)
+
+
+def _battery_power(energy: float, target: float, eta: float) -> float:
+    """The net battery power (> 0 discharges) that takes the energy from ``energy`` to
+    ``target`` in one hour: ``η (E − E')`` discharging, ``(E − E')/η`` charging."""
+    delta = energy - target
+    return eta * delta if delta >= 0 else delta / eta

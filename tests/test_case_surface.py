@@ -16,6 +16,7 @@ from gridbench.cases.contracts import (
     PlanningCase,
 )
 from gridbench.cases.kpi import NEXT_BOX_KEYS
+from gridbench.cases.referee import DispatchCore
 from gridbench.cases.registry import case_ids, make_case
 
 BUILT_IN = tuple(i for i in case_ids() if not i.startswith(("toy", "test")))
@@ -44,7 +45,8 @@ def test_layout_and_observation_names_match_the_referee(case):
     assert obs[0] == 0.0  # the day starts at midnight
     layers = {spec.layer.value for spec in case.timeline}
     for entry in layout:
-        assert entry.unit == "MW" and set(entry.layers) <= layers
+        # setpoints in MW; a leader's posted prices (Stackelberg) in $/MWh
+        assert entry.unit in ("MW", "$/MWh") and set(entry.layers) <= layers
         assert entry.bus is None or entry.bus >= 1  # buses are numbered from 1
 
 
@@ -93,10 +95,23 @@ def test_action_layout_names_are_unique_and_indexable():
         ActionLayout((ActionEntry("a", "storage", 2), ActionEntry("a", "storage", 3)))
 
 
+def _meeting_coupled_limits(env, action):
+    """``action`` made to meet the case's coupled limits beyond the box (the Stackelberg
+    prices' average caps and sell ≤ buy; other cases have none) by the core's own projection,
+    in float32 as an agent sends it: what the box of ``info`` cannot express."""
+    core = env.unwrapped.core
+    if type(core).project_coupled is DispatchCore.project_coupled:
+        return action
+    m = core.mask(core.layer)
+    full = core.idle_action()
+    full[m] = action[m]
+    return np.where(m, core.project_coupled(full), action).astype(action.dtype)
+
+
 def test_an_action_inside_the_infos_feasible_box_is_executed_unchanged(case):
     """``info["next_action_low"/"_high"]`` is the box the next step executes unchanged: a day
-    of uniform draws inside it (reset info first, then each step's) is never projected, and
-    both keys are ``None`` after the day's last step."""
+    of uniform draws inside it (reset info first, then each step's), made to meet the case's
+    coupled limits, is never projected, and both keys are ``None`` after the day's last step."""
     env = case.make_env(day=case.days("val")[0], seed=0)
     rng = np.random.default_rng(0)
     _, info = env.reset(seed=0)
@@ -110,6 +125,7 @@ def test_an_action_inside_the_infos_feasible_box_is_executed_unchanged(case):
         action = np.clip(action, np.float32(low), np.float32(high))
         action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
         action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
+        action = _meeting_coupled_limits(env, action)
         _, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
@@ -133,6 +149,7 @@ def test_an_action_inside_the_infos_penalty_free_box_is_neither_projected_nor_pe
         action = np.clip(action, np.float32(low), np.float32(high))
         action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
         action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
+        action = _meeting_coupled_limits(env, action)
         _, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])

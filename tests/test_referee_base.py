@@ -19,6 +19,7 @@ from pettingzoo.test import parallel_api_test
 from gridbench.cases.contracts import Controller, Method
 from gridbench.cases.kpi import (
     KPI_KEYS,
+    NEXT_BOX_KEYS,
     REFEREE_INFO_KEYS,
     StepInfoError,
     StepKPI,
@@ -591,7 +592,7 @@ def test_parallel_kpis_equal_single_agent(sequential: bool) -> None:
             # an agent's box is its own slice of the joint one
             own = multi.agent_indices(name)
             expected = {k: info[k] for k in (*KPI_KEYS, *REFEREE_INFO_KEYS)}
-            for key in ("next_action_low", "next_action_high"):
+            for key in NEXT_BOX_KEYS:
                 expected[key] = None if info[key] is None else info[key][own]
             assert data_equivalence(
                 {k: minfo[k] for k in (*KPI_KEYS, *REFEREE_INFO_KEYS)}, expected, exact=True

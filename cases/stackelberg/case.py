@@ -40,6 +40,7 @@ class StackelbergCase(BaseCase):
     timeline: ClassVar[Timeline] = TIMELINE
     config_model: ClassVar[type[CaseConfig]] = StackelbergConfig
     storage_kind: ClassVar[StorageKind]
+    day_source = staticmethod(game_day)
     config: StackelbergConfig
 
     @classmethod
@@ -77,10 +78,10 @@ class StackelbergCase(BaseCase):
                    for i in range(n_mgt)]
         devices += [
             ActionEntry("curtail", "curtailment", None),
-            ActionEntry("shift", "shiftable_load", None, "MW demand"),
+            ActionEntry("shift", "shiftable_load", None),
             ActionEntry("battery", "storage", None),
-            ActionEntry("ev", "ev_charging", DER_BUS["ev"], "MW demand"),
-            ActionEntry("flexible", "flexible_load", None, "MW demand"),
+            ActionEntry("ev", "ev_charging", DER_BUS["ev"]),
+            ActionEntry("flexible", "flexible_load", None),
         ]
         return ActionLayout(tuple(price + devices))
 

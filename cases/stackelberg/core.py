@@ -42,9 +42,10 @@ reward is the DSO's. The day-ahead step pays nothing.
 
 **Observation** (:func:`observation_names`), the same for every agent: the hour (t/24), the
 day's hourly data (LA demand, C&I load, flexible load, renewables, the EV fleet's charging
-limit and minimum energy; realized values: the referee has no forecast model yet), the posted
+limit and minimum energy) as forecast when the step is decided (:meth:`StackelbergCore.observe`:
+the suite's error model, seeded by ``forecast_seed``; the EV fleet is known), the posted
 prices (0 before they are posted) and the stocks ``E``, ``X``, ``e``, ``S`` after the previous
-hour.
+hour. The physics runs on the realized day.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ __all__ = [
     "observation_names",
     "reachable_states",
     "setpoint_names",
+    "tap_line_ratings",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -134,7 +136,9 @@ def reachable_states(
         r_lo[t - 1] = max(lo[t - 1], r_lo[t] - step_hi[t])
         r_hi[t - 1] = min(hi[t - 1], r_hi[t] - step_lo[t])
         if r_lo[t - 1] > r_hi[t - 1] + 1e-9:
-            raise ValueError(f"no feasible schedule: the stock's reachable set is empty at {t - 1} h")
+            raise ValueError(
+                f"no feasible schedule: the stock's reachable set is empty at {t - 1} h"
+            )
     return r_lo, r_hi
 
 
@@ -170,9 +174,9 @@ class StackelbergCore(DispatchCore):
         net = config.network
         self.feeder = dataclasses.replace(load_grid("feeder38"), v_slack_pu=net.v_slack_pu)
         self._pf = RadialPowerFlow(self.feeder)
-        self._ratings = feeder_line_ratings_mva(
+        self._ratings = tap_line_ratings(config, self.feeder, feeder_line_ratings_mva(
             "feeder38", net.line_rating_factor, net.line_rating_min_mva
-        )
+        ))
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
         self._day_data: GameDay | None = None
@@ -292,9 +296,7 @@ class StackelbergCore(DispatchCore):
         self.prices: FloatArray | None = None
         self._price_info: dict[str, Any] = {}
         self._extras: dict[int, dict[str, Any]] = {}
-        series = [d.la_demand, d.ci_load, d.flexible_load, d.pv_mw + d.wind_mw,
-                  d.ev.charge_max, d.ev.energy_min]  # fmt: skip
-        self._obs_data = np.clip(np.concatenate(series), 0.0, None)
+        self._obs_data: dict[tuple[int, float], FloatArray] = {}
 
     @property
     def day_data(self) -> GameDay:
@@ -385,10 +387,29 @@ class StackelbergCore(DispatchCore):
         }
         return setpoints
 
+    def _series(self, issue_step: int, lead_h: float) -> FloatArray:
+        """The observation's day series as forecast at ``issue_step`` (``lead_h`` before it),
+        computed once per day and issue."""
+        key = (issue_step, lead_h)
+        if key not in self._obs_data:
+            c = self.config
+            d = game_day(c, self.day_data.day, info="forecast", seed=c.forecast_seed,
+                         issue_step=issue_step, lead_offset_h=lead_h)
+            series = [d.la_demand, d.ci_load, d.flexible_load, d.pv_mw + d.wind_mw,
+                      d.ev.charge_max, d.ev.energy_min]  # fmt: skip
+            self._obs_data[key] = np.concatenate(series)
+        return self._obs_data[key]
+
     def observe(self) -> FloatArray:
-        t = self.step_index if self.layer is Layer.INTRADAY else 0
+        """Module docstring: in the day-ahead step the forecast posted ``day_ahead_lead_h``
+        before midnight, in hour ``t`` the one issued at its start (earlier hours realized)."""
+        if self.layer is Layer.DAY_AHEAD:
+            t, series = 0, self._series(0, self.config.day_ahead_lead_h)
+        else:
+            t = self.step_index
+            series = self._series(t, 0.0)
         prices = np.zeros(N_PRICES) if self.prices is None else self.prices
-        obs = np.concatenate([[t / T], self._obs_data, prices, self.energy])
+        obs = np.concatenate([[t / T], series, prices, self.energy])
         return np.clip(obs, self._obs_low, self._obs_high)
 
     def state_of_charge(self) -> FloatArray:
@@ -490,6 +511,30 @@ class StackelbergCore(DispatchCore):
         else:
             info.update(self._extras.get(record.step, {}))
         return info
+
+
+def tap_line_ratings(cfg: StackelbergConfig, feeder: Any, ratings: FloatArray) -> FloatArray:
+    """Line ratings (MVA) with the taps to the DER buses 34–38 sized for what they connect,
+    ``line_rating_factor ×`` its installed power (PV + turbine at 34, wind + turbine at 35, one
+    battery each at 36 and 37, every charger at 38), at least the feeder rule's value (the
+    rule sizes a branch by its base-case flow, which is 0 on a DER tap)."""
+    from gridbench.cases.stackelberg.network import DER_BUS
+
+    g, ea = cfg.gsess, cfg.ea
+    mgt = [*ea.mgt_max_mw, 0.0, 0.0]
+    installed = {
+        DER_BUS["pv"]: ea.pv_mwp + mgt[0],
+        DER_BUS["wind"]: ea.wind_mw + mgt[1],
+        DER_BUS["battery1"]: g.battery_mw,
+        DER_BUS["battery2"]: g.battery_mw,
+        DER_BUS["ev"]: g.ev.n_ev * g.ev.charger_kw[1] / 1000.0,
+    }
+    out = np.array(ratings, dtype=float)
+    to_bus = np.asarray(feeder.to_bus)
+    for bus, mw in installed.items():
+        k = int(np.flatnonzero(to_bus == bus - 1)[0])
+        out[k] = max(out[k], cfg.network.line_rating_factor * mw)
+    return out
 
 
 def _into(lo: float, hi: float, box_lo: float, box_hi: float) -> tuple[float, float]:

@@ -78,7 +78,9 @@ class GameDay:
     """Hourly data of one day (MW, $/MWh, each ``(24,)`` unless said): the retail tariff
     ``tou``, the upstream price, bus loads ``(24, 38)``, PV and wind output, the LA's demand
     (all load but the storage player's flexible share), its C&I load, the flexible load, and
-    the EV fleet with its virtual battery."""
+    the EV fleet with its virtual battery. ``info`` says whether the loads, PV and wind are
+    the realized day or a forecast issued at hour ``issue_step`` (the tariff and the EV fleet,
+    the charging station's bookings, are known)."""
 
     day: datetime.date
     tou: FloatArray
@@ -92,15 +94,55 @@ class GameDay:
     flexible_load: FloatArray
     fleet: EvFleet
     ev: VirtualBattery
+    info: str = "actual"
+    issue_step: int = 0
+
+    @property
+    def n_steps(self) -> int:
+        return T
+
+    @property
+    def step_hours(self) -> float:
+        return 1.0
+
+    @property
+    def price_usd_per_mwh(self) -> FloatArray:
+        """The upstream price ``π^up`` (what the DSO pays for energy)."""
+        return self.upstream
 
 
-def game_day(cfg: StackelbergConfig, day: datetime.date) -> GameDay:
-    """The realized data of ``day`` (SimBench 2016 hourly profiles, the day's EV fleet)."""
-    from gridbench.cases.data import bus_loads, pv_per_unit, tou_tariff, wind_per_unit
+def game_day(
+    cfg: StackelbergConfig,
+    day: datetime.date,
+    *,
+    info: str = "actual",
+    seed: int = 0,
+    issue_step: int = 0,
+    lead_offset_h: float = 0.0,
+) -> GameDay:
+    """The data of ``day`` (SimBench 2016 hourly profiles, the day's EV fleet).
+
+    ``info="forecast"``: bus loads, PV and wind as forecast at the start of hour
+    ``issue_step``, ``lead_offset_h`` hours before it (the suite's error model,
+    :func:`gridbench.cases.data.forecast`; 12 h for the DSO's day-ahead prices posted at noon
+    the day before); the LA's demand, C&I and flexible loads follow from the forecast loads."""
+    from gridbench.cases.data import bus_loads, forecast, pv_per_unit, tou_tariff, wind_per_unit
     from gridbench.cases.grid import load_grid
 
+    if info not in ("actual", "forecast"):
+        raise ValueError(f"info must be 'actual' or 'forecast', got {info!r}")
+    if isinstance(issue_step, bool) or not isinstance(issue_step, int) or not 0 <= issue_step < T:
+        raise ValueError(f"issue_step must be an hour 0..{T - 1}, got {issue_step!r}")
     grid = load_grid("feeder38")
     p, q = bus_loads(grid, day, "1h")
+    pv = pv_per_unit(day, "1h", cfg.ea.pv_profile)
+    wind = wind_per_unit(day, "1h", cfg.ea.wind_profile)
+    if info == "forecast":
+        kw = {"issue_step": issue_step, "step_hours": 1.0, "lead_offset_h": lead_offset_h}
+        ratio = forecast(p, "load", day, seed, **kw) / np.where(p > 0, p, 1.0)
+        p, q = p * ratio, q * ratio  # the same relative error on P and Q of a bus
+        pv = forecast(pv, "pv", day, seed, **kw)
+        wind = forecast(wind, "wind", day, seed, **kw)
     tou = tou_tariff(cfg.prices.tariff).price(1.0)
     residential = p[:, [b - 1 for b in RESIDENTIAL_BUSES]].sum(axis=1)
     ci = p[:, [b - 1 for b in CI_BUSES]].sum(axis=1)
@@ -112,13 +154,15 @@ def game_day(cfg: StackelbergConfig, day: datetime.date) -> GameDay:
         upstream=cfg.prices.upstream_ratio * tou,
         load_p_mw=p,
         load_q_mvar=q,
-        pv_mw=cfg.ea.pv_mwp * pv_per_unit(day, "1h", cfg.ea.pv_profile),
-        wind_mw=cfg.ea.wind_mw * wind_per_unit(day, "1h", cfg.ea.wind_profile),
+        pv_mw=cfg.ea.pv_mwp * pv,
+        wind_mw=cfg.ea.wind_mw * wind,
         la_demand=p.sum(axis=1) - flexible,
         ci_load=ci,
         flexible_load=flexible,
         fleet=fleet,
         ev=virtual_battery(fleet, cfg.gsess.ev.soc_floor),
+        info=info,
+        issue_step=issue_step,
     )
 
 
@@ -201,8 +245,8 @@ def _chain(n: int, start: int, coeff: dict[int, float], wrap: bool) -> sp.csr_ma
 def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
     """The storage player: battery ``pc, pd, E`` (``E_t = E_{t−1} + η pc_t − pd_t/η``, SOC
     window, ``E_23 = E_init``), EV charging ``pev`` with the fleet's virtual battery ``X``
-    (:mod:`.ev_fleet`, from and back to its midnight energy ``X_0``), flexible load ``f`` with its energy ``e`` (``e_t = e_{t−1} + f_t``,
-    ``e_23 = 0``). Buys ``pc + pev + DFL + f`` at λGB, sells ``pd`` at λGS. CSESS: ``pev`` is
+    (:mod:`.ev_fleet`, from and back to its midnight energy ``X_0``), flexible load ``f``
+    with its energy ``e`` (``e_t = e_{t−1} + f_t``, ``e_23 = 0``). Buys ``pc + pev + DFL + f`` at λGB, sells ``pd`` at λGS. CSESS: ``pev`` is
     the uncontrolled profile and ``f = 0`` (fixed, presolved by the MILP; billed the same)."""
     g = cfg.gsess
     fl = g.flexible_load

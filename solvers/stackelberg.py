@@ -1,0 +1,180 @@
+"""Solvers and baselines of the Stackelberg cases (``stackelberg-*``; spec §6).
+
+Every method here is a *leader* method: it posts the day's 96 prices in the day-ahead step,
+and the followers then play their exact best responses to the posted (admissible) prices on
+the realized day (:class:`PricePostingController`; each follower's QP solved by HiGHS,
+:class:`~gridbench.cases.stackelberg.follower.BestResponder`), hour by hour. The methods
+differ in the prices:
+
+* ``oracle`` (bound; the spec's ``bilevel-oracle``): the single-level MILP
+  (:func:`~gridbench.cases.stackelberg.bilevel.solve_bilevel`) on the realized day, HiGHS to a
+  1e-4 MIP gap. A bound on the DSO's profit against rational followers *in the MILP's network
+  model* (LinDistFlow, tangent losses): the referee prices the same responses with AC losses,
+  and the difference is the model mismatch (spec §3, certification 4), reported per day as
+  ``model_mismatch_usd`` (referee cost − MILP cost of the same prices and responses);
+* ``day-ahead`` (solver; the spec's ``bilevel-day-ahead``): the same MILP on the day-ahead
+  forecast (issued ``day_ahead_lead_h`` before midnight);
+* ``tou`` (baseline): the regulated tariff (λTOU for what LA and the storage player buy, λFIT
+  for what EA and the storage sell), made admissible by the referee (the average caps);
+* ``idle`` (the suite's baseline, :mod:`.idle`): the tariff, followers idle.
+
+The planning (the MILP) happens in the controller's ``reset`` and is counted as the day's plan
+time; the followers' best responses in the first hour's decision.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Case, MethodFamily
+from gridbench.solvers.planners import (
+    BoundTolerance,
+    PlannerMethod,
+    planning_method,
+    register_planner,
+)
+
+if TYPE_CHECKING:
+    from gridbench.cases.stackelberg.case import StackelbergCase
+    from gridbench.cases.stackelberg.players import GameDay
+
+__all__ = [
+    "CASE_PREFIX",
+    "ORACLE_TOLERANCE",
+    "PricePostingController",
+    "TouMethod",
+    "follower_setpoints",
+]
+
+CASE_PREFIX: Final[str] = "stackelberg-"
+FloatArray = NDArray[np.float64]
+T: Final[int] = 24
+
+
+@planning_method
+class TouMethod(PlannerMethod):
+    """The DSO posts the regulated tariff; the followers best-respond."""
+
+    name: ClassVar[str] = "tou"
+    family: ClassVar[MethodFamily] = MethodFamily.BASELINE
+
+
+def follower_setpoints(case: StackelbergCase, day: GameDay, prices: FloatArray) -> FloatArray:
+    """``(24, n_devices)``: the followers' exact best responses to ``prices`` on ``day``, as
+    the referee's device entries hour by hour (turbines, curtailment, shift, battery net power
+    ``pd − pc``, EV charging, flexible-load shift)."""
+    from gridbench.cases.stackelberg.follower import BestResponder
+    from gridbench.cases.stackelberg.players import ea_follower, gsess_follower, la_follower
+
+    cfg = case.config
+    builders: tuple[Callable[..., Any], ...] = (ea_follower, la_follower, gsess_follower)
+    values: dict[str, float] = {}
+    for build in builders:
+        qp = build(cfg, day)
+        x = BestResponder(qp)(prices).x
+        values.update(zip(qp.variables, x.tolist(), strict=True))
+    n_mgt = len(cfg.ea.mgt_max_mw)
+    rows = []
+    for t in range(T):
+        mgt = [values[f"g{i + 1}[{t}]"] for i in range(n_mgt)]
+        battery = values[f"pd[{t}]"] - values[f"pc[{t}]"]
+        rows.append([*mgt, values[f"c[{t}]"], values[f"s[{t}]"], battery, values[f"pev[{t}]"],
+                     values[f"f[{t}]"]])  # fmt: skip
+    return np.asarray(rows)
+
+
+class PricePostingController:
+    """Posts ``plan()``'s prices in the day-ahead step, then plays the followers' best
+    responses to the prices the referee posted (``info["prices"]`` of that step) on the
+    realized day (module docstring). ``certified_bound`` stays NaN: the MILP's bound is one of
+    its own network model, not of the referee's (see ``model_mismatch_usd``)."""
+
+    def __init__(self, case: StackelbergCase, day: datetime.date,
+                 plan: Callable[[], FloatArray]) -> None:
+        self.case, self.day = case, day
+        self._plan = plan
+        self._n_dim = len(case.action_layout())
+        self.certified_bound = math.nan
+        self.prices: FloatArray | None = None
+        self._schedule: FloatArray | None = None
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self.prices = np.asarray(self._plan(), dtype=np.float64)
+        self._schedule = None
+        self._idle = np.asarray(info["idle_action"], dtype=np.float64)
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
+        if self.prices is None:
+            raise RuntimeError("PricePostingController.act() called before reset()")
+        action = self._idle.copy()
+        if info["next_layer"] == "day_ahead":
+            action[: self.prices.size] = self.prices
+            return action
+        if self._schedule is None:
+            posted = info.get("prices")
+            if posted is None:
+                raise ValueError("the first hour's info carries no posted 'prices'")
+            realized = self.case.game(self.day)
+            self._schedule = follower_setpoints(self.case, realized, np.asarray(posted))
+        action[self.prices.size:] = self._schedule[int(info["next_step"])]
+        return action
+
+
+def _tariff(case: StackelbergCase, day: datetime.date) -> FloatArray:
+    from gridbench.cases.stackelberg.players import tariff_prices
+
+    return tariff_prices(case.config, case.game(day))
+
+
+class BilevelPlan:
+    """The MILP's prices on ``day``'s data (realized or the day-ahead forecast), with its
+    outcome kept for the row (``objective``, ``dual_bound``, ``mip_gap``, ``solve_s``)."""
+
+    def __init__(self, case: StackelbergCase, day: datetime.date, *, forecast: bool,
+                 time_limit_s: float = 300.0) -> None:
+        self.case, self.day, self.forecast = case, day, forecast
+        self.time_limit_s = time_limit_s
+        self.solution: Any = None
+
+    def __call__(self) -> FloatArray:
+        from gridbench.cases.stackelberg.bilevel import solve_bilevel
+        from gridbench.cases.stackelberg.players import game_day, leader_problem
+
+        cfg = self.case.config
+        if self.forecast:
+            data = game_day(cfg, self.day, info="forecast", seed=cfg.forecast_seed,
+                            issue_step=0, lead_offset_h=cfg.day_ahead_lead_h)
+        else:
+            data = self.case.game(self.day)
+        sol = solve_bilevel(leader_problem(cfg, data), time_limit_s=self.time_limit_s)
+        if not np.all(np.isfinite(sol.prices)):
+            raise RuntimeError(f"bilevel MILP of {self.day}: {sol.status} ({sol.message})")
+        self.solution = sol
+        return sol.prices
+
+
+#: The bound check's tolerance of this oracle: its model mismatch against the AC referee
+#: (LinDistFlow with tangent losses against AC losses; see ``model_mismatch_usd``), measured
+#: on test days (README of ``cases/stackelberg``), plus the MIP gap.
+ORACLE_TOLERANCE: Final[BoundTolerance] = BoundTolerance(usd=5.0, rel=1e-2)
+
+
+@register_planner("oracle", case_prefix=CASE_PREFIX, tolerance=ORACLE_TOLERANCE)
+def stackelberg_oracle(case: Case, day: datetime.date) -> PricePostingController:
+    return PricePostingController(case, day, BilevelPlan(case, day, forecast=False))  # type: ignore[arg-type]
+
+
+@register_planner("day-ahead", case_prefix=CASE_PREFIX)
+def stackelberg_day_ahead(case: Case, day: datetime.date) -> PricePostingController:
+    return PricePostingController(case, day, BilevelPlan(case, day, forecast=True))  # type: ignore[arg-type]
+
+
+@register_planner("tou", case_prefix=CASE_PREFIX)
+def stackelberg_tou(case: Case, day: datetime.date) -> PricePostingController:
+    return PricePostingController(case, day, lambda: _tariff(case, day))  # type: ignore[arg-type]

@@ -246,8 +246,9 @@ def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
     """The storage player: battery ``pc, pd, E`` (``E_t = E_{t−1} + η pc_t − pd_t/η``, SOC
     window, ``E_23 = E_init``), EV charging ``pev`` with the fleet's virtual battery ``X``
     (:mod:`.ev_fleet`, from and back to its midnight energy ``X_0``), flexible load ``f``
-    with its energy ``e`` (``e_t = e_{t−1} + f_t``, ``e_23 = 0``). Buys ``pc + pev + DFL + f`` at λGB, sells ``pd`` at λGS. CSESS: ``pev`` is
-    the uncontrolled profile and ``f = 0`` (fixed, presolved by the MILP; billed the same)."""
+    with its energy ``e`` (``e_t = e_{t−1} + f_t``, ``e_23 = 0``). Buys ``pc + pev + DFL +
+    f`` at λGB, sells ``pd`` at λGS. CSESS: ``pev`` is the uncontrolled profile and ``f = 0``
+    (fixed, presolved by the MILP; billed the same)."""
     g = cfg.gsess
     fl = g.flexible_load
     csess = cfg.storage is StorageKind.CSESS

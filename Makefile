@@ -22,6 +22,9 @@ FULL_CASES ?= ses-carbon-ieee33-v0 loss-arbitrage-ieee33-v0
 # the fair-protocol ppo, PPO variants, SAC, TD3 and DDPG and the paper's reproductions.
 SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
 SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair sac td3 ddpg ppo-kl ppo-clip-kl
+# The Stackelberg cases run their leader methods: the bilevel MILP (oracle, and day-ahead on
+# the forecast; 10-30 s per day and case), the tariff with best-responding followers, idle.
+STACKELBERG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0
 
 .PHONY: bench bench-compare test lint env clean
 
@@ -48,9 +51,9 @@ bench: env
 	  mv $(RESULTS)/grids/$$g.json.tmp $(RESULTS)/grids/$$g.json || exit 1; \
 	done
 	$(BIN)/gridbench grid ieee33
-	$(BIN)/gridbench run $(FULL_CASES:%=--case %) $(SGLS_CASES:%=--case %) --family bound \
-	  --family solver --family baseline --seeds 1 --budget $(BUDGET) $(DAYS_FLAG) \
-	  --results $(STORE)
+	$(BIN)/gridbench run $(FULL_CASES:%=--case %) $(SGLS_CASES:%=--case %) \
+	  $(STACKELBERG_CASES:%=--case %) --family bound --family solver --family baseline \
+	  --seeds 1 --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench run $(FULL_CASES:%=--case %) --family rl --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench run $(SGLS_CASES:%=--case %) $(SGLS_RL:%=--method %) --seeds $(SEEDS) \

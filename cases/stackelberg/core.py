@@ -41,7 +41,8 @@ voltage and line penalties, ``w_V·Σ dist(|V|, band)``, ``w_S·Σ overload``); 
 reward is the DSO's. The day-ahead step pays nothing.
 
 **Observation** (:func:`observation_names`), the same for every agent: the hour (t/24), the
-day's hourly data (LA demand, C&I load, flexible load, renewables, the EV fleet's charging
+day's hourly data from the hour about to be played on (entry ``k`` of a series is hour
+``t + k``, 0 after midnight) (LA demand, C&I load, flexible load, renewables, the EV fleet's charging
 limit and minimum energy) as forecast when the step is decided (:meth:`StackelbergCore.observe`:
 the suite's error model, seeded by ``forecast_seed``; the EV fleet is known), the posted
 prices (0 before they are posted) and the stocks ``E``, ``X``, ``e``, ``S`` after the previous
@@ -110,8 +111,8 @@ def setpoint_names(cfg: StackelbergConfig) -> tuple[str, ...]:
 
 def observation_names() -> tuple[str, ...]:
     """Names of :meth:`StackelbergCore.observe`'s entries (module docstring)."""
-    data = tuple(f"{s}[{t}]" for s in DAY_SERIES for t in range(T))
-    prices = tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T))
+    data = tuple(f"{s}[t+{k}]" for s in DAY_SERIES for k in range(T))
+    prices = tuple(f"price_{p}[t+{k}]" for p in PRICES for k in range(T))
     return ("hour_fraction", *data, *prices, *STOCKS)
 
 
@@ -409,7 +410,7 @@ class StackelbergCore(DispatchCore):
             t = self.step_index
             series = self._series(t, 0.0)
         prices = np.zeros(N_PRICES) if self.prices is None else self.prices
-        obs = np.concatenate([[t / T], series, prices, self.energy])
+        obs = np.concatenate([[t / T], _ahead(series, t), _ahead(prices, t), self.energy])
         return np.clip(obs, self._obs_low, self._obs_high)
 
     def state_of_charge(self) -> FloatArray:
@@ -535,6 +536,15 @@ def tap_line_ratings(cfg: StackelbergConfig, feeder: Any, ratings: FloatArray) -
         k = int(np.flatnonzero(to_bus == bus - 1)[0])
         out[k] = max(out[k], cfg.network.line_rating_factor * mw)
     return out
+
+
+def _ahead(blocks: FloatArray, t: int) -> FloatArray:
+    """Each 24-hour block of ``blocks`` from hour ``t`` on, zero-padded: entry ``k`` of a
+    block is hour ``t + k`` (the hour about to be played first)."""
+    rows = blocks.reshape(-1, T)
+    out = np.zeros_like(rows)
+    out[:, : T - t] = rows[:, t:]
+    return out.reshape(-1)
 
 
 def _into(lo: float, hi: float, box_lo: float, box_hi: float) -> tuple[float, float]:

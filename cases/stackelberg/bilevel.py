@@ -406,10 +406,13 @@ def solve_bilevel(
     tangents: int = 24,
     dual_scale: float = 1.0,
     fix_prices: ArrayLike | None = None,
+    presolve: bool = True,
 ) -> BilevelSolution:
     """Build and solve the MILP of the module docstring. ``dual_scale`` multiplies every
     ``MD`` (the ×10 invariance check); ``fix_prices`` pins ``λ`` (then the MILP's follower
-    blocks must equal their QP best responses: spec §8, T4)."""
+    blocks must equal their QP best responses: spec §8, T4). ``presolve=False`` keeps the
+    followers' fixed variables with their KKT rows (the benchmarks' reference: spec §3 warns
+    that their free duals are degenerate)."""
     import highspy
 
     from gridbench.cases.highs import highs_lp, new_highs
@@ -448,7 +451,8 @@ def solve_bilevel(
     approx = 0.0
     n_bin = 0
     for f in problem.followers:
-        red = _reduce(f, problem.dual_bounds[f.name].scaled(dual_scale))
+        red = _reduce(f, problem.dual_bounds[f.name].scaled(dual_scale),
+                      tol=1e-9 if presolve else -np.inf)
         qp = red.qp
         g_f = problem.objective_followers.get(f.name)
         g_f = np.zeros(f.n) if g_f is None else np.asarray(g_f, dtype=float).reshape(-1)

@@ -40,19 +40,21 @@ player's profit of the hour: the payments cancel between the players, so the pro
 voltage and line penalties, ``w_V·Σ dist(|V|, band)``, ``w_S·Σ overload``); the single-agent
 reward is the DSO's. The day-ahead step pays nothing.
 
-**Observation** (:func:`observation_names`), the same for every agent: the hour (t/24), the
+**Observation** (:func:`observation_names`), the same for every agent: the hour (t/24); the
 day's hourly data from the hour about to be played on (entry ``k`` of a series is hour
-``t + k``, 0 after midnight) (LA demand, C&I load, flexible load, renewables, the EV fleet's charging
-limit and minimum energy) as forecast when the step is decided (:meth:`StackelbergCore.observe`:
-the suite's error model, seeded by ``forecast_seed``; the EV fleet is known), the posted
-prices (0 before they are posted) and the stocks ``E``, ``X``, ``e``, ``S`` after the previous
-hour. The physics runs on the realized day.
+``t + k``, 0 after midnight): LA demand, C&I load, flexible load, renewables, the EV fleet's
+charging limit and minimum energy, as forecast when the step is decided
+(:meth:`StackelbergCore.observe`: the suite's error model, seeded by ``forecast_seed``; the EV
+fleet is known); the posted prices, aligned the same way (0 before they are posted); the
+stocks ``E``, ``X``, ``e``, ``S`` after the previous hour. The physics runs on the realized
+day.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -157,7 +159,11 @@ class _Stocks:
 class StackelbergCore(DispatchCore):
     """One day of the DSO–followers game on feeder38 (module docstring)."""
 
-    def __init__(self, config: StackelbergConfig) -> None:
+    def __init__(
+        self, config: StackelbergConfig, *, power_flow: Callable[[Any], Any] | None = None
+    ) -> None:
+        """``power_flow`` builds the AC solver from the feeder (default
+        :class:`~gridbench.cases.grid.RadialPowerFlow`; the benchmarks pass pandapower's)."""
         from gridbench.cases.grid import RadialPowerFlow, load_grid
         from gridbench.cases.params import feeder_line_ratings_mva
 
@@ -174,7 +180,7 @@ class StackelbergCore(DispatchCore):
         }
         net = config.network
         self.feeder = dataclasses.replace(load_grid("feeder38"), v_slack_pu=net.v_slack_pu)
-        self._pf = RadialPowerFlow(self.feeder)
+        self._pf = (power_flow or RadialPowerFlow)(self.feeder)
         self._ratings = tap_line_ratings(config, self.feeder, feeder_line_ratings_mva(
             "feeder38", net.line_rating_factor, net.line_rating_min_mva
         ))
@@ -290,7 +296,14 @@ class StackelbergCore(DispatchCore):
         from gridbench.cases.stackelberg.ev_fleet import asap_charging
         from gridbench.cases.stackelberg.network import injections
 
-        self._net_data, self._placement = injections(d, self.followers)
+        data, placement = injections(d, self.followers)
+        n_bus = self.feeder.n_bus
+        self._net_data = data
+        # hour t's rows of each follower's placement, dense (the hot path of a step)
+        self._placement = [
+            {f: m[t * n_bus:(t + 1) * n_bus].toarray() for f, m in placement.items()}
+            for t in range(T)
+        ]
         self._asap = asap_charging(d.fleet)  # CSESS's fixed EV profile
         self._stocks = self._reachable(d)
         self.energy = list(self._stocks.start)  # E, X, e, S after the previous hour
@@ -458,11 +471,9 @@ class StackelbergCore(DispatchCore):
                 if name in col:
                     self.x[f][col[name]] = v
         # network: the buses' net load of hour t, one AC power flow
-        n_bus = self.feeder.n_bus
-        rows = slice(t * n_bus, (t + 1) * n_bus)
         net_p = self._net_data[t].copy()
-        for f, m in self._placement.items():
-            net_p += m[rows] @ self.x[f]
+        for f, m in self._placement[t].items():
+            net_p += m @ self.x[f]
         flow = self._pf.solve(np.ascontiguousarray(net_p), np.ascontiguousarray(d.load_q_mvar[t]))
         vm = np.abs(flow.v)
         net = c.network

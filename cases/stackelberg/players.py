@@ -17,6 +17,7 @@ as :class:`~.bilevel.LeaderRows` with the losses as the leader's own variables.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,6 +29,7 @@ from gridbench.cases.stackelberg.bilevel import BilevelProblem, DualBounds, box_
 from gridbench.cases.stackelberg.config import (
     CI_BUSES,
     RESIDENTIAL_BUSES,
+    EvFleetParams,
     StackelbergConfig,
     StorageKind,
 )
@@ -147,7 +149,7 @@ def game_day(
     residential = p[:, [b - 1 for b in RESIDENTIAL_BUSES]].sum(axis=1)
     ci = p[:, [b - 1 for b in CI_BUSES]].sum(axis=1)
     flexible = cfg.gsess.flexible_load.share * residential
-    fleet = sample_fleet(cfg.gsess.ev, day)
+    fleet, ev = _fleet(cfg.gsess.ev, day)
     return GameDay(
         day=day,
         tou=tou,
@@ -160,10 +162,18 @@ def game_day(
         ci_load=ci,
         flexible_load=flexible,
         fleet=fleet,
-        ev=virtual_battery(fleet, cfg.gsess.ev.soc_floor),
+        ev=ev,
         info=info,
         issue_step=issue_step,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _fleet(params: EvFleetParams, day: datetime.date) -> tuple[EvFleet, VirtualBattery]:
+    """The day's fleet and its virtual battery (the same for every information set; cached:
+    the referee's observations ask for them at every hour)."""
+    fleet = sample_fleet(params, day)
+    return fleet, virtual_battery(fleet, params.soc_floor)
 
 
 def _price_map(rows: list[tuple[str, int, int, float]], n: int) -> sp.csr_matrix:

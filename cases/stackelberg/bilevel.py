@@ -49,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gridbench.cases.solve_status import SolveStatus
-from gridbench.cases.stackelberg.follower import BestResponder, FollowerQP
+from gridbench.cases.stackelberg.follower import BestResponder, FollowerQP, clarabel_qp
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -718,39 +718,21 @@ def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0) -> Soc
         rows.add(parts, lr.lo, lr.hi)
     # Clarabel (interior point): HiGHS's QP solver stops with "Solve error" on this model once
     # the loss cuts are in (the spec's prototype saw the same)
-    import clarabel
-
     a = _matrix_of(rows, cols.n).tocsr()
     row_lo = np.concatenate(rows.lo) if rows.lo else np.zeros(0)
     row_hi = np.concatenate(rows.hi) if rows.hi else np.zeros(0)
     col_lo, col_hi = np.concatenate(cols.lo), np.concatenate(cols.hi)
-    eye = sp.identity(cols.n, format="csr")
-    eq = np.flatnonzero(row_lo == row_hi)
-    up = np.flatnonzero((row_hi < np.inf) & (row_lo != row_hi))
-    dn = np.flatnonzero((row_lo > -np.inf) & (row_lo != row_hi))
-    cu, cl = np.flatnonzero(col_hi < np.inf), np.flatnonzero(col_lo > -np.inf)
-    stacked = sp.vstack([a[eq], a[up], -a[dn], eye[cu], -eye[cl]], format="csc")
-    rhs = np.concatenate([row_hi[eq], row_hi[up], -row_lo[dn], col_hi[cu], -col_lo[cl]])
-    q = np.concatenate(hess)
-    settings = clarabel.DefaultSettings()
-    settings.verbose = False
-    settings.time_limit = float(time_limit_s)
-    solver = clarabel.DefaultSolver(
-        sp.diags(q, format="csc"), np.concatenate(cols.cost), stacked, rhs,
-        [clarabel.ZeroConeT(eq.size),
-         clarabel.NonnegativeConeT(up.size + dn.size + cu.size + cl.size)],
-        settings,
-    )
     t0 = time.perf_counter()
-    result = solver.solve()
+    outcome, x = clarabel_qp(np.concatenate(hess), np.concatenate(cols.cost), a, row_lo,
+                             row_hi, col_lo, col_hi, time_limit_s=time_limit_s)
     solve_s = time.perf_counter() - t0
     status = {"Solved": SolveStatus.OPTIMAL, "AlmostSolved": SolveStatus.OPTIMAL_INACCURATE,
               "PrimalInfeasible": SolveStatus.INFEASIBLE, "DualInfeasible": SolveStatus.INFEASIBLE,
-              "MaxTime": SolveStatus.TIMEOUT}.get(str(result.status), SolveStatus.FAILED)
+              "MaxTime": SolveStatus.TIMEOUT}.get(outcome, SolveStatus.FAILED)
     if not status.ok:
         nan = float("nan")
         return SocialSolution(status, {}, np.full(problem.n_own, nan), nan, solve_s)
-    sol = np.clip(np.asarray(result.x, dtype=float), col_lo, col_hi)
+    sol = np.clip(x, col_lo, col_hi)
     responses = {name: sol[blk].copy() for name, blk in blocks.items()}
     return SocialSolution(status, responses, sol[own].copy(),
                           system_cost(problem, responses, sol[own]), solve_s)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     FloatArray = NDArray[np.float64]
 
-__all__ = ["BestResponder", "BestResponse", "FollowerQP", "best_response"]
+__all__ = ["BestResponder", "BestResponse", "FollowerQP", "best_response", "clarabel_qp"]
 
 
 def _vector(name: str, owner: str, values: ArrayLike, n: int) -> FloatArray:
@@ -212,9 +212,10 @@ class BestResponder:
 
         self.qp = qp
         h = new_highs(primal_feasibility_tolerance=1e-8, dual_feasibility_tolerance=1e-8)
-        lp = highs_lp(sp.vstack([qp.a_ub, qp.a_eq]), qp.c, qp.lb, qp.ub,
-                      np.concatenate([np.full(qp.a_ub.shape[0], -np.inf), qp.b_eq]),
-                      np.concatenate([qp.b_ub, qp.b_eq]))
+        self._rows = sp.vstack([qp.a_ub, qp.a_eq], format="csr")
+        self._row_lo = np.concatenate([np.full(qp.a_ub.shape[0], -np.inf), qp.b_eq])
+        self._row_hi = np.concatenate([qp.b_ub, qp.b_eq])
+        lp = highs_lp(self._rows, qp.c, qp.lb, qp.ub, self._row_lo, self._row_hi)
         if h.passModel(lp) == highspy.HighsStatus.kError:
             raise ValueError(f"follower {qp.name!r}: HiGHS refused the model")
         hess = diagonal_hessian(qp.q)
@@ -236,18 +237,64 @@ class BestResponder:
         self._h.changeColsCost(qp.n, self._cols, qp.linear_cost(lam))
         self._h.run()
         status = self._h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(
-                f"follower {qp.name!r}: best response not optimal "
-                f"({self._h.modelStatusToString(status)})"
-            )
-        x = np.clip(np.asarray(self._h.getSolution().col_value, dtype=float), qp.lb, qp.ub)
+        if status == highspy.HighsModelStatus.kOptimal:
+            x = np.asarray(self._h.getSolution().col_value, dtype=float)
+        else:
+            # HiGHS's active-set QP solver stops with "Solve error" on some days' storage
+            # player (e.g. 2016-02-29 at the bilevel optimum's prices); the interior-point
+            # solver takes over
+            outcome, x = clarabel_qp(qp.q, qp.linear_cost(lam), self._rows, self._row_lo,
+                                     self._row_hi, qp.lb, qp.ub)
+            if outcome != "Solved":
+                raise RuntimeError(
+                    f"follower {qp.name!r}: best response not optimal "
+                    f"(HiGHS: {self._h.modelStatusToString(status)}, Clarabel: {outcome})"
+                )
+        x = np.clip(x, qp.lb, qp.ub)
         return BestResponse(qp.name, x, qp.cost(x, lam), time.perf_counter() - t0)
 
     def regret(self, x: ArrayLike, prices: ArrayLike) -> float:
         """``U_f(x, λ) − min_x' U_f(x', λ)`` (≥ 0 up to the solver's tolerance): how much the
         follower loses by playing ``x`` instead of its best response (spec §7, ε_f)."""
         return self.qp.cost(x, prices) - self(prices).cost
+
+
+def clarabel_qp(
+    q: ArrayLike, cost: ArrayLike, a: sp.spmatrix, row_lo: ArrayLike, row_hi: ArrayLike,
+    col_lo: ArrayLike, col_hi: ArrayLike, *, time_limit_s: float = float("inf"),
+) -> tuple[str, FloatArray]:
+    """``min ½ x'diag(q)x + cost'x`` s.t. ``row_lo ≤ a x ≤ row_hi``, ``col_lo ≤ x ≤ col_hi``
+    (infinite bounds are absent) by Clarabel (interior point): ``(status, x)`` with
+    Clarabel's status name (``"Solved"`` when solved) and ``x`` NaN otherwise."""
+    import clarabel
+
+    a = sp.csr_matrix(a)
+    row_lo, row_hi = np.asarray(row_lo, dtype=float), np.asarray(row_hi, dtype=float)
+    col_lo, col_hi = np.asarray(col_lo, dtype=float), np.asarray(col_hi, dtype=float)
+    n = col_lo.size
+    eye = sp.identity(n, format="csr")
+    eq = np.flatnonzero(row_lo == row_hi)
+    up = np.flatnonzero((row_hi < np.inf) & (row_lo != row_hi))
+    dn = np.flatnonzero((row_lo > -np.inf) & (row_lo != row_hi))
+    cu, cl = np.flatnonzero(col_hi < np.inf), np.flatnonzero(col_lo > -np.inf)
+    stacked = sp.vstack([a[eq], a[up], -a[dn], eye[cu], -eye[cl]], format="csc")
+    rhs = np.concatenate([row_hi[eq], row_hi[up], -row_lo[dn], col_hi[cu], -col_lo[cl]])
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    if np.isfinite(time_limit_s):
+        settings.time_limit = float(time_limit_s)
+    solver = clarabel.DefaultSolver(
+        sp.diags(np.asarray(q, dtype=float), format="csc"), np.asarray(cost, dtype=float),
+        stacked, rhs,
+        [clarabel.ZeroConeT(eq.size),
+         clarabel.NonnegativeConeT(up.size + dn.size + cu.size + cl.size)],
+        settings,
+    )  # fmt: skip
+    result = solver.solve()
+    status = str(result.status)
+    if status not in ("Solved", "AlmostSolved"):
+        return status, np.full(n, np.nan)
+    return status, np.asarray(result.x, dtype=float)
 
 
 def best_response(qp: FollowerQP, prices: ArrayLike) -> BestResponse:

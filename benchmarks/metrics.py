@@ -12,6 +12,10 @@ Which steps count
     layer is the layer of the last step of the day (the timeline's last layer, ``intraday``);
     steps of earlier layers are *planning* steps.
 
+``profit_<player>``
+    Where the referee reports ``agent_profit`` (the Stackelberg cases' DSO and followers): Σ
+    over all steps of each player's profit ($).
+
 ``cost``, ``cost_<term>``, ``emissions_t``
     Σ over **all** steps (planning steps included) of the cost terms ($) and of the emissions
     (t). A planning step's KPI record holds what the plan commits (e.g. a day-ahead energy
@@ -182,7 +186,8 @@ def day_metrics(
 
     Returns:
         ``{metric: value}``: floats, ``feasible`` a bool, ``n_executed`` an int, plus one
-        ``cost_<term>`` per cost term met during the day.
+        ``cost_<term>`` per cost term met during the day and, where the steps report
+        ``agent_profit`` (a game's players), one ``profit_<player>`` with the day's sum.
     """
     infos = list(infos)
     steps = [info for info in infos if _is_kpi_step(info)]
@@ -201,6 +206,12 @@ def day_metrics(
     for term, value in terms.items():
         out[f"cost_{term}"] = value
     out["emissions_t"] = float(sum(float(info.get("emissions_t", 0.0)) for info in steps))
+    profits: dict[str, float] = {}
+    for info in steps:  # multi-player cases: each player's money (Stackelberg)
+        for agent, value in (info.get("agent_profit") or {}).items():
+            profits[agent] = profits.get(agent, 0.0) + float(value)
+    for agent, value in profits.items():
+        out[f"profit_{agent}"] = value
 
     dt = np.array([float(info["step_hours"]) for info in executed])
 

@@ -109,6 +109,9 @@ def test_money_is_conserved_and_each_players_profit_is_its_problems():
     assert total == pytest.approx(-purchase - own, rel=1e-12, abs=1e-9)
     dso = sum(i["agent_profit"]["dso"] for i in infos)
     assert run.row["cost"] == pytest.approx(-dso, rel=1e-12)
+    for name in ("dso", "ea", "la", "gsess"):  # the row's profit of each player
+        assert run.row[f"profit_{name}"] == pytest.approx(
+            sum(i["agent_profit"][name] for i in infos), rel=1e-12)
     assert run.row["status"] == "ok"
 
 

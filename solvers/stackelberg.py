@@ -2,8 +2,8 @@
 
 Every method here is a *leader* method: it posts the day's 96 prices in the day-ahead step,
 and the followers then play their exact best responses to the posted (admissible) prices on
-the realized day (:class:`PricePostingController`; each follower's QP solved by HiGHS,
-:class:`~gridbench.cases.stackelberg.follower.BestResponder`), hour by hour. The methods
+the realized day (:class:`PricePostingController`;
+:func:`~gridbench.cases.stackelberg.leader_view.best_response_schedule`), hour by hour. The methods
 differ in the prices:
 
 * ``oracle`` (bound; the spec's ``bilevel-oracle``): the single-level MILP
@@ -42,14 +42,12 @@ from gridbench.solvers.planners import (
 
 if TYPE_CHECKING:
     from gridbench.cases.stackelberg.case import StackelbergCase
-    from gridbench.cases.stackelberg.players import GameDay
 
 __all__ = [
     "CASE_PREFIX",
     "ORACLE_TOLERANCE",
     "PricePostingController",
     "TouMethod",
-    "follower_setpoints",
 ]
 
 CASE_PREFIX: Final[str] = "stackelberg-"
@@ -63,30 +61,6 @@ class TouMethod(PlannerMethod):
 
     name: ClassVar[str] = "tou"
     family: ClassVar[MethodFamily] = MethodFamily.BASELINE
-
-
-def follower_setpoints(case: StackelbergCase, day: GameDay, prices: FloatArray) -> FloatArray:
-    """``(24, n_devices)``: the followers' exact best responses to ``prices`` on ``day``, as
-    the referee's device entries hour by hour (turbines, curtailment, shift, battery net power
-    ``pd − pc``, EV charging, flexible-load shift)."""
-    from gridbench.cases.stackelberg.follower import BestResponder
-    from gridbench.cases.stackelberg.players import ea_follower, gsess_follower, la_follower
-
-    cfg = case.config
-    builders: tuple[Callable[..., Any], ...] = (ea_follower, la_follower, gsess_follower)
-    values: dict[str, float] = {}
-    for build in builders:
-        qp = build(cfg, day)
-        x = BestResponder(qp)(prices).x
-        values.update(zip(qp.variables, x.tolist(), strict=True))
-    n_mgt = len(cfg.ea.mgt_max_mw)
-    rows = []
-    for t in range(T):
-        mgt = [values[f"g{i + 1}[{t}]"] for i in range(n_mgt)]
-        battery = values[f"pd[{t}]"] - values[f"pc[{t}]"]
-        rows.append([*mgt, values[f"c[{t}]"], values[f"s[{t}]"], battery, values[f"pev[{t}]"],
-                     values[f"f[{t}]"]])  # fmt: skip
-    return np.asarray(rows)
 
 
 class PricePostingController:
@@ -120,8 +94,11 @@ class PricePostingController:
             posted = info.get("prices")
             if posted is None:
                 raise ValueError("the first hour's info carries no posted 'prices'")
+            from gridbench.cases.stackelberg.leader_view import best_response_schedule
+
             realized = self.case.game(self.day)
-            self._schedule = follower_setpoints(self.case, realized, np.asarray(posted))
+            self._schedule = best_response_schedule(self.case.config, realized,
+                                                    np.asarray(posted))
         action[self.prices.size:] = self._schedule[int(info["next_step"])]
         return action
 

@@ -160,3 +160,30 @@ def test_bad_input_is_one_clear_error():
     with pytest.raises(CaseConfigError, match="n_ev"):
         make_case(GSESS, config={"gsess": {"ev": {"n_ev": 0}}})
     assert len(PRICES) * 24 == N_PRICES
+
+
+def test_the_leader_view_plays_the_day_with_best_responses():
+    """The single-agent leader view: ``check_env`` passes; one step per day; posting the
+    tariff gives the DSO the profit the ``tou`` method's row reports (the same best
+    responses through the same referee), and the reward is that profit / 100 $ less the
+    penalties."""
+    import gridbench.solvers  # noqa: F401
+    from gymnasium.utils.env_checker import check_env
+
+    from gridbench.benchmarks.harness import run_day
+    from gridbench.cases.registry import make_method
+    from gridbench.cases.stackelberg.leader_view import LeaderEnv
+
+    case = make_case(GSESS)
+    env = LeaderEnv(case, day=DAY, seed=0)
+    check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=0)
+    assert obs.shape == env.observation_space.shape and env.action_space.shape == (N_PRICES,)
+    tariff = tariff_prices(case.config, case.game(DAY)).astype(np.float32)
+    _, reward, terminated, truncated, info = env.step(tariff)
+    assert terminated and not truncated
+    row = run_day(case, make_method("tou"), DAY, 0).row
+    assert info["day_profit"]["dso"] == pytest.approx(row["profit_dso"], rel=1e-9)
+    assert reward == pytest.approx(row["reward_sum"], rel=1e-9)
+    with pytest.raises(ValueError, match="posts 96 prices, got 3"):
+        env.step(np.zeros(3))

@@ -1,0 +1,116 @@
+"""The leader's view of a Stackelberg day (spec §5, "single-agent Gymnasium view"): the DSO
+posts its 96 prices, the followers answer with their exact best responses, and the day is
+played through the referee.
+
+* :func:`best_response_schedule` — the followers' exact best responses to posted prices on a
+  day's data (each follower's QP by :class:`~.follower.BestResponder`), as the referee's device
+  setpoints hour by hour. The leader methods of ``solvers/stackelberg.py`` and
+  :class:`LeaderEnv` both play it.
+* :class:`LeaderEnv` — a one-step ``gymnasium.Env`` over the case's referee: the observation is
+  the DSO's day-ahead observation, the action the 96 prices, the reward the DSO's day (profit
+  minus the voltage and line penalties) / ``reward.scale_usd``; every episode ends after its
+  one step. ``info`` is the last hour's referee ``info`` plus ``prices`` (the posted, admissible
+  prices), ``price_projection`` and ``day_profit`` (each player's profit of the day).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gymnasium
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gridbench.cases.referee import Layer, RefereeEnv
+from gridbench.cases.stackelberg.core import N_PRICES
+
+if TYPE_CHECKING:
+    from gridbench.cases.stackelberg.case import StackelbergCase
+    from gridbench.cases.stackelberg.config import StackelbergConfig
+    from gridbench.cases.stackelberg.players import GameDay
+
+__all__ = ["LeaderEnv", "best_response_schedule"]
+
+FloatArray = NDArray[np.float64]
+
+
+def best_response_schedule(cfg: StackelbergConfig, day: GameDay, prices: ArrayLike) -> FloatArray:
+    """``(24, n_devices)``: the followers' exact best responses to ``prices`` on ``day``, as
+    the referee's device entries hour by hour (turbines, curtailment, shift, battery net power
+    ``pd − pc``, EV charging, flexible-load shift)."""
+    from gridbench.cases.stackelberg.follower import BestResponder
+    from gridbench.cases.stackelberg.players import ea_follower, gsess_follower, la_follower
+
+    builders: tuple[Callable[..., Any], ...] = (ea_follower, la_follower, gsess_follower)
+    values: dict[str, float] = {}
+    for build in builders:
+        qp = build(cfg, day)
+        x = BestResponder(qp)(prices).x
+        values.update(zip(qp.variables, x.tolist(), strict=True))
+    n_mgt = len(cfg.ea.mgt_max_mw)
+    rows = []
+    for t in range(day.n_steps):
+        mgt = [values[f"g{i + 1}[{t}]"] for i in range(n_mgt)]
+        battery = values[f"pd[{t}]"] - values[f"pc[{t}]"]
+        rows.append([*mgt, values[f"c[{t}]"], values[f"s[{t}]"], battery, values[f"pev[{t}]"],
+                     values[f"f[{t}]"]])  # fmt: skip
+    return np.asarray(rows)
+
+
+class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
+    """One step per day: post prices, followers best-respond, the day is refereed (module
+    docstring). ``day=None`` samples the case's train days at each reset."""
+
+    metadata: dict[str, Any] = {"render_modes": [], "name": "gridbench-stackelberg-leader"}  # noqa: RUF012
+
+    def __init__(self, case: StackelbergCase, *, day: datetime.date | str | None = None,
+                 seed: int | None = None) -> None:
+        self.case = case
+        self.referee: RefereeEnv = case.make_env(day=None if day is None else case.resolve_day(day),
+                                                 seed=0 if seed is None else seed)
+        core = self.referee.core
+        low, high = core.action_bounds(Layer.DAY_AHEAD)
+        self.action_space = gymnasium.spaces.Box(
+            np.asarray(low[:N_PRICES], dtype=np.float32),
+            np.asarray(high[:N_PRICES], dtype=np.float32), dtype=np.float32,
+        )
+        self.observation_space = self.referee.observation_space
+        self._first_seed = seed
+        self._info: dict[str, Any] = {}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        if seed is None and self._first_seed is not None:
+            seed = self._first_seed
+        self._first_seed = None
+        super().reset(seed=seed)
+        obs, info = self.referee.reset(seed=seed, options=options)
+        self._info = info
+        return obs, info
+
+    def step(self, action: ArrayLike) -> tuple[NDArray[np.float32], float, bool, bool,
+                                               dict[str, Any]]:
+        prices = np.asarray(action, dtype=np.float64).reshape(-1)
+        if prices.size != N_PRICES:
+            raise ValueError(f"the leader posts {N_PRICES} prices, got {prices.size}")
+        core = self.referee.core
+        joint = core.idle_action()
+        joint[:N_PRICES] = prices
+        _, reward, _, _, info = self.referee.step(joint)
+        posted = info["prices"]
+        projection = info["price_projection"]
+        schedule = best_response_schedule(self.case.config, core.day_data, posted)
+        total, profit = float(reward), dict.fromkeys(("dso", "ea", "la", "gsess"), 0.0)
+        done, t = False, 0
+        while not done:
+            joint = core.idle_action()
+            joint[N_PRICES:] = schedule[t]
+            obs, reward, done, _, info = self.referee.step(joint)
+            total += float(reward)
+            for name, value in info["agent_profit"].items():
+                profit[name] += float(value)
+            t += 1
+        info = {**info, "prices": posted, "price_projection": projection, "day_profit": profit}
+        return obs, total, True, False, info

@@ -95,6 +95,14 @@ def test_action_layout_names_are_unique_and_indexable():
         ActionLayout((ActionEntry("a", "storage", 2), ActionEntry("a", "storage", 3)))
 
 
+def _draw_inside(rng, low, high):
+    """A uniform float32 draw inside ``[low, high]`` (float32 round-off must not leave it)."""
+    action = rng.uniform(low, high).astype(np.float32)
+    action = np.clip(action, np.float32(low), np.float32(high))
+    action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
+    return np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
+
+
 def _meeting_coupled_limits(env, action):
     """``action`` made to meet the case's coupled limits beyond the box (the Stackelberg
     prices' average caps and sell ≤ buy; other cases have none) by the core's own projection,
@@ -120,12 +128,7 @@ def test_an_action_inside_the_infos_feasible_box_is_executed_unchanged(case):
         low, high = info["next_action_low"], info["next_action_high"]
         assert low.shape == high.shape == env.action_space.shape
         assert np.all(low <= high)
-        action = rng.uniform(low, high).astype(np.float32)
-        # float32 round-off must not leave the box
-        action = np.clip(action, np.float32(low), np.float32(high))
-        action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
-        action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
-        action = _meeting_coupled_limits(env, action)
+        action = _meeting_coupled_limits(env, _draw_inside(rng, low, high))
         _, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
@@ -145,11 +148,7 @@ def test_an_action_inside_the_infos_penalty_free_box_is_neither_projected_nor_pe
         low, high = info["next_penalty_free_low"], info["next_penalty_free_high"]
         assert np.all(info["next_action_low"] <= low) and np.all(low <= high)
         assert np.all(high <= info["next_action_high"])
-        action = rng.uniform(low, high).astype(np.float32)
-        action = np.clip(action, np.float32(low), np.float32(high))
-        action = np.where(action < low, np.nextafter(action, np.float32(np.inf)), action)
-        action = np.where(action > high, np.nextafter(action, np.float32(-np.inf)), action)
-        action = _meeting_coupled_limits(env, action)
+        action = _meeting_coupled_limits(env, _draw_inside(rng, low, high))
         _, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])

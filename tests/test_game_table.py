@@ -1,0 +1,40 @@
+"""``benchmarks/game_table.py`` on hand-made rows: exact means, system cost and leader regret."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gridbench.benchmarks.game_table import game_table, main
+
+
+def _row(method: str, day: str, dso: float, ea: float, la: float, gsess: float) -> dict:
+    return {"case": "stackelberg-gsess-feeder38-v0", "method": method, "day": day,
+            "status": "ok", "profit_dso": dso, "profit_ea": ea, "profit_la": la,
+            "profit_gsess": gsess}  # fmt: skip
+
+
+def test_game_table_by_hand():
+    """Two days: the oracle earns 100 and 200, tou 90 and 150 → tou's leader regret is the
+    mean of 10 % and 25 % = 17.5 %; system cost = −Σ profits (day 1: −(90 + 10 − 500 − 50) =
+    450, day 2: −(150 + 10 − 500 − 50) = 390 → 420)."""
+    frame = pd.DataFrame([
+        _row("oracle", "2016-01-01", 100.0, 20.0, -500.0, -50.0),
+        _row("oracle", "2016-01-02", 200.0, 20.0, -500.0, -50.0),
+        _row("tou", "2016-01-01", 90.0, 10.0, -500.0, -50.0),
+        _row("tou", "2016-01-02", 150.0, 10.0, -500.0, -50.0),
+        {**_row("tou", "2016-01-03", 0.0, 0.0, 0.0, 0.0), "status": "error"},
+        {"case": "ses-carbon-ieee33-v0", "method": "ppo", "day": "2016-01-01", "status": "ok"},
+    ])  # fmt: skip
+    table = game_table(frame).set_index("method")
+    assert table.loc["tou", "days"] == 2 and table.loc["oracle", "leader_regret"] == 0.0
+    assert table.loc["tou", "leader_regret"] == pytest.approx(0.175)
+    assert table.loc["tou", "system_cost"] == pytest.approx(420.0)
+    assert table.loc["oracle", "profit_dso"] == pytest.approx(150.0)
+    assert list(table.index) == ["oracle", "tou"]  # the DSO's best first
+
+
+def test_game_table_cli_without_results_is_one_line(tmp_path, capsys):
+    assert main(["--results", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err

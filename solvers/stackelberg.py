@@ -109,6 +109,18 @@ def _tariff(case: StackelbergCase, day: datetime.date) -> FloatArray:
     return tariff_prices(case.config, case.game(day))
 
 
+#: The MILP's network model, loosened in this order where it leaves no feasible prices: as
+#: configured (the band narrowed by ``milp_margin_pu`` for the AC referee), then the
+#: referee's own band (margin 0), then no voltage band (the flows and losses kept). On some
+#: days the must-sell PV and wind hold a bus between 1.045 and 1.05 pu whatever the prices
+#: (e.g. 2016-03-18), so the narrowed band is infeasible; the rung used is the plan's ``rung``.
+NETWORK_LADDER: Final[tuple[dict[str, float], ...]] = (
+    {},
+    {"milp_margin_pu": 0.0},
+    {"milp_margin_pu": 0.0, "v_min_pu": 0.5, "v_max_pu": 1.5},
+)
+
+
 class BilevelPlan:
     """The MILP's prices on ``day``'s data (realized or the day-ahead forecast), with its
     outcome kept for the row (``objective``, ``dual_bound``, ``mip_gap``, ``solve_s``)."""
@@ -118,6 +130,7 @@ class BilevelPlan:
         self.case, self.day, self.forecast = case, day, forecast
         self.time_limit_s = time_limit_s
         self.solution: Any = None
+        self.rung = 0
 
     def __call__(self) -> FloatArray:
         from gridbench.cases.stackelberg.bilevel import solve_bilevel
@@ -129,9 +142,17 @@ class BilevelPlan:
                             issue_step=0, lead_offset_h=cfg.day_ahead_lead_h)
         else:
             data = self.case.game(self.day)
-        sol = solve_bilevel(leader_problem(cfg, data), time_limit_s=self.time_limit_s)
-        if not np.all(np.isfinite(sol.prices)):
-            raise RuntimeError(f"bilevel MILP of {self.day}: {sol.status} ({sol.message})")
+        sol = None
+        for rung, network in enumerate(NETWORK_LADDER):
+            model = cfg if rung == 0 else cfg.model_copy(
+                update={"network": cfg.network.model_copy(update=network)})
+            sol = solve_bilevel(leader_problem(model, data), time_limit_s=self.time_limit_s)
+            if sol.status.ok:
+                break
+        if sol is None or not np.all(np.isfinite(sol.prices)):
+            raise RuntimeError(f"bilevel MILP of {self.day}: {sol.status if sol else '?'} "
+                               f"({sol.message if sol else 'not solved'})")
+        self.rung = rung
         self.solution = sol
         return sol.prices
 

@@ -76,6 +76,8 @@ from gridbench.cases.stackelberg.players import (
     game_day,
     gsess_follower,
     la_follower,
+    price_box,
+    tariff_prices,
 )
 
 __all__ = [
@@ -204,26 +206,10 @@ class StackelbergCore(DispatchCore):
         dev_lo = [0.0] * self.n_mgt + [0.0, -c.la.shift_share * ci, -p_bat, 0.0, -f_max]
         dev_hi = [*c.ea.mgt_max_mw, c.la.curtail_share * ci, c.la.shift_share * ci, p_bat,
                   ev_max, f_max]  # fmt: skip
-        p_lo, p_hi = self._price_box()
-        out = {}
-        for layer in (Layer.DAY_AHEAD, Layer.INTRADAY):
-            lo = np.concatenate([p_lo, dev_lo])
-            hi = np.concatenate([p_hi, dev_hi])
-            if layer is Layer.INTRADAY:  # prices inactive: any finite box
-                lo[:N_PRICES], hi[:N_PRICES] = p_lo, p_hi
-            out[layer] = (lo, hi)
-        return out
-
-    def _price_box(self) -> tuple[FloatArray, FloatArray]:
-        """The 96 prices' box: :func:`~.players.price_box` (its data, the tariff and upstream
-        price, is the same every day; any day gives it)."""
-        from gridbench.cases.data import tou_tariff
-
-        tou = tou_tariff(self.config.prices.tariff).price(1.0)
-        fit = np.full(T, self.config.prices.feed_in_usd_per_mwh)
-        up = self.config.prices.upstream_ratio * tou
-        lo = {"ea": fit, "la": up, "gsess_buy": np.maximum(up, fit), "gsess_sell": fit}
-        return np.concatenate([lo[p] for p in PRICES]), np.tile(tou, len(PRICES))
+        p_lo, p_hi = price_box(c)
+        box = (np.concatenate([p_lo, dev_lo]), np.concatenate([p_hi, dev_hi]))
+        # the same box in both layers (an entry inactive in a layer is ignored there)
+        return {Layer.DAY_AHEAD: box, Layer.INTRADAY: box}
 
     def action_bounds(self, layer: Layer) -> tuple[ArrayLike, ArrayLike]:
         return self._static[layer]
@@ -244,9 +230,7 @@ class StackelbergCore(DispatchCore):
         if "idle" not in self._cache:
             lo, hi = self._static[Layer.INTRADAY]
             out = np.clip(np.zeros(self.action_dim), lo, hi)
-            tou = self._price_box()[1][:T]
-            fit = np.full(T, self.config.prices.feed_in_usd_per_mwh)
-            out[:N_PRICES] = np.concatenate([fit, tou, tou, fit])
+            out[:N_PRICES] = tariff_prices(self.config)
             self._cache["idle"] = out
         return self._cache["idle"].copy()
 
@@ -270,7 +254,7 @@ class StackelbergCore(DispatchCore):
         fl = c.gsess.flexible_load
         series_hi = [total, ci, fl.share * res, c.ea.pv_mwp + c.ea.wind_mw,
                      ev.n_ev * ev.charger_kw[1] / 1000.0, ev_cap]  # fmt: skip
-        _, p_hi = self._price_box()
+        _, p_hi = price_box(c)
         e_cap = c.gsess.n_battery * c.gsess.battery_mwh
         e_f = fl.energy_hours * fl.share * res
         s_cum = c.la.shift_share * ci * (c.la.shift_end_h - c.la.shift_start_h)
@@ -563,7 +547,7 @@ def _into(lo: float, hi: float, box_lo: float, box_hi: float) -> tuple[float, fl
     nearest ``[lo, hi]``."""
     a, b = max(lo, box_lo), min(hi, box_hi)
     if a > b:
-        a = b = min(max(lo, box_lo), box_hi) if lo > box_hi or a > box_hi else max(b, box_lo)
+        a = b = box_hi if lo > box_hi else box_lo if hi < box_lo else min(max(lo, box_lo), box_hi)
     return float(a), float(b)
 
 

@@ -128,7 +128,7 @@ def game_day(
     ``issue_step``, ``lead_offset_h`` hours before it (the suite's error model,
     :func:`gridbench.cases.data.forecast`; 12 h for the DSO's day-ahead prices posted at noon
     the day before); the LA's demand, C&I and flexible loads follow from the forecast loads."""
-    from gridbench.cases.data import bus_loads, forecast, pv_per_unit, tou_tariff, wind_per_unit
+    from gridbench.cases.data import bus_loads, forecast, pv_per_unit, wind_per_unit
     from gridbench.cases.grid import load_grid
 
     if info not in ("actual", "forecast"):
@@ -145,7 +145,7 @@ def game_day(
         p, q = p * ratio, q * ratio  # the same relative error on P and Q of a bus
         pv = forecast(pv, "pv", day, seed, **kw)
         wind = forecast(wind, "wind", day, seed, **kw)
-    tou = tou_tariff(cfg.prices.tariff).price(1.0)
+    tou = _tariff(cfg)
     residential = p[:, [b - 1 for b in RESIDENTIAL_BUSES]].sum(axis=1)
     ci = p[:, [b - 1 for b in CI_BUSES]].sum(axis=1)
     flexible = cfg.gsess.flexible_load.share * residential
@@ -319,21 +319,32 @@ def gsess_follower(cfg: StackelbergConfig, d: GameDay) -> FollowerQP:
 
 
 # ---------------------------------------------------------------------------- the leader
-def price_box(cfg: StackelbergConfig, d: GameDay) -> tuple[FloatArray, FloatArray]:
+def price_box(cfg: StackelbergConfig, d: GameDay | None = None) -> tuple[FloatArray, FloatArray]:
     """``(lo, hi)`` of the 96 prices: ``λFIT ≤ λEA, λGS``, ``π^up ≤ λLA``,
-    ``max(π^up, λFIT) ≤ λGB`` (``λGS ≤ λGB`` implies it), every price ``≤ λTOU``."""
+    ``max(π^up, λFIT) ≤ λGB`` (``λGS ≤ λGB`` implies it), every price ``≤ λTOU``. The tariff
+    and the upstream price are the same every day, so ``d`` may be left out."""
+    tou = _tariff(cfg) if d is None else d.tou
+    upstream = cfg.prices.upstream_ratio * tou if d is None else d.upstream
     fit = np.full(T, cfg.prices.feed_in_usd_per_mwh)
-    lo = {"ea": fit, "la": d.upstream, "gsess_buy": np.maximum(d.upstream, fit),
+    lo = {"ea": fit, "la": upstream, "gsess_buy": np.maximum(upstream, fit),
           "gsess_sell": fit}
-    return (np.concatenate([lo[p] for p in PRICES]), np.tile(d.tou, len(PRICES)))
+    return (np.concatenate([lo[p] for p in PRICES]), np.tile(tou, len(PRICES)))
 
 
-def tariff_prices(cfg: StackelbergConfig, d: GameDay) -> FloatArray:
+def tariff_prices(cfg: StackelbergConfig, d: GameDay | None = None) -> FloatArray:
     """The regulated tariff as the 96 prices (the ``tou`` baseline before projection, and
     the fallback of a non-finite price): ``λTOU`` for what LA and the storage buy, ``λFIT``
-    for what EA and the storage sell."""
+    for what EA and the storage sell (the same every day; ``d`` may be left out)."""
+    tou = _tariff(cfg) if d is None else d.tou
     fit = np.full(T, cfg.prices.feed_in_usd_per_mwh)
-    return np.concatenate([fit, d.tou, d.tou, fit])
+    return np.concatenate([fit, tou, tou, fit])
+
+
+def _tariff(cfg: StackelbergConfig) -> FloatArray:
+    """λTOU per hour of ``cfg``'s tariff."""
+    from gridbench.cases.data import tou_tariff
+
+    return tou_tariff(cfg.prices.tariff).price(1.0)
 
 
 def admissible_prices(cfg: StackelbergConfig, d: GameDay, raw: ArrayLike) -> PriceProjection:

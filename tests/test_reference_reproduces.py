@@ -3,10 +3,11 @@ code as it stands gives the stored KPIs.
 
 Per case, the first test day of every deterministic planner and baseline the reference holds
 (the MPC windows and the scenario program are left out for time: 24–96 solves a day) and of
-seed 0 of one shipped RL agent (its policy acts deterministically; the quick budget loads the
-shipped agent the reference rows were evaluated with). Every KPI of the row is compared —
-cost and each cost term, emissions, SOC deviations, tie-line MSE, violations, feasibility,
-the reward and the step count — within :data:`REL_TOL` or :data:`ABS_TOL` (BLAS and SIMD
+seed 0 of one shipped RL agent where the case has one (its policy acts deterministically;
+the quick budget loads the shipped agent the reference rows were evaluated with). Every KPI
+of the row is compared — cost and each cost term, emissions, SOC deviations, tie-line MSE,
+violations, feasibility, the reward and the step count — within :data:`REL_TOL` or
+:data:`ABS_TOL` (:data:`MIP_REL_TOL` for the bilevel MILPs; BLAS and SIMD
 reductions may differ in the last bits between CPUs, and the shipped loss-arbitrage PPO agent
 reproduces its reference row's ``cost_loss_reduction`` to 4e-8 $, not bit for bit, measured
 2026-12-06; a change of the physics, the accounting or a method moves them by orders more;
@@ -40,9 +41,19 @@ ABS_TOL = 1e-6
 RL_REL_TOL = 1e-7
 RL_ABS_TOL = 1e-5
 #: Deterministic methods re-evaluated (where the reference holds them) and one RL agent.
-PLANNERS = ("oracle", "day-ahead", "rule", "idle", "full-smoothing")
-RL_METHOD = {"ses-carbon-ieee33-v0": "ppo", "loss-arbitrage-ieee33-v0": "ppo",
-             "sgls-ieee33-v0": "ppo", "sgls-ieee30-v0": "ppo"}
+PLANNERS = ("oracle", "day-ahead", "rule", "idle", "full-smoothing", "tou")
+RL_METHOD: dict[str, str | None] = {
+    "ses-carbon-ieee33-v0": "ppo", "loss-arbitrage-ieee33-v0": "ppo",
+    "sgls-ieee33-v0": "ppo", "sgls-ieee30-v0": "ppo",
+    # no learned method yet (issue 15)
+    "stackelberg-gsess-feeder38-v0": None, "stackelberg-csess-feeder38-v0": None,
+}
+#: Planners whose optimum is unique only up to the MIP gap: the Stackelberg bilevel MILPs
+#: (optimal prices are not unique, spec §8 T2; HiGHS's branching may take another path on
+#: another CPU), compared to that gap (1e-4) on the day's DSO profit; and the tariff with the
+#: followers' QP best responses (HiGHS's QP to 1e-8 feasibility).
+MIP_REL_TOL = {("stackelberg-", "oracle"): 2e-4, ("stackelberg-", "day-ahead"): 2e-4,
+               ("stackelberg-", "tou"): 1e-6}
 #: Row columns compared: every KPI the leaderboard ranks (timings and provenance differ).
 KPIS = ("cost", "emissions_t", "soc_dev_max", "soc_dev_end", "tie_mse", "viol_voltage_puh",
         "viol_soc", "viol_line", "viol_balance", "feasible", "reward_sum", "n_steps", "status",
@@ -57,8 +68,16 @@ def reference() -> pd.DataFrame:
 def _sample(frame: pd.DataFrame, case_id: str) -> list[tuple[str, int, str]]:
     rows = frame[(frame["case"] == case_id) & (frame["split"] == "test")]
     day = sorted(rows["day"].astype(str))[0]
-    methods = [*sorted(set(rows["method"]) & set(PLANNERS)), RL_METHOD[case_id]]
+    rl = [] if RL_METHOD[case_id] is None else [RL_METHOD[case_id]]
+    methods = [*sorted(set(rows["method"]) & set(PLANNERS)), *rl]
     return [(m, 0, day) for m in methods]
+
+
+def _rel_tol(case_id: str, name: str) -> float:
+    for (prefix, method), tol in MIP_REL_TOL.items():
+        if case_id.startswith(prefix) and name == method:
+            return tol
+    return RL_REL_TOL if name == RL_METHOD[case_id] else REL_TOL
 
 
 @pytest.mark.parametrize("case_id", sorted(RL_METHOD))
@@ -85,7 +104,7 @@ def test_reference_rows_reproduce(reference, case_id):
                 want, got = float(want), float(got)
                 rl = name == RL_METHOD[case_id]
                 same = (math.isnan(want) and math.isnan(got)) or math.isclose(
-                    got, want, rel_tol=RL_REL_TOL if rl else REL_TOL,
+                    got, want, rel_tol=_rel_tol(case_id, name),
                     abs_tol=RL_ABS_TOL if rl else ABS_TOL)
             if not same:
                 mismatches.append(f"{name} {day} {key}: stored {want!r}, now {got!r}")

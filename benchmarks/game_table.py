@@ -8,9 +8,13 @@ Definitions, per day and then averaged over the days every listed method ran:
 * system cost = −Σ players' profits = upstream purchase + the followers' own costs (the
   payments between the players cancel, ``tests/test_stackelberg_referee.py``);
 * leader regret = (oracle's DSO profit − the method's) / |oracle's| on the same day: the
-  leader's part of the Stackelberg gap (spec §7), the followers' regrets being 0 for methods
-  whose followers play their exact best responses (every method of ``solvers/stackelberg.py``
-  but ``idle``, whose followers do not respond);
+  leader's part of the Stackelberg gap (spec §7; from the realized profit, which is the
+  spec's Π_DSO(λ̂, BR(λ̂)) when the followers best-respond);
+* followers' regret = Σ over the followers of ``regret_<follower>`` (each one's cost of its
+  executed schedule minus its exact best response's, $/day; 0 up to the QP tolerance for
+  best-responding followers, positive for ``idle``'s), and the Stackelberg gap =
+  leader regret + followers' regret / |oracle's DSO profit| (NaN for rows stored before the
+  referee reported regrets);
 * GSESS vs CSESS: the same method's system cost and DSO profit on both cases (the paper's
   claim is that GSESS lowers the cost).
 
@@ -25,6 +29,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["PLAYERS", "game_table", "main"]
@@ -43,28 +48,38 @@ def game_table(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in cols if c not in df]
     if df.empty or missing:
         return pd.DataFrame()
-    df = df.groupby(["case", "method", "day"], as_index=False)[cols].mean()
+    regrets = [c for c in df.columns if c.startswith("regret_")]
+    df = df.groupby(["case", "method", "day"], as_index=False)[[*cols, *regrets]].mean()
     df["system_cost"] = -df[cols].sum(axis=1)
+    # NaN where the rows carry no regrets (rows stored before the referee reported them)
+    df["follower_regret"] = df[regrets].sum(axis=1, min_count=1) if regrets else np.nan
     oracle = df[df["method"] == "oracle"].set_index(["case", "day"])["profit_dso"]
     key = pd.MultiIndex.from_frame(df[["case", "day"]])
     star = oracle.reindex(key).to_numpy()
     df["leader_regret"] = (star - df["profit_dso"].to_numpy()) / abs(star)
+    df["stackelberg_gap"] = df["leader_regret"] + df["follower_regret"] / abs(star)
     out = df.groupby(["case", "method"], as_index=False).agg(
-        days=("day", "nunique"), **{c: (c, "mean") for c in [*cols, "system_cost",
-                                                              "leader_regret"]},
+        days=("day", "nunique"),
+        **{c: (c, "mean") for c in [*cols, "system_cost", "leader_regret", "follower_regret",
+                                    "stackelberg_gap"]},
     )  # fmt: skip
     return out.sort_values(["case", "profit_dso"], ascending=[True, False])
 
 
 def _markdown(table: pd.DataFrame) -> str:
     head = ("| case | method | days | DSO $ | EA $ | LA $ | storage $ | system cost $ | "
-            "leader regret |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+            "leader regret | followers' regret $ | Stackelberg gap |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pct(v: float) -> str:
+        return "—" if pd.isna(v) else f"{100 * v:+.2f} %"
+
     for r in table.itertuples(index=False):
-        regret = "—" if pd.isna(r.leader_regret) else f"{100 * r.leader_regret:+.2f} %"
+        followers = "—" if pd.isna(r.follower_regret) else f"{r.follower_regret:,.3g}"
         lines.append(
             f"| {r.case} | {r.method} | {r.days} | {r.profit_dso:,.1f} | {r.profit_ea:,.1f} | "
-            f"{r.profit_la:,.1f} | {r.profit_gsess:,.1f} | {r.system_cost:,.1f} | {regret} |"
+            f"{r.profit_la:,.1f} | {r.profit_gsess:,.1f} | {r.system_cost:,.1f} | "
+            f"{pct(r.leader_regret)} | {followers} | {pct(r.stackelberg_gap)} |"
         )
     return "\n".join(lines)
 

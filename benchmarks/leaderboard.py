@@ -17,7 +17,8 @@ Pipeline (:func:`build`):
    ``decide_s`` and ``n_steps`` for rows stored before these columns existed).
 4. Across seeds: interquartile mean, 95 % stratified-bootstrap interval, mean and sample std
    (:mod:`gridbench.benchmarks.aggregate`), for every metric of :data:`LEADERBOARD_METRICS`
-   and the case's ``cost_<term>`` (and, in a game, ``profit_<player>``) columns.
+   and the case's ``cost_<term>`` (and, in a game, ``profit_<player>`` and
+   ``regret_<player>``) columns.
 5. ``feasible`` (per entry) = every row has status ``ok`` and is feasible
    (:data:`~gridbench.benchmarks.metrics.TOLERANCES`); ``feasible_frac`` is the share of such
    rows. Ranking per case: feasible entries first, then by the IQM of ``cost`` (ascending),
@@ -278,7 +279,7 @@ def _metric_summaries(
     summaries: dict[str, float] = {}
     for metric in metrics:
         column = seeds[metric].to_numpy(dtype=float) if seeds is not None else np.array([])
-        if metric.startswith(("cost_", "profit_")) and not np.isfinite(column).any():
+        if metric.startswith(("cost_", "profit_", "regret_")) and not np.isfinite(column).any():
             continue  # a cost term (or a player) of another case
         s = summarize(column, reps=reps, seed=seed)
         summaries[metric] = s.iqm
@@ -346,7 +347,7 @@ def build(
     ok = _ok(df)
     feasible = _feasible(df)
     # the case's cost terms and, in a game, each player's profit
-    terms = sorted(c for c in df.columns if c.startswith(("cost_", "profit_")))
+    terms = sorted(c for c in df.columns if c.startswith(("cost_", "profit_", "regret_")))
     metrics = [*LEADERBOARD_METRICS, *terms]  # every metric, NaN where no row has it
     per_seed = _per_seed_means(df, ok, metrics)
 

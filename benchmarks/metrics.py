@@ -12,9 +12,10 @@ Which steps count
     layer is the layer of the last step of the day (the timeline's last layer, ``intraday``);
     steps of earlier layers are *planning* steps.
 
-``profit_<player>``
+``profit_<player>``, ``regret_<player>``
     Where the referee reports ``agent_profit`` (the Stackelberg cases' DSO and followers): Σ
-    over all steps of each player's profit ($).
+    over all steps of each player's profit ($); where it reports ``agent_regret``, each
+    follower's regret against its exact best response ($, spec §7's ε_f).
 
 ``cost``, ``cost_<term>``, ``emissions_t``
     Σ over **all** steps (planning steps included) of the cost terms ($) and of the emissions
@@ -187,7 +188,8 @@ def day_metrics(
     Returns:
         ``{metric: value}``: floats, ``feasible`` a bool, ``n_executed`` an int, plus one
         ``cost_<term>`` per cost term met during the day and, where the steps report
-        ``agent_profit`` (a game's players), one ``profit_<player>`` with the day's sum.
+        ``agent_profit`` (a game's players), one ``profit_<player>`` with the day's sum (and
+        ``regret_<player>`` from ``agent_regret``).
     """
     infos = list(infos)
     steps = [info for info in infos if _is_kpi_step(info)]
@@ -212,6 +214,9 @@ def day_metrics(
             profits[agent] = profits.get(agent, 0.0) + float(value)
     for agent, value in profits.items():
         out[f"profit_{agent}"] = value
+    for info in steps:  # ... and each follower's regret against its exact best response
+        for agent, value in (info.get("agent_regret") or {}).items():
+            out[f"regret_{agent}"] = out.get(f"regret_{agent}", 0.0) + float(value)
 
     dt = np.array([float(info["step_hours"]) for info in executed])
 

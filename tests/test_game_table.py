@@ -32,6 +32,17 @@ def test_game_table_by_hand():
     assert table.loc["tou", "system_cost"] == pytest.approx(420.0)
     assert table.loc["oracle", "profit_dso"] == pytest.approx(150.0)
     assert list(table.index) == ["oracle", "tou"]  # the DSO's best first
+    assert table["follower_regret"].isna().all()  # rows without regrets: no gap claimed
+    # with the followers' regrets: tou's followers lose 5 $ + 15 $ on day 1, 0 on day 2 →
+    # 10 $/day; gap = mean(0.10 + 20/100, 0.25 + 0/200) = 0.275
+    regret = {("tou", "2016-01-01"): (5.0, 15.0, 0.0)}
+    for col, k in (("regret_ea", 0), ("regret_la", 1), ("regret_gsess", 2)):
+        frame[col] = [regret.get((m, d), (0.0, 0.0, 0.0))[k]
+                      for m, d in zip(frame["method"], frame["day"], strict=True)]
+    table = game_table(frame).set_index("method")
+    assert table.loc["tou", "follower_regret"] == pytest.approx(10.0)
+    assert table.loc["tou", "stackelberg_gap"] == pytest.approx(0.275)
+    assert table.loc["oracle", "stackelberg_gap"] == 0.0
 
 
 def test_game_table_cli_without_results_is_one_line(tmp_path, capsys):

@@ -112,6 +112,13 @@ def test_money_is_conserved_and_each_players_profit_is_its_problems():
     for name in ("dso", "ea", "la", "gsess"):  # the row's profit of each player
         assert run.row[f"profit_{name}"] == pytest.approx(
             sum(i["agent_profit"][name] for i in infos), rel=1e-12)
+    # best-responding followers have no regret (to the float32 round-off of the executed
+    # setpoints, 1.6e-6 $ measured); idle ones do (the row's regret_<follower>)
+    assert set(infos[-1]["agent_regret"]) == {"ea", "la", "gsess"}
+    assert all(abs(run.row[f"regret_{n}"]) <= 1e-5 for n in ("ea", "la", "gsess"))
+    idle = run_day(case, make_method("idle"), DAY, 0).row
+    assert idle["regret_la"] > 1.0 and all(idle[f"regret_{n}"] >= -1e-6
+                                           for n in ("ea", "la", "gsess"))
     assert run.row["status"] == "ok"
 
 

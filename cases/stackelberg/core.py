@@ -34,7 +34,8 @@ minus ``π^up·Pup``. ``info["cost"]`` (DSO-centric, $; the scored cost is −DS
 ``energy_purchase`` = ``π^up·Pup``, ``ea_payment`` (what the DSO pays the EA), ``la_revenue``
 and ``gsess_revenue`` (what they pay it, negative). ``info["agent_profit"]`` holds each
 player's profit of the hour: the payments cancel between the players, so the profits sum to
-``−π^up·Pup`` minus the followers' own costs.
+``−π^up·Pup`` minus the followers' own costs. After the last hour ``info["agent_regret"]``
+holds each follower's regret over the day against its exact best response (spec §7).
 
 **Rewards**: each agent's own profit of the step / ``reward_scale_usd`` (the DSO's minus the
 voltage and line penalties, ``w_V·Σ dist(|V|, band)``, ``w_S·Σ overload``); the single-agent
@@ -488,6 +489,8 @@ class StackelbergCore(DispatchCore):
             "losses_mw": float(np.sum(flow.loss_p_mw)),
             "pf_converged": bool(np.all(flow.converged)),
         }
+        if t == T - 1:  # the day's schedules are complete: each follower's regret
+            self._extras[t]["agent_regret"] = self.follower_regrets(lam)
         kpi = StepKPI(
             cost=cost, soc=self.state_of_charge(), tie_line_mw=p_up,
             v_min_pu=float(vm[1:].min()), v_max_pu=float(vm.max()),
@@ -496,10 +499,19 @@ class StackelbergCore(DispatchCore):
         return StepOutcome(kpi=kpi, reward=rewards["dso"], reward_terms=terms,
                            agent_rewards=rewards)
 
+    def follower_regrets(self, prices: FloatArray) -> dict[str, float]:
+        """Each follower's regret over the day (spec §7, ε_f): what its executed schedule
+        cost it at ``prices`` minus its exact best response's cost (≥ 0 up to the QP
+        solver's tolerance; 0 for a follower that best-responds)."""
+        from gridbench.cases.stackelberg.follower import BestResponder
+
+        return {f: float(BestResponder(qp).regret(self.x[f], prices))
+                for f, qp in self.followers.items()}
+
     def step_info(self, record: CoreStep) -> dict[str, Any]:
         """The referee's ``info`` plus ``prices`` and ``price_projection`` (day-ahead step),
-        ``agent_profit``, ``prices_hour``, ``losses_mw``, ``pf_converged``
-        (hours)."""
+        ``agent_profit``, ``prices_hour``, ``losses_mw``, ``pf_converged`` (hours) and, after
+        the last hour, ``agent_regret`` (:meth:`follower_regrets`)."""
         info = super().step_info(record)
         if record.layer is Layer.DAY_AHEAD:
             info["prices"] = None if self.prices is None else self.prices.copy()

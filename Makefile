@@ -10,7 +10,7 @@ REFERENCE ?= $(RESULTS)/reference
 BUDGET ?= quick
 SEEDS ?= 5
 # Test days of every run of the main job: the first DAYS of the 73 (DAYS=all: every one).
-# 5 days keep `make bench` within about 10 minutes on 2 cores; the committed reference
+# 5 days keep `make bench` within about 10-15 minutes on 2 cores; the committed reference
 # leaderboard (results/reference) has all 73.
 DAYS ?= 5
 DAYS_FLAG = $(if $(filter all,$(DAYS)),,--days $(DAYS))

@@ -96,7 +96,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.kpi import StepKPI
-from gridbench.cases.projection import storage_power_bounds
 from gridbench.cases.referee import CoreStep, DispatchCore, Layer, StepOutcome, Timeline
 from gridbench.cases.reward import ScaledCostReward
 from gridbench.cases.ses_carbon import accounting as acc
@@ -374,42 +373,37 @@ class SesCarbonCore(DispatchCore):
     def step_bounds(self) -> tuple[FloatArray, FloatArray]:
         """Static box with the storages' entries narrowed to the hard energy limits 0–1 of
         eq (12): exactly :func:`~gridbench.cases.projection.storage_power_bounds` with
-        ``soc_min=0``, ``soc_max=1`` (inlined: the general function's argument broadcasting
-        costs more than the rest of the step's projection)."""
+        ``soc_min=0``, ``soc_max=1`` (inlined in :meth:`_storage_box`: the general function's
+        argument broadcasting costs more than the rest of the step's projection)."""
+        return self._storage_box(0.0, 1.0)
+
+    def penalty_free_step_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """:meth:`step_bounds` with the storages narrowed to the soft SOC window
+        ``[soc_min, soc_max]`` of eq (17)'s penalty (the same bounds as
+        :func:`~gridbench.cases.projection.storage_power_bounds`): inside this box a step
+        pays no SOC penalty. The turbines' entries are their static box."""
+        st = self.config.storage
+        return self._storage_box(st.soc_min, st.soc_max)
+
+    def _storage_box(self, soc_lo: float, soc_hi: float) -> tuple[FloatArray, FloatArray]:
+        """The turbines' static box and, per storage, the powers that keep its energy in
+        ``[soc_lo, soc_hi]·E_max`` after the step (clamped so that ``low ≤ 0 ≤ high``: an SOC
+        already outside allows only moves back, or idling), in Python floats."""
         st = self.config.storage
         pm, e_max = st.p_max_mw, st.energy_mwh
+        e_lo, e_hi = soc_lo * e_max, soc_hi * e_max
         k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
         low = list(self._gt_low)
         high = list(self._gt_high)
         for e in self._energy:
             # min(max(·, 0), p_max), written out (same values as the builtins)
-            h = e * k_dis
+            h = (e - e_lo) * k_dis
             h = 0.0 if 0.0 > h else h
             high.append(pm if pm < h else h)
-            lo = (e_max - e) * k_ch
+            lo = (e_hi - e) * k_ch
             lo = 0.0 if 0.0 > lo else lo
             low.append(-(pm if pm < lo else lo))
         return np.array(low), np.array(high)
-
-    def penalty_free_step_bounds(self) -> tuple[FloatArray, FloatArray]:
-        """:meth:`step_bounds` with the storages narrowed to the soft SOC window
-        ``[soc_min, soc_max]`` of eq (17)'s penalty
-        (:func:`~gridbench.cases.projection.storage_power_bounds`): inside this box a step
-        pays no SOC penalty. The turbines' entries are their static box."""
-        st = self.config.storage
-        s_low, s_high = storage_power_bounds(
-            self.soc,
-            st.energy_mwh,
-            st.p_max_mw,
-            STEP_HOURS,
-            soc_min=st.soc_min,
-            soc_max=st.soc_max,
-            eta_charge=st.eta_charge,
-            eta_discharge=st.eta_discharge,
-        )
-        low = np.concatenate([np.asarray(self._gt_low, dtype=float), s_low])
-        high = np.concatenate([np.asarray(self._gt_high, dtype=float), s_high])
-        return low, high
 
     def state_of_charge(self) -> FloatArray:
         """SOC of the five storages (0–1), for the reset ``info``."""

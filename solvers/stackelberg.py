@@ -104,12 +104,6 @@ class PricePostingController:
         return action
 
 
-def _tariff(case: StackelbergCase, day: datetime.date) -> FloatArray:
-    from gridbench.cases.stackelberg.players import tariff_prices
-
-    return tariff_prices(case.config, case.game(day))
-
-
 #: The MILP's network model, loosened in this order where it leaves no feasible prices: as
 #: configured (the band narrowed by ``milp_margin_pu`` for the AC referee), then the
 #: referee's own band (margin 0), then no voltage band (the flows and losses kept). On some
@@ -176,4 +170,7 @@ def stackelberg_day_ahead(case: Case, day: datetime.date) -> PricePostingControl
 
 @register_planner("tou", case_prefix=CASE_PREFIX)
 def stackelberg_tou(case: Case, day: datetime.date) -> PricePostingController:
-    return PricePostingController(case, day, lambda: _tariff(case, day))  # type: ignore[arg-type]
+    from gridbench.cases.stackelberg.players import tariff_prices
+
+    # the tariff is the same every day (players.tariff_prices needs no day data)
+    return PricePostingController(case, day, lambda: tariff_prices(case.config))  # type: ignore[arg-type,attr-defined]

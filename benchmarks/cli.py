@@ -540,10 +540,7 @@ def run_command(
     unit_timeout: UnitTimeoutOption = DEFAULT_UNIT_TIMEOUT_S,
 ) -> None:
     """Fit and evaluate methods on cases; one row per case × method × seed × day (resumes)."""
-    from gridbench.benchmarks.atomic import check_writable_dir
-    from gridbench.benchmarks.executors import TimeLimits, make_executor, scoped_environ
     from gridbench.benchmarks.harness import plan_run
-    from gridbench.benchmarks.store import ResultsStore
     from gridbench.cases.contracts import Budget
 
     # every check before any work starts: a user error leaves the results untouched
@@ -551,35 +548,115 @@ def run_command(
     split_value = _eval_split(split)
     _check_run_counts(seeds, workers, days, day_timeout, unit_timeout)
     results_dir = _results_dir(results)
-    limits = TimeLimits(day_s=day_timeout or None, unit_s=unit_timeout or None)
-    options = {"address": address, "progress": progress, "limits": limits}
-    make_executor(executor, workers, **options)  # checks (Ray installed, cluster reachable)
+    run = _Runner(executor, address, workers, progress, day_timeout, unit_timeout)
     _load_registries()
     plan = plan_run(
         case, method, range(seeds), budget_value, split_value, days, family, retrain=retrain
     )
     _report_plan(plan)
-    n_workers = _worker_count(workers, len(plan.tasks), executor, address)
-    training_path = (
-        _path(training_dir, "--training-dir") if training_dir is not None
-        else results_dir / "training"
-    )
-    if dry_run:
-        from gridbench.benchmarks.dry_run import describe_plan
+    run(plan, results_dir, training_dir, dry_run)
 
-        typer.echo(describe_plan(plan.tasks, n_workers or 1, training_path), nl=False)
-        return
-    # units in worker processes, even one at a time: a method that kills its process
-    # (os._exit, a native crash) or hangs costs only its unit
-    runner = make_executor(executor, n_workers, isolate=True, **options)
-    check_writable_dir(results_dir, f"--results {str(results_dir)!r}", create=True)
-    store = ResultsStore(results_dir)
-    from gridbench.rl_agents.sb3_methods import TRAINING_DIR_ENV
 
-    # RL methods write their runs there (spawned and Ray workers inherit the variable)
-    with scoped_environ({TRAINING_DIR_ENV: str(training_path.resolve())}):
-        summary = runner.run(plan.tasks, store)
-    _report_run(summary, store, results_dir)
+class _Runner:
+    """Runs a plan's units into a results directory (``gridbench run`` and each condition of
+    ``gridbench sweep``); the executor is checked when made (Ray installed, cluster
+    reachable), before any work."""
+
+    def __init__(self, executor: str, address: str | None, workers: int | None,
+                 progress: bool, day_timeout: float, unit_timeout: float) -> None:
+        from gridbench.benchmarks.executors import TimeLimits, make_executor
+
+        self.executor, self.address, self.workers = executor, address, workers
+        limits = TimeLimits(day_s=day_timeout or None, unit_s=unit_timeout or None)
+        self.options = {"address": address, "progress": progress, "limits": limits}
+        make_executor(executor, workers, **self.options)
+
+    def __call__(self, plan: Any, results_dir: Path, training_dir: str | None,
+                 dry_run: bool) -> None:
+        from gridbench.benchmarks.atomic import check_writable_dir
+        from gridbench.benchmarks.executors import make_executor, scoped_environ
+        from gridbench.benchmarks.store import ResultsStore
+        from gridbench.rl_agents.sb3_methods import TRAINING_DIR_ENV
+
+        n_workers = _worker_count(self.workers, len(plan.tasks), self.executor, self.address)
+        training_path = (
+            _path(training_dir, "--training-dir") if training_dir is not None
+            else results_dir / "training"
+        )
+        if dry_run:
+            from gridbench.benchmarks.dry_run import describe_plan
+
+            typer.echo(describe_plan(plan.tasks, n_workers or 1, training_path), nl=False)
+            return
+        # units in worker processes, even one at a time: a method that kills its process
+        # (os._exit, a native crash) or hangs costs only its unit
+        runner = make_executor(self.executor, n_workers, isolate=True, **self.options)
+        check_writable_dir(results_dir, f"--results {str(results_dir)!r}", create=True)
+        store = ResultsStore(results_dir)
+        # RL methods write their runs there (spawned and Ray workers inherit the variable)
+        with scoped_environ({TRAINING_DIR_ENV: str(training_path.resolve())}):
+            summary = runner.run(plan.tasks, store)
+        _report_run(summary, store, results_dir)
+
+
+#: Where ``gridbench sweep`` stores its conditions unless ``--results`` is given.
+DEFAULT_SWEEP_RESULTS = "results/sweeps"
+
+
+@app.command("sweep")
+@user_errors
+def sweep_command(
+    axis: Annotated[
+        str,
+        typer.Option("--axis", help="AXIS=LEVEL[,LEVEL...], e.g. forecast_error=0,0.5,1,2,4."),
+    ],
+    case: CaseOption = None,
+    method: MethodOption = None,
+    family: FamilyOption = None,
+    seeds: SeedsOption = 1,
+    budget: BudgetOption = "quick",
+    split: SplitOption = "test",
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    results: Annotated[
+        str,
+        typer.Option("--results", help="Sweep directory: one results store per condition, "
+                     "<results>/<axis>=<level>/."),
+    ] = DEFAULT_SWEEP_RESULTS,
+    days: DaysOption = None,
+    progress: ProgressOption = True,
+    retrain: RetrainOption = False,
+    day_timeout: DayTimeoutOption = DEFAULT_DAY_TIMEOUT_S,
+    training_dir: TrainingDirOption = None,
+    dry_run: DryRunOption = False,
+    unit_timeout: UnitTimeoutOption = DEFAULT_UNIT_TIMEOUT_S,
+) -> None:
+    """Run methods under each level of one condition axis (the crossover study); each
+    condition is an ordinary, resumable run into <results>/<axis>=<level>/."""
+    from gridbench.benchmarks.harness import plan_run
+    from gridbench.benchmarks.sweep import parse_axis
+    from gridbench.cases.contracts import Budget
+
+    try:
+        conditions = parse_axis(axis)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    budget_value = Budget.parse(budget)
+    split_value = _eval_split(split)
+    _check_run_counts(seeds, workers, days, day_timeout, unit_timeout)
+    sweep_dir = _results_dir(results)
+    run = _Runner(executor, address, workers, progress, day_timeout, unit_timeout)
+    _load_registries()
+    plans = [
+        (c, plan_run(case, method, range(seeds), budget_value, split_value, days, family,
+                     retrain=retrain, case_config=c.case_config, condition=c.name))
+        for c in conditions
+    ]  # every condition planned (cases built with its config) before any runs
+    for condition, plan in plans:
+        typer.echo(f"== {condition.name}", err=True)
+        _report_plan(plan)
+        run(plan, condition.directory(sweep_dir), training_dir, dry_run)
 
 
 @app.command("compact")

@@ -520,6 +520,16 @@ class UnitTask:
     #: Wall-clock limit of each day's rollout in seconds (``None``: none); see
     #: :func:`evaluate_day`.
     day_time_limit_s: float | None = None
+    #: The condition of a sweep (``forecast_error=2``; :mod:`.sweep`), written into every row
+    #: as the ``condition`` column; ``""``: a nominal run, no column.
+    condition: str = ""
+
+    @property
+    def row_columns(self) -> dict[str, Any]:
+        """Columns every row of this task carries besides its metrics: the provenance and,
+        in a sweep, the condition."""
+        extra = {"condition": self.condition} if self.condition else {}
+        return {**self.provenance, **extra}
 
     @property
     def unit(self) -> UnitKey:
@@ -647,7 +657,7 @@ def execute_task(
             split=task.split,
             time_limit_s=task.day_time_limit_s,
         )
-        row.update(task.provenance)
+        row.update(task.row_columns)
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1
         emit(row)
     return UnitResult(task.unit, n_written=len(task.days), statuses=statuses, fit_s=fit_s)
@@ -716,7 +726,7 @@ def hung_day_row(task: UnitTask, day: str, family: str, message: str) -> dict[st
         "n_steps": 0,
         **{column: math.nan for column in TIMING_COLUMNS},
     }
-    row.update(task.provenance)
+    row.update(task.row_columns)
     return row
 
 
@@ -732,9 +742,11 @@ def make_task(
     case_kwargs: Mapping[str, Any] | None = None,
     method_entry_point: str | None = None,
     retrain: bool = False,
+    condition: str = "",
 ) -> UnitTask:
     """A :class:`UnitTask` for a registered case and method (entry points from the
-    registries unless given). ``days=None``: every day of ``split``."""
+    registries unless given). ``days=None``: every day of ``split``; ``condition``: the
+    sweep's condition (:attr:`UnitTask.condition`)."""
     from gridbench.cases.registry import case_spec, get_method
 
     split = Split.parse(split)
@@ -759,6 +771,7 @@ def make_task(
         split=split.value,
         days=tuple(d.isoformat() for d in chosen),
         retrain=bool(retrain),
+        condition=condition,
     )
 
 
@@ -849,18 +862,30 @@ def _requested_specs(
     return case_specs, method_specs
 
 
+def _case_kwargs(cspec: CaseSpec, case_config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec's constructor kwargs with ``case_config``'s fields set in its ``config``."""
+    kwargs = dict(cspec.kwargs)
+    if case_config:
+        base = kwargs.get("config") or {}
+        if not isinstance(base, Mapping):
+            base = base.model_dump()
+        kwargs["config"] = {**dict(base), **dict(case_config)}
+    return kwargs
+
+
 def _build_planned_cases(
-    case_specs: Sequence[CaseSpec], named: bool, warnings: list[str]
+    case_specs: Sequence[CaseSpec], named: bool, warnings: list[str],
+    case_config: Mapping[str, Any] | None = None,
 ) -> list[tuple[CaseSpec, Case]]:
-    """Each spec with its case, built; a case that cannot be built is an error when cases
-    were ``named``, else a warning in ``warnings`` and left out."""
+    """Each spec with its case (``case_config`` applied), built; a case that cannot be built
+    is an error when cases were ``named``, else a warning in ``warnings`` and left out."""
     from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
     from gridbench.cases.registry import origin
 
     built = []
     for cspec in case_specs:
         try:
-            built.append((cspec, cspec.make()))
+            built.append((cspec, cspec.make(**_case_kwargs(cspec, case_config))))
         except PLUGIN_ERRORS as exc:  # a broken case plugin (factory, config) costs itself
             problem = f"case {cspec.id!r} from {origin(cspec)} cannot be built ({one_line(exc)})"
             if named:
@@ -914,6 +939,8 @@ def plan_run(
     n_days: int | None = None,
     families: Sequence[str] | None = None,
     retrain: bool = False,
+    case_config: Mapping[str, Any] | None = None,
+    condition: str = "",
 ) -> RunPlan:
     """The units of ``gridbench run`` (registries must be loaded).
 
@@ -923,7 +950,9 @@ def plan_run(
     explicitly (then :class:`MultiAgentNotSupported`). ``n_days``: the first K days of the
     split (all when ``None`` or larger than the split). ``families``: only methods of these
     families (``solver``, ``rl``, ``baseline``, ``bound``). ``retrain``: RL methods train at
-    ``budget`` even where a shipped agent exists.
+    ``budget`` even where a shipped agent exists. ``case_config``: top-level config fields
+    set on every case (a sweep's condition, e.g. ``{"forecast_error_scale": 2.0}``), their
+    rows marked with ``condition``.
     """
     from gridbench.benchmarks.plugins import PLUGIN_ERRORS, one_line
     from gridbench.cases.registry import origin
@@ -934,7 +963,7 @@ def plan_run(
     tasks: list[UnitTask] = []
     notes: list[str] = []
     warnings: list[str] = []
-    built = _build_planned_cases(case_specs, bool(cases), warnings)
+    built = _build_planned_cases(case_specs, bool(cases), warnings, case_config)
     for mspec in method_specs:
         try:
             method = mspec.make()
@@ -960,9 +989,10 @@ def plan_run(
                         split,
                         days,
                         case_entry_point=cspec.entry_point,
-                        case_kwargs=dict(cspec.kwargs),
+                        case_kwargs=_case_kwargs(cspec, case_config),
                         method_entry_point=mspec.entry_point,
                         retrain=retrain,
+                        condition=condition,
                     )
                 )
     return RunPlan(tuple(tasks), tuple(notes), tuple(warnings))

@@ -1,8 +1,8 @@
 """Config building blocks shared by the radial-feeder cases (SES-carbon, loss-arbitrage).
 
-Constrained float types (:data:`Positive`, :data:`NonNeg`, :data:`Fraction`,
-:data:`Efficiency`: finite, with the bounds their names say), the frozen parameter-group base
-:class:`FrozenParams` (unknown keys are errors), the feeder's network parameters
+Constrained float types (:data:`Positive`, :data:`NonNeg`, :data:`Fraction`, :data:`Efficiency`:
+finite, with the bounds their names say; :data:`ForecastErrorScale`), the frozen parameter-group
+base :class:`FrozenParams` (unknown keys are errors), the feeder's network parameters
 :class:`FeederNetworkParams` (voltage band, substation voltage, the line-rating rule) with the
 ratings that rule gives (:func:`feeder_line_ratings_mva`), and the tariff-name check
 (:func:`check_tariff`).
@@ -17,9 +17,12 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridbench.cases.data.forecast import MAX_ERROR_SCALE
+
 __all__ = [
     "Efficiency",
     "FeederNetworkParams",
+    "ForecastErrorScale",
     "Fraction",
     "FrozenParams",
     "NonNeg",
@@ -32,6 +35,10 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+#: A case's ``forecast_error_scale``: the factor on every spread of the forecast-error model
+#: (:meth:`gridbench.cases.data.forecast.ForecastErrorModel.scaled`; 1 = nominal, 0 = perfect
+#: forecasts), the crossover study's forecast-error axis.
+ForecastErrorScale = Annotated[float, Field(ge=0, le=MAX_ERROR_SCALE, allow_inf_nan=False)]
 
 
 class FrozenParams(BaseModel):

@@ -475,16 +475,18 @@ class ScenarioController(MpcController, OracleController):
 
 
 def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
-    """``n_raw`` draws of the error model around the day-ahead forecast ``fc`` (loads, PV,
-    wind: :func:`~gridbench.cases.data.sample_scenarios`, seeded by the config's forecast
-    seed), reduced to ``k`` by k-medoids (PAM-style alternation, deterministic start at the
-    draws closest to the mean and spread by farthest-point) on the net-load trajectory;
-    returns the medoid days and their cluster shares."""
+    """``n_raw`` draws of the error model around the day-ahead forecast ``fc`` (loads, PV, wind:
+    :func:`~gridbench.cases.data.sample_scenarios`, seeded by the config's forecast seed, spread by
+    its error scale), reduced to ``k`` by k-medoids (PAM-style alternation, deterministic start at
+    the draws closest to the mean and spread by farthest-point) on the net-load trajectory; returns
+    the medoid days and their cluster shares."""
     from gridbench.cases.data import sample_scenarios
     from gridbench.cases.sgls.day import SglsDay, _ro
 
     seed = config.forecast_seed
-    kw = {"day": day, "seed": seed, "step_hours": 0.25}
+    # the spread the referee's forecasts have (a deployed planner calibrates its scenarios
+    # on its past errors, so it knows the condition's error scale)
+    kw = {"day": day, "seed": seed, "step_hours": 0.25, "error_scale": config.forecast_error_scale}
     loads = sample_scenarios(np.asarray(fc.load_p_mw), "load", n_scenarios=n_raw, **kw)
     pv_pu = sample_scenarios(np.asarray(fc.pv_available_mw) / np.asarray(config.pv_mw), "pv",
                              n_scenarios=n_raw, **kw)

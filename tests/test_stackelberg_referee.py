@@ -174,9 +174,9 @@ def test_the_leader_view_plays_the_day_with_best_responses():
     tariff gives the DSO the profit the ``tou`` method's row reports (the same best
     responses through the same referee), and the reward is that profit / 100 $ less the
     penalties."""
-    import gridbench.solvers  # noqa: F401
     from gymnasium.utils.env_checker import check_env
 
+    import gridbench.solvers  # noqa: F401
     from gridbench.benchmarks.harness import run_day
     from gridbench.cases.registry import make_method
     from gridbench.cases.stackelberg.leader_view import LeaderEnv

@@ -42,6 +42,10 @@ about 10–15 % of capacity, i.e. roughly 30 % of the output at a 0.3 capacity f
 grid carbon intensity follows the scheduled generation mix and is forecast far better, and
 its series is hourly (no 15-min noise, so 15-min forecasts stay constant within an hour).
 
+Every spread can be scaled by one factor (``error_scale``; a case's
+``forecast_error_scale``, the crossover study's forecast-error axis): the same random draws,
+the errors times the factor, so levels of the axis differ by the spread only.
+
 Randomness is deterministic per (seed, day, kind, issue step, step length, lead offset,
 stream): ``numpy.random.default_rng([seed, day_index, kind_code, issue_step,
 4·step_hours, 4·lead_offset_h, stream])`` — a SeedSequence, never global state; stream 0
@@ -62,8 +66,10 @@ from .timeline import day_index
 __all__ = [
     "FORECAST_ERROR_MODELS",
     "FORECAST_KINDS",
+    "MAX_ERROR_SCALE",
     "ForecastErrorModel",
     "ForecastKind",
+    "check_error_scale",
     "forecast",
     "forecast_error_model",
     "sample_scenarios",
@@ -112,6 +118,36 @@ class ForecastErrorModel:
     def sigma_white(self, step_hours: float) -> float:
         """Spread of the white-noise component on steps of ``step_hours`` hours."""
         return self.sigma_quarter_hour * math.sqrt(0.25 / step_hours)
+
+    def scaled(self, factor: float) -> ForecastErrorModel:
+        """This model with every spread (``σ_0``, ``σ_1``, ``σ_max``, ``σ_q``) times
+        ``factor`` and the correlation kept: the errors of the same draws times ``factor``
+        (before clipping). ``factor`` 0 gives perfect forecasts."""
+        factor = check_error_scale(factor)
+        if factor == 1.0:
+            return self
+        return ForecastErrorModel(self.sigma_0 * factor, self.sigma_1 * factor,
+                                  self.sigma_max * factor, self.hourly_correlation,
+                                  self.sigma_quarter_hour * factor)
+
+
+#: Largest accepted :func:`check_error_scale` (4× is the crossover study's widest level; 10×
+#: already puts the PV error cap at 300 % of the actual).
+MAX_ERROR_SCALE: float = 10.0
+
+
+def check_error_scale(value: float) -> float:
+    """``value`` as a float if it is a valid error-spread factor (finite, 0 ≤ value ≤
+    :data:`MAX_ERROR_SCALE`), else a one-line ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"forecast error scale must be a number, got {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_ERROR_SCALE):
+        raise ValueError(
+            f"forecast error scale {value} is out of range; valid: 0 to {MAX_ERROR_SCALE:g} "
+            "(1 = the nominal error model, 0 = perfect forecasts)"
+        )
+    return value
 
 
 #: Error model per series kind (values and reasons in the module docstring).
@@ -181,11 +217,12 @@ def _relative_errors(rng: np.random.Generator, model: ForecastErrorModel, issue_
 
 def _draw(actual: np.ndarray, kind: str, day: datetime.date, seed: int, issue_step: int,
           step_hours: float, lead_offset_h: float, model: ForecastErrorModel | None,
-          n_draws: int, stream: int) -> np.ndarray:
+          n_draws: int, stream: int, error_scale: float) -> np.ndarray:
     """``n_draws`` forecasts of ``actual`` (2-D view ``(T, n)``), shape ``(n_draws, T, n)``."""
     values = _checked(actual, kind, seed, issue_step, step_hours)
     offset_quarters = _quarter_hours(lead_offset_h, "lead_offset_h")
-    error_model = model if model is not None else forecast_error_model(kind)
+    error_model = (model if model is not None else forecast_error_model(kind)).scaled(
+        error_scale)
     table = values.reshape(values.shape[0], -1)
     out = np.repeat(table[None], n_draws, axis=0)
     n_ahead = table.shape[0] - issue_step
@@ -203,7 +240,7 @@ def _draw(actual: np.ndarray, kind: str, day: datetime.date, seed: int, issue_st
 
 def forecast(actual: np.ndarray, kind: ForecastKind, day: datetime.date, seed: int,
              issue_step: int = 0, step_hours: float = 0.25, lead_offset_h: float = 0.0,
-             model: ForecastErrorModel | None = None) -> np.ndarray:
+             model: ForecastErrorModel | None = None, error_scale: float = 1.0) -> np.ndarray:
     """Point forecast of ``actual`` issued at the start of step ``issue_step`` of ``day``.
 
     ``actual``: the realized series of the day from step 0, shape ``(T,)`` or ``(T, n)``, in
@@ -213,23 +250,27 @@ def forecast(actual: np.ndarray, kind: ForecastKind, day: datetime.date, seed: i
     clipped.
     ``lead_offset_h`` is the time from issuing to the start of step ``issue_step`` (e.g. 12
     for a day-ahead forecast issued at noon of the previous day). ``model`` overrides the
-    kind's default error model. Identical inputs give identical arrays.
+    kind's default error model; ``error_scale`` multiplies its spreads
+    (:meth:`ForecastErrorModel.scaled`: the same random draws, errors times the factor; a
+    case's ``forecast_error_scale``). Identical inputs give identical arrays.
     """
     values = np.asarray(actual, dtype=float)
     draws = _draw(values, kind, day, seed, issue_step, step_hours, lead_offset_h, model,
-                  n_draws=1, stream=0)
+                  n_draws=1, stream=0, error_scale=error_scale)
     return draws[0].reshape(values.shape)
 
 
 def sample_scenarios(actual: np.ndarray, kind: ForecastKind, day: datetime.date, seed: int,
                      n_scenarios: int, issue_step: int = 0, step_hours: float = 0.25,
                      lead_offset_h: float = 0.0,
-                     model: ForecastErrorModel | None = None) -> np.ndarray:
+                     model: ForecastErrorModel | None = None,
+                     error_scale: float = 1.0) -> np.ndarray:
     """``n_scenarios`` independent draws of the error model around ``actual``.
 
     Returns shape ``(n_scenarios, T)`` or ``(n_scenarios, T, n)``; each draw is built like
     :func:`forecast` (same clipping, steps before ``issue_step`` equal ``actual``) from its
-    own random stream, so scenario 0 is not the point forecast.
+    own random stream, so scenario 0 is not the point forecast. ``error_scale`` as in
+    :func:`forecast`.
 
     Information sets: centred on the realized series, the scenarios are possible forecasts
     (their mean over many draws is the realized series). A deployable stochastic method must
@@ -241,5 +282,5 @@ def sample_scenarios(actual: np.ndarray, kind: ForecastKind, day: datetime.date,
         raise ValueError(f"n_scenarios must be a positive integer, got {n_scenarios!r}")
     values = np.asarray(actual, dtype=float)
     draws = _draw(values, kind, day, seed, issue_step, step_hours, lead_offset_h, model,
-                  n_draws=int(n_scenarios), stream=1)
+                  n_draws=int(n_scenarios), stream=1, error_scale=error_scale)
     return draws.reshape((int(n_scenarios), *values.shape))

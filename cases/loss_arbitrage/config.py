@@ -32,6 +32,7 @@ from gridbench.cases.contracts import CaseConfig
 from gridbench.cases.params import (
     Efficiency,
     FeederNetworkParams,
+    ForecastErrorScale,
     Fraction,
     FrozenParams,
     NonNeg,
@@ -233,7 +234,8 @@ class LossArbitrageConfig(CaseConfig):
     ``tariff``: the two-level preset ``peak-valley-6-20`` (peak 6–20 h, the paper's
     windows). ``weather_file``: the pvlib TMY3 file giving the hourly ambient temperature
     (``723170TYA.CSV``: Greensboro NC, −17…36 °C, a cold winter and a hot summer).
-    ``forecast_seed``: seed of the load forecasts shown to controllers.
+    ``forecast_seed``: seed of the load forecasts shown to controllers;
+    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal).
     """
 
     battery: TechnologyParams = DEFAULT_BATTERY
@@ -250,6 +252,7 @@ class LossArbitrageConfig(CaseConfig):
     tariff: str = "peak-valley-6-20"
     weather_file: str = "723170TYA.CSV"
     forecast_seed: Annotated[int, Field(ge=0)] = 0
+    forecast_error_scale: ForecastErrorScale = 1.0
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -205,6 +205,7 @@ def loss_arbitrage_day(
         p_fc = forecast(
             p, "load", day=day, seed=int(seed), issue_step=int(issue_step),
             step_hours=STEP_HOURS, lead_offset_h=float(lead_offset_h),
+            error_scale=config.forecast_error_scale,
         )  # fmt: skip
         ratio = np.divide(p_fc, p, out=np.ones_like(p), where=p > 0)
         p, q = p_fc, q * ratio

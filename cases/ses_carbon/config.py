@@ -24,6 +24,7 @@ from gridbench.cases.contracts import CaseConfig
 from gridbench.cases.params import (
     Efficiency,
     FeederNetworkParams,
+    ForecastErrorScale,
     Fraction,
     FrozenParams,
     NonNeg,
@@ -295,7 +296,8 @@ class SesCarbonConfig(CaseConfig):
 
     ``tariff``: time-of-use preset of ``cases/data/prices.py`` (``cn-3level``: Guangdong
     windows, the paper's "time-of-day tariff in a region"). ``forecast_seed``: seed of the
-    forecast errors shown to controllers (the same for every method on a day).
+    forecast errors shown to controllers (the same for every method on a day);
+    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal).
     """
 
     storage: StorageParams = StorageParams()
@@ -306,6 +308,7 @@ class SesCarbonConfig(CaseConfig):
     reward: RewardParams = RewardParams()
     tariff: str = "cn-3level"
     forecast_seed: Annotated[int, Field(ge=0)] = 0
+    forecast_error_scale: ForecastErrorScale = 1.0
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -233,6 +233,7 @@ def _build(
             "issue_step": issue_step,
             "step_hours": STEP_HOURS,
             "lead_offset_h": lead_offset_h,
+            "error_scale": config.forecast_error_scale,
         }
         p_fc = forecast(p, "load", **kw)
         ratio = np.divide(p_fc, p, out=np.ones_like(p), where=p > 0)

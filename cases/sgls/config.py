@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
+from gridbench.cases.params import ForecastErrorScale
 
 __all__ = [
     "FlexibleLoad",
@@ -148,6 +149,8 @@ class SglsConfig(CaseConfig):
     #: Day-ahead forecasts are issued this many hours before midnight (gate closure at noon).
     day_ahead_lead_h: float = Field(default=12.0, ge=0.0)
     forecast_seed: int = 0
+    #: The factor on the forecast-error model's spreads (1 = nominal, 0 = perfect forecasts).
+    forecast_error_scale: ForecastErrorScale = 1.0
     v_min_pu: float = 0.95
     v_max_pu: float = 1.05
     #: Substation voltage (IEEE 33 radial flow only), an on-load tap changer set-point: at

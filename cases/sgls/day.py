@@ -177,7 +177,7 @@ def _day(config: SglsConfig, day: datetime.date, info: InfoSet, seed: int, issue
         from gridbench.cases.data import forecast
 
         kw = {"day": day, "seed": seed, "issue_step": issue_step, "step_hours": STEP_HOURS,
-              "lead_offset_h": lead_offset_h}
+              "lead_offset_h": lead_offset_h, "error_scale": config.forecast_error_scale}
         p_fc = forecast(p, "load", **kw)
         ratio = np.divide(p_fc, p, out=np.ones_like(p), where=p > 0)
         p, q = p_fc, q * ratio

@@ -18,6 +18,7 @@ from gridbench.cases.contracts import CaseConfig
 from gridbench.cases.params import (
     Efficiency,
     FeederNetworkParams,
+    ForecastErrorScale,
     Fraction,
     FrozenParams,
     NonNeg,
@@ -231,11 +232,13 @@ class RewardParams(FrozenParams):
 class StackelbergConfig(CaseConfig):
     """The case's parameters; ``storage`` chooses GSESS or CSESS. ``forecast_seed``: seed of
     the load, PV and wind forecasts the players are shown (the same for every method on a
-    day); ``day_ahead_lead_h``: how long before midnight the DSO posts the day's prices (and
+    day); ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
+    ``day_ahead_lead_h``: how long before midnight the DSO posts the day's prices (and
     issues the forecast it prices on)."""
 
     storage: StorageKind = StorageKind.GSESS
     forecast_seed: Annotated[int, Field(ge=0)] = 0
+    forecast_error_scale: ForecastErrorScale = 1.0
     day_ahead_lead_h: Annotated[float, Field(ge=0, le=48, allow_inf_nan=False)] = 12.0
     prices: PriceRules = PriceRules()
     ea: EnergyAggregatorParams = EnergyAggregatorParams()

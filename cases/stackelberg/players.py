@@ -140,7 +140,8 @@ def game_day(
     pv = pv_per_unit(day, "1h", cfg.ea.pv_profile)
     wind = wind_per_unit(day, "1h", cfg.ea.wind_profile)
     if info == "forecast":
-        kw = {"issue_step": issue_step, "step_hours": 1.0, "lead_offset_h": lead_offset_h}
+        kw = {"issue_step": issue_step, "step_hours": 1.0, "lead_offset_h": lead_offset_h,
+              "error_scale": cfg.forecast_error_scale}
         ratio = forecast(p, "load", day, seed, **kw) / np.where(p > 0, p, 1.0)
         p, q = p * ratio, q * ratio  # the same relative error on P and Q of a bus
         pv = forecast(pv, "pv", day, seed, **kw)

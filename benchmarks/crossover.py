@@ -1,0 +1,483 @@
+"""The crossover study's read-out: when does RL overtake programming along a condition axis?
+
+Input: a sweep directory (:mod:`gridbench.benchmarks.sweep`; one results store per condition,
+``<sweep>/<axis>=<level>/``) holding, for one case, the oracle and the methods compared, on
+the same test days at every level. Per condition and method:
+
+* ``gap``: the gap to the condition's oracle as the leaderboard computes it
+  (:func:`~gridbench.benchmarks.leaderboard.add_gap`): per row ``(cost − B)/|B|``, ``B`` the
+  oracle's cost (or certified bound) on the day; the point is the IQM over seeds of each
+  seed's mean over the days (a one-seed solver: its mean over the days);
+* its 95 % interval: a percentile bootstrap that resamples the **days** (the same days for
+  every seed) and the **seeds**, recomputing the point (:data:`REPS` replicates, seeded): it
+  covers the day-to-day spread that a one-seed solver's leaderboard interval leaves out.
+
+The RL agent compared is fixed once, not per level (choosing the best per level on test days
+would favour RL): the RL method with the lowest gap at the axis's nominal level. Each
+deployable solver (family ``solver``) and baseline is compared with it:
+
+* ``diff`` = mean over the days of ``c̄_RL(d) − c̄_S(d)`` relative to the oracle, i.e. the
+  paired difference of the day gaps (``c̄``: mean over seeds), negative where RL is better, with
+  its paired bootstrap interval over days and RL seeds;
+* the verdict per level: ``rl`` when the interval lies below 0, ``programming`` when above,
+  ``neither`` otherwise;
+* the **crossing point**: the lowest level at which ``diff``'s sign turns (from programming
+  ahead to RL ahead, or back), linearly interpolated between the two levels around it; none
+  when the sign never turns ("no crossing up to 4×").
+
+CLI::
+
+    python -m gridbench.benchmarks.crossover --results results/sweeps --case C \\
+        --axis forecast_error [--out DIR]
+
+prints the Markdown table and sentences and, with ``--out``, writes ``<case>_<axis>.md``,
+``.csv`` and the figure ``.png`` there (one-line errors, exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gridbench.benchmarks.sweep import AXES, Axis, Condition, condition_dirs
+from gridbench.cases.contracts import MethodFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "REPS",
+    "Comparison",
+    "Crossover",
+    "GapPoint",
+    "Verdict",
+    "build_crossover",
+    "crossing_level",
+    "gap_with_interval",
+    "main",
+    "paired_difference",
+    "render_markdown",
+]
+
+#: Bootstrap replicates of every interval (seeded: same rows, same intervals).
+REPS: Final[int] = 2000
+_CONFIDENCE: Final[float] = 0.95
+FloatArray = NDArray[np.float64]
+
+
+class Verdict(StrEnum):
+    """Who is ahead at one level (the paired interval's side of 0)."""
+
+    RL = "rl"
+    PROGRAMMING = "programming"
+    NEITHER = "neither"
+
+
+@dataclass(frozen=True, slots=True)
+class GapPoint:
+    """One method at one condition: its gap to the oracle with the days-and-seeds interval."""
+
+    condition: Condition
+    method: str
+    family: str
+    gap: float
+    lo: float
+    hi: float
+    n_days: int
+    n_seeds: int
+    feasible_frac: float
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The fixed RL agent against one programming method along the axis."""
+
+    rl_method: str
+    other: str
+    other_family: str
+    levels: tuple[float, ...]
+    diff: tuple[float, ...]
+    diff_lo: tuple[float, ...]
+    diff_hi: tuple[float, ...]
+    verdicts: tuple[Verdict, ...]
+    crossing: float | None
+
+    def sentence(self, axis: Axis) -> str:
+        """The comparison in one sentence (the report's answer)."""
+        lo, top = f"{self.levels[0]:g}×", f"{self.levels[-1]:g}×"
+        span = (f"{self.rl_method} − {self.other} {_pp(self.diff[0])} at {lo}, "
+                f"{_pp(self.diff[-1])} at {top}; clear at {lo}: {self.verdicts[0].value}, "
+                f"at {top}: {self.verdicts[-1].value}")
+        if self.crossing is None:
+            who = (f"{self.rl_method} cheaper than {self.other}" if self.diff[-1] < 0
+                   else f"{self.other} cheaper than {self.rl_method}")
+            return f"{who} at every level, no crossing up to {top} nominal {axis.value} ({span})."
+        winner = self.rl_method if self.diff[-1] < 0 else self.other
+        loser = self.other if self.diff[-1] < 0 else self.rl_method
+        return (f"{winner} overtakes {loser} at {self.crossing:.2g}× nominal {axis.value} "
+                f"({span}).")
+
+
+@dataclass(frozen=True, slots=True)
+class Crossover:
+    """Everything the study says about one case along one axis."""
+
+    case: str
+    axis: Axis
+    levels: tuple[float, ...]
+    points: tuple[GapPoint, ...]
+    rl_method: str | None
+    comparisons: tuple[Comparison, ...]
+    notes: tuple[str, ...] = ()
+
+    def points_of(self, method: str) -> list[GapPoint]:
+        return [p for p in self.points if p.method == method]
+
+
+def _pp(value: float) -> str:
+    return f"{100 * value:+.2f} pp" if math.isfinite(value) else "n/a"
+
+
+# ------------------------------------------------------------------------------ statistics
+def _point(matrix: FloatArray) -> float:
+    """IQM over seeds (columns) of each seed's mean over days (rows)."""
+    per_seed = np.sort(matrix.mean(axis=0))
+    k = int(0.25 * per_seed.size)
+    return float(per_seed[k: per_seed.size - k].mean())
+
+
+def _interval(stat: FloatArray) -> tuple[float, float]:
+    alpha = (1.0 - _CONFIDENCE) / 2.0
+    lo, hi = np.quantile(stat, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def gap_with_interval(matrix: ArrayLike, *, reps: int = REPS,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """``(point, lo, hi)`` of a ``(days, seeds)`` gap matrix (module docstring): the IQM over
+    seeds of the per-seed day means, its interval from resampling days and seeds."""
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.size == 0 or not np.all(np.isfinite(m)):
+        raise ValueError(f"need a finite (days, seeds) matrix, got shape {m.shape}")
+    rng = np.random.default_rng(seed)
+    n_days, n_seeds = m.shape
+    stats = np.empty(reps)
+    for r in range(reps):
+        days = rng.integers(n_days, size=n_days)
+        seeds = rng.integers(n_seeds, size=n_seeds)
+        stats[r] = _point(m[np.ix_(days, seeds)])
+    return (_point(m), *_interval(stats))
+
+
+def paired_difference(rl: ArrayLike, other: ArrayLike, *, reps: int = REPS,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """``(diff, lo, hi)``: the mean over days of ``mean_seeds rl(d) − mean_seeds other(d)``
+    (both ``(days, seeds)`` on the same days), its interval from resampling the days (paired)
+    and each method's seeds."""
+    a, b = np.asarray(rl, dtype=float), np.asarray(other, dtype=float)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0] or a.shape[0] == 0:
+        raise ValueError(f"need (days, seeds) matrices on the same days, got {a.shape}, "
+                         f"{b.shape}")
+    rng = np.random.default_rng(seed)
+    n = a.shape[0]
+    stats = np.empty(reps)
+    for r in range(reps):
+        days = rng.integers(n, size=n)
+        sa = rng.integers(a.shape[1], size=a.shape[1])
+        sb = rng.integers(b.shape[1], size=b.shape[1])
+        stats[r] = float((a[np.ix_(days, sa)].mean(axis=1) - b[np.ix_(days, sb)].mean(axis=1))
+                         .mean())
+    diff = float((a.mean(axis=1) - b.mean(axis=1)).mean())
+    return (diff, *_interval(stats))
+
+
+def crossing_level(levels: Sequence[float], diffs: Sequence[float]) -> float | None:
+    """The lowest level where ``diffs`` changes sign, linearly interpolated between the two
+    levels around it; ``None`` when the sign never changes. ``levels`` ascending; levels where
+    the difference is exactly 0 or not finite are passed over."""
+    pairs = [(x, y) for x, y in zip(levels, diffs, strict=True) if math.isfinite(y) and y != 0]
+    for (x0, y0), (x1, y1) in itertools.pairwise(pairs):
+        if (y0 < 0) != (y1 < 0):
+            return float(x0 + (x1 - x0) * (y0 / (y0 - y1)))
+    return None
+
+
+def _verdict(lo: float, hi: float) -> Verdict:
+    if hi < 0:
+        return Verdict.RL
+    if lo > 0:
+        return Verdict.PROGRAMMING
+    return Verdict.NEITHER
+
+
+# ------------------------------------------------------------------------------ the rows
+def _condition_rows(sweep: Path, condition: Condition, case: str) -> pd.DataFrame:
+    from gridbench.benchmarks.leaderboard import add_gap
+    from gridbench.benchmarks.store import ResultsNotFound, ResultsStore
+
+    try:
+        frame = ResultsStore(condition.directory(sweep)).frame(case=case)
+    except ResultsNotFound:
+        return _empty()
+    if frame.empty:
+        return frame
+    frame = frame[frame["split"] == "test"] if "split" in frame else frame
+    return add_gap(frame)
+
+
+def _empty() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=["case", "method", "seed", "day", "gap", "status"])
+
+
+def _matrices(frame: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str, float]]:
+    """Per method: its ``(days, seeds)`` gap table (days with every seed's gap), family and
+    feasible share."""
+    out: dict[str, tuple[pd.DataFrame, str, float]] = {}
+    for method, group in frame.groupby("method", sort=True):
+        table = group.pivot_table(index="day", columns="seed", values="gap", aggfunc="mean")
+        table = table.dropna(axis=0, how="any")
+        if table.empty:
+            continue
+        family = str(group["family"].mode().iloc[0]) if "family" in group else ""
+        feasible = float(group["feasible"].astype(bool).mean()) if "feasible" in group else 1.0
+        out[str(method)] = (table, family, feasible)
+    return out
+
+
+def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REPS,
+                    seed: int = 0) -> Crossover:
+    """The study of ``case`` along ``axis`` from the conditions stored under ``sweep``
+    (``ValueError`` when there are none, or no oracle rows at some level)."""
+    axis = Axis(str(axis))
+    conditions = condition_dirs(sweep, axis)
+    if not conditions:
+        raise ValueError(f"no {axis.value}=LEVEL directories under {str(sweep)!r}; run "
+                         f"`gridbench sweep --axis {axis.value}=... --results {sweep}` first")
+    notes: list[str] = []
+    points: list[GapPoint] = []
+    tables: dict[float, dict[str, tuple[pd.DataFrame, str, float]]] = {}
+    for condition in conditions:
+        frame = _condition_rows(sweep, condition, case)
+        if frame.empty or not (frame["method"] == "oracle").any():
+            notes.append(f"{condition.name}: no oracle rows for {case}; level left out")
+            continue
+        mats = _matrices(frame)
+        tables[condition.level] = mats
+        for method, (table, family, feasible) in mats.items():
+            if method == "oracle":
+                continue
+            g, lo, hi = gap_with_interval(table.to_numpy(), reps=reps, seed=seed)
+            points.append(GapPoint(condition, method, family, g, lo, hi, table.shape[0],
+                                   table.shape[1], feasible))
+    if not tables:
+        raise ValueError(f"no level of {axis.value} under {str(sweep)!r} has {case} rows with "
+                         "an oracle")
+    levels = tuple(sorted(tables))
+    nominal = AXES[axis].nominal
+    ref_level = nominal if nominal in tables else levels[0]
+    if ref_level != nominal:
+        notes.append(f"nominal level {nominal:g} not swept; the RL agent is chosen at "
+                     f"{ref_level:g}")
+    rl = [p for p in points if p.family == MethodFamily.RL.value
+          and p.condition.level == ref_level]
+    rl_method = min(rl, key=lambda p: p.gap).method if rl else None
+    comparisons: list[Comparison] = []
+    if rl_method is None:
+        notes.append("no RL rows: nothing to cross")
+    else:
+        others = sorted({p.method for p in points
+                         if p.family in (MethodFamily.SOLVER.value, MethodFamily.BASELINE.value)})
+        for other in others:
+            comp = _compare(tables, levels, rl_method, other, reps, seed, notes)
+            if comp is not None:
+                comparisons.append(comp)
+    return Crossover(case, axis, levels, tuple(points), rl_method, tuple(comparisons),
+                     tuple(notes))
+
+
+def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]]],
+             levels: Sequence[float], rl_method: str, other: str, reps: int, seed: int,
+             notes: list[str]) -> Comparison | None:
+    used, diff, lo, hi, family = [], [], [], [], ""
+    for level in levels:
+        mats = tables[level]
+        if rl_method not in mats or other not in mats:
+            notes.append(f"{other} vs {rl_method}: level {level:g} lacks one of them")
+            continue
+        a, _, _ = mats[rl_method]
+        b, family, _ = mats[other]
+        days = a.index.intersection(b.index)
+        if days.empty:
+            continue
+        d, dlo, dhi = paired_difference(a.loc[days].to_numpy(), b.loc[days].to_numpy(),
+                                        reps=reps, seed=seed)
+        used.append(level)
+        diff.append(d)
+        lo.append(dlo)
+        hi.append(dhi)
+    if not used:
+        return None
+    verdicts = tuple(_verdict(low, high) for low, high in zip(lo, hi, strict=True))
+    return Comparison(rl_method, other, family, tuple(used), tuple(diff), tuple(lo), tuple(hi),
+                      verdicts, crossing_level(used, diff))
+
+
+# ------------------------------------------------------------------------------ output
+def _pct(value: float) -> str:
+    return f"{100 * value:+.2f} %" if math.isfinite(value) else "n/a"
+
+
+def table_rows(study: Crossover) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per method, one cell per level (gap [lo, hi])."""
+    header = ["method", "family", *[f"{study.axis.value} = {lv:g}" for lv in study.levels]]
+    rows = []
+    methods = sorted({p.method for p in study.points},
+                     key=lambda m: (study.points_of(m)[0].family, m))
+    for method in methods:
+        by_level = {p.condition.level: p for p in study.points_of(method)}
+        cells = []
+        for lv in study.levels:
+            p = by_level.get(lv)
+            cells.append("–" if p is None else f"{_pct(p.gap)} [{_pct(p.lo)}, {_pct(p.hi)}]")
+        rows.append([method, study.points_of(method)[0].family, *cells])
+    return header, rows
+
+
+def render_markdown(study: Crossover) -> str:
+    """The table of gaps, the paired differences and one sentence per comparison."""
+    header, rows = table_rows(study)
+    n_days = max((p.n_days for p in study.points), default=0)
+    lines = [
+        f"### {study.case}: gap to the oracle against {study.axis.value}",
+        "",
+        f"IQM over seeds of the mean gap over {n_days} test days, 95 % interval from "
+        "resampling days and seeds.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+    ]
+    if study.comparisons:
+        lines += [
+            f"Paired difference {study.rl_method} − method (percentage points of the oracle's "
+            "cost; negative: RL cheaper), 95 % interval:",
+            "",
+            "| method | " + " | ".join(f"{lv:g}" for lv in study.levels) + " | crossing |",
+            "|---|" + "---|" * len(study.levels) + "---|",
+        ]
+        for c in study.comparisons:
+            cells = {lv: f"{_pp(d)} [{_pp(a)}, {_pp(b)}]"
+                     for lv, d, a, b in zip(c.levels, c.diff, c.diff_lo, c.diff_hi, strict=True)}
+            cross = "none" if c.crossing is None else f"{c.crossing:.2g}×"
+            lines.append(f"| {c.other} | " + " | ".join(cells.get(lv, "–")
+                                                         for lv in study.levels)
+                         + f" | {cross} |")
+        lines.append("")
+        lines += [f"- {c.sentence(study.axis)}" for c in study.comparisons]
+        lines.append("")
+    lines += [f"- note: {n}" for n in study.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_frame(study: Crossover) -> pd.DataFrame:
+    """One row per (level, method): gap, interval, days, seeds, feasible share."""
+    import pandas as pd
+
+    return pd.DataFrame([
+        {"case": study.case, "axis": study.axis.value, "level": p.condition.level,
+         "condition": p.condition.name, "method": p.method, "family": p.family, "gap": p.gap,
+         "gap_lo": p.lo, "gap_hi": p.hi, "n_days": p.n_days, "n_seeds": p.n_seeds,
+         "feasible_frac": p.feasible_frac}
+        for p in study.points
+    ])
+
+
+def draw(study: Crossover, path: Path) -> Path:
+    """The crossover figure: gap to the oracle against the level, one line per method with
+    its 95 % band, the crossing points marked."""
+    from gridbench.benchmarks.report.plotting import method_color, new_figure
+
+    fig = new_figure(7.0, 4.4)
+    ax = fig.add_subplot()
+    for k, method in enumerate(sorted({p.method for p in study.points})):
+        pts = sorted(study.points_of(method), key=lambda p: p.condition.level)
+        x = [p.condition.level for p in pts]
+        y = [100 * p.gap for p in pts]
+        color = method_color(method, k)
+        style = "-" if pts[0].family == MethodFamily.RL.value else (
+            "--" if pts[0].family == MethodFamily.SOLVER.value else ":")
+        ax.plot(x, y, style, marker="o", lw=1.6, color=color,
+                label=f"{method} ({pts[0].family})")
+        ax.fill_between(x, [100 * p.lo for p in pts], [100 * p.hi for p in pts], color=color,
+                        alpha=0.15)
+    for c in study.comparisons:
+        if c.crossing is not None and c.other_family == MethodFamily.SOLVER.value:
+            ax.axvline(c.crossing, color="black", lw=0.8, ls="-.")
+            ax.annotate(f"{c.rl_method} = {c.other}\n{c.crossing:.2g}×", (c.crossing, 0),
+                        xytext=(4, 8), textcoords="offset points", fontsize=7)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xlabel(f"{study.axis.value} ({AXES[study.axis].meaning})", fontsize=8)
+    ax.set_ylabel("gap to the oracle, %")
+    ax.set_title(f"{study.case}: who wins as {study.axis.value} grows")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def write(study: Crossover, out: Path) -> list[Path]:
+    """``<case>_<axis>.md``, ``.csv`` and ``.png`` under ``out`` (atomically each)."""
+    from gridbench.benchmarks.atomic import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{study.case}_{study.axis.value}"
+    md, csv = out / f"{stem}.md", out / f"{stem}.csv"
+    atomic_write_text(md, render_markdown(study))
+    atomic_write_text(csv, to_frame(study).to_csv(index=False, float_format="%.6g"))
+    return [md, csv, draw(study, out / f"{stem}.png")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gridbench.benchmarks.crossover",
+        description="Gap to the oracle against a condition axis, and where RL overtakes "
+        "programming (from `gridbench sweep` results).",
+    )
+    parser.add_argument("--results", default="results/sweeps", help="the sweep directory")
+    parser.add_argument("--case", required=True, help="case id")
+    parser.add_argument("--axis", required=True, help=f"one of {', '.join(Axis)}")
+    parser.add_argument("--out", help="write <case>_<axis>.md/.csv/.png into this directory")
+    args = parser.parse_args(argv)
+    try:
+        if args.axis not in {a.value for a in Axis}:
+            raise ValueError(f"unknown axis {args.axis!r}; valid: {', '.join(Axis)}")
+        sweep = Path(args.results)
+        if not sweep.is_dir():
+            raise ValueError(f"--results {args.results!r} is not a directory")
+        study = build_crossover(sweep, args.case, args.axis)
+        sys.stdout.write(render_markdown(study))
+        if args.out:
+            for path in write(study, Path(args.out)):
+                sys.stderr.write(f"wrote {path}\n")
+    except ValueError as exc:
+        sys.stderr.write(f"crossover: error: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""Conditions of the crossover study: one axis of a case's set-up varied over levels.
+
+A *condition* is a level of an axis, e.g. ``forecast_error=2``: every case of the run is built
+with the axis's config field set to the level (``forecast_error_scale = 2``), and its rows are
+stored in their own results directory, ``<results>/<axis>=<level>/``, with the condition in
+the ``condition`` column of every row. A sweep is therefore a set of ordinary harness runs:
+resumable per condition, on the local or Ray executor, each with its own leaderboard
+(``gridbench leaderboard --results <results>/forecast_error=2``).
+:mod:`gridbench.benchmarks.crossover` reads the conditions back into the crossover table and
+figure.
+
+Axes (:data:`AXES`):
+
+* ``forecast_error``: the factor on every spread of the forecast-error model
+  (:meth:`gridbench.cases.data.forecast.ForecastErrorModel.scaled`; the same random draws, the
+  errors times the factor): 0 = perfect forecasts (deployable planners should meet the
+  oracle), 1 = nominal. It changes what the referee shows every controller (observations,
+  forecasts handed to planners, the scenario spread of stochastic planners), never the realized
+  day, so the oracle's rows are the same at every level.
+
+CLI: ``gridbench sweep --case C --axis forecast_error=0,0.5,1,2,4 --method M ...``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+__all__ = [
+    "AXES",
+    "Axis",
+    "AxisSpec",
+    "Condition",
+    "condition_dirs",
+    "levels_text",
+    "parse_axis",
+    "parse_condition",
+]
+
+
+class Axis(StrEnum):
+    """An axis of the crossover study."""
+
+    FORECAST_ERROR = "forecast_error"
+
+
+@dataclass(frozen=True, slots=True)
+class AxisSpec:
+    """What an axis sets: the case config field its level goes into, the level's valid range
+    and the nominal level (the suite's reference condition)."""
+
+    axis: Axis
+    config_field: str
+    lo: float
+    hi: float
+    nominal: float
+    meaning: str
+
+    def check(self, level: float) -> float:
+        """``level`` if it is in ``[lo, hi]``, else a one-line ``ValueError``."""
+        if not (math.isfinite(level) and self.lo <= level <= self.hi):
+            raise ValueError(
+                f"{self.axis} level {level:g} is out of range; valid: {self.lo:g} to "
+                f"{self.hi:g} ({self.meaning})"
+            )
+        return level
+
+
+def _axes() -> Mapping[Axis, AxisSpec]:
+    from gridbench.cases.data.forecast import MAX_ERROR_SCALE
+
+    specs = (
+        AxisSpec(Axis.FORECAST_ERROR, "forecast_error_scale", 0.0, MAX_ERROR_SCALE, 1.0,
+                 "the factor on the forecast-error spreads; 1 = nominal, 0 = perfect forecasts"),
+    )
+    return MappingProxyType({s.axis: s for s in specs})
+
+
+#: Every axis, by name.
+AXES: Final[Mapping[Axis, AxisSpec]] = _axes()
+
+_LEVEL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One level of one axis."""
+
+    axis: Axis
+    level: float
+
+    @property
+    def spec(self) -> AxisSpec:
+        return AXES[self.axis]
+
+    @property
+    def name(self) -> str:
+        """``<axis>=<level>``: the ``condition`` column and the directory name."""
+        return f"{self.axis.value}={self.level:g}"
+
+    @property
+    def nominal(self) -> bool:
+        return self.level == self.spec.nominal
+
+    @property
+    def case_config(self) -> dict[str, Any]:
+        """The config fields this condition sets on every case."""
+        return {self.spec.config_field: self.level}
+
+    def directory(self, results: Path) -> Path:
+        """Where this condition's rows are stored under a sweep's ``results``."""
+        return results / self.name
+
+
+def _axis(name: str) -> Axis:
+    try:
+        return Axis(name)
+    except ValueError:
+        valid = ", ".join(a.value for a in Axis)
+        raise ValueError(f"unknown axis {name!r}; valid: {valid}") from None
+
+
+def _level(axis: Axis, text: str) -> float:
+    text = text.strip()
+    if not _LEVEL.match(text):
+        raise ValueError(
+            f"{axis} level {text!r} is not a number >= 0; valid: e.g. 0, 0.5, 2"
+        )
+    return AXES[axis].check(float(text))
+
+
+def parse_axis(text: str) -> tuple[Condition, ...]:
+    """``forecast_error=0,0.5,1,2,4`` as its conditions, in ascending level (one-line
+    ``ValueError`` naming the bad part: an unknown axis, a level that is not a number or out
+    of range, a repeated level, no level)."""
+    name, sep, levels = str(text).partition("=")
+    if not sep or not levels.strip():
+        raise ValueError(
+            f"--axis {text!r} is not AXIS=LEVEL[,LEVEL...]; e.g. forecast_error=0,0.5,1,2,4"
+        )
+    axis = _axis(name.strip())
+    values = [_level(axis, part) for part in levels.split(",")]
+    if len(set(values)) != len(values):
+        raise ValueError(f"--axis {text!r} repeats a level; give each level once")
+    return tuple(Condition(axis, v) for v in sorted(values))
+
+
+def parse_condition(name: str) -> Condition:
+    """The condition of a directory or ``condition`` column value ``<axis>=<level>``."""
+    conditions = parse_axis(name)
+    if len(conditions) != 1:
+        raise ValueError(f"{name!r} names {len(conditions)} conditions; expected one")
+    return conditions[0]
+
+
+def condition_dirs(results: Path, axis: Axis | str | None = None) -> tuple[Condition, ...]:
+    """The conditions stored under a sweep's ``results`` (directories named
+    ``<axis>=<level>``; only ``axis``'s when given), in ascending level per axis."""
+    wanted = None if axis is None else _axis(str(axis))
+    found: list[Condition] = []
+    if results.is_dir():
+        for child in results.iterdir():
+            if not child.is_dir() or "=" not in child.name:
+                continue
+            try:
+                condition = parse_condition(child.name)
+            except ValueError:
+                continue
+            if wanted is None or condition.axis is wanted:
+                found.append(condition)
+    return tuple(sorted(found, key=lambda c: (c.axis.value, c.level)))
+
+
+def levels_text(conditions: Sequence[Condition]) -> str:
+    """``forecast_error=0,0.5,1`` for conditions of one axis."""
+    if not conditions:
+        return ""
+    return f"{conditions[0].axis.value}=" + ",".join(f"{c.level:g}" for c in conditions)

@@ -433,19 +433,20 @@ def render_html(answer: Answer, *, heading: str = HEADING) -> str:
     return "\n".join(parts) + "\n"
 
 
-def replace_block(text: str, block: str, *, name: str = "README.md") -> str:
-    """``text`` with everything between :data:`START_MARKER` and :data:`END_MARKER` replaced
-    by ``block`` (idempotent). ``ValueError`` (one line) unless each marker occurs once, the
-    start before the end."""
-    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
-    if starts != 1 or ends != 1 or text.index(START_MARKER) > text.index(END_MARKER):
+def replace_block(text: str, block: str, *, name: str = "README.md",
+                  start: str = START_MARKER, end: str = END_MARKER) -> str:
+    """``text`` with everything between the ``start`` line (default :data:`START_MARKER`) and
+    the ``end`` line (:data:`END_MARKER`) replaced by ``block`` (idempotent). ``ValueError``
+    (one line) unless each marker occurs once, the start before the end."""
+    starts, ends = text.count(start), text.count(end)
+    if starts != 1 or ends != 1 or text.index(start) > text.index(end):
         raise ValueError(
-            f"{name} needs one {START_MARKER} line before one {END_MARKER} line (found "
-            f"{starts} and {ends}); add them where the answer goes"
+            f"{name} needs one {start} line before one {end} line (found "
+            f"{starts} and {ends}); add them where the block goes"
         )
-    head, rest = text.split(START_MARKER, 1)
-    _, tail = rest.split(END_MARKER, 1)
-    return f"{head}{START_MARKER}\n{block.strip()}\n{END_MARKER}{tail}"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{block.strip()}\n{end}{tail}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,19 +19,23 @@ deployable solver (family ``solver``) and baseline is compared with it:
 * ``diff`` = mean over the days of ``c̄_RL(d) − c̄_S(d)`` relative to the oracle, i.e. the
   paired difference of the day gaps (``c̄``: mean over seeds), negative where RL is better, with
   its paired bootstrap interval over days and RL seeds;
-* the verdict per level: ``rl`` when the interval lies below 0, ``programming`` when above,
-  ``neither`` otherwise;
-* the **crossing point**: the lowest level at which ``diff``'s sign turns (from programming
-  ahead to RL ahead, or back), linearly interpolated between the two levels around it; none
-  when the sign never turns ("no crossing up to 4×").
+* the verdict per level, feasibility first as in the leaderboard: the method with the larger
+  share of feasible days (no voltage, SOC-window or line violation; the scored cost leaves the
+  penalties out) is ahead; on equal shares ``rl`` when the interval lies below 0,
+  ``programming`` when above, ``neither`` otherwise;
+* the **crossing points**: the levels at which who is ahead turns (from programming to RL or
+  back), linearly interpolated in ``diff`` between the two levels around a turn (at the second
+  level where feasibility decides one of them); none when it never turns.
 
 CLI::
 
-    python -m gridbench.benchmarks.crossover --results results/sweeps --case C \\
-        --axis forecast_error [--out DIR]
+    python -m gridbench.benchmarks.crossover [--results results/sweeps] [--case C]
+        [--axis forecast_error] [--out DIR] [--readme README.md]
 
-prints the Markdown table and sentences and, with ``--out``, writes ``<case>_<axis>.md``,
-``.csv`` and the figure ``.png`` there (one-line errors, exit status 2).
+prints the Markdown table and sentences of every case and axis swept (or the one named) and,
+with ``--out``, writes ``<case>_<axis>.md``, ``.csv`` and the figure ``.png`` there; with
+``--readme`` the sentences go between its ``<!-- crossover:start -->`` and
+``<!-- crossover:end -->`` lines (one-line errors, exit status 2).
 """
 
 from __future__ import annotations
@@ -54,19 +58,29 @@ from gridbench.cases.contracts import MethodFamily
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure as MplFigure
 
 __all__ = [
+    "END_MARKER",
     "REPS",
+    "START_MARKER",
     "Comparison",
     "Crossover",
     "GapPoint",
     "Verdict",
+    "answer_block",
     "build_crossover",
-    "crossing_level",
+    "crossing_levels",
+    "figure",
     "gap_with_interval",
     "main",
     "paired_difference",
     "render_markdown",
+    "studies",
+    "swept",
+    "table_rows",
+    "to_frame",
+    "write",
 ]
 
 #: Bootstrap replicates of every interval (seeded: same rows, same intervals).
@@ -109,23 +123,38 @@ class Comparison:
     diff: tuple[float, ...]
     diff_lo: tuple[float, ...]
     diff_hi: tuple[float, ...]
+    rl_feasible: tuple[float, ...]
+    other_feasible: tuple[float, ...]
     verdicts: tuple[Verdict, ...]
-    crossing: float | None
+    crossings: tuple[float, ...]
+
+    def ahead(self, k: int) -> str:
+        """Who is ahead at level ``k``: the one feasible on more days, else the cheaper."""
+        return self.rl_method if _signed(self, k) < 0 else self.other
 
     def sentence(self, axis: Axis) -> str:
         """The comparison in one sentence (the report's answer)."""
-        lo, top = f"{self.levels[0]:g}×", f"{self.levels[-1]:g}×"
-        span = (f"{self.rl_method} − {self.other} {_pp(self.diff[0])} at {lo}, "
-                f"{_pp(self.diff[-1])} at {top}; clear at {lo}: {self.verdicts[0].value}, "
-                f"at {top}: {self.verdicts[-1].value}")
-        if self.crossing is None:
-            who = (f"{self.rl_method} cheaper than {self.other}" if self.diff[-1] < 0
-                   else f"{self.other} cheaper than {self.rl_method}")
-            return f"{who} at every level, no crossing up to {top} nominal {axis.value} ({span})."
-        winner = self.rl_method if self.diff[-1] < 0 else self.other
-        loser = self.other if self.diff[-1] < 0 else self.rl_method
-        return (f"{winner} overtakes {loser} at {self.crossing:.2g}× nominal {axis.value} "
-                f"({span}).")
+        spec = AXES[axis]
+        ends = []
+        for k in (0, len(self.levels) - 1):
+            feas = ("" if self.rl_feasible[k] == self.other_feasible[k] else
+                    f", feasible days {self.rl_method} {self.rl_feasible[k]:.0%} vs "
+                    f"{self.other} {self.other_feasible[k]:.0%}")
+            ends.append(f"{_pp(self.diff[k])} at {self.levels[k]:g} "
+                        f"({self.verdicts[k].value}{feas})")
+        span = f"{self.rl_method} − {self.other}: " + ", ".join(ends)
+        if not self.crossings:
+            return (f"{self.ahead(0)} ahead of "
+                    f"{self.other if self.ahead(0) == self.rl_method else self.rl_method} at "
+                    f"every level from {spec.describe(self.levels[0])} to "
+                    f"{spec.describe(self.levels[-1])}, no crossing ({span}).")
+        first = self.ahead(0)
+        turns = []
+        for x in self.crossings:
+            k = next(i for i, lv in enumerate(self.levels) if lv >= x)
+            turns.append(f"{self.ahead(k)} overtakes at {spec.describe(x)}")
+        return f"{first} ahead at {spec.describe(self.levels[0])}; " + "; ".join(turns) + \
+            f" ({span})."
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +178,11 @@ def _pp(value: float) -> str:
 
 
 # ------------------------------------------------------------------------------ statistics
-def _point(matrix: FloatArray) -> float:
-    """IQM over seeds (columns) of each seed's mean over days (rows)."""
-    per_seed = np.sort(matrix.mean(axis=0))
-    k = int(0.25 * per_seed.size)
-    return float(per_seed[k: per_seed.size - k].mean())
+def _points(matrices: FloatArray) -> FloatArray:
+    """IQM over seeds (last axis) of each seed's mean over days (the axis before it)."""
+    per_seed = np.sort(matrices.mean(axis=-2), axis=-1)
+    k = int(0.25 * per_seed.shape[-1])
+    return per_seed[..., k: per_seed.shape[-1] - k].mean(axis=-1)
 
 
 def _interval(stat: FloatArray) -> tuple[float, float]:
@@ -171,12 +200,10 @@ def gap_with_interval(matrix: ArrayLike, *, reps: int = REPS,
         raise ValueError(f"need a finite (days, seeds) matrix, got shape {m.shape}")
     rng = np.random.default_rng(seed)
     n_days, n_seeds = m.shape
-    stats = np.empty(reps)
-    for r in range(reps):
-        days = rng.integers(n_days, size=n_days)
-        seeds = rng.integers(n_seeds, size=n_seeds)
-        stats[r] = _point(m[np.ix_(days, seeds)])
-    return (_point(m), *_interval(stats))
+    days = rng.integers(n_days, size=(reps, n_days))
+    seeds = rng.integers(n_seeds, size=(reps, n_seeds))
+    stats = _points(m[days[:, :, None], seeds[:, None, :]])
+    return (float(_points(m)), *_interval(stats))
 
 
 def paired_difference(rl: ArrayLike, other: ArrayLike, *, reps: int = REPS,
@@ -190,26 +217,37 @@ def paired_difference(rl: ArrayLike, other: ArrayLike, *, reps: int = REPS,
                          f"{b.shape}")
     rng = np.random.default_rng(seed)
     n = a.shape[0]
-    stats = np.empty(reps)
-    for r in range(reps):
-        days = rng.integers(n, size=n)
-        sa = rng.integers(a.shape[1], size=a.shape[1])
-        sb = rng.integers(b.shape[1], size=b.shape[1])
-        stats[r] = float((a[np.ix_(days, sa)].mean(axis=1) - b[np.ix_(days, sb)].mean(axis=1))
-                         .mean())
+    days = rng.integers(n, size=(reps, n))
+    sa = rng.integers(a.shape[1], size=(reps, a.shape[1]))
+    sb = rng.integers(b.shape[1], size=(reps, b.shape[1]))
+    per_day = (a[days[:, :, None], sa[:, None, :]].mean(axis=2)
+               - b[days[:, :, None], sb[:, None, :]].mean(axis=2))
+    stats = per_day.mean(axis=1)
     diff = float((a.mean(axis=1) - b.mean(axis=1)).mean())
     return (diff, *_interval(stats))
 
 
-def crossing_level(levels: Sequence[float], diffs: Sequence[float]) -> float | None:
-    """The lowest level where ``diffs`` changes sign, linearly interpolated between the two
-    levels around it; ``None`` when the sign never changes. ``levels`` ascending; levels where
-    the difference is exactly 0 or not finite are passed over."""
-    pairs = [(x, y) for x, y in zip(levels, diffs, strict=True) if math.isfinite(y) and y != 0]
-    for (x0, y0), (x1, y1) in itertools.pairwise(pairs):
+def crossing_levels(levels: Sequence[float], values: Sequence[float],
+                    stepwise: Sequence[bool] | None = None) -> tuple[float, ...]:
+    """Every level where ``values`` changes sign, ascending: linearly interpolated between the
+    two levels around it, or the second of them where either is ``stepwise`` (decided by
+    feasibility, its value only a sign). ``levels`` ascending; levels where the value is
+    exactly 0 or not finite are passed over."""
+    flags = [False] * len(levels) if stepwise is None else list(stepwise)
+    pts = [(x, y, f) for x, y, f in zip(levels, values, flags, strict=True)
+           if math.isfinite(y) and y != 0]
+    out = []
+    for (x0, y0, f0), (x1, y1, f1) in itertools.pairwise(pts):
         if (y0 < 0) != (y1 < 0):
-            return float(x0 + (x1 - x0) * (y0 / (y0 - y1)))
-    return None
+            out.append(float(x1) if f0 or f1 else float(x0 + (x1 - x0) * (y0 / (y0 - y1))))
+    return tuple(out)
+
+
+def _signed(c: Comparison, k: int) -> float:
+    """Negative where RL is ahead at level ``k`` (feasible on more days, or cheaper)."""
+    if c.rl_feasible[k] != c.other_feasible[k]:
+        return -1.0 if c.rl_feasible[k] > c.other_feasible[k] else 1.0
+    return c.diff[k]
 
 
 def _verdict(lo: float, hi: float) -> Verdict:
@@ -311,27 +349,38 @@ def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]
              levels: Sequence[float], rl_method: str, other: str, reps: int, seed: int,
              notes: list[str]) -> Comparison | None:
     used, diff, lo, hi, family = [], [], [], [], ""
+    feas_rl: list[float] = []
+    feas_other: list[float] = []
     for level in levels:
         mats = tables[level]
         if rl_method not in mats or other not in mats:
             notes.append(f"{other} vs {rl_method}: level {level:g} lacks one of them")
             continue
-        a, _, _ = mats[rl_method]
-        b, family, _ = mats[other]
+        a, _, fa = mats[rl_method]
+        b, family, fb = mats[other]
         days = a.index.intersection(b.index)
         if days.empty:
             continue
         d, dlo, dhi = paired_difference(a.loc[days].to_numpy(), b.loc[days].to_numpy(),
                                         reps=reps, seed=seed)
         used.append(level)
+        feas_rl.append(fa)
+        feas_other.append(fb)
         diff.append(d)
         lo.append(dlo)
         hi.append(dhi)
     if not used:
         return None
-    verdicts = tuple(_verdict(low, high) for low, high in zip(lo, hi, strict=True))
+    verdicts = tuple(
+        Verdict.RL if fa > fb else Verdict.PROGRAMMING if fa < fb else _verdict(low, high)
+        for low, high, fa, fb in zip(lo, hi, feas_rl, feas_other, strict=True)
+    )
+    by_feasibility = [fa != fb for fa, fb in zip(feas_rl, feas_other, strict=True)]
+    signed = [(-1.0 if v is Verdict.RL else 1.0) if f else d
+              for v, f, d in zip(verdicts, by_feasibility, diff, strict=True)]
     return Comparison(rl_method, other, family, tuple(used), tuple(diff), tuple(lo), tuple(hi),
-                      verdicts, crossing_level(used, diff))
+                      tuple(feas_rl), tuple(feas_other), verdicts,
+                      crossing_levels(used, signed, by_feasibility))
 
 
 # ------------------------------------------------------------------------------ output
@@ -381,7 +430,7 @@ def render_markdown(study: Crossover) -> str:
         for c in study.comparisons:
             cells = {lv: f"{_pp(d)} [{_pp(a)}, {_pp(b)}]"
                      for lv, d, a, b in zip(c.levels, c.diff, c.diff_lo, c.diff_hi, strict=True)}
-            cross = "none" if c.crossing is None else f"{c.crossing:.2g}×"
+            cross = ", ".join(f"{x:g}" for x in c.crossings) or "none"
             lines.append(f"| {c.other} | " + " | ".join(cells.get(lv, "–")
                                                          for lv in study.levels)
                          + f" | {cross} |")
@@ -405,9 +454,9 @@ def to_frame(study: Crossover) -> pd.DataFrame:
     ])
 
 
-def draw(study: Crossover, path: Path) -> Path:
+def figure(study: Crossover) -> MplFigure:
     """The crossover figure: gap to the oracle against the level, one line per method with
-    its 95 % band, the crossing points marked."""
+    its 95 % band, the crossing points with a solver marked."""
     from gridbench.benchmarks.report.plotting import method_color, new_figure
 
     fig = new_figure(7.0, 4.4)
@@ -424,19 +473,19 @@ def draw(study: Crossover, path: Path) -> Path:
         ax.fill_between(x, [100 * p.lo for p in pts], [100 * p.hi for p in pts], color=color,
                         alpha=0.15)
     for c in study.comparisons:
-        if c.crossing is not None and c.other_family == MethodFamily.SOLVER.value:
-            ax.axvline(c.crossing, color="black", lw=0.8, ls="-.")
-            ax.annotate(f"{c.rl_method} = {c.other}\n{c.crossing:.2g}×", (c.crossing, 0),
-                        xytext=(4, 8), textcoords="offset points", fontsize=7)
+        if c.other_family != MethodFamily.SOLVER.value:
+            continue
+        for x in c.crossings:
+            ax.axvline(x, color="black", lw=0.8, ls="-.")
+            ax.annotate(f"{c.rl_method} = {c.other}\n{x:g}", (x, 0), xytext=(4, 8),
+                        textcoords="offset points", fontsize=7)
     ax.axhline(0.0, color="black", lw=0.8)
     ax.set_xlabel(f"{study.axis.value} ({AXES[study.axis].meaning})", fontsize=8)
     ax.set_ylabel("gap to the oracle, %")
     ax.set_title(f"{study.case}: who wins as {study.axis.value} grows")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+    return fig
 
 
 def write(study: Crossover, out: Path) -> list[Path]:
@@ -448,7 +497,55 @@ def write(study: Crossover, out: Path) -> list[Path]:
     md, csv = out / f"{stem}.md", out / f"{stem}.csv"
     atomic_write_text(md, render_markdown(study))
     atomic_write_text(csv, to_frame(study).to_csv(index=False, float_format="%.6g"))
-    return [md, csv, draw(study, out / f"{stem}.png")]
+    png = out / f"{stem}.png"
+    figure(study).savefig(png, dpi=110, bbox_inches="tight")
+    return [md, csv, png]
+
+
+#: The README's markers of the crossover block (:func:`answer_block`).
+START_MARKER: Final[str] = "<!-- crossover:start -->"
+END_MARKER: Final[str] = "<!-- crossover:end -->"
+
+
+def swept(sweep: Path) -> list[tuple[str, Axis]]:
+    """Every (case, axis) with rows under ``sweep``, sorted."""
+    from gridbench.benchmarks.store import ResultsStore
+
+    found: set[tuple[str, Axis]] = set()
+    for condition in condition_dirs(sweep):
+        rows = condition.directory(sweep) / "rows"
+        if rows.is_dir():
+            store = ResultsStore(condition.directory(sweep))
+            found |= {(str(c), condition.axis) for c in store.frame()["case"].dropna().unique()}
+    return sorted(found, key=lambda x: (x[0], x[1].value))
+
+
+def studies(sweep: Path, case: str | None = None,
+            axis: Axis | str | None = None) -> list[Crossover]:
+    """:func:`build_crossover` of every (case, axis) under ``sweep`` (only ``case``/``axis``
+    when given; ``ValueError`` when that leaves none)."""
+    pairs = [(c, a) for c, a in swept(sweep)
+             if (case is None or c == case) and (axis is None or a.value == str(axis))]
+    if not pairs:
+        what = " and ".join(x for x in (case and f"case {case!r}",
+                                         axis and f"axis {str(axis)!r}") if x) or "anything"
+        raise ValueError(f"no sweep rows for {what} under {str(sweep)!r}; run "
+                         "`gridbench sweep --axis AXIS=LEVELS ...` first")
+    return [build_crossover(sweep, c, a) for c, a in pairs]
+
+
+def answer_block(found: Sequence[Crossover], source: str) -> str:
+    """The README's / report's crossover block: one sentence per comparison of the RL agent
+    with each deployable solver, per case and axis, then the source line."""
+    lines = []
+    for study in found:
+        solvers = [c for c in study.comparisons if c.other_family == MethodFamily.SOLVER.value]
+        for c in solvers:
+            lines.append(f"- **{study.case}**, {study.axis.value}: {c.sentence(study.axis)}")
+        if not solvers:
+            lines.append(f"- **{study.case}**, {study.axis.value}: no RL agent and solver to "
+                         "compare")
+    return "\n".join([*lines, "", source])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -458,21 +555,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         "programming (from `gridbench sweep` results).",
     )
     parser.add_argument("--results", default="results/sweeps", help="the sweep directory")
-    parser.add_argument("--case", required=True, help="case id")
-    parser.add_argument("--axis", required=True, help=f"one of {', '.join(Axis)}")
+    parser.add_argument("--case", help="case id (default: every case swept)")
+    parser.add_argument("--axis", help=f"one of {', '.join(Axis)} (default: every axis swept)")
     parser.add_argument("--out", help="write <case>_<axis>.md/.csv/.png into this directory")
+    parser.add_argument("--readme", help="write the crossover sentences between the "
+                        f"{START_MARKER} and {END_MARKER} lines of this file")
     args = parser.parse_args(argv)
     try:
-        if args.axis not in {a.value for a in Axis}:
+        if args.axis is not None and args.axis not in {a.value for a in Axis}:
             raise ValueError(f"unknown axis {args.axis!r}; valid: {', '.join(Axis)}")
         sweep = Path(args.results)
         if not sweep.is_dir():
             raise ValueError(f"--results {args.results!r} is not a directory")
-        study = build_crossover(sweep, args.case, args.axis)
-        sys.stdout.write(render_markdown(study))
+        readme = Path(args.readme) if args.readme else None
+        if readme is not None and not readme.is_file():
+            raise ValueError(f"--readme {args.readme!r} is not a file")
+        found = studies(sweep, args.case, args.axis)
+        sys.stdout.write("\n".join(render_markdown(s) for s in found))
+        if readme is not None:
+            from gridbench.benchmarks.answer import replace_block
+
+            source = (f"*Generated from `{sweep}` by `python -m gridbench.benchmarks.crossover "
+                      f"--results {sweep} --readme {readme.name}`; edits here are overwritten.*")
+            text = readme.read_text(encoding="utf-8")
+            new = replace_block(text, answer_block(found, source), name=str(readme),
+                                start=START_MARKER, end=END_MARKER)
+            if new != text:
+                readme.write_text(new, encoding="utf-8")
         if args.out:
-            for path in write(study, Path(args.out)):
-                sys.stderr.write(f"wrote {path}\n")
+            for study in found:
+                for path in write(study, Path(args.out)):
+                    sys.stderr.write(f"wrote {path}\n")
     except ValueError as exc:
         sys.stderr.write(f"crossover: error: {exc}\n")
         return 2

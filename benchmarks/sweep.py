@@ -17,6 +17,11 @@ Axes (:data:`AXES`):
   oracle), 1 = nominal. It changes what the referee shows every controller (observations,
   forecasts handed to planners, the scenario spread of stochastic planners), never the realized
   day, so the oracle's rows are the same at every level.
+* ``efficiency_error``: the relative error of every storage efficiency in the deployable
+  planners' model (``planner_efficiency_error``; :meth:`gridbench.cases.contracts.BaseCase.
+  planner_view`): −0.1 = the planners believe each efficiency 10 % lower than the referee's.
+  The referee, the oracle (a bound) and RL (trained on the referee) are unaffected; each
+  efficiency is capped at 1 in the planners' model.
 
 CLI: ``gridbench sweep --case C --axis forecast_error=0,0.5,1,2,4 --method M ...``.
 """
@@ -48,6 +53,7 @@ class Axis(StrEnum):
     """An axis of the crossover study."""
 
     FORECAST_ERROR = "forecast_error"
+    EFFICIENCY_ERROR = "efficiency_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,12 @@ class AxisSpec:
     hi: float
     nominal: float
     meaning: str
+    #: How a level reads in a sentence: ``{}`` is replaced by the level (``2× nominal``).
+    template: str = "{}"
+
+    def describe(self, level: float) -> str:
+        """``level`` as it reads in a sentence (``2× nominal spread``, ``−10 % efficiency``)."""
+        return self.template.format(level)
 
     def check(self, level: float) -> float:
         """``level`` if it is in ``[lo, hi]``, else a one-line ``ValueError``."""
@@ -74,10 +86,16 @@ class AxisSpec:
 
 def _axes() -> Mapping[Axis, AxisSpec]:
     from gridbench.cases.data.forecast import MAX_ERROR_SCALE
+    from gridbench.cases.params import MAX_MODEL_ERROR
 
     specs = (
         AxisSpec(Axis.FORECAST_ERROR, "forecast_error_scale", 0.0, MAX_ERROR_SCALE, 1.0,
-                 "the factor on the forecast-error spreads; 1 = nominal, 0 = perfect forecasts"),
+                 "the factor on the forecast-error spreads; 1 = nominal, 0 = perfect forecasts",
+                 "{:.2g}× the nominal forecast error"),
+        AxisSpec(Axis.EFFICIENCY_ERROR, "planner_efficiency_error", -MAX_MODEL_ERROR,
+                 MAX_MODEL_ERROR, 0.0,
+                 "the relative error of the planners' storage efficiencies; 0 = exact model",
+                 "a {:+.0%} error on the planners' storage efficiencies"),
     )
     return MappingProxyType({s.axis: s for s in specs})
 
@@ -85,7 +103,7 @@ def _axes() -> Mapping[Axis, AxisSpec]:
 #: Every axis, by name.
 AXES: Final[Mapping[Axis, AxisSpec]] = _axes()
 
-_LEVEL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_LEVEL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +148,7 @@ def _level(axis: Axis, text: str) -> float:
     text = text.strip()
     if not _LEVEL.match(text):
         raise ValueError(
-            f"{axis} level {text!r} is not a number >= 0; valid: e.g. 0, 0.5, 2"
+            f"{axis} level {text!r} is not a number; valid: e.g. 0, 0.5, -0.1"
         )
     return AXES[axis].check(float(text))
 

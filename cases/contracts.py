@@ -531,6 +531,20 @@ class CaseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _scale_path(node: Any, parts: Sequence[str], factor: float, path: str) -> None:
+    """Multiply the efficiency at ``parts`` (``*``: every entry of a list) of a dumped config
+    in place by ``factor``, capped at 1."""
+    head, rest = parts[0], parts[1:]
+    targets = list(range(len(node))) if head == "*" else [head]
+    for key in targets:
+        if isinstance(node, dict) and key not in node:
+            raise KeyError(f"efficiency field {path!r}: no {key!r} in the config")
+        if rest:
+            _scale_path(node[key], rest, factor, path)
+        else:
+            node[key] = min(1.0, float(node[key]) * factor)
+
+
 class BaseCase(ABC):
     """Base of the built-in cases: config validation, day handling, both referee front-ends.
 
@@ -549,6 +563,9 @@ class BaseCase(ABC):
     #: lead_offset_h) -> DayData`` behind :meth:`day_data` (a ``staticmethod``; ``None``: the
     #: case offers no day data to planners).
     day_source: ClassVar[Callable[..., DayData] | None] = None
+    #: Dotted paths of the config's storage efficiencies (``*``: every entry of a tuple), the
+    #: values ``planner_efficiency_error`` perturbs in :meth:`planner_view`.
+    efficiency_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: CaseConfig | Mapping[str, Any] | None = None) -> None:
         self.config = self.validate_config(config)
@@ -628,6 +645,32 @@ class BaseCase(ABC):
     def agent_roles(self) -> Sequence[AgentRole] | None:
         """Roles of the multi-agent front-end (``None``: the core's own)."""
         return None
+
+    def planner_view(self) -> BaseCase:
+        """The case as the deployable planners model it (the crossover study's model-mismatch
+        axis): ``self`` unless the config's ``planner_efficiency_error`` ``e`` is set; then a
+        case of the same class whose config has every storage efficiency of
+        :attr:`efficiency_fields` times ``(1 + e)``, capped at 1, and no error. The referee,
+        bounds and RL always run ``self``. A case without efficiency fields refuses an
+        error (one line)."""
+        error = float(getattr(self.config, "planner_efficiency_error", 0.0))
+        if error == 0.0:
+            return self
+        cached = self.__dict__.get("_planner_view")
+        if cached is not None:
+            return cached
+        if not self.efficiency_fields:
+            raise CaseConfigError(
+                f"{self.id} declares no storage efficiencies; planner_efficiency_error must "
+                f"be 0 there, got {error}"
+            )
+        data = self.config.model_dump(mode="json")  # tuples as lists: changed in place
+        for path in self.efficiency_fields:
+            _scale_path(data, path.split("."), 1.0 + error, path)
+        data["planner_efficiency_error"] = 0.0
+        view = type(self)(data)  # type: ignore[call-arg]
+        self.__dict__["_planner_view"] = view
+        return view
 
     def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
         """A ``train`` day drawn with ``rng`` (the environments' day sampler)."""

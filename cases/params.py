@@ -20,12 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gridbench.cases.data.forecast import MAX_ERROR_SCALE
 
 __all__ = [
+    "MAX_MODEL_ERROR",
     "Efficiency",
     "FeederNetworkParams",
     "ForecastErrorScale",
     "Fraction",
     "FrozenParams",
     "NonNeg",
+    "PlannerEfficiencyError",
     "Positive",
     "check_tariff",
     "feeder_line_ratings_mva",
@@ -39,6 +41,14 @@ Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 #: (:meth:`gridbench.cases.data.forecast.ForecastErrorModel.scaled`; 1 = nominal, 0 = perfect
 #: forecasts), the crossover study's forecast-error axis.
 ForecastErrorScale = Annotated[float, Field(ge=0, le=MAX_ERROR_SCALE, allow_inf_nan=False)]
+#: Largest relative model error a case's ``planner_efficiency_error`` accepts (either sign).
+MAX_MODEL_ERROR: float = 0.5
+#: A case's ``planner_efficiency_error``: the relative error of every storage efficiency in
+#: the deployable planners' model (:meth:`gridbench.cases.contracts.BaseCase.planner_view`;
+#: 0 = the referee's values), the crossover study's model-mismatch axis.
+PlannerEfficiencyError = Annotated[
+    float, Field(ge=-MAX_MODEL_ERROR, le=MAX_MODEL_ERROR, allow_inf_nan=False)
+]
 
 
 class FrozenParams(BaseModel):

@@ -19,6 +19,10 @@ calls that planner. A case family with methods of its own (SGLS's ``scenario``,
 the same (method, prefix) from different places is an error naming both; an unknown method
 name gets the registry's "did you mean" line.
 
+Deployable methods plan on the case as its planners model it (:meth:`PlannerMethod.model_of`:
+``case.planner_view()``, which differs from the case only under the crossover study's model
+mismatch); bounds always plan on the case itself.
+
 This keeps one leaderboard row name per idea across cases (``mpc`` on SES-carbon and ``mpc``
 on SGLS are comparable rows) without a hand-kept list of cases in any method.
 """
@@ -141,7 +145,16 @@ class PlannerMethod:
                 f"method {self.name!r} does not support case {getattr(case, 'id', case)!r}; "
                 f"it has planners for: {', '.join(sorted(_PLANNERS.get(self.name, {})))}"
             )
-        return spec.factory(case, day)
+        return spec.factory(self.model_of(case), day)
+
+    def model_of(self, case: Case) -> Case:
+        """The case this method plans on: a bound the referee's own case, a deployable method
+        the case as planners model it (``case.planner_view()``, the crossover study's model
+        mismatch; the case itself where there is none)."""
+        if self.family is MethodFamily.BOUND:
+            return case
+        view = getattr(case, "planner_view", None)
+        return case if view is None else view()
 
 
 def planning_method(cls: type[_M]) -> type[_M]:

@@ -15,7 +15,7 @@ from gridbench.benchmarks.cli import app
 from gridbench.benchmarks.crossover import (
     Verdict,
     build_crossover,
-    crossing_level,
+    crossing_levels,
     gap_with_interval,
     main,
     paired_difference,
@@ -101,11 +101,12 @@ def test_parse_axis_sorts_levels_and_names_directories(tmp_path: Path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("forecast_err=1", "unknown axis 'forecast_err'; valid: forecast_error"),
+        ("forecast_err=1", "unknown axis 'forecast_err'; valid: forecast_error, efficiency_error"),
         ("forecast_error", "is not AXIS=LEVEL[,LEVEL...]"),
         ("forecast_error=", "is not AXIS=LEVEL[,LEVEL...]"),
-        ("forecast_error=1,a", "level 'a' is not a number >= 0"),
-        ("forecast_error=-1", "level '-1' is not a number >= 0"),
+        ("forecast_error=1,a", "level 'a' is not a number"),
+        ("forecast_error=-1", "level -1 is out of range; valid: 0 to 10"),
+            ("efficiency_error=0.6", "level 0.6 is out of range; valid: -0.5 to 0.5"),
         ("forecast_error=12", "level 12 is out of range; valid: 0 to 10"),
         ("forecast_error=1,1.0", "repeats a level"),
     ],
@@ -166,14 +167,17 @@ def test_paired_difference_by_hand():
 
 
 @pytest.mark.parametrize(
-    ("diffs", "expected"),
-    [([0.02, 0.01, -0.01, -0.03], 1.5), ([0.01, 0.02, 0.03, 0.04], None),
-     ([-0.01, 0.0, 0.01, 0.02], 1.0),  # the exact 0 at 1× is passed over: 0× → 2×
-     ([0.0, 0.0, 0.0, 0.0], None)],
+    ("diffs", "stepwise", "expected"),
+    [([0.02, 0.01, -0.01, -0.03], None, (1.5,)),
+     ([0.01, 0.02, 0.03, 0.04], None, ()),
+     ([-0.01, 0.0, 0.01, 0.02], None, (1.0,)),  # the exact 0 at 1× is passed over: 0× → 2×
+     ([0.0, 0.0, 0.0, 0.0], None, ()),
+     ([0.02, -0.02, -0.01, 0.03], None, (0.5, 2.5)),  # a V: RL ahead between 0.5 and 2.5
+     ([0.02, 0.01, -1.0, -1.0], [False, False, True, True], (2.0,))],  # feasibility decides
 )
-def test_crossing_level_interpolates_the_sign_change(diffs, expected):
-    got = crossing_level([0.0, 1.0, 2.0, 4.0], diffs)
-    assert got == (None if expected is None else pytest.approx(expected))
+def test_crossing_levels_interpolate_each_sign_change(diffs, stepwise, expected):
+    got = crossing_levels([0.0, 1.0, 2.0, 4.0], diffs, stepwise)
+    assert got == pytest.approx(expected)
 
 
 def _sweep(tmp_path: Path, costs: dict[float, dict[str, list[float]]]) -> Path:
@@ -210,14 +214,17 @@ def test_crossover_by_hand(tmp_path: Path):
     assert [mpc[lv].gap for lv in study.levels] == pytest.approx([0.0, 0.02, 0.04, 0.08])
     assert mpc[4.0].lo == pytest.approx(0.08) and mpc[4.0].n_days == 2
     (vs_idle, vs_mpc) = study.comparisons
-    assert vs_mpc.other == "mpc" and vs_mpc.crossing == pytest.approx(1.5)
+    assert vs_mpc.other == "mpc" and vs_mpc.crossings == pytest.approx((1.5,))
     assert vs_mpc.diff == pytest.approx((0.03, 0.01, -0.01, -0.05))
     assert vs_mpc.verdicts == (Verdict.PROGRAMMING, Verdict.PROGRAMMING, Verdict.RL, Verdict.RL)
-    assert vs_idle.crossing is None and vs_idle.diff == pytest.approx((-0.07,) * 4)
+    assert vs_idle.crossings == () and vs_idle.diff == pytest.approx((-0.07,) * 4)
     md = render_markdown(study)
     assert "| mpc | solver | +0.00 % [+0.00 %, +0.00 %] | +2.00 % [+2.00 %, +2.00 %] |" in md
-    assert "ppo overtakes mpc at 1.5× nominal forecast_error" in md
-    assert "ppo cheaper than idle at every level, no crossing up to 4×" in md
+    assert ("mpc ahead at 0× the nominal forecast error; ppo overtakes at 1.5× the nominal "
+            "forecast error (ppo − mpc: +3.00 pp at 0 (programming), -5.00 pp at 4 (rl))."
+            in md)
+    assert ("ppo ahead of idle at every level from 0× the nominal forecast error to 4× the "
+            "nominal forecast error, no crossing" in md)
 
 
 def test_crossover_cli_errors_and_output(tmp_path: Path, capsys):
@@ -231,6 +238,96 @@ def test_crossover_cli_errors_and_output(tmp_path: Path, capsys):
     out = tmp_path / "out"
     assert main(["--results", str(sweep), "--case", "t-v0", "--axis", "forecast_error",
                  "--out", str(out)]) == 0
-    assert "ppo overtakes mpc at 1.5×" in capsys.readouterr().out
+    assert "ppo overtakes at 1.5× the nominal forecast error" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
         "t-v0_forecast_error.csv", "t-v0_forecast_error.md", "t-v0_forecast_error.png"]
+
+
+def test_crossover_readme_block(tmp_path: Path, capsys):
+    sweep = _sweep(tmp_path / "sw", {1.0: {"mpc": [101.0], "ppo": [102.0]},
+                                     2.0: {"mpc": [103.0], "ppo": [102.0]}})
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- crossover:start -->\nold\n<!-- crossover:end -->\ntail\n")
+    args = ["--results", str(sweep), "--readme", str(readme)]
+    assert main(args) == 0
+    text = readme.read_text()
+    assert ("- **t-v0**, forecast_error: mpc ahead at 1× the nominal forecast error; ppo "
+            "overtakes at 1.5× the nominal forecast error" in text)
+    assert "old" not in text and text.endswith("<!-- crossover:end -->\ntail\n")
+    assert main(args) == 0 and readme.read_text() == text  # idempotent
+    readme.write_text("# no markers\n")
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "needs one <!-- crossover:start --> line" in capsys.readouterr().err
+
+
+def test_feasibility_decides_before_cost(tmp_path: Path):
+    """A solver that violates limits on some days is behind however cheap: at efficiency
+    error +0.2 MPC is 1 % below the oracle but infeasible on one of two days."""
+    sweep = tmp_path / "sw"
+    for level, mpc_cost, mpc_feasible in ((-0.2, 104.0, True), (0.0, 101.0, True),
+                                          (0.2, 99.0, False)):
+        store = ResultsStore(Condition(Axis.EFFICIENCY_ERROR, level).directory(sweep))
+        rows = []
+        for method, family, cost, feasible in (("oracle", "bound", 100.0, True),
+                                               ("ppo", "rl", 102.0, True),
+                                               ("mpc", "solver", mpc_cost, mpc_feasible)):
+            for day in ("2016-01-01", "2016-01-02"):
+                rows.append({"case": "t-v0", "method": method, "seed": 0, "day": day,
+                             "budget": "quick", "family": family, "split": "test",
+                             "status": "ok", "cost": cost,
+                             "feasible": feasible or day == "2016-01-01"})
+        store.append(rows, provenance=Provenance.create("t-v0", "all", 0))
+    study = build_crossover(sweep, "t-v0", "efficiency_error", reps=100)
+    (vs_mpc,) = study.comparisons
+    assert vs_mpc.diff == pytest.approx((-0.02, 0.01, 0.03))
+    assert vs_mpc.other_feasible == (1.0, 1.0, 0.5)
+    assert vs_mpc.verdicts == (Verdict.RL, Verdict.PROGRAMMING, Verdict.RL)
+    assert vs_mpc.crossings == pytest.approx((-0.2 + 0.2 * (-0.02 / (-0.02 - 0.01)), 0.2))
+    assert "feasible days ppo 100% vs mpc 50%" in vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
+    assert "a +20% error on the planners' storage efficiencies" in \
+        vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
+
+
+CASES_WITH_EFFICIENCIES = [c for c in case_ids() if type(make_case(c)).efficiency_fields]
+
+
+def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        return {k: v for key, sub in node.items() for k, v in _leaves(sub, f"{prefix}{key}.")
+                .items()}
+    if isinstance(node, list):
+        return {k: v for i, sub in enumerate(node) for k, v in _leaves(sub, f"{prefix}{i}.")
+                .items()}
+    return {prefix.rstrip("."): node}
+
+
+@pytest.mark.parametrize("case_id", CASES_WITH_EFFICIENCIES)
+def test_planner_view_changes_the_efficiencies_only(case_id: str):
+    """Error −0.1: every declared efficiency × 0.9 in the planners' model, nothing else; +0.2
+    caps at 1; the oracle (a bound) plans on the referee's own case, MPC on the view."""
+    from gridbench.solvers.planners import PLANNER_METHODS
+
+    assert CASES_WITH_EFFICIENCIES, "no case declares efficiency fields"
+    case = make_case(case_id, config={"planner_efficiency_error": -0.1})
+    view = case.planner_view()
+    assert view is not case and view.planner_view() is view and case.planner_view() is view
+    true = _leaves(case.config.model_dump(mode="json"))
+    seen = _leaves(view.config.model_dump(mode="json"))
+    changed = {k for k in true if true[k] != seen[k]}
+    assert changed, "no efficiency changed"
+    for k in changed - {"planner_efficiency_error"}:
+        assert k.rsplit(".", 1)[-1].startswith("eta_"), k
+        assert seen[k] == pytest.approx(0.9 * true[k], rel=1e-12)
+    up = make_case(case_id, config={"planner_efficiency_error": 0.2}).planner_view()
+    assert all(v <= 1.0 for k, v in _leaves(up.config.model_dump(mode="json")).items()
+               if k.rsplit(".", 1)[-1].startswith("eta_"))
+    assert make_case(case_id).planner_view() is not None
+    assert PLANNER_METHODS["oracle"]().model_of(case) is case
+    assert PLANNER_METHODS["mpc"]().model_of(case) is view
+
+
+def test_a_case_without_efficiencies_refuses_the_error():
+    with pytest.raises(ValueError, match="planner_efficiency_error") as err:
+        make_case("stackelberg-gsess-feeder38-v0", config={"planner_efficiency_error": 0.1})
+    assert "\n" not in str(err.value)

@@ -26,6 +26,7 @@ from gridbench.benchmarks.report.documents import (
 )
 from gridbench.benchmarks.report.figures.budget_curves import budget_curves
 from gridbench.benchmarks.report.figures.cost_vs_time import cost_vs_decision_time
+from gridbench.benchmarks.report.figures.crossover import crossover_figures
 from gridbench.benchmarks.report.figures.tuning import tuning_table
 from gridbench.benchmarks.report.registry import CASE_FIGURES, Figure
 
@@ -143,7 +144,8 @@ def _add_leaderboards(
 def _case_section(ctx: ReportContext, case_id: str) -> CaseSection:
     """The case's section: its leaderboard and figures (a figure that fails is a note)."""
     figures: list[Figure] = []
-    for fn in (cost_vs_decision_time, budget_curves, tuning_table, CASE_FIGURES.get(case_id)):
+    for fn in (cost_vs_decision_time, budget_curves, tuning_table, crossover_figures,
+               CASE_FIGURES.get(case_id)):
         if fn is None:
             continue
         try:

@@ -50,6 +50,10 @@ class LossArbitrageCase(BaseCase):
     timeline: ClassVar[Timeline] = TIMELINE
     day_source = staticmethod(loss_arbitrage_day)
     config_model: ClassVar[type[CaseConfig]] = LossArbitrageConfig
+    efficiency_fields: ClassVar[tuple[str, ...]] = (
+        "battery.eta_charge", "battery.eta_discharge",
+        "supercapacitor.eta_charge", "supercapacitor.eta_discharge",
+    )
 
     config: LossArbitrageConfig
 

@@ -36,6 +36,7 @@ from gridbench.cases.params import (
     Fraction,
     FrozenParams,
     NonNeg,
+    PlannerEfficiencyError,
     Positive,
     check_tariff,
 )
@@ -235,7 +236,9 @@ class LossArbitrageConfig(CaseConfig):
     windows). ``weather_file``: the pvlib TMY3 file giving the hourly ambient temperature
     (``723170TYA.CSV``: Greensboro NC, −17…36 °C, a cold winter and a hot summer).
     ``forecast_seed``: seed of the load forecasts shown to controllers;
-    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal).
+    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
+    ``planner_efficiency_error``: the relative error of the storage efficiencies in the
+    deployable planners' model (0 = exact; ``BaseCase.planner_view``).
     """
 
     battery: TechnologyParams = DEFAULT_BATTERY
@@ -253,6 +256,7 @@ class LossArbitrageConfig(CaseConfig):
     weather_file: str = "723170TYA.CSV"
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
+    planner_efficiency_error: PlannerEfficiencyError = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -42,6 +42,7 @@ class SesCarbonCase(BaseCase):
     timeline: ClassVar[Timeline] = TIMELINE
     day_source = staticmethod(ses_carbon_day)
     config_model: ClassVar[type[CaseConfig]] = SesCarbonConfig
+    efficiency_fields: ClassVar[tuple[str, ...]] = ("storage.eta_charge", "storage.eta_discharge")
 
     config: SesCarbonConfig
 

@@ -28,6 +28,7 @@ from gridbench.cases.params import (
     Fraction,
     FrozenParams,
     NonNeg,
+    PlannerEfficiencyError,
     Positive,
     check_tariff,
 )
@@ -297,7 +298,9 @@ class SesCarbonConfig(CaseConfig):
     ``tariff``: time-of-use preset of ``cases/data/prices.py`` (``cn-3level``: Guangdong
     windows, the paper's "time-of-day tariff in a region"). ``forecast_seed``: seed of the
     forecast errors shown to controllers (the same for every method on a day);
-    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal).
+    ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
+    ``planner_efficiency_error``: the relative error of the storage efficiencies in the
+    deployable planners' model (0 = exact; ``BaseCase.planner_view``).
     """
 
     storage: StorageParams = StorageParams()
@@ -309,6 +312,7 @@ class SesCarbonConfig(CaseConfig):
     tariff: str = "cn-3level"
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
+    planner_efficiency_error: PlannerEfficiencyError = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> Self:

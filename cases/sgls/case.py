@@ -43,6 +43,8 @@ class SglsCase(BaseCase):
     timeline: ClassVar[Timeline] = TIMELINE
     day_source = staticmethod(sgls_day)
     config_model: ClassVar[type[CaseConfig]] = SglsConfig
+    efficiency_fields: ClassVar[tuple[str, ...]] = ("storage.*.eta_charge",
+                                                    "storage.*.eta_discharge")
     defaults: ClassVar[dict[str, Any]]
     config: SglsConfig
 

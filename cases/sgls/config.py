@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
-from gridbench.cases.params import ForecastErrorScale
+from gridbench.cases.params import ForecastErrorScale, PlannerEfficiencyError
 
 __all__ = [
     "FlexibleLoad",
@@ -151,6 +151,8 @@ class SglsConfig(CaseConfig):
     forecast_seed: int = 0
     #: The factor on the forecast-error model's spreads (1 = nominal, 0 = perfect forecasts).
     forecast_error_scale: ForecastErrorScale = 1.0
+    #: The relative error of every storage efficiency in the deployable planners' model.
+    planner_efficiency_error: PlannerEfficiencyError = 0.0
     v_min_pu: float = 0.95
     v_max_pu: float = 1.05
     #: Substation voltage (IEEE 33 radial flow only), an on-load tap changer set-point: at

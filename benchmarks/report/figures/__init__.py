@@ -1,6 +1,7 @@
 """Report figures: the ones drawn for every case and one module per case family.
 
-:mod:`.cost_vs_time` and :mod:`.budget_curves` are drawn for every case by ``build_report``;
+:mod:`.cost_vs_time`, :mod:`.budget_curves`, :mod:`.tuning` and :mod:`.crossover` are drawn
+for every case by ``build_report``;
 :mod:`.ppo_training` is a figure the SGLS module draws. Each case family's module
 (:mod:`.ses_carbon`, :mod:`.loss_arbitrage`, :mod:`.sgls`) registers its figure function with
 :func:`gridbench.benchmarks.report.registry.case_figures` when imported; ``build_report``

@@ -331,3 +331,21 @@ def test_a_case_without_efficiencies_refuses_the_error():
     with pytest.raises(ValueError, match="planner_efficiency_error") as err:
         make_case("stackelberg-gsess-feeder38-v0", config={"planner_efficiency_error": 0.1})
     assert "\n" not in str(err.value)
+
+
+def test_report_draws_the_crossover_of_a_swept_case(tmp_path: Path):
+    import pandas as pd
+
+    from gridbench.benchmarks.report.context import ReportContext
+    from gridbench.benchmarks.report.figures.crossover import crossover_figures
+
+    _sweep(tmp_path / "sweeps", {1.0: {"mpc": [101.0], "ppo": [102.0]},
+                                 2.0: {"mpc": [103.0], "ppo": [102.0]}})
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "fig").mkdir()
+    ctx = ReportContext(tmp_path / "reference", pd.DataFrame(), [], tmp_path / "fig", ())
+    figure, table = crossover_figures(ctx, "t-v0")
+    assert (tmp_path / "fig" / figure.file).is_file()
+    assert "ppo overtakes at 1.5× the nominal forecast error" in figure.caption
+    assert table.table is not None and [r[0] for r in table.table[1]] == ["ppo", "mpc"]
+    assert crossover_figures(ctx, "other-v0") == []

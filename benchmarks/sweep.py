@@ -22,6 +22,12 @@ Axes (:data:`AXES`):
   planner_view`): −0.1 = the planners believe each efficiency 10 % lower than the referee's.
   The referee, the oracle (a bound) and RL (trained on the referee) are unaffected; each
   efficiency is capped at 1 in the planners' model.
+* ``decision_time``: the wall-clock limit of every solve of a deployable solver
+  (``planner_time_limit_s``, :func:`gridbench.solvers.planners.limit_planner`), with the
+  deployed fallback: a solve that hits the limit keeps the last plan (idle where there is
+  none) and the day stays ``ok``; bounds, baselines and RL (whose inference time each row
+  records) are not limited. Unlike the other axes, its rows depend on the machine's speed
+  and load: run it on a quiet machine and compare levels from one run.
 
 CLI: ``gridbench sweep --case C --axis forecast_error=0,0.5,1,2,4 --method M ...``.
 """
@@ -54,6 +60,7 @@ class Axis(StrEnum):
 
     FORECAST_ERROR = "forecast_error"
     EFFICIENCY_ERROR = "efficiency_error"
+    DECISION_TIME = "decision_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +103,9 @@ def _axes() -> Mapping[Axis, AxisSpec]:
                  MAX_MODEL_ERROR, 0.0,
                  "the relative error of the planners' storage efficiencies; 0 = exact model",
                  "a {:+.0%} error on the planners' storage efficiencies"),
+        AxisSpec(Axis.DECISION_TIME, "planner_time_limit_s", 1e-3, 3600.0, 3600.0,
+                 "the solvers' time limit per solve, s; not swept = each solver's own",
+                 "a {:.3g} s limit per solve"),
     )
     return MappingProxyType({s.axis: s for s in specs})
 

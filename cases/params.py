@@ -28,6 +28,7 @@ __all__ = [
     "FrozenParams",
     "NonNeg",
     "PlannerEfficiencyError",
+    "PlannerTimeLimit",
     "Positive",
     "check_tariff",
     "feeder_line_ratings_mva",
@@ -41,6 +42,9 @@ Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 #: (:meth:`gridbench.cases.data.forecast.ForecastErrorModel.scaled`; 1 = nominal, 0 = perfect
 #: forecasts), the crossover study's forecast-error axis.
 ForecastErrorScale = Annotated[float, Field(ge=0, le=MAX_ERROR_SCALE, allow_inf_nan=False)]
+#: A case's ``planner_time_limit_s``: the wall-clock limit of every solve of a deployable
+#: planner (the crossover study's decision-time axis; ``None`` = each planner's own limit).
+PlannerTimeLimit = Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)]
 #: Largest relative model error a case's ``planner_efficiency_error`` accepts (either sign).
 MAX_MODEL_ERROR: float = 0.5
 #: A case's ``planner_efficiency_error``: the relative error of every storage efficiency in

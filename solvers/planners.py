@@ -48,6 +48,7 @@ __all__ = [
     "PlannerMethod",
     "PlannerSpec",
     "RuleMethod",
+    "limit_planner",
     "planner_for",
     "planning_method",
     "register_planner",
@@ -145,7 +146,10 @@ class PlannerMethod:
                 f"method {self.name!r} does not support case {getattr(case, 'id', case)!r}; "
                 f"it has planners for: {', '.join(sorted(_PLANNERS.get(self.name, {})))}"
             )
-        return spec.factory(self.model_of(case), day)
+        controller = spec.factory(self.model_of(case), day)
+        if self.family is MethodFamily.SOLVER:  # bounds and rule baselines are not limited
+            limit_planner(controller, case, self.name)
+        return controller
 
     def model_of(self, case: Case) -> Case:
         """The case this method plans on: a bound the referee's own case, a deployable method
@@ -155,6 +159,24 @@ class PlannerMethod:
             return case
         view = getattr(case, "planner_view", None)
         return case if view is None else view()
+
+
+def limit_planner(controller: Controller, case: Case, method: str) -> None:
+    """Apply the case's decision-time condition (``config.planner_time_limit_s``, the crossover
+    study's axis) to a deployable planner's controller: its per-solve ``time_limit_s`` capped
+    at the limit, timeouts tolerated (the deployed fallback of ``solvers/fallback.py``). A
+    controller without a settable ``time_limit_s`` refuses a limit (one line)."""
+    limit = getattr(getattr(case, "config", None), "planner_time_limit_s", None)
+    if limit is None:
+        return
+    if not hasattr(controller, "time_limit_s") or not hasattr(controller, "tolerate_timeouts"):
+        raise ValueError(
+            f"method {method!r} on {getattr(case, 'id', case)} has no per-solve time limit to "
+            f"set; planner_time_limit_s={limit} applies to the planners that have one"
+        )
+    own = controller.time_limit_s
+    controller.time_limit_s = float(limit) if own is None else min(float(own), float(limit))
+    controller.tolerate_timeouts = True
 
 
 def planning_method(cls: type[_M]) -> type[_M]:

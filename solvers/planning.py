@@ -111,7 +111,11 @@ class PlanningController(FallbackController):
             time_limit_s=self.time_limit_s, dpp=dpp, warm_start=warm_start, **solver_options
         )
         self.formulation = form
-        self.plan = form.plan() if self._record(result, step) else None
+        if self._record(result, step):
+            self.plan = form.plan()
+        elif not (self.tolerate_timeouts and not self.fallback):
+            self.plan = None
+        # else: a tolerated timeout keeps the last plan (the deployed fallback)
         return self.plan
 
 
@@ -200,7 +204,10 @@ class MpcController(PlanningController):
             self._replan(obs, info)
         if self.plan is None:
             return self.idle_action()
-        return np.asarray(self.plan.action(0), dtype=np.float32)
+        k = t - self.plan.t0  # 0 unless the last re-solve hit a tolerated time limit
+        if not 0 <= k < self.plan.n_steps:
+            return self.idle_action()
+        return np.asarray(self.plan.action(k), dtype=np.float32)
 
 
 class OracleController(PlanOnceController):

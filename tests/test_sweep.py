@@ -349,3 +349,36 @@ def test_report_draws_the_crossover_of_a_swept_case(tmp_path: Path):
     assert "ppo overtakes at 1.5× the nominal forecast error" in figure.caption
     assert table.table is not None and [r[0] for r in table.table[1]] == ["ppo", "mpc"]
     assert crossover_figures(ctx, "other-v0") == []
+
+
+def test_decision_time_limits_deployable_solvers_only():
+    """planner_time_limit_s caps a solver's per-solve limit and tolerates its timeouts; the
+    oracle (a bound) and the rule (a baseline) are untouched; a solver without a settable
+    limit (SGLS's) refuses the condition in one line."""
+    from gridbench.solvers.planners import PLANNER_METHODS
+
+    case = make_case("ses-carbon-ieee33-v0", config={"planner_time_limit_s": 0.05})
+    mpc = PLANNER_METHODS["mpc"]().controller(case, DAY)
+    assert mpc.time_limit_s == 0.05 and mpc.tolerate_timeouts
+    oracle = PLANNER_METHODS["oracle"]().controller(case, DAY)
+    nominal = PLANNER_METHODS["oracle"]().controller(make_case("ses-carbon-ieee33-v0"), DAY)
+    assert oracle.time_limit_s == nominal.time_limit_s and not oracle.tolerate_timeouts
+    assert not PLANNER_METHODS["rule"]().controller(case, DAY).tolerate_timeouts
+    sgls = make_case("sgls-ieee33-v0", config={"planner_time_limit_s": 0.05})
+    with pytest.raises(ValueError, match="has no per-solve time limit") as err:
+        PLANNER_METHODS["mpc"]().controller(sgls, DAY)
+    assert "\n" not in str(err.value)
+
+
+def test_a_tolerated_timeout_keeps_the_day_ok_and_plays_the_last_plan():
+    """At 1 µs per solve every MPC solve times out: the deployed fallback idles (no plan yet),
+    the row stays ok with the count in its message, and costs what idle costs."""
+    import gridbench.solvers  # noqa: F401
+    from gridbench.benchmarks.harness import run_day
+    from gridbench.cases.registry import make_method
+
+    case = make_case("ses-carbon-ieee33-v0", config={"planner_time_limit_s": 1e-6})
+    row = run_day(case, make_method("mpc"), DAY, seed=0).row
+    idle = run_day(case, make_method("idle"), DAY, seed=0).row
+    assert row["status"] == "ok" and "24 solve(s) hit the 1e-06 s limit" in row["message"]
+    assert row["cost"] == pytest.approx(idle["cost"], rel=1e-12)

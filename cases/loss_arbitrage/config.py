@@ -37,6 +37,7 @@ from gridbench.cases.params import (
     FrozenParams,
     NonNeg,
     PlannerEfficiencyError,
+    PlannerTimeLimit,
     Positive,
     check_tariff,
 )
@@ -238,7 +239,9 @@ class LossArbitrageConfig(CaseConfig):
     ``forecast_seed``: seed of the load forecasts shown to controllers;
     ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
     ``planner_efficiency_error``: the relative error of the storage efficiencies in the
-    deployable planners' model (0 = exact; ``BaseCase.planner_view``).
+    deployable planners' model (0 = exact; ``BaseCase.planner_view``);
+    ``planner_time_limit_s``: the limit of every solve of a deployable planner (``None``:
+    the planner's own; timeouts then fall back as deployed, ``solvers/fallback.py``).
     """
 
     battery: TechnologyParams = DEFAULT_BATTERY
@@ -257,6 +260,7 @@ class LossArbitrageConfig(CaseConfig):
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
     planner_efficiency_error: PlannerEfficiencyError = 0.0
+    planner_time_limit_s: PlannerTimeLimit | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -29,6 +29,7 @@ from gridbench.cases.params import (
     FrozenParams,
     NonNeg,
     PlannerEfficiencyError,
+    PlannerTimeLimit,
     Positive,
     check_tariff,
 )
@@ -300,7 +301,9 @@ class SesCarbonConfig(CaseConfig):
     forecast errors shown to controllers (the same for every method on a day);
     ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
     ``planner_efficiency_error``: the relative error of the storage efficiencies in the
-    deployable planners' model (0 = exact; ``BaseCase.planner_view``).
+    deployable planners' model (0 = exact; ``BaseCase.planner_view``);
+    ``planner_time_limit_s``: the limit of every solve of a deployable planner (``None``:
+    the planner's own; timeouts then fall back as deployed, ``solvers/fallback.py``).
     """
 
     storage: StorageParams = StorageParams()
@@ -313,6 +316,7 @@ class SesCarbonConfig(CaseConfig):
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
     planner_efficiency_error: PlannerEfficiencyError = 0.0
+    planner_time_limit_s: PlannerTimeLimit | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

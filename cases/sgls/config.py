@@ -12,7 +12,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
-from gridbench.cases.params import ForecastErrorScale, PlannerEfficiencyError
+from gridbench.cases.params import (
+    ForecastErrorScale,
+    PlannerEfficiencyError,
+    PlannerTimeLimit,
+)
 
 __all__ = [
     "FlexibleLoad",
@@ -153,6 +157,8 @@ class SglsConfig(CaseConfig):
     forecast_error_scale: ForecastErrorScale = 1.0
     #: The relative error of every storage efficiency in the deployable planners' model.
     planner_efficiency_error: PlannerEfficiencyError = 0.0
+    #: The wall-clock limit of every solve of a deployable planner (None: the planner's own).
+    planner_time_limit_s: PlannerTimeLimit | None = None
     v_min_pu: float = 0.95
     v_max_pu: float = 1.05
     #: Substation voltage (IEEE 33 radial flow only), an on-load tap changer set-point: at

@@ -168,6 +168,10 @@ class Crossover:
     rl_method: str | None
     comparisons: tuple[Comparison, ...]
     notes: tuple[str, ...] = ()
+    #: Rows read and the methods' own compute in them (CPU-s: fit once per unit, plan and
+    #: decisions per day; the referee's time is not counted), over every level.
+    n_rows: int = 0
+    compute_s: float = 0.0
 
     def points_of(self, method: str) -> list[GapPoint]:
         return [p for p in self.points if p.method == method]
@@ -305,6 +309,7 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
                          f"`gridbench sweep --axis {axis.value}=... --results {sweep}` first")
     notes: list[str] = []
     points: list[GapPoint] = []
+    n_rows, compute_s = 0, 0.0
     tables: dict[float, dict[str, tuple[pd.DataFrame, str, float]]] = {}
     for condition in conditions:
         frame = _condition_rows(sweep, condition, case)
@@ -313,6 +318,8 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
             continue
         mats = _matrices(frame)
         tables[condition.level] = mats
+        n_rows += len(frame)
+        compute_s += _compute_s(frame)
         for method, (table, family, feasible) in mats.items():
             if method == "oracle":
                 continue
@@ -342,7 +349,20 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
             if comp is not None:
                 comparisons.append(comp)
     return Crossover(case, axis, levels, tuple(points), rl_method, tuple(comparisons),
-                     tuple(notes))
+                     tuple(notes), n_rows, compute_s)
+
+
+def _compute_s(frame: pd.DataFrame) -> float:
+    """The methods' compute in ``frame``: each unit's ``fit_s`` once, every row's
+    ``solve_s + decide_s``."""
+    total = 0.0
+    for column in ("solve_s", "decide_s"):
+        if column in frame:
+            total += float(frame[column].astype(float).fillna(0.0).sum())
+    if "fit_s" in frame:
+        fits = frame.groupby(["method", "seed"])["fit_s"].first().astype(float).fillna(0.0)
+        total += float(fits.sum())
+    return total
 
 
 def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]]],
@@ -437,6 +457,9 @@ def render_markdown(study: Crossover) -> str:
         lines.append("")
         lines += [f"- {c.sentence(study.axis)}" for c in study.comparisons]
         lines.append("")
+    lines.append(f"- cost: {study.n_rows:,} rows over {len(study.levels)} levels, "
+                 f"{study.compute_s / 3600:.2f} CPU-h of the methods' own compute (fit, plan, "
+                 "decisions; the referee's time not counted).")
     lines += [f"- note: {n}" for n in study.notes]
     return "\n".join(lines).rstrip() + "\n"
 

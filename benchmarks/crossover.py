@@ -12,9 +12,9 @@ the same test days at every level. Per condition and method:
   every seed) and the **seeds**, recomputing the point (:data:`REPS` replicates, seeded): it
   covers the day-to-day spread that a one-seed solver's leaderboard interval leaves out.
 
-The RL agent compared is fixed once, not per level (choosing the best per level on test days
-would favour RL): the RL method with the lowest gap at the axis's nominal level. Each
-deployable solver (family ``solver``) and baseline is compared with it:
+Every RL method swept is compared with every deployable solver (family ``solver``) and
+baseline; none is chosen on the test days (choosing the best RL agent per level, or at the
+nominal level, on the days the figure shows would favour RL):
 
 * ``diff`` = mean over the days of ``c̄_RL(d) − c̄_S(d)`` relative to the oracle, i.e. the
   paired difference of the day gaps (``c̄``: mean over seeds), negative where RL is better, with
@@ -165,7 +165,7 @@ class Crossover:
     axis: Axis
     levels: tuple[float, ...]
     points: tuple[GapPoint, ...]
-    rl_method: str | None
+    rl_methods: tuple[str, ...]
     comparisons: tuple[Comparison, ...]
     notes: tuple[str, ...] = ()
     #: Rows read and the methods' own compute in them (CPU-s: fit once per unit, plan and
@@ -330,25 +330,18 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
         raise ValueError(f"no level of {axis.value} under {str(sweep)!r} has {case} rows with "
                          "an oracle")
     levels = tuple(sorted(tables))
-    nominal = AXES[axis].nominal
-    ref_level = nominal if nominal in tables else levels[0]
-    if ref_level != nominal:
-        notes.append(f"nominal level {nominal:g} not swept; the RL agent is chosen at "
-                     f"{ref_level:g}")
-    rl = [p for p in points if p.family == MethodFamily.RL.value
-          and p.condition.level == ref_level]
-    rl_method = min(rl, key=lambda p: p.gap).method if rl else None
+    rl_methods = tuple(sorted({p.method for p in points if p.family == MethodFamily.RL.value}))
+    others = sorted({p.method for p in points
+                     if p.family in (MethodFamily.SOLVER.value, MethodFamily.BASELINE.value)})
     comparisons: list[Comparison] = []
-    if rl_method is None:
+    if not rl_methods:
         notes.append("no RL rows: nothing to cross")
-    else:
-        others = sorted({p.method for p in points
-                         if p.family in (MethodFamily.SOLVER.value, MethodFamily.BASELINE.value)})
+    for rl_method in rl_methods:  # every RL method swept: none is chosen on test days
         for other in others:
             comp = _compare(tables, levels, rl_method, other, reps, seed, notes)
             if comp is not None:
                 comparisons.append(comp)
-    return Crossover(case, axis, levels, tuple(points), rl_method, tuple(comparisons),
+    return Crossover(case, axis, levels, tuple(points), rl_methods, tuple(comparisons),
                      tuple(notes), n_rows, compute_s)
 
 
@@ -441,18 +434,19 @@ def render_markdown(study: Crossover) -> str:
     ]
     if study.comparisons:
         lines += [
-            f"Paired difference {study.rl_method} − method (percentage points of the oracle's "
-            "cost; negative: RL cheaper), 95 % interval:",
+            "Paired difference RL agent − method (percentage points of the oracle's cost; "
+            "negative: RL cheaper), 95 % interval:",
             "",
-            "| method | " + " | ".join(f"{lv:g}" for lv in study.levels) + " | crossing |",
-            "|---|" + "---|" * len(study.levels) + "---|",
+            "| RL agent | method | " + " | ".join(f"{lv:g}" for lv in study.levels)
+            + " | crossing |",
+            "|---|---|" + "---|" * len(study.levels) + "---|",
         ]
         for c in study.comparisons:
             cells = {lv: f"{_pp(d)} [{_pp(a)}, {_pp(b)}]"
                      for lv, d, a, b in zip(c.levels, c.diff, c.diff_lo, c.diff_hi, strict=True)}
             cross = ", ".join(f"{x:g}" for x in c.crossings) or "none"
-            lines.append(f"| {c.other} | " + " | ".join(cells.get(lv, "–")
-                                                         for lv in study.levels)
+            lines.append(f"| {c.rl_method} | {c.other} | "
+                         + " | ".join(cells.get(lv, "–") for lv in study.levels)
                          + f" | {cross} |")
         lines.append("")
         lines += [f"- {c.sentence(study.axis)}" for c in study.comparisons]

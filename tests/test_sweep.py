@@ -199,9 +199,9 @@ def _sweep(tmp_path: Path, costs: dict[float, dict[str, list[float]]]) -> Path:
 
 
 def test_crossover_by_hand(tmp_path: Path):
-    """MPC's gap grows 0 → 2 → 8 % with the error scale, PPO stays at 3 %: PPO (the RL agent
-    with the lower nominal gap; SAC is 5 %) overtakes MPC between 1× and 2×, where the
-    difference +1 → −1 pp changes sign: at 1.5×."""
+    """MPC's gap grows 0 → 2 → 8 % with the error scale, PPO stays at 3 % and SAC at 5 %:
+    PPO overtakes MPC between 1× and 2×, where the difference +1 → −1 pp changes sign (at
+    1.5×), SAC between 2× and 4× (+1 → −3 pp: at 2.5×); every RL method swept is compared."""
     sweep = _sweep(tmp_path, {
         0.0: {"mpc": [100.0], "ppo": [103.0, 103.0], "sac": [105.0], "idle": [110.0]},
         1.0: {"mpc": [102.0], "ppo": [103.0, 103.0], "sac": [105.0], "idle": [110.0]},
@@ -209,11 +209,13 @@ def test_crossover_by_hand(tmp_path: Path):
         4.0: {"mpc": [108.0], "ppo": [103.0, 103.0], "sac": [105.0], "idle": [110.0]},
     })
     study = build_crossover(sweep, "t-v0", "forecast_error", reps=200)
-    assert study.levels == (0.0, 1.0, 2.0, 4.0) and study.rl_method == "ppo"
+    assert study.levels == (0.0, 1.0, 2.0, 4.0) and study.rl_methods == ("ppo", "sac")
     mpc = {p.condition.level: p for p in study.points_of("mpc")}
     assert [mpc[lv].gap for lv in study.levels] == pytest.approx([0.0, 0.02, 0.04, 0.08])
     assert mpc[4.0].lo == pytest.approx(0.08) and mpc[4.0].n_days == 2
-    (vs_idle, vs_mpc) = study.comparisons
+    (vs_idle, vs_mpc, sac_idle, sac_mpc) = study.comparisons
+    assert (sac_mpc.rl_method, sac_mpc.other) == ("sac", "mpc")
+    assert sac_mpc.crossings == pytest.approx((2.5,))
     assert vs_mpc.other == "mpc" and vs_mpc.crossings == pytest.approx((1.5,))
     assert vs_mpc.diff == pytest.approx((0.03, 0.01, -0.01, -0.05))
     assert vs_mpc.verdicts == (Verdict.PROGRAMMING, Verdict.PROGRAMMING, Verdict.RL, Verdict.RL)

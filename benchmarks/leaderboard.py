@@ -18,7 +18,7 @@ Pipeline (:func:`build`):
 4. Across seeds: interquartile mean, 95 % stratified-bootstrap interval, mean and sample std
    (:mod:`gridbench.benchmarks.aggregate`), for every metric of :data:`LEADERBOARD_METRICS`
    and the case's ``cost_<term>`` (and, in a game, ``profit_<player>`` and
-   ``regret_<player>``) columns.
+   ``regret_<player>``; the referee's day KPIs ``kpi_<name>``) columns.
 5. ``feasible`` (per entry) = every row has status ``ok`` and is feasible
    (:data:`~gridbench.benchmarks.metrics.TOLERANCES`); ``feasible_frac`` is the share of such
    rows. Ranking per case: feasible entries first, then by the IQM of ``cost`` (ascending),
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOUND_COLUMN",
+    "CASE_METRIC_PREFIXES",
     "DISPLAY_COLUMNS",
     "FORMATS",
     "LEADERBOARD_METRICS",
@@ -88,6 +89,10 @@ BOUND_COLUMN: Final[str] = "certified_bound"
 #: The method whose cost is the denominator of the gap.
 ORACLE_METHOD: Final[str] = "oracle"
 #: Metrics aggregated for every entry (DESIGN §3), in output order.
+#: Row columns a case adds and the leaderboard summarizes like its own metrics: cost terms,
+#: a game's players' profits and regrets, the referee's day KPIs (``metrics.day_metrics``).
+CASE_METRIC_PREFIXES: Final[tuple[str, ...]] = ("cost_", "profit_", "regret_", "kpi_")
+
 LEADERBOARD_METRICS: Final[tuple[str, ...]] = (
     "cost",
     "gap",
@@ -279,7 +284,7 @@ def _metric_summaries(
     summaries: dict[str, float] = {}
     for metric in metrics:
         column = seeds[metric].to_numpy(dtype=float) if seeds is not None else np.array([])
-        if metric.startswith(("cost_", "profit_", "regret_")) and not np.isfinite(column).any():
+        if metric.startswith(CASE_METRIC_PREFIXES) and not np.isfinite(column).any():
             continue  # a cost term (or a player) of another case
         s = summarize(column, reps=reps, seed=seed)
         summaries[metric] = s.iqm
@@ -347,7 +352,7 @@ def build(
     ok = _ok(df)
     feasible = _feasible(df)
     # the case's cost terms and, in a game, each player's profit
-    terms = sorted(c for c in df.columns if c.startswith(("cost_", "profit_", "regret_")))
+    terms = sorted(c for c in df.columns if c.startswith(CASE_METRIC_PREFIXES))
     metrics = [*LEADERBOARD_METRICS, *terms]  # every metric, NaN where no row has it
     per_seed = _per_seed_means(df, ok, metrics)
 

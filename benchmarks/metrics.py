@@ -17,6 +17,11 @@ Which steps count
     over all steps of each player's profit ($); where it reports ``agent_regret``, each
     follower's regret against its exact best response ($, spec §7's ε_f).
 
+Day KPIs of a case (``day_kpis``)
+    Where a step ``info`` carries ``day_kpis`` (a mapping name → number the referee computed
+    for the whole day, e.g. the Stackelberg cases' ``prices_at_bound_share``,
+    ``import_peak_valley_mw``, ``import_par``), each becomes the row's ``kpi_<name>``.
+
 ``cost``, ``cost_<term>``, ``emissions_t``
     Σ over **all** steps (planning steps included) of the cost terms ($) and of the emissions
     (t). A planning step's KPI record holds what the plan commits (e.g. a day-ahead energy
@@ -217,6 +222,9 @@ def day_metrics(
     for info in steps:  # ... and each follower's regret against its exact best response
         for agent, value in (info.get("agent_regret") or {}).items():
             out[f"regret_{agent}"] = out.get(f"regret_{agent}", 0.0) + float(value)
+    for info in steps:  # a case's own day KPIs, computed by its referee
+        for name, value in (info.get("day_kpis") or {}).items():
+            out[f"kpi_{name}"] = float(value)
 
     dt = np.array([float(info["step_hours"]) for info in executed])
 

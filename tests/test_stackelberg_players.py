@@ -259,3 +259,13 @@ def test_the_milps_prices_are_a_fixed_point_of_the_projection(solved):
     out = admissible_prices(cfg, d, sol.prices)
     assert out.prices == pytest.approx(sol.prices, abs=1e-6)
     assert out.n_nonfinite == 0 and out.distance <= 1e-5
+
+
+def test_prices_at_a_bound_are_counted_by_hand():
+    """Four prices in boxes [0, 10]: 0 and 10 sit at a bound, 5 does not, 10 + 1e-7 is clipped
+    onto the bound: 3 of 4 at a bound."""
+    from gridbench.cases.stackelberg.prices import project_prices
+
+    out = project_prices([0.0, 5.0, 10.0, 10.0 + 1e-7], np.zeros(4), np.full(4, 10.0),
+                         np.zeros(4), caps={}, sell=slice(0, 0), buy=slice(0, 0))
+    assert out.n_at_bound == 3 and out.n_clipped == 1

@@ -194,3 +194,32 @@ def test_the_leader_view_plays_the_day_with_best_responses():
     assert reward == pytest.approx(row["reward_sum"], rel=1e-9)
     with pytest.raises(ValueError, match="posts 96 prices, got 3"):
         env.step(np.zeros(3))
+
+
+def test_day_kpis_are_the_days_imports_and_posted_prices():
+    """The last hour's ``day_kpis`` against the hourly imports (``tie_line_mw``) and the
+    posted prices' box, and the row carries them."""
+    from gridbench.benchmarks.metrics import day_metrics
+    from gridbench.cases.stackelberg.players import price_box
+    from gridbench.cases.stackelberg.prices import AT_BOUND_TOL
+
+    case = make_case(GSESS)
+    idle: dict[str, np.ndarray] = {}
+
+    def act(info, rng):  # the reset info's idle action, every step
+        if "a" not in idle:
+            idle["a"] = np.asarray(info["idle_action"])
+        return idle["a"]
+
+    _, infos = _play(case, DAY, act)
+    imports = np.array([i["tie_line_mw"] for i in infos if i.get("layer") == "intraday"])
+    kpis = infos[-1]["day_kpis"]
+    assert imports.size == 24
+    assert kpis["import_peak_valley_mw"] == pytest.approx(imports.max() - imports.min())
+    assert kpis["import_par"] == pytest.approx(imports.max() / imports.mean())
+    lo, hi = price_box(case.config, case.game(DAY))
+    prices = infos[0]["prices"]
+    at = np.count_nonzero((prices <= lo + AT_BOUND_TOL) | (prices >= hi - AT_BOUND_TOL))
+    assert kpis["prices_at_bound_share"] == pytest.approx(at / 96)
+    row = day_metrics(infos)
+    assert {k: row[f"kpi_{k}"] for k in kpis} == kpis

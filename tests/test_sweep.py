@@ -213,7 +213,7 @@ def test_crossover_by_hand(tmp_path: Path):
     mpc = {p.condition.level: p for p in study.points_of("mpc")}
     assert [mpc[lv].gap for lv in study.levels] == pytest.approx([0.0, 0.02, 0.04, 0.08])
     assert mpc[4.0].lo == pytest.approx(0.08) and mpc[4.0].n_days == 2
-    (vs_idle, vs_mpc, sac_idle, sac_mpc) = study.comparisons
+    (vs_idle, vs_mpc, _sac_idle, sac_mpc) = study.comparisons
     assert (sac_mpc.rl_method, sac_mpc.other) == ("sac", "mpc")
     assert sac_mpc.crossings == pytest.approx((2.5,))
     assert vs_mpc.other == "mpc" and vs_mpc.crossings == pytest.approx((1.5,))

@@ -295,6 +295,7 @@ class StackelbergCore(DispatchCore):
         self.prices: FloatArray | None = None
         self._price_info: dict[str, Any] = {}
         self._extras: dict[int, dict[str, Any]] = {}
+        self._imports = np.zeros(T)  # the DSO's upstream import per hour, MW
         self._obs_data: dict[tuple[int, float], FloatArray] = {}
 
     @property
@@ -383,6 +384,7 @@ class StackelbergCore(DispatchCore):
         self._price_info = {
             "n_nonfinite": out.n_nonfinite, "n_clipped": out.n_clipped,
             "n_sell_capped": out.n_sell_capped, "distance": out.distance,
+            "n_at_bound": out.n_at_bound,
         }
         return setpoints
 
@@ -489,8 +491,10 @@ class StackelbergCore(DispatchCore):
             "losses_mw": float(np.sum(flow.loss_p_mw)),
             "pf_converged": bool(np.all(flow.converged)),
         }
+        self._imports[t] = p_up
         if t == T - 1:  # the day's schedules are complete: each follower's regret
             self._extras[t]["agent_regret"] = self.follower_regrets(lam)
+            self._extras[t]["day_kpis"] = self.day_kpis()
         kpi = StepKPI(
             cost=cost, soc=self.state_of_charge(), tie_line_mw=p_up,
             v_min_pu=float(vm[1:].min()), v_max_pu=float(vm.max()),
@@ -498,6 +502,19 @@ class StackelbergCore(DispatchCore):
         )  # fmt: skip
         return StepOutcome(kpi=kpi, reward=rewards["dso"], reward_terms=terms,
                            agent_rewards=rewards)
+
+    def day_kpis(self) -> dict[str, float]:
+        """The game's day KPIs of spec §7 the step KPIs do not hold (after the last hour):
+        ``prices_at_bound_share`` (posted prices at a bound of their box, of 96),
+        ``import_peak_valley_mw`` (max − min of the hourly upstream import) and
+        ``import_par`` (its peak over its mean; NaN where the mean is ≤ 0)."""
+        imports = self._imports
+        mean = float(imports.mean())
+        return {
+            "prices_at_bound_share": float(self._price_info.get("n_at_bound", 0)) / N_PRICES,
+            "import_peak_valley_mw": float(imports.max() - imports.min()),
+            "import_par": float(imports.max()) / mean if mean > 0 else float("nan"),
+        }
 
     def follower_regrets(self, prices: FloatArray) -> dict[str, float]:
         """Each follower's regret over the day (spec §7, ε_f): what its executed schedule
@@ -511,7 +528,8 @@ class StackelbergCore(DispatchCore):
     def step_info(self, record: CoreStep) -> dict[str, Any]:
         """The referee's ``info`` plus ``prices`` and ``price_projection`` (day-ahead step),
         ``agent_profit``, ``prices_hour``, ``losses_mw``, ``pf_converged`` (hours) and, after
-        the last hour, ``agent_regret`` (:meth:`follower_regrets`)."""
+        the last hour, ``agent_regret`` (:meth:`follower_regrets`) and ``day_kpis``
+        (:meth:`day_kpis`)."""
         info = super().step_info(record)
         if record.layer is Layer.DAY_AHEAD:
             info["prices"] = None if self.prices is None else self.prices.copy()

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["PriceProjection", "project_prices"]
+__all__ = ["AT_BOUND_TOL", "PriceProjection", "project_prices"]
+
+#: $/MWh within which a final price counts as at its box bound.
+AT_BOUND_TOL = 1e-6
 
 FloatArray = NDArray[np.float64]
 
@@ -30,8 +33,9 @@ FloatArray = NDArray[np.float64]
 class PriceProjection:
     """The admissible prices and what the projection changed: entries replaced because not
     finite, entries moved into the box, the L2 distance between the finite raw and the final
-    prices, the shift ``τ`` per capped vector (0 where the cap did not bind) and the hours
-    whose selling price was lowered to the buying price."""
+    prices, the shift ``τ`` per capped vector (0 where the cap did not bind), the hours
+    whose selling price was lowered to the buying price and the final prices at a bound of
+    their box (within :data:`AT_BOUND_TOL`; spec §7's share of prices at a bound)."""
 
     prices: FloatArray
     n_nonfinite: int
@@ -39,6 +43,7 @@ class PriceProjection:
     distance: float
     cap_shift: Mapping[str, float]
     n_sell_capped: int
+    n_at_bound: int = 0
 
 
 def _shift_to_cap(v: FloatArray, lo: FloatArray, hi: FloatArray, cap: float,
@@ -102,4 +107,5 @@ def project_prices(
         distance=float(np.linalg.norm(out[~bad] - finite[~bad])),
         cap_shift=shifts,
         n_sell_capped=int(np.count_nonzero(lowered)),
+        n_at_bound=int(np.count_nonzero((out <= lo + AT_BOUND_TOL) | (out >= hi - AT_BOUND_TOL))),
     )

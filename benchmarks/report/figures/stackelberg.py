@@ -1,5 +1,7 @@
-"""The Stackelberg cases' leaderboard columns: each player's profit of the day and the DSO's
-upstream purchase (all computed by the referee; the scored cost is −(DSO profit)).
+"""The Stackelberg cases' leaderboard columns: each player's profit of the day, the DSO's
+upstream purchase and the day KPIs of spec §7 (share of posted prices at a bound, the
+import's peak–valley difference and peak-to-average ratio), all computed by the referee (the
+scored cost is −(DSO profit)).
 
 Figures of the issue (posted prices vs tariff, follower profits, SOC and EV energy, learning
 curves) are still to come; the cases get the figures drawn for every case."""
@@ -16,5 +18,8 @@ register_case_columns(
         ("profit_la", "LA profit $"),
         ("profit_gsess", "storage player profit $"),
         ("cost_energy_purchase", "upstream purchase $"),
+        ("kpi_prices_at_bound_share", "prices at a bound"),
+        ("kpi_import_peak_valley_mw", "import peak-valley MW"),
+        ("kpi_import_par", "import PAR"),
     ),
 )

@@ -19,13 +19,18 @@ nominal level, on the days the figure shows would favour RL):
 * ``diff`` = mean over the days of ``c̄_RL(d) − c̄_S(d)`` relative to the oracle, i.e. the
   paired difference of the day gaps (``c̄``: mean over seeds), negative where RL is better, with
   its paired bootstrap interval over days and RL seeds;
-* the verdict per level, feasibility first as in the leaderboard: the method with the larger
-  share of feasible days (no voltage, SOC-window or line violation; the scored cost leaves the
-  penalties out) is ahead; on equal shares ``rl`` when the interval lies below 0,
-  ``programming`` when above, ``neither`` otherwise;
-* the **crossing points**: the levels at which who is ahead turns (from programming to RL or
-  back), linearly interpolated in ``diff`` between the two levels around a turn (at the second
-  level where feasibility decides one of them); none when it never turns.
+* the verdict per level: ``rl`` when the interval lies below 0, ``programming`` when above,
+  ``neither`` otherwise;
+* the **crossing points**: the levels at which ``diff``'s sign turns (from programming ahead
+  to RL ahead or back), linearly interpolated between the two levels around a turn; none when
+  it never turns.
+
+Costs here are **penalized costs**: the scored ``cost`` plus ``penalty_usd``, the referee's
+soft-limit penalties (voltage band, line ratings, SOC window) at the case's declared prices,
+the ones the reward charges. A method that buys a lower scored cost by violating limits (e.g.
+a planner with a wrong storage model emptying the storages below the SOC window) pays for it
+here, and a negligible violation costs what it costs, not the verdict. Each level also
+reports the share of feasible days (every violation within tolerance).
 
 CLI::
 
@@ -129,8 +134,8 @@ class Comparison:
     crossings: tuple[float, ...]
 
     def ahead(self, k: int) -> str:
-        """Who is ahead at level ``k``: the one feasible on more days, else the cheaper."""
-        return self.rl_method if _signed(self, k) < 0 else self.other
+        """Who is cheaper at level ``k`` (penalties included)."""
+        return self.rl_method if self.diff[k] < 0 else self.other
 
     def sentence(self, axis: Axis) -> str:
         """The comparison in one sentence (the report's answer)."""
@@ -231,27 +236,16 @@ def paired_difference(rl: ArrayLike, other: ArrayLike, *, reps: int = REPS,
     return (diff, *_interval(stats))
 
 
-def crossing_levels(levels: Sequence[float], values: Sequence[float],
-                    stepwise: Sequence[bool] | None = None) -> tuple[float, ...]:
-    """Every level where ``values`` changes sign, ascending: linearly interpolated between the
-    two levels around it, or the second of them where either is ``stepwise`` (decided by
-    feasibility, its value only a sign). ``levels`` ascending; levels where the value is
-    exactly 0 or not finite are passed over."""
-    flags = [False] * len(levels) if stepwise is None else list(stepwise)
-    pts = [(x, y, f) for x, y, f in zip(levels, values, flags, strict=True)
-           if math.isfinite(y) and y != 0]
+def crossing_levels(levels: Sequence[float], values: Sequence[float]) -> tuple[float, ...]:
+    """Every level where ``values`` changes sign, ascending, linearly interpolated between the
+    two levels around it. ``levels`` ascending; levels where the value is exactly 0 or not
+    finite are passed over."""
+    pts = [(x, y) for x, y in zip(levels, values, strict=True) if math.isfinite(y) and y != 0]
     out = []
-    for (x0, y0, f0), (x1, y1, f1) in itertools.pairwise(pts):
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         if (y0 < 0) != (y1 < 0):
-            out.append(float(x1) if f0 or f1 else float(x0 + (x1 - x0) * (y0 / (y0 - y1))))
+            out.append(float(x0 + (x1 - x0) * (y0 / (y0 - y1))))
     return tuple(out)
-
-
-def _signed(c: Comparison, k: int) -> float:
-    """Negative where RL is ahead at level ``k`` (feasible on more days, or cheaper)."""
-    if c.rl_feasible[k] != c.other_feasible[k]:
-        return -1.0 if c.rl_feasible[k] > c.other_feasible[k] else 1.0
-    return c.diff[k]
 
 
 def _verdict(lo: float, hi: float) -> Verdict:
@@ -274,6 +268,9 @@ def _condition_rows(sweep: Path, condition: Condition, case: str) -> pd.DataFram
     if frame.empty:
         return frame
     frame = frame[frame["split"] == "test"] if "split" in frame else frame
+    if "penalty_usd" in frame:  # the penalized cost (module docstring)
+        frame = frame.assign(cost=frame["cost"].astype(float)
+                             + frame["penalty_usd"].astype(float).fillna(0.0))
     return add_gap(frame)
 
 
@@ -384,16 +381,9 @@ def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]
         hi.append(dhi)
     if not used:
         return None
-    verdicts = tuple(
-        Verdict.RL if fa > fb else Verdict.PROGRAMMING if fa < fb else _verdict(low, high)
-        for low, high, fa, fb in zip(lo, hi, feas_rl, feas_other, strict=True)
-    )
-    by_feasibility = [fa != fb for fa, fb in zip(feas_rl, feas_other, strict=True)]
-    signed = [(-1.0 if v is Verdict.RL else 1.0) if f else d
-              for v, f, d in zip(verdicts, by_feasibility, diff, strict=True)]
+    verdicts = tuple(_verdict(low, high) for low, high in zip(lo, hi, strict=True))
     return Comparison(rl_method, other, family, tuple(used), tuple(diff), tuple(lo), tuple(hi),
-                      tuple(feas_rl), tuple(feas_other), verdicts,
-                      crossing_levels(used, signed, by_feasibility))
+                      tuple(feas_rl), tuple(feas_other), verdicts, crossing_levels(used, diff))
 
 
 # ------------------------------------------------------------------------------ output

@@ -17,6 +17,12 @@ Which steps count
     over all steps of each player's profit ($); where it reports ``agent_regret``, each
     follower's regret against its exact best response ($, spec §7's ε_f).
 
+``penalty_usd``
+    Σ over all steps of the referee's ``penalty_usd``: the soft-limit penalties (voltage band,
+    line ratings, SOC window) at the case's declared prices, which the reward charges and the
+    scored cost leaves out (0 where a case reports none). ``cost + penalty_usd`` is the
+    penalized cost the crossover study compares.
+
 Day KPIs of a case (``day_kpis``)
     Where a step ``info`` carries ``day_kpis`` (a mapping name → number the referee computed
     for the whole day, e.g. the Stackelberg cases' ``prices_at_bound_share``,
@@ -222,6 +228,7 @@ def day_metrics(
     for info in steps:  # ... and each follower's regret against its exact best response
         for agent, value in (info.get("agent_regret") or {}).items():
             out[f"regret_{agent}"] = out.get(f"regret_{agent}", 0.0) + float(value)
+    out["penalty_usd"] = float(sum(float(info.get("penalty_usd", 0.0)) for info in steps))
     for info in steps:  # a case's own day KPIs, computed by its referee
         for name, value in (info.get("day_kpis") or {}).items():
             out[f"kpi_{name}"] = float(value)

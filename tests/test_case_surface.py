@@ -154,3 +154,30 @@ def test_an_action_inside_the_infos_penalty_free_box_is_neither_projected_nor_pe
         assert info["projection"]["n_clipped"] == 0, (info["layer"], info["step"])
         assert info["soc_violation"] <= 1e-9, (info["layer"], info["step"])
     assert all(info[key] is None for key in NEXT_BOX_KEYS)
+
+
+def test_every_step_reports_its_penalties_in_dollars(case):
+    """``info["penalty_usd"]`` is finite and >= 0 on every step of a day of uniform draws in
+    the action space, 0 on a step without violations, and where the reward is the scaled
+    penalized cost (SES-carbon, loss-arbitrage) exactly what the reward charges beyond the
+    scored cost: ``−reward·scale − Σ cost = penalty_usd``."""
+    from gridbench.cases.reward import ScaledCostReward
+
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    core = env.unwrapped.core
+    scaled = getattr(core, "reward", None)
+    rng = np.random.default_rng(2)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        action = rng.uniform(env.action_space.low, env.action_space.high).astype(np.float32)
+        _, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        penalty = info["penalty_usd"]
+        assert np.isfinite(penalty) and penalty >= 0.0
+        violated = info["voltage_violation_pu"] + info["line_overload"] + info["soc_violation"]
+        if violated == 0.0:
+            assert penalty == 0.0
+        if isinstance(scaled, ScaledCostReward):
+            cost = sum(info["cost"].values())
+            assert -reward * scaled.scale_usd - cost == pytest.approx(penalty, abs=1e-6)

@@ -167,16 +167,15 @@ def test_paired_difference_by_hand():
 
 
 @pytest.mark.parametrize(
-    ("diffs", "stepwise", "expected"),
-    [([0.02, 0.01, -0.01, -0.03], None, (1.5,)),
-     ([0.01, 0.02, 0.03, 0.04], None, ()),
-     ([-0.01, 0.0, 0.01, 0.02], None, (1.0,)),  # the exact 0 at 1× is passed over: 0× → 2×
-     ([0.0, 0.0, 0.0, 0.0], None, ()),
-     ([0.02, -0.02, -0.01, 0.03], None, (0.5, 2.5)),  # a V: RL ahead between 0.5 and 2.5
-     ([0.02, 0.01, -1.0, -1.0], [False, False, True, True], (2.0,))],  # feasibility decides
+    ("diffs", "expected"),
+    [([0.02, 0.01, -0.01, -0.03], (1.5,)),
+     ([0.01, 0.02, 0.03, 0.04], ()),
+     ([-0.01, 0.0, 0.01, 0.02], (1.0,)),  # the exact 0 at 1× is passed over: 0× → 2×
+     ([0.0, 0.0, 0.0, 0.0], ()),
+     ([0.02, -0.02, -0.01, 0.03], (0.5, 2 + 2 * (-0.01 / (-0.01 - 0.03))))],  # RL ahead between
 )
-def test_crossing_levels_interpolate_each_sign_change(diffs, stepwise, expected):
-    got = crossing_levels([0.0, 1.0, 2.0, 4.0], diffs, stepwise)
+def test_crossing_levels_interpolate_each_sign_change(diffs, expected):
+    got = crossing_levels([0.0, 1.0, 2.0, 4.0], diffs)
     assert got == pytest.approx(expected)
 
 
@@ -263,32 +262,37 @@ def test_crossover_readme_block(tmp_path: Path, capsys):
     assert "needs one <!-- crossover:start --> line" in capsys.readouterr().err
 
 
-def test_feasibility_decides_before_cost(tmp_path: Path):
-    """A solver that violates limits on some days is behind however cheap: at efficiency
-    error +0.2 MPC is 1 % below the oracle but infeasible on one of two days."""
+def test_violations_are_paid_at_the_referees_penalty_prices(tmp_path: Path):
+    """At efficiency error +0.2 MPC's scored cost is 1 % below the oracle's, bought with a
+    SOC-window violation the referee prices at 5 $ on one of two days: its penalized cost,
+    101.5 $ a day on average, is still 0.5 pp below PPO's 102 $; at +0.4 it pays 10 $ on both
+    days (109 $) and PPO is ahead again: crossings at −0.067 and +0.213."""
     sweep = tmp_path / "sw"
-    for level, mpc_cost, mpc_feasible in ((-0.2, 104.0, True), (0.0, 101.0, True),
-                                          (0.2, 99.0, False)):
+    cases = ((-0.2, 104.0, 0.0), (0.0, 101.0, 0.0), (0.2, 99.0, 5.0), (0.4, 99.0, 10.0))
+    for level, mpc_cost, penalty in cases:
         store = ResultsStore(Condition(Axis.EFFICIENCY_ERROR, level).directory(sweep))
         rows = []
-        for method, family, cost, feasible in (("oracle", "bound", 100.0, True),
-                                               ("ppo", "rl", 102.0, True),
-                                               ("mpc", "solver", mpc_cost, mpc_feasible)):
+        for method, family, cost in (("oracle", "bound", 100.0), ("ppo", "rl", 102.0),
+                                     ("mpc", "solver", mpc_cost)):
             for day in ("2016-01-01", "2016-01-02"):
+                paid = penalty if method == "mpc" and (day == "2016-01-02" or level > 0.3) \
+                    else 0.0
                 rows.append({"case": "t-v0", "method": method, "seed": 0, "day": day,
                              "budget": "quick", "family": family, "split": "test",
-                             "status": "ok", "cost": cost,
-                             "feasible": feasible or day == "2016-01-01"})
+                             "status": "ok", "cost": cost, "penalty_usd": paid,
+                             "feasible": paid == 0.0})
         store.append(rows, provenance=Provenance.create("t-v0", "all", 0))
     study = build_crossover(sweep, "t-v0", "efficiency_error", reps=100)
     (vs_mpc,) = study.comparisons
-    assert vs_mpc.diff == pytest.approx((-0.02, 0.01, 0.03))
-    assert vs_mpc.other_feasible == (1.0, 1.0, 0.5)
-    assert vs_mpc.verdicts == (Verdict.RL, Verdict.PROGRAMMING, Verdict.RL)
-    assert vs_mpc.crossings == pytest.approx((-0.2 + 0.2 * (-0.02 / (-0.02 - 0.01)), 0.2))
-    assert "feasible days ppo 100% vs mpc 50%" in vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
-    assert "a +20% error on the planners' storage efficiencies" in \
-        vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
+    assert vs_mpc.diff == pytest.approx((-0.02, 0.01, 0.005, -0.07))
+    assert vs_mpc.other_feasible == (1.0, 1.0, 0.5, 0.0)
+    assert vs_mpc.verdicts[0] is Verdict.RL and vs_mpc.verdicts[-1] is Verdict.RL
+    assert vs_mpc.crossings == pytest.approx((-0.2 + 0.2 * (-0.02 / (-0.02 - 0.01)),
+                                              0.2 + 0.2 * (0.005 / (0.005 + 0.07))))
+    sentence = vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
+    assert "feasible days ppo 100% vs mpc 0%" in sentence
+    assert "mpc overtakes at a -7% error on the planners' storage efficiencies" in sentence
+    assert "ppo overtakes at a +21% error on the planners' storage efficiencies" in sentence
 
 
 CASES_WITH_EFFICIENCIES = [c for c in case_ids() if type(make_case(c)).efficiency_fields]

@@ -366,7 +366,8 @@ class LossArbitrageCore(DispatchCore):
             soc_violation=soc_viol,
             line_overload=overload,
         )
-        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms)
+        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms,
+                           penalty_usd=float(sum(penalties.values())))
 
     # ------------------------------------------------------------------ info
     def _state_info(self) -> dict[str, Any]:

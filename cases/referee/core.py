@@ -443,6 +443,7 @@ class DispatchCore(ABC):
             applied=applied,
             projection=report,
             done=self._t + 1 >= self._timeline.total_steps,
+            penalty_usd=float(outcome.penalty_usd),
         )
 
     def history(self, layer: Layer | str) -> tuple[CoreStep, ...]:
@@ -483,7 +484,8 @@ class DispatchCore(ABC):
         return info
 
     def step_info(self, record: CoreStep) -> dict[str, Any]:
-        """Fresh step ``info`` of ``record``: KPI schema + referee keys + ``reward_terms``;
+        """Fresh step ``info`` of ``record``: KPI schema + referee keys + ``reward_terms`` and
+        ``penalty_usd`` (:attr:`~.records.StepOutcome.penalty_usd`);
         ``next_layer``/``next_step`` name the step after ``record`` (where the core stands once
         it has executed ``record``), ``None`` after the day's last step; so are
         ``next_action_low``/``next_action_high``, the feasible box of that next step
@@ -499,6 +501,7 @@ class DispatchCore(ABC):
         )
         info.update(dict.fromkeys(NEXT_BOX_KEYS) if record.done else self.next_boxes())
         info["reward_terms"] = dict(record.reward_terms)
+        info["penalty_usd"] = record.penalty_usd
         return info
 
 

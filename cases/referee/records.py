@@ -33,6 +33,9 @@ class StepOutcome:
             projection it was given (``None``: exactly the given setpoints).
         agent_rewards: per-agent rewards for multi-agent cases (``None``: every agent gets
             ``reward``, a cooperative game).
+        penalty_usd: $ of the step's soft-limit penalties at the case's declared prices
+            (voltage band, line ratings, SOC window): what the reward charges beyond the
+            scored cost (``info["penalty_usd"]``; the crossover study's penalized cost).
     """
 
     kpi: StepKPI
@@ -40,6 +43,7 @@ class StepOutcome:
     reward_terms: Mapping[str, float] = field(default_factory=dict)
     applied: FloatArray | None = None
     agent_rewards: Mapping[str, float] | None = None
+    penalty_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class CoreStep:
     applied: FloatArray
     projection: ProjectionReport
     done: bool
+    penalty_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -486,7 +486,8 @@ class SesCarbonCore(DispatchCore):
             line_overload=overload,
             balance_slack_mw=0.0,
         )
-        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms)
+        return StepOutcome(kpi=kpi, reward=reward, reward_terms=reward_terms,
+                           penalty_usd=math.fsum(penalties.values()))
 
     def _solve_network(
         self, d: _DayArrays, t: int, setpoints: FloatArray

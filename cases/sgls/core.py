@@ -691,11 +691,14 @@ class SglsCore(DispatchCore):
             voltage_violation_pu=net["v_viol"],
             line_overload=net["line"],
         )
+        # λ of eq (26) per violation, in reward units of cost_scale $ (the fair reward's price)
+        penalty = c.weights.violation * c.cost_scale * (net["v_viol"] + net["line"])
         self._extras[k] = {"soc_ref": soc_ref, "loss_mw": loss,
                        "storage_plan_mw": st_plan.copy(), "player_cost": dict(self.payoff)}
         if coop is not None:
             self._extras[k]["cooperation"] = coop
-        return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
+        return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms,
+                           penalty_usd=penalty)
 
     # -- the players as PettingZoo agents (make_parallel_env) ---------------------------------
     def acting_players(self) -> tuple[str, ...]:

@@ -501,6 +501,7 @@ class StackelbergCore(DispatchCore):
             voltage_violation_pu=v_viol, line_overload=overload,
         )  # fmt: skip
         return StepOutcome(kpi=kpi, reward=rewards["dso"], reward_terms=terms,
+                           penalty_usd=float(sum(penalties.values())),
                            agent_rewards=rewards)
 
     def day_kpis(self) -> dict[str, float]:

@@ -15,6 +15,8 @@ Definitions, per day and then averaged over the days every listed method ran:
   best-responding followers, positive for ``idle``'s), and the Stackelberg gap =
   leader regret + followers' regret / |oracle's DSO profit| (NaN for rows stored before the
   referee reported regrets);
+* price of hierarchy = (system cost − ``social``'s) / |``social``'s| on the same day, both
+  with the referee's penalties (``penalty_usd``) added (NaN without ``social`` rows);
 * GSESS vs CSESS: the same method's system cost and DSO profit on both cases (the paper's
   claim is that GSESS lowers the cost).
 
@@ -49,7 +51,8 @@ def game_table(frame: pd.DataFrame) -> pd.DataFrame:
     if df.empty or missing:
         return pd.DataFrame()
     regrets = [c for c in df.columns if c.startswith("regret_")]
-    df = df.groupby(["case", "method", "day"], as_index=False)[[*cols, *regrets]].mean()
+    extra = ["penalty_usd"] if "penalty_usd" in df else []
+    df = df.groupby(["case", "method", "day"], as_index=False)[[*cols, *regrets, *extra]].mean()
     df["system_cost"] = -df[cols].sum(axis=1)
     # NaN where the rows carry no regrets (rows stored before the referee reported them)
     df["follower_regret"] = df[regrets].sum(axis=1, min_count=1) if regrets else np.nan
@@ -58,18 +61,24 @@ def game_table(frame: pd.DataFrame) -> pd.DataFrame:
     star = oracle.reindex(key).to_numpy()
     df["leader_regret"] = (star - df["profit_dso"].to_numpy()) / abs(star)
     df["stackelberg_gap"] = df["leader_regret"] + df["follower_regret"] / abs(star)
+    # penalties the referee charged (a schedule outside the line ratings) count in the cost
+    penalty = df["penalty_usd"].fillna(0.0) if "penalty_usd" in df else 0.0
+    df["system_cost_penalized"] = df["system_cost"] + penalty
+    social = df[df["method"] == "social"].set_index(["case", "day"])["system_cost_penalized"]
+    best = social.reindex(key).to_numpy()
+    df["price_of_hierarchy"] = (df["system_cost_penalized"].to_numpy() - best) / abs(best)
     out = df.groupby(["case", "method"], as_index=False).agg(
         days=("day", "nunique"),
         **{c: (c, "mean") for c in [*cols, "system_cost", "leader_regret", "follower_regret",
-                                    "stackelberg_gap"]},
+                                    "stackelberg_gap", "price_of_hierarchy"]},
     )  # fmt: skip
     return out.sort_values(["case", "profit_dso"], ascending=[True, False])
 
 
 def _markdown(table: pd.DataFrame) -> str:
     head = ("| case | method | days | DSO $ | EA $ | LA $ | storage $ | system cost $ | "
-            "leader regret | followers' regret $ | Stackelberg gap |")
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "leader regret | followers' regret $ | Stackelberg gap | price of hierarchy |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pct(v: float) -> str:
         return "—" if pd.isna(v) else f"{100 * v:+.2f} %"
@@ -79,7 +88,8 @@ def _markdown(table: pd.DataFrame) -> str:
         lines.append(
             f"| {r.case} | {r.method} | {r.days} | {r.profit_dso:,.1f} | {r.profit_ea:,.1f} | "
             f"{r.profit_la:,.1f} | {r.profit_gsess:,.1f} | {r.system_cost:,.1f} | "
-            f"{pct(r.leader_regret)} | {followers} | {pct(r.stackelberg_gap)} |"
+            f"{pct(r.leader_regret)} | {followers} | {pct(r.stackelberg_gap)} | "
+            f"{pct(r.price_of_hierarchy)} |"
         )
     return "\n".join(lines)
 

@@ -18,7 +18,10 @@ the prices:
   forecast (issued ``day_ahead_lead_h`` before midnight);
 * ``tou`` (baseline): the regulated tariff (λTOU for what LA and the storage player buy, λFIT
   for what EA and the storage sell), made admissible by the referee (the average caps);
-* ``idle`` (the suite's baseline, :mod:`.idle`): the tariff, followers idle.
+* ``idle`` (the suite's baseline, :mod:`.idle`): the tariff, followers idle;
+* ``social`` (bound of the system cost, :class:`SocialMethod`): every player's decisions
+  chosen together (the convex social optimum), the tariff posted; not a leader method, the
+  reference of the game table's price of hierarchy.
 
 The planning (the MILP) happens in the controller's ``reset`` and is counted as the day's plan
 time; the followers' best responses in the first hour's decision.
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import numpy as np
@@ -72,9 +75,13 @@ class PricePostingController:
     mismatch)."""
 
     def __init__(self, case: StackelbergCase, day: datetime.date,
-                 plan: Callable[[], FloatArray]) -> None:
+                 plan: Callable[[], FloatArray],
+                 respond: Callable[[FloatArray], FloatArray] | None = None) -> None:
         self.case, self.day = case, day
         self._plan = plan
+        #: The followers' ``(24, n_devices)`` schedule given the posted prices (default:
+        #: their exact best responses on the realized day).
+        self._respond = respond if respond is not None else self._best_responses
         self.certified_bound = math.nan
         self.prices: FloatArray | None = None
         self._schedule: FloatArray | None = None
@@ -95,13 +102,14 @@ class PricePostingController:
             posted = info.get("prices")
             if posted is None:
                 raise ValueError("the first hour's info carries no posted 'prices'")
-            from gridbench.cases.stackelberg.leader_view import best_response_schedule
-
-            realized = self.case.game(self.day)
-            self._schedule = best_response_schedule(self.case.config, realized,
-                                                    np.asarray(posted))
+            self._schedule = self._respond(np.asarray(posted))
         action[self.prices.size:] = self._schedule[int(info["next_step"])]
         return action
+
+    def _best_responses(self, posted: FloatArray) -> FloatArray:
+        from gridbench.cases.stackelberg.leader_view import best_response_schedule
+
+        return best_response_schedule(self.case.config, self.case.game(self.day), posted)
 
 
 #: The MILP's network model, loosened in this order where it leaves no feasible prices: as
@@ -138,18 +146,75 @@ class BilevelPlan:
         else:
             data = self.case.game(self.day)
         sol = None
-        for rung, network in enumerate(NETWORK_LADDER):
-            model = cfg if rung == 0 else cfg.model_copy(
-                update={"network": cfg.network.model_copy(update=network)})
+        for rung, model in _network_ladder(cfg):
             sol = solve_bilevel(leader_problem(model, data), time_limit_s=self.time_limit_s)
+            self.rung = rung
             if sol.status.ok:
                 break
         if sol is None or not np.all(np.isfinite(sol.prices)):
             raise RuntimeError(f"bilevel MILP of {self.day}: {sol.status if sol else '?'} "
                                f"({sol.message if sol else 'not solved'})")
-        self.rung = rung
         self.solution = sol
         return sol.prices
+
+
+def _network_ladder(cfg: Any) -> Iterator[tuple[int, Any]]:
+    """The configs of :data:`NETWORK_LADDER`, in order."""
+    for rung, network in enumerate(NETWORK_LADDER):
+        yield rung, (cfg if rung == 0 else cfg.model_copy(
+            update={"network": cfg.network.model_copy(update=network)}))
+
+
+@planning_method
+class SocialMethod(PlannerMethod):
+    """The social optimum (spec §6 ``social``; a bound on the *system cost*, not on the DSO's
+    profit): every player's decisions chosen together to minimize the system cost on the
+    realized day (the convex QP of :func:`~gridbench.cases.stackelberg.bilevel.solve_social`,
+    Clarabel, in the bilevel MILP's network model with its :data:`NETWORK_LADDER`), played
+    through the referee with the tariff posted (prices are transfers: the system cost does not
+    depend on them; the players' split of it does). Its rows give the game table's price of
+    hierarchy."""
+
+    name: ClassVar[str] = "social"
+    family: ClassVar[MethodFamily] = MethodFamily.BOUND
+
+
+class SocialSchedule:
+    """The followers' part of the social optimum on the realized day as the referee's device
+    schedule (``solution``: the last :class:`~.bilevel.SocialSolution`, ``rung`` its network
+    model's rung)."""
+
+    def __init__(self, case: StackelbergCase, day: datetime.date) -> None:
+        self.case, self.day = case, day
+        self.solution: Any = None
+        self.rung = 0
+
+    def __call__(self, posted: FloatArray) -> FloatArray:
+        from gridbench.cases.stackelberg.bilevel import solve_social
+        from gridbench.cases.stackelberg.leader_view import device_schedule
+        from gridbench.cases.stackelberg.players import leader_problem
+
+        data = self.case.game(self.day)
+        for rung, model in _network_ladder(self.case.config):
+            problem = leader_problem(model, data)
+            sol = solve_social(problem)
+            self.solution, self.rung = sol, rung
+            if sol.status.ok:
+                break
+        if not sol.status.ok:
+            raise RuntimeError(f"social optimum of {self.day}: {sol.status}")
+        values: dict[str, float] = {}
+        for f in problem.followers:
+            values.update(zip(f.variables, sol.responses[f.name].tolist(), strict=True))
+        return device_schedule(self.case.config, data, values)
+
+
+@register_planner("social", case_prefix=CASE_PREFIX)
+def stackelberg_social(case: Case, day: datetime.date) -> PricePostingController:
+    from gridbench.cases.stackelberg.players import tariff_prices
+
+    return PricePostingController(case, day, lambda: tariff_prices(case.config),  # type: ignore[arg-type,attr-defined]
+                                  SocialSchedule(case, day))  # type: ignore[arg-type]
 
 
 #: The bound check's tolerance of this oracle: its model mismatch against the AC referee

@@ -49,3 +49,20 @@ def test_game_table_cli_without_results_is_one_line(tmp_path, capsys):
     assert main(["--results", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
+
+
+def test_price_of_hierarchy_against_the_social_rows():
+    """social's system cost 400 $ (day 1, with a 20 $ line penalty: 380 + 20) and 350 $; tou's
+    450 and 390 → price of hierarchy mean(50/400, 40/350)."""
+    frame = pd.DataFrame([
+        _row("oracle", "2016-01-01", 100.0, 20.0, -500.0, -50.0),
+        _row("oracle", "2016-01-02", 200.0, 20.0, -500.0, -50.0),
+        _row("tou", "2016-01-01", 90.0, 10.0, -500.0, -50.0),
+        _row("tou", "2016-01-02", 150.0, 10.0, -500.0, -50.0),
+        {**_row("social", "2016-01-01", 160.0, 10.0, -500.0, -50.0), "penalty_usd": 20.0},
+        _row("social", "2016-01-02", 190.0, 10.0, -500.0, -50.0),
+    ])  # fmt: skip
+    table = game_table(frame).set_index("method")
+    assert table.loc["social", "price_of_hierarchy"] == pytest.approx(0.0)
+    assert table.loc["tou", "price_of_hierarchy"] == pytest.approx((50 / 400 + 40 / 350) / 2)
+    assert game_table(frame[frame["method"] != "social"])["price_of_hierarchy"].isna().all()

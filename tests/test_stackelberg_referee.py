@@ -223,3 +223,23 @@ def test_day_kpis_are_the_days_imports_and_posted_prices():
     assert kpis["prices_at_bound_share"] == pytest.approx(at / 96)
     row = day_metrics(infos)
     assert {k: row[f"kpi_{k}"] for k in kpis} == kpis
+
+
+def test_the_social_method_plays_the_social_optimum_through_the_referee():
+    """``social`` (a bound of the system cost) on 2016-06-14: the referee's system cost of its
+    schedule (−Σ profits, plus the 0.035 MVA·h line overload its network model, without line
+    ratings, leaves: 34.7 $ at the referee's penalty) is below the tariff's with best-responding
+    followers (spec §8 T5 ordering)."""
+    import gridbench.solvers  # noqa: F401
+    from gridbench.benchmarks.harness import run_day
+    from gridbench.cases.registry import make_method
+
+    case = make_case(GSESS)
+    rows = {m: run_day(case, make_method(m), DAY, seed=0).row for m in ("social", "tou")}
+
+    def system_cost(row):
+        return -sum(row[f"profit_{p}"] for p in ("dso", "ea", "la", "gsess")) + row["penalty_usd"]
+
+    assert rows["social"]["family"] == "bound" and rows["social"]["status"] == "ok"
+    assert system_cost(rows["social"]) < system_cost(rows["tou"]) - 100.0
+    assert rows["social"]["penalty_usd"] == pytest.approx(34.68, abs=0.05)

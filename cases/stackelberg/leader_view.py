@@ -16,7 +16,7 @@ played through the referee.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import gymnasium
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from gridbench.cases.stackelberg.config import StackelbergConfig
     from gridbench.cases.stackelberg.players import GameDay
 
-__all__ = ["LeaderEnv", "best_response_schedule"]
+__all__ = ["LeaderEnv", "best_response_schedule", "device_schedule"]
 
 FloatArray = NDArray[np.float64]
 
@@ -49,6 +49,14 @@ def best_response_schedule(cfg: StackelbergConfig, day: GameDay, prices: ArrayLi
         qp = build(cfg, day)
         x = BestResponder(qp)(prices).x
         values.update(zip(qp.variables, x.tolist(), strict=True))
+    return device_schedule(cfg, day, values)
+
+
+def device_schedule(cfg: StackelbergConfig, day: GameDay,
+                    values: Mapping[str, float]) -> FloatArray:
+    """``(24, n_devices)``: the followers' decision ``values`` (variable name → value, as
+    their QPs name them) as the referee's device entries hour by hour (turbines, curtailment,
+    shift, battery net power ``pd − pc``, EV charging, flexible-load shift)."""
     n_mgt = len(cfg.ea.mgt_max_mw)
     rows = []
     for t in range(day.n_steps):

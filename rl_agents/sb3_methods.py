@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from gridbench.cases.contracts import Budget, Case, MethodFamily
+from gridbench.cases.contracts import Budget, Case, Controller, MethodFamily
 from gridbench.cases.registry import load_entry_point, register_method
 from gridbench.rl_agents.agent_view import (
     ACTION_MAPS,
@@ -85,6 +85,7 @@ __all__ = [
     "TrainingPlan",
     "action_map",
     "agent_action_map",
+    "agent_case",
     "agents_dir",
     "idle_centred_action_map",
     "load_hyperparams",
@@ -415,7 +416,11 @@ def _case_overrides(env: Mapping[str, Any], case_id: str | None, where: str) -> 
 
 # ---------------------------------------------------------------------------- env wrapping
 def steps_per_day(env: gymnasium.Env) -> int:
-    """Environment steps in one episode (all layers of a two-layer timeline)."""
+    """Environment steps in one episode (all layers of a two-layer timeline; an environment
+    that declares ``steps_per_day``, e.g. the Stackelberg leader's one-step day, says so)."""
+    declared = getattr(env.unwrapped, "steps_per_day", None)
+    if isinstance(declared, int):
+        return declared
     timeline = getattr(env.unwrapped, "timeline", None)
     if timeline is not None:
         return int(timeline.total_steps)
@@ -437,6 +442,15 @@ def training_case(case: Case, overrides: Mapping[str, Any]) -> Case:
             f"case {case.id} has no config to apply env.case_overrides {dict(overrides)} to"
         )
     return type(case)({**config.model_dump(), **dict(overrides)})  # type: ignore[call-arg]
+
+
+def agent_case(case: Case) -> Case:
+    """What single-agent RL trains and acts on for ``case``: ``case.agent_case()`` where the
+    case offers one (the Stackelberg cases: the leader's view, the followers best-responding),
+    else ``case`` itself. Agents are stored under the case's id either way; the case's
+    ``agent_controller(controller, day)`` plays such an agent on the case's referee."""
+    view = getattr(case, "agent_case", None)
+    return case if view is None else view()
 
 
 def make_training_env(
@@ -696,6 +710,7 @@ class SB3Method:
 
         if getattr(case, "multi_agent_only", False):
             return False
+        case = agent_case(case)
         try:
             env = case.make_env(day=None, seed=0)
         except NotImplementedError:
@@ -713,7 +728,9 @@ class SB3Method:
             env.close()
 
     def fit(self, case: Case, seed: int, budget: Budget | str) -> None:
-        """Train on ``train`` days (or, for ``quick``, load the shipped agent if any)."""
+        """Train on ``train`` days (or, for ``quick``, load the shipped agent if any), on
+        :func:`agent_case`'s view of ``case``."""
+        case = agent_case(case)
         budget = Budget.parse(budget)
         seed = int(seed)
         probe = case.make_env(day=None, seed=seed)
@@ -738,9 +755,10 @@ class SB3Method:
                 raise MissingAgentError(self._missing_message(case, seed, path))
         self._train(case, seed, plan)
 
-    def controller(self, case: Case, day: datetime.date) -> SB3Controller:
+    def controller(self, case: Case, day: datetime.date) -> Controller:
         """A controller playing the agent last fitted (or loaded) for ``case``; ``day`` is not
-        needed (the policy reads everything from the observation)."""
+        needed by the policy (it reads everything from the observation), only by a case whose
+        agents act on a view of it (``case.agent_controller``, :func:`agent_case`)."""
         agent = self._agents.get(case.id)
         if agent is None:
             raise MissingAgentError(
@@ -748,7 +766,9 @@ class SB3Method:
                 f"first, or ship one at {self.agent_path(case, 0)} and use budget 'quick'"
             )
         _set_torch_threads()
-        return SB3Controller(agent.model, agent.obs_fn, agent.act_fn, agent.low, agent.high)
+        played = SB3Controller(agent.model, agent.obs_fn, agent.act_fn, agent.low, agent.high)
+        wrap = getattr(case, "agent_controller", None)
+        return played if wrap is None else wrap(played, day)
 
     # -- paths -------------------------------------------------------------
     def run_dir(self, case: Case, seed: int) -> Path:
@@ -820,6 +840,7 @@ class SB3Method:
         :class:`MissingAgentError` (one line, naming the path) when the file is absent. The
         plan stored beside it (``<path>.json`` or ``plan.json``) gives the observation map;
         without one the file's current ``env`` settings apply."""
+        case = agent_case(case)
         p = Path(path) if path is not None else self.agent_path(case, seed)
         if not p.is_file():
             raise MissingAgentError(self._missing_message(case, seed, p))

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Case, MethodFamily
+from gridbench.cases.stackelberg.leader_view import LeaderController
 from gridbench.solvers.planners import (
     BoundTolerance,
     PlannerMethod,
@@ -67,49 +68,30 @@ class TouMethod(PlannerMethod):
     family: ClassVar[MethodFamily] = MethodFamily.BASELINE
 
 
-class PricePostingController:
-    """Posts ``plan()``'s prices in the day-ahead step, then plays the followers' best
-    responses to the prices the referee posted (``info["prices"]`` of that step) on the
-    realized day (module docstring). ``certified_bound`` stays NaN: the MILP's bound is one of
-    its own network model, not of the referee's (the bound check's tolerance covers the
-    mismatch)."""
+class PricePostingController(LeaderController):
+    """Posts ``plan()``'s prices in the day-ahead step (planned in ``reset``, timed as the day's
+    plan), then plays ``respond`` (default: the followers' exact best responses to the prices
+    the referee posted, on the realized day): a
+    :class:`~gridbench.cases.stackelberg.leader_view.LeaderController` whose decision is a
+    plan. ``certified_bound`` stays NaN: the MILP's bound is one of its own network model, not
+    of the referee's (the bound check's tolerance covers the mismatch)."""
 
     def __init__(self, case: StackelbergCase, day: datetime.date,
                  plan: Callable[[], FloatArray],
                  respond: Callable[[FloatArray], FloatArray] | None = None) -> None:
-        self.case, self.day = case, day
+        super().__init__(case, day, self._planned_prices, respond)
         self._plan = plan
-        #: The followers' ``(24, n_devices)`` schedule given the posted prices (default:
-        #: their exact best responses on the realized day).
-        self._respond = respond if respond is not None else self._best_responses
+        self._planned: FloatArray | None = None
         self.certified_bound = math.nan
-        self.prices: FloatArray | None = None
-        self._schedule: FloatArray | None = None
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
-        self.prices = np.asarray(self._plan(), dtype=np.float64)
-        self._schedule = None
-        self._idle = np.asarray(info["idle_action"], dtype=np.float64)
+        super().reset(obs, info)
+        self._planned = np.asarray(self._plan(), dtype=np.float64)
 
-    def act(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
-        if self.prices is None:
+    def _planned_prices(self, obs: Any, info: Mapping[str, Any]) -> FloatArray:
+        if self._planned is None:
             raise RuntimeError("PricePostingController.act() called before reset()")
-        action = self._idle.copy()
-        if info["next_layer"] == "day_ahead":
-            action[: self.prices.size] = self.prices
-            return action
-        if self._schedule is None:
-            posted = info.get("prices")
-            if posted is None:
-                raise ValueError("the first hour's info carries no posted 'prices'")
-            self._schedule = self._respond(np.asarray(posted))
-        action[self.prices.size:] = self._schedule[int(info["next_step"])]
-        return action
-
-    def _best_responses(self, posted: FloatArray) -> FloatArray:
-        from gridbench.cases.stackelberg.leader_view import best_response_schedule
-
-        return best_response_schedule(self.case.config, self.case.game(self.day), posted)
+        return self._planned
 
 
 #: The MILP's network model, loosened in this order where it leaves no feasible prices: as

@@ -243,3 +243,46 @@ def test_the_social_method_plays_the_social_optimum_through_the_referee():
     assert rows["social"]["family"] == "bound" and rows["social"]["status"] == "ok"
     assert system_cost(rows["social"]) < system_cost(rows["tou"]) - 100.0
     assert rows["social"]["penalty_usd"] == pytest.approx(34.68, abs=0.05)
+
+
+def test_single_agent_rl_trains_and_acts_as_the_leader():
+    """The RL methods see the leader's view (``agent_case``: one decision a day, the 96 prices,
+    the followers best-responding), and ``agent_controller`` plays a controller of that view
+    on the referee: a policy posting the tariff earns exactly what ``tou`` earns."""
+    import gridbench.solvers  # noqa: F401
+    from gridbench.benchmarks.harness import run_day
+    from gridbench.cases.registry import make_method
+    from gridbench.cases.stackelberg.leader_view import LeaderCase, LeaderEnv
+    from gridbench.rl_agents.sb3_methods import agent_case, steps_per_day
+
+    case = make_case(GSESS)
+    view = agent_case(case)
+    assert isinstance(view, LeaderCase) and view.id == case.id
+    env = view.make_env(day=None, seed=0)
+    assert isinstance(env, LeaderEnv) and env.action_space.shape == (N_PRICES,)
+    assert steps_per_day(env) == 1 and len(view.action_layout()) == N_PRICES
+    _, info = env.reset(seed=0)
+    assert info["next_action_low"].shape == info["idle_action"].shape == (N_PRICES,)
+    assert make_method("ppo").supports(case)
+
+    class Tariff:  # a controller of the leader's view
+        def reset(self, obs, info):
+            self.idle = np.asarray(info["idle_action"])
+
+        def act(self, obs, info):
+            assert np.asarray(info["idle_action"]).shape == (N_PRICES,)
+            return self.idle
+
+    class TariffMethod:
+        name, family = "tariff-policy", "baseline"
+
+        def fit(self, case, seed, budget):
+            return None
+
+        def controller(self, case, day):
+            return case.agent_controller(Tariff(), day)
+
+    played = run_day(case, TariffMethod(), DAY, seed=0).row
+    tou = run_day(case, make_method("tou"), DAY, seed=0).row
+    for p in ("dso", "ea", "la", "gsess"):
+        assert played[f"profit_{p}"] == pytest.approx(tou[f"profit_{p}"], abs=1e-9)

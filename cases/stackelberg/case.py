@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
+from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, Controller
 from gridbench.cases.referee import Timeline
 from gridbench.cases.stackelberg.config import StackelbergConfig, StorageKind
 from gridbench.cases.stackelberg.core import TIMELINE, StackelbergCore, observation_names
 from gridbench.cases.stackelberg.network import DER_BUS
 from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day
+
+if TYPE_CHECKING:
+    from gridbench.cases.stackelberg.leader_view import LeaderCase
 
 __all__ = ["PAPER", "StackelbergCase", "StackelbergCsessCase", "StackelbergGsessCase"]
 
@@ -66,6 +69,26 @@ class StackelbergCase(BaseCase):
     def game(self, day: datetime.date | str) -> GameDay:
         """The day's data as the players' problems read it (:func:`~.players.game_day`)."""
         return game_day(self.config, self.resolve_day(day))
+
+    def agent_case(self) -> LeaderCase:
+        """What single-agent RL trains and acts on here: the leader's view
+        (:class:`~.leader_view.LeaderCase`: one decision a day, the 96 prices, the followers
+        best-responding), not the joint referee whose action holds every player's entries."""
+        from gridbench.cases.stackelberg.leader_view import LeaderCase
+
+        return LeaderCase(self)
+
+    def agent_controller(self, controller: Controller, day: datetime.date) -> Controller:
+        """A controller of :meth:`agent_case`'s environment as a controller of this case's
+        referee: its prices posted in the day-ahead step, the followers' exact best responses
+        in the hours (:class:`~.leader_view.LeaderController`)."""
+        from gridbench.cases.stackelberg.leader_view import LeaderController
+
+        def decide(obs: Any, info: Mapping[str, Any]) -> Any:
+            controller.reset(obs, info)
+            return controller.act(obs, info)
+
+        return LeaderController(self, day, decide)
 
     def action_layout(self) -> ActionLayout:
         """``[96 prices ($/MWh, day-ahead) | turbines | curtailment | shift | battery | EV

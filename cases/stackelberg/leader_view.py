@@ -10,7 +10,17 @@ played through the referee.
   the DSO's day-ahead observation, the action the 96 prices, the reward the DSO's day (profit
   minus the voltage and line penalties) / ``reward.scale_usd``; every episode ends after its
   one step. ``info`` is the last hour's referee ``info`` plus ``prices`` (the posted, admissible
-  prices), ``price_projection`` and ``day_profit`` (each player's profit of the day).
+  prices), ``price_projection`` and ``day_profit`` (each player's profit of the day); the
+  reset ``info`` carries the price entries of the referee's boxes and idle action (the
+  tariff), so the suite's action maps work on it.
+* :class:`LeaderCase` — the case as a leader-only RL method sees it (the case's
+  ``agent_case()``): its ``make_env`` is :class:`LeaderEnv`, its action layout the 96 prices;
+  days, config and id are the case's. Agents train on it like on any case.
+* :class:`LeaderController` — plays a leader decision on the case's referee: in the day-ahead
+  step it posts ``decide(obs, info)``'s prices (``info`` sliced to the prices, as
+  :class:`LeaderEnv` shows it), in every hour the followers' exact best responses to the
+  posted prices on the realized day. The leader methods of ``solvers/stackelberg.py`` and the
+  RL agents trained on :class:`LeaderCase` (the case's ``agent_controller``) both use it.
 """
 
 from __future__ import annotations
@@ -31,7 +41,23 @@ if TYPE_CHECKING:
     from gridbench.cases.stackelberg.config import StackelbergConfig
     from gridbench.cases.stackelberg.players import GameDay
 
-__all__ = ["LeaderEnv", "best_response_schedule", "device_schedule"]
+__all__ = ["LeaderCase", "LeaderController", "LeaderEnv", "best_response_schedule",
+           "device_schedule"]
+
+#: Keys of a referee ``info`` holding a joint action vector, sliced to the prices for the leader.
+_ACTION_KEYS = ("idle_action", "next_action_low", "next_action_high", "next_penalty_free_low",
+                "next_penalty_free_high")
+
+
+def leader_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """A referee ``info`` as the leader sees it: every joint action vector cut to the 96
+    prices."""
+    out = dict(info)
+    for key in _ACTION_KEYS:
+        value = out.get(key)
+        if value is not None:
+            out[key] = np.asarray(value)[:N_PRICES]
+    return out
 
 FloatArray = NDArray[np.float64]
 
@@ -72,6 +98,8 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
     docstring). ``day=None`` samples the case's train days at each reset."""
 
     metadata: dict[str, Any] = {"render_modes": [], "name": "gridbench-stackelberg-leader"}  # noqa: RUF012
+    #: One decision a day (the RL methods' budgets count env steps per day).
+    steps_per_day: int = 1
 
     def __init__(self, case: StackelbergCase, *, day: datetime.date | str | None = None,
                  seed: int | None = None) -> None:
@@ -96,7 +124,11 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
         super().reset(seed=seed)
         obs, info = self.referee.reset(seed=seed, options=options)
         self._info = info
-        return obs, info
+        return obs, leader_info(info)
+
+    def idle_action(self) -> NDArray[np.float32]:
+        """The idle leader's prices: the tariff (the referee's idle day-ahead action)."""
+        return self.referee.idle_action()[:N_PRICES]
 
     def step(self, action: ArrayLike) -> tuple[NDArray[np.float32], float, bool, bool,
                                                dict[str, Any]]:
@@ -120,5 +152,77 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
             for name, value in info["agent_profit"].items():
                 profit[name] += float(value)
             t += 1
-        info = {**info, "prices": posted, "price_projection": projection, "day_profit": profit}
+        info = {**leader_info(info), "prices": posted, "price_projection": projection,
+                "day_profit": profit}
         return obs, total, True, False, info
+
+
+class LeaderCase:
+    """The case as leader-only RL sees it (module docstring): one decision a day, the 96
+    prices, the followers best-responding."""
+
+    def __init__(self, case: StackelbergCase) -> None:
+        self.case = case
+        self.id = case.id
+        self.config = case.config
+        self.paper, self.grid = case.paper, case.grid
+
+    def make_env(self, day: datetime.date | None = None, seed: int = 0) -> LeaderEnv:
+        return LeaderEnv(self.case, day=day, seed=seed)
+
+    def days(self, split: Any) -> tuple[datetime.date, ...]:
+        return self.case.days(split)
+
+    def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
+        return self.case.sample_train_day(rng)
+
+    def resolve_day(self, day: Any) -> datetime.date:
+        return self.case.resolve_day(day)
+
+    def action_layout(self) -> Any:
+        from gridbench.cases.contracts import ActionLayout
+
+        return ActionLayout(tuple(self.case.action_layout())[:N_PRICES])
+
+    def observation_names(self) -> tuple[str, ...]:
+        return self.case.observation_names()
+
+
+class LeaderController:
+    """Plays a leader decision on the case's referee (module docstring). ``decide(obs,
+    info)`` returns the 96 prices from the day-ahead observation and the leader's ``info``;
+    ``respond(prices)`` (default: the followers' exact best responses on the realized day)
+    the followers' ``(24, n_devices)`` schedule to the posted prices."""
+
+    def __init__(self, case: StackelbergCase, day: datetime.date,
+                 decide: Callable[[Any, Mapping[str, Any]], ArrayLike],
+                 respond: Callable[[FloatArray], FloatArray] | None = None) -> None:
+        self.case, self.day = case, day
+        self._decide = decide
+        self._respond = respond
+        self.prices: FloatArray | None = None
+        self._schedule: FloatArray | None = None
+        self._idle = np.zeros(0)
+
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self.prices, self._schedule = None, None
+        self._idle = np.asarray(info["idle_action"], dtype=np.float64)
+
+    def act(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float64]:
+        if self._idle.size == 0:
+            raise RuntimeError("LeaderController.act() called before reset()")
+        action = self._idle.copy()
+        if info["next_layer"] == "day_ahead":
+            self.prices = np.asarray(self._decide(obs, leader_info(info)), dtype=np.float64)
+            action[:N_PRICES] = self.prices.reshape(-1)[:N_PRICES]
+            return action
+        if self._schedule is None:
+            posted = info.get("prices")
+            if posted is None:
+                raise ValueError("the first hour's info carries no posted 'prices'")
+            posted = np.asarray(posted, dtype=np.float64)
+            self._schedule = (self._respond(posted) if self._respond is not None else
+                              best_response_schedule(self.case.config, self.case.game(self.day),
+                                                     posted))
+        action[N_PRICES:] = self._schedule[int(info["next_step"])]
+        return action

@@ -1,0 +1,350 @@
+"""MADDPG (Lowe et al., "Multi-Agent Actor-Critic for Mixed Cooperative-Competitive
+Environments", NeurIPS 2017) on a case's parallel referee: the Stackelberg cases' DSO and
+three followers, each with its own actor, trained with centralized critics (CTDE).
+
+Why our own and not a library: the maintained MARL libraries that ship MADDPG (RLlib's was
+removed from its core in 2.x, EPyMARL and MARLlib pin older torch/gym stacks, AgileRL and
+BenchMARL pull their own trainers and dependency sets) would add a dependency tree beside
+the pinned torch 2.13 for ~250 lines of algorithm; the pieces here are SB3-style (an MLP
+policy per agent, a replay buffer, soft target updates) and read the suite's contracts
+directly (the referee's per-agent feasible boxes, rewards and the layer in the observation).
+
+Per agent ``i`` (``agents`` of the parallel env, in order):
+
+* actor ``μ_i(o)`` → ``[-1, 1]^{n_i}`` (tanh), mapped onto the agent's feasible box of the
+  step (``info["next_action_low"/"_high"]``; 0 = the middle of the box);
+* critic ``Q_i(o, a_1, …, a_n)``: the (shared) observation and every agent's action in
+  ``[-1, 1]`` — the centralized critic of CTDE;
+* targets ``y_i = r_i + γ (1 − done) Q_i'(o', μ_1'(o'), …, μ_n'(o'))``, critic loss
+  ``(Q_i − y_i)²``, actor loss ``−Q_i(o, …, μ_i(o), …)`` with the other agents' replayed
+  actions, soft target updates ``θ' ← τθ + (1 − τ)θ'``.
+
+Observations are scaled by the environment's observation box (``(o − mid) / half``); rewards
+are the referee's per-agent rewards (each player's profit / ``reward.scale_usd``, the DSO's
+less the network penalties). γ = 1 over the 25-step day: the DSO posts its prices in the first
+step and is paid in the 24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
+
+Budgets (env steps; one step is one of the day's 25 decisions): ``smoke`` 200, ``quick`` the
+shipped agent where there is one else 20,000, ``reference`` 20,000, ``paper`` 100,000.
+Agents are saved as ``model.pt`` (the actors and the observation scaling only) with
+``plan.json`` beside it; ``ship`` copies them to ``results/agents/<case>/maddpg/seed<k>.pt``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridbench.cases.contracts import Budget, Case, MethodFamily
+from gridbench.cases.registry import register_method
+from gridbench.rl_agents.sb3_methods import MissingAgentError, agents_dir, training_dir
+
+__all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController"]
+
+#: The cases MADDPG plays (the issue's multi-agent game; other cases' parallel envs are
+#: cooperative games their own methods cover).
+CASE_PREFIXES: Final[tuple[str, ...]] = ("stackelberg-",)
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MaddpgConfig:
+    """Hyperparameters (module docstring); stored in every run's ``plan.json``."""
+
+    hidden: int = 128
+    lr_actor: float = 1e-4
+    lr_critic: float = 1e-3
+    gamma: float = 1.0
+    tau: float = 0.01
+    batch_size: int = 256
+    buffer_size: int = 100_000
+    learning_starts: int = 1_000
+    noise_sigma: float = 0.2
+    budget_steps: Mapping[str, int] | None = None
+
+    def steps(self, budget: Budget) -> int:
+        table = dict(self.budget_steps or BUDGET_STEPS)
+        return int(table[budget.value])
+
+
+#: Env steps per budget (module docstring).
+BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 20_000, "reference": 20_000,
+                                       "paper": 100_000}
+
+
+def _mlp(n_in: int, n_out: int, hidden: int, out_tanh: bool) -> Any:
+    import torch.nn as nn
+
+    layers: list[Any] = [nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, n_out)]
+    if out_tanh:
+        layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class _ObsScale:
+    """``(o − mid) / half`` of the observation box (half 1 where the box is flat)."""
+
+    def __init__(self, low: Sequence[float], high: Sequence[float]) -> None:
+        lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.mid = (lo + hi) / 2.0
+        half = (hi - lo) / 2.0
+        self.half = np.where(half > 0, half, 1.0)
+
+    def __call__(self, obs: Any) -> NDArray[np.float32]:
+        return ((np.asarray(obs, dtype=np.float64) - self.mid) / self.half).astype(np.float32)
+
+
+def _to_box(u: NDArray[Any], info: Mapping[str, Any]) -> NDArray[np.float32]:
+    """``u ∈ [-1, 1]^n`` onto the agent's feasible box of the step (0 = its middle)."""
+    low = np.asarray(info["next_action_low"], dtype=np.float64)
+    high = np.asarray(info["next_action_high"], dtype=np.float64)
+    unit = np.clip(np.asarray(u, dtype=np.float64), -1.0, 1.0)
+    x = (low + high) / 2.0 + unit * (high - low) / 2.0
+    return np.clip(x, low, high).astype(np.float32)
+
+
+class _Buffer:
+    """Joint transitions ``(o, a_1..a_n, r_1..r_n, o', done)``, a ring of fixed size."""
+
+    def __init__(self, size: int, n_obs: int, n_act: int, n_agents: int) -> None:
+        self.obs = np.zeros((size, n_obs), np.float32)
+        self.next_obs = np.zeros((size, n_obs), np.float32)
+        self.act = np.zeros((size, n_act), np.float32)
+        self.rew = np.zeros((size, n_agents), np.float32)
+        self.done = np.zeros((size, 1), np.float32)
+        self.size, self.n, self.k = size, 0, 0
+
+    def add(self, o: Any, a: Any, r: Any, o2: Any, done: bool) -> None:
+        self.obs[self.k], self.act[self.k], self.rew[self.k] = o, a, r
+        self.next_obs[self.k], self.done[self.k] = o2, float(done)
+        self.k = (self.k + 1) % self.size
+        self.n = min(self.n + 1, self.size)
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[NDArray[Any], ...]:
+        idx = rng.integers(self.n, size=batch)
+        return self.obs[idx], self.act[idx], self.rew[idx], self.next_obs[idx], self.done[idx]
+
+
+class _Learner:
+    """The actors, critics and their targets of one training run."""
+
+    def __init__(self, n_obs: int, sizes: Sequence[int], cfg: MaddpgConfig, seed: int) -> None:
+        import torch
+
+        torch.manual_seed(seed)
+        n_act = int(sum(sizes))
+        self.sizes = list(sizes)
+        self.cuts = np.cumsum([0, *sizes])
+        self.actors = [_mlp(n_obs, n, cfg.hidden, True) for n in sizes]
+        self.critics = [_mlp(n_obs + n_act, 1, cfg.hidden, False) for _ in sizes]
+        self.actor_targets = [_mlp(n_obs, n, cfg.hidden, True) for n in sizes]
+        self.critic_targets = [_mlp(n_obs + n_act, 1, cfg.hidden, False) for _ in sizes]
+        for net, target in zip([*self.actors, *self.critics],
+                               [*self.actor_targets, *self.critic_targets], strict=True):
+            target.load_state_dict(net.state_dict())
+        self.opt_actor = [torch.optim.Adam(a.parameters(), lr=cfg.lr_actor) for a in self.actors]
+        self.opt_critic = [torch.optim.Adam(c.parameters(), lr=cfg.lr_critic)
+                           for c in self.critics]
+        self.cfg = cfg
+
+    def act(self, o: NDArray[np.float32]) -> NDArray[np.float32]:
+        import torch
+
+        with torch.no_grad():
+            x = torch.as_tensor(o).unsqueeze(0)
+            return torch.cat([a(x) for a in self.actors], dim=1).squeeze(0).numpy()
+
+    def update(self, batch: tuple[NDArray[Any], ...]) -> None:
+        import torch
+
+        o, a, r, o2, d = (torch.as_tensor(x) for x in batch)
+        cfg = self.cfg
+        with torch.no_grad():
+            a2 = torch.cat([t(o2) for t in self.actor_targets], dim=1)
+            q_in2 = torch.cat([o2, a2], dim=1)
+        for i, (critic, target) in enumerate(zip(self.critics, self.critic_targets,
+                                                 strict=True)):
+            with torch.no_grad():
+                y = r[:, i:i + 1] + cfg.gamma * (1.0 - d) * target(q_in2)
+            loss = ((critic(torch.cat([o, a], dim=1)) - y) ** 2).mean()
+            self.opt_critic[i].zero_grad()
+            loss.backward()
+            self.opt_critic[i].step()
+        for i, actor in enumerate(self.actors):
+            lo, hi = int(self.cuts[i]), int(self.cuts[i + 1])
+            joint = torch.cat([a[:, :lo], actor(o), a[:, hi:]], dim=1)
+            loss = -self.critics[i](torch.cat([o, joint], dim=1)).mean()
+            self.opt_actor[i].zero_grad()
+            loss.backward()
+            self.opt_actor[i].step()
+        with torch.no_grad():
+            for net, target in zip([*self.actors, *self.critics],
+                                   [*self.actor_targets, *self.critic_targets], strict=True):
+                for p, tp in zip(net.parameters(), target.parameters(), strict=True):
+                    tp.mul_(1.0 - cfg.tau).add_(cfg.tau * p)
+
+
+class MaddpgController:
+    """Plays trained actors on the parallel referee: per agent its actor's output on the
+    scaled observation, mapped onto the step's feasible box."""
+
+    def __init__(self, agents: Sequence[str], actors: Sequence[Any], scale: _ObsScale) -> None:
+        self.agents, self.actors, self.scale = list(agents), list(actors), scale
+
+    def reset(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> None:
+        return None
+
+    def act(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> dict[str, Any]:
+        import torch
+
+        out = {}
+        with torch.no_grad():
+            for name, actor in zip(self.agents, self.actors, strict=True):
+                o = torch.as_tensor(self.scale(obs[name])).unsqueeze(0)
+                out[name] = _to_box(actor(o).squeeze(0).numpy(), infos[name])
+        return out
+
+
+@register_method
+class Maddpg:
+    """MADDPG with centralized critics on the Stackelberg cases' four players (module
+    docstring)."""
+
+    name: ClassVar[str] = "maddpg"
+    family: ClassVar[MethodFamily] = MethodFamily.RL
+    multi_agent: ClassVar[bool] = True
+
+    def __init__(self, config: MaddpgConfig | None = None) -> None:
+        self.config = config or MaddpgConfig()
+        self.training_dir: Path | None = None
+        self.agents_dir: Path | None = None
+        self.retrain = False
+        self._trained: dict[str, MaddpgController] = {}
+        self.last_fit: dict[str, Any] = {}
+
+    def supports(self, case: Case) -> bool:
+        return str(getattr(case, "id", "")).startswith(CASE_PREFIXES) and hasattr(
+            case, "make_parallel_env")
+
+    # -- paths ----------------------------------------------------------------------------
+    def run_dir(self, case: Case, seed: int) -> Path:
+        return (self.training_dir or training_dir()) / case.id / self.name / f"seed{seed}"
+
+    def agent_path(self, case: Case, seed: int) -> Path:
+        return (self.agents_dir or agents_dir()) / case.id / self.name / f"seed{seed}.pt"
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, case: Case, seed: int, budget: Budget | str) -> None:
+        """Train on ``train`` days at ``budget`` (``quick``: load the shipped agent where
+        there is one)."""
+        budget = Budget.parse(budget)
+        shipped = self.agent_path(case, int(seed))
+        if budget is Budget.QUICK and shipped.is_file() and not self.retrain:
+            t0 = time.perf_counter()
+            self.load(case, int(seed), shipped)
+            self.last_fit = {"source": "shipped", "path": str(shipped),
+                             "seconds": time.perf_counter() - t0}
+            return
+        self._train(case, int(seed), self.config.steps(budget))
+
+    def _train(self, case: Case, seed: int, steps: int) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        cfg = self.config
+        env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
+        agents = list(env.possible_agents)
+        first = agents[0]
+        space = env.observation_space(first)
+        scale = _ObsScale(space.low, space.high)
+        sizes = [int(np.prod(env.action_space(a).shape)) for a in agents]
+        learner = _Learner(int(np.prod(space.shape)), sizes, cfg, seed)
+        buffer = _Buffer(cfg.buffer_size, int(np.prod(space.shape)), sum(sizes), len(agents))
+        rng = np.random.default_rng(seed)
+        t0, episodes, returns, ret = time.perf_counter(), 0, [], np.zeros(len(agents))
+        obs, infos = env.reset(seed=seed)
+        o = scale(obs[first])
+        start = min(cfg.learning_starts, steps // 2)  # a smoke run updates too
+        for step in range(steps):
+            u = learner.act(o) + rng.normal(0.0, cfg.noise_sigma, size=sum(sizes))
+            u = np.clip(u, -1.0, 1.0).astype(np.float32)
+            actions = {a: _to_box(u[learner.cuts[i]:learner.cuts[i + 1]], infos[a])
+                       for i, a in enumerate(agents)}
+            obs, rewards, terms, truncs, infos = env.step(actions)
+            done = all(terms.values()) or all(truncs.values()) or not env.agents
+            r = np.array([float(rewards[a]) for a in agents])
+            ret += r
+            o2 = scale(obs[first]) if obs else o
+            buffer.add(o, u, r, o2, done)
+            o = o2
+            if done:
+                episodes += 1
+                returns.append(ret.tolist())
+                ret = np.zeros(len(agents))
+                obs, infos = env.reset()
+                o = scale(obs[first])
+            if step >= start and buffer.n >= min(cfg.batch_size, start):
+                learner.update(buffer.sample(rng, min(cfg.batch_size, buffer.n)))
+        seconds = time.perf_counter() - t0
+        run = self.run_dir(case, seed)
+        run.mkdir(parents=True, exist_ok=True)
+        torch.save({"agents": agents, "actors": [a.state_dict() for a in learner.actors],
+                    "sizes": sizes, "mid": scale.mid, "half": scale.half,
+                    "hidden": cfg.hidden}, run / "model.pt")
+        record = {"method": self.name, "case": case.id, "seed": seed, "env_steps": steps,
+                  "episodes": episodes, "seconds": seconds,
+                  "env_steps_per_s": steps / seconds if seconds > 0 else float("nan"),
+                  "config": {k: v for k, v in asdict(cfg).items() if k != "budget_steps"},
+                  "last_returns": returns[-10:]}
+        (run / "plan.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        self._trained[case.id] = MaddpgController(agents, learner.actors, scale)
+        self.last_fit = {"source": "trained", "path": str(run / "model.pt"), **record}
+
+    # -- load / ship ----------------------------------------------------------------------
+    def load(self, case: Case, seed: int = 0, path: str | Path | None = None) -> None:
+        import torch
+
+        p = Path(path) if path is not None else self.agent_path(case, seed)
+        if not p.is_file():
+            raise MissingAgentError(f"no {self.name} agent for case {case.id} seed {seed}: "
+                                    f"expected {p}")
+        data = torch.load(str(p), weights_only=False)
+        actors = []
+        for state, n in zip(data["actors"], data["sizes"], strict=True):
+            actor = _mlp(len(data["mid"]), int(n), int(data["hidden"]), True)
+            actor.load_state_dict(state)
+            actors.append(actor)
+        scale = _ObsScale([0.0], [0.0])
+        scale.mid, scale.half = np.asarray(data["mid"]), np.asarray(data["half"])
+        self._trained[case.id] = MaddpgController(data["agents"], actors, scale)
+
+    def ship(self, case: Case, seed: int) -> Path:
+        """Copy the last run's actors (and its record) to the shipped-agent location."""
+        run = self.run_dir(case, seed)
+        if not (run / "model.pt").is_file():
+            raise MissingAgentError(f"no trained {self.name} model for case {case.id} seed "
+                                    f"{seed}: expected {run / 'model.pt'}")
+        dst = self.agent_path(case, seed)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run / "model.pt", dst)
+        shutil.copyfile(run / "plan.json", dst.with_suffix(".json"))
+        return dst
+
+    # -- play -----------------------------------------------------------------------------
+    def controller(self, case: Case, day: datetime.date) -> MaddpgController:
+        played = self._trained.get(case.id)
+        if played is None:
+            raise MissingAgentError(f"no trained {self.name} agent for case {case.id}: call "
+                                    "fit(case, seed, budget) first")
+        return played

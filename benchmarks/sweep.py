@@ -102,7 +102,7 @@ def _axes() -> Mapping[Axis, AxisSpec]:
         AxisSpec(Axis.EFFICIENCY_ERROR, "planner_efficiency_error", -MAX_MODEL_ERROR,
                  MAX_MODEL_ERROR, 0.0,
                  "the relative error of the planners' storage efficiencies; 0 = exact model",
-                 "a {:+.0%} error on the planners' storage efficiencies"),
+                 "a {:+.1%} error on the planners' storage efficiencies"),
         AxisSpec(Axis.DECISION_TIME, "planner_time_limit_s", 1e-3, 3600.0, 3600.0,
                  "the solvers' time limit per solve, s; not swept = each solver's own",
                  "a {:.3g} s limit per solve"),

@@ -291,8 +291,8 @@ def test_violations_are_paid_at_the_referees_penalty_prices(tmp_path: Path):
                                               0.2 + 0.2 * (0.005 / (0.005 + 0.07))))
     sentence = vs_mpc.sentence(Axis.EFFICIENCY_ERROR)
     assert "feasible days ppo 100% vs mpc 0%" in sentence
-    assert "mpc overtakes at a -7% error on the planners' storage efficiencies" in sentence
-    assert "ppo overtakes at a +21% error on the planners' storage efficiencies" in sentence
+    assert "mpc overtakes at a -6.7% error on the planners' storage efficiencies" in sentence
+    assert "ppo overtakes at a +21.3% error on the planners' storage efficiencies" in sentence
 
 
 CASES_WITH_EFFICIENCIES = [c for c in case_ids() if type(make_case(c)).efficiency_fields]

@@ -465,3 +465,35 @@ def test_step_projection_report_is_measured_between_raw_and_applied():
         record = env.unwrapped.core.history("intraday")[-1]
         expected = measure_projection(np.asarray(a, dtype=np.float64), record.applied)
         assert info["projection"] == expected.to_info()
+
+
+def test_the_step_boxes_are_computed_once_per_step_and_fresh_after_a_reset():
+    """The referee caches the current step's boxes (the projection and the info's
+    ``next_*`` keys share them): after a step and after a reset to another day with another
+    state they equal the core's own bounds computed afresh, and modifying an info's box does
+    not touch the referee's."""
+    import gridbench
+
+    case = gridbench.make_case("ses-carbon-ieee33-v0")
+    env = case.make_env(day=datetime.date(2016, 7, 1), seed=0)
+    core = env.unwrapped.core
+
+    def fresh():
+        (h_low, h_high), soft = core.step_boxes()
+        s_low, s_high = core.layer_action_bounds(core.layer)
+        return np.maximum(h_low, s_low), np.minimum(h_high, s_high), soft
+
+    _, info = env.reset(seed=0)
+    high = np.asarray(env.action_space.high)
+    for _ in range(5):  # discharge: the state (and the boxes) move every step
+        _, _, _, _, info = env.step(high)
+    low, up, soft = fresh()
+    assert np.array_equal(core.current_bounds()[0], low)
+    assert np.array_equal(info["next_action_high"], up)
+    info["next_action_high"][:] = 0.0
+    assert np.array_equal(core.current_bounds()[1], up)
+    env.reset(seed=0, options={"day": datetime.date(2016, 1, 11)})
+    low, up, soft = fresh()
+    assert np.array_equal(core.current_bounds()[0], low)
+    assert np.array_equal(core.current_bounds()[1], up)
+    assert np.array_equal(core.next_boxes()["next_penalty_free_low"], np.clip(soft[0], low, up))

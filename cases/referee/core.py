@@ -70,6 +70,10 @@ class DispatchCore(ABC):
         self._t = 0
         self._history: dict[Layer, list[CoreStep]] = {}
         self._cache: dict[Any, Any] = {}
+        # the boxes of the step about to be played, computed once per step: (resets, t) → the
+        # feasible box and the penalty-free one (next_boxes and the next step's projection)
+        self._resets = 0
+        self._boxes_at: tuple[tuple[int, int], Bounds, Bounds | None] | None = None
         self._day_iso: tuple[datetime.date | None, str] = (None, "")  # (day, its ISO string)
 
     # ------------------------------------------------------------------ to implement
@@ -109,6 +113,13 @@ class DispatchCore(ABC):
         """State-dependent ``(low, high)`` at the current step (default: the static box of the
         current layer). Intersected with the static box before projecting."""
         return self.action_bounds(self.layer)
+
+    def step_boxes(self) -> tuple[tuple[ArrayLike, ArrayLike],
+                                  tuple[ArrayLike, ArrayLike] | None]:
+        """:meth:`step_bounds` and :meth:`penalty_free_step_bounds` of the current state
+        together (the referee asks for both once per step); a case computing both in one pass
+        overrides this."""
+        return self.step_bounds(), self.penalty_free_step_bounds()
 
     def penalty_free_step_bounds(self) -> tuple[ArrayLike, ArrayLike] | None:
         """The part of :meth:`step_bounds` that the reward does not penalize either, where the
@@ -292,10 +303,29 @@ class DispatchCore(ABC):
         return self._cache["obs"]
 
     def current_bounds(self) -> Bounds:
-        """Box of the current step: :meth:`step_bounds` ∩ static box of the current layer."""
+        """Box of the current step: :meth:`step_bounds` ∩ static box of the current layer
+        (computed once per step with the penalty-free box, :meth:`_boxes`; do not modify)."""
+        return self._boxes()[0]
+
+    def _boxes(self) -> tuple[Bounds, Bounds | None]:
+        """The current step's feasible box and its penalty-free box (``None``: the case has no
+        soft limits), validated; cached until the clock moves or the day is reset (the state
+        only changes in :meth:`step` and :meth:`reset`)."""
+        key = (self._resets, self._t)
+        cached = self._boxes_at
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
         s_low, s_high = self.layer_action_bounds(self._timeline.position(self._t)[0].layer)
-        low, high = checked_bounds("step_bounds()", self.step_bounds(), self._action_dim)
-        return np.maximum(low, s_low), np.minimum(high, s_high)
+        hard, soft = self.step_boxes()
+        low, high = checked_bounds("step_bounds()", hard, self._action_dim)
+        low, high = np.maximum(low, s_low), np.minimum(high, s_high)
+        free: Bounds | None = None
+        if soft is not None:
+            f_low, f_high = checked_bounds("penalty_free_step_bounds()", soft, self._action_dim)
+            f_low = np.minimum(np.maximum(f_low, low), high)
+            free = (f_low, np.minimum(np.maximum(f_high, f_low), high))
+        self._boxes_at = (key, (low, high), free)
+        return (low, high), free
 
     def next_boxes(self) -> dict[str, FloatArray]:
         """The boxes of the step about to be played, as the ``info`` keys that carry them:
@@ -303,19 +333,13 @@ class DispatchCore(ABC):
         projecting) and ``next_penalty_free_low``/``_high`` (that box narrowed to
         :meth:`penalty_free_step_bounds`, clipped into it; the same arrays where the case has
         no soft limits)."""
-        low, high = self.current_bounds()
-        soft = self.penalty_free_step_bounds()
-        if soft is None:
-            free_low, free_high = low, high
-        else:
-            s_low, s_high = checked_bounds("penalty_free_step_bounds()", soft, self._action_dim)
-            free_low = np.clip(s_low, low, high)
-            free_high = np.clip(s_high, free_low, high)
-        return {
-            "next_action_low": low,
-            "next_action_high": high,
-            "next_penalty_free_low": free_low,
-            "next_penalty_free_high": free_high,
+        (low, high), free = self._boxes()
+        free_low, free_high = (low, high) if free is None else free
+        return {  # copies: an info is the caller's to keep and modify
+            "next_action_low": low.copy(),
+            "next_action_high": high.copy(),
+            "next_penalty_free_low": free_low.copy(),
+            "next_penalty_free_high": free_high.copy(),
         }
 
     def reset(self, day: datetime.date, rng: np.random.Generator) -> None:
@@ -326,6 +350,7 @@ class DispatchCore(ABC):
         self._history = {spec.layer: [] for spec in self._timeline}
         self.load_day(self._day, rng)
         self.on_layer_start(self.layer)
+        self._resets += 1  # a new state: the boxes are computed afresh
 
     def preview(self, setpoints: ArrayLike, entries: NDArray[np.intp]) -> FloatArray:
         """Box projection (current step) of ``setpoints`` at ``entries`` only, without

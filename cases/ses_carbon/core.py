@@ -385,6 +385,25 @@ class SesCarbonCore(DispatchCore):
         st = self.config.storage
         return self._storage_box(st.soc_min, st.soc_max)
 
+    def step_boxes(self) -> tuple[tuple[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]:
+        """:meth:`step_bounds` and :meth:`penalty_free_step_bounds` in one pass over the
+        storages (the same arithmetic as :meth:`_storage_box` for each window)."""
+        st = self.config.storage
+        pm, e_max = st.p_max_mw, st.energy_mwh
+        windows = ((0.0, e_max), (st.soc_min * e_max, st.soc_max * e_max))
+        k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
+        boxes = [(list(self._gt_low), list(self._gt_high)) for _ in windows]
+        for e in self._energy:
+            for (e_lo, e_hi), (low, high) in zip(windows, boxes, strict=True):
+                h = (e - e_lo) * k_dis
+                h = 0.0 if 0.0 > h else h
+                high.append(pm if pm < h else h)
+                lo = (e_hi - e) * k_ch
+                lo = 0.0 if 0.0 > lo else lo
+                low.append(-(pm if pm < lo else lo))
+        (hl, hh), (sl, sh) = boxes
+        return (np.array(hl), np.array(hh)), (np.array(sl), np.array(sh))
+
     def _storage_box(self, soc_lo: float, soc_hi: float) -> tuple[FloatArray, FloatArray]:
         """The turbines' static box and, per storage, the powers that keep its energy in
         ``[soc_lo, soc_hi]·E_max`` after the step (clamped so that ``low ≤ 0 ≤ high``: an SOC

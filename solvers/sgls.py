@@ -131,6 +131,13 @@ class _Controller(FallbackController):
         self.plan_soc: np.ndarray = np.zeros((25, self.lay.n_st))
         self.intraday: np.ndarray | None = None
         self.schedule = np.zeros(24)
+        #: The decision-time condition's cap on every solve (``None``: each solve's own
+        #: limit; :func:`~gridbench.solvers.planners.limit_planner` sets it).
+        self.time_limit_s: float | None = None
+
+    def _limit(self, own: float) -> float:
+        """A solve's time limit: its own, capped by :attr:`time_limit_s`."""
+        return own if self.time_limit_s is None else min(own, self.time_limit_s)
 
     # ---------------------------------------------------------------- helpers
     def _da_forecast(self):
@@ -163,7 +170,7 @@ class _Controller(FallbackController):
         m = plan_model(cfg, 24, 1.0, tie="linear", data=bd)
         soc0 = self._soc0()
         set_block(m.b, cfg, bd, soc0=soc0, w_target=W_TERMINAL, soc_floor=soc0)
-        if not self._check(solve(m, time_limit_s=60.0, abs_gap=ABS_GAP)):
+        if not self._check(solve(m, time_limit_s=self._limit(60.0), abs_gap=ABS_GAP)):
             return False
         res = read_block(m.b, cfg)
         self.plan = res.setpoints
@@ -186,6 +193,9 @@ class _Controller(FallbackController):
         self.soc = self._soc0()
         self.bal = np.zeros(self.lay.n_fl)
         self.prev_th: np.ndarray | None = None
+        idle = np.asarray(self.idle_action(), dtype=float)
+        if idle.shape == (self.lay.dim,):  # a plan that never solves idles (deployed fallback)
+            self.plan = np.tile(idle, (24, 1))
         self.make_plan()
 
     def act(self, obs: Any, info: Mapping[str, Any]) -> np.ndarray:
@@ -291,7 +301,8 @@ class OracleController(_Controller):
                 loss = core.tie_line(d, idle)[1]
                 set_loss_model(b, loss, _loss_sensitivity(core, d, idle, loss), idle)
         for it in range(1, (MAX_LOSS_ITERATIONS if exact else 1) + 1):
-            info = solve(m, time_limit_s=120.0, mip_gap=self.mip_gap, abs_gap=ABS_GAP)
+            info = solve(m, time_limit_s=self._limit(120.0), mip_gap=self.mip_gap,
+                         abs_gap=ABS_GAP)
             if not self._check(info):
                 return False
             self.iterations = it
@@ -409,9 +420,12 @@ class MpcController(_Controller):
         info_, res = self.mpc.solve(data, soc0=self.soc, bal0=self.bal, prev=self.prev_th,
                                     ref=ref, soc_target=target, soc_ref=soc_ref,
                                     w_ref=self.w_ref, bal_target=bal_target,
-                                    soc_floor=return_floor(cfg, N_STEPS - 1 - end))
-        if res is None or not self._check(info_, step):
-            if res is None and not self.fallback:
+                                    soc_floor=return_floor(cfg, N_STEPS - 1 - end),
+                                    time_limit_s=self._limit(10.0))
+        if not self._check(info_, step) or res is None:
+            if self.tolerate_timeouts and not self.fallback:
+                return self.plan[step // 4].copy()  # the deployed fallback: the plan's hour
+            if not self.fallback:
                 self._fail("solver_failed", f"{info_.status}: {info_.message}")
             return self.idle_action()
         sp = res.setpoints[0].copy()

@@ -359,9 +359,9 @@ def test_report_draws_the_crossover_of_a_swept_case(tmp_path: Path):
 
 def test_decision_time_limits_deployable_solvers_only():
     """planner_time_limit_s caps a solver's per-solve limit and tolerates its timeouts; the
-    oracle (a bound) and the rule (a baseline) are untouched; a solver without a settable
-    limit (SGLS's) refuses the condition in one line."""
-    from gridbench.solvers.planners import PLANNER_METHODS
+    oracle (a bound) and the rule (a baseline) are untouched; SGLS's solvers take it too; a
+    controller without a settable limit refuses the condition in one line."""
+    from gridbench.solvers.planners import PLANNER_METHODS, limit_planner
 
     case = make_case("ses-carbon-ieee33-v0", config={"planner_time_limit_s": 0.05})
     mpc = PLANNER_METHODS["mpc"]().controller(case, DAY)
@@ -371,8 +371,10 @@ def test_decision_time_limits_deployable_solvers_only():
     assert oracle.time_limit_s == nominal.time_limit_s and not oracle.tolerate_timeouts
     assert not PLANNER_METHODS["rule"]().controller(case, DAY).tolerate_timeouts
     sgls = make_case("sgls-ieee33-v0", config={"planner_time_limit_s": 0.05})
+    sgls_mpc = PLANNER_METHODS["mpc"]().controller(sgls, DAY)
+    assert sgls_mpc.time_limit_s == 0.05 and sgls_mpc._limit(10.0) == 0.05
     with pytest.raises(ValueError, match="has no per-solve time limit") as err:
-        PLANNER_METHODS["mpc"]().controller(sgls, DAY)
+        limit_planner(object(), sgls, "mpc")
     assert "\n" not in str(err.value)
 
 

@@ -12,7 +12,6 @@ from gridbench.cases.sgls.formulation.model import plan_model
 from gridbench.cases.sgls.formulation.parameters import set_block
 from gridbench.cases.sgls.formulation.solve import SolveInfo, solve
 from gridbench.cases.sgls.formulation.variables import BlockResult, read_block
-from gridbench.cases.solve_status import SolveStatus
 
 __all__ = ["Mpc"]
 
@@ -68,6 +67,6 @@ class Mpc:
                   w_target=self.w_target, bal0=bal0, prev=prev, ref=ref, soc_ref=soc_ref,
                   w_ref=w_ref, bal_target=bal_target, soc_floor=soc_floor)
         info = solve(m, time_limit_s=time_limit_s, solver=self._opt)
-        if info.status not in (SolveStatus.OPTIMAL, SolveStatus.TIMEOUT):
+        if not info.ok:  # failed, or stopped at its time limit without an incumbent
             return info, None
         return info, read_block(m.b, self.config)

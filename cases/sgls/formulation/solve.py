@@ -161,7 +161,8 @@ def _branch_and_bound(m, h, comp: StandardForm, incumbent: FloatArray | None,
                             np.full(len(ints), int(highspy.HighsVarType.kInteger), np.uint8))
     if incumbent is not None:
         h.setSolution(len(incumbent), np.arange(len(incumbent), dtype=np.int32), incumbent)
-    h.setOptionValue("time_limit", max(float(time_limit_s) - (time.perf_counter() - t0), 1.0))
+    # what is left of the limit (at least 1 ms: HiGHS needs a positive limit)
+    h.setOptionValue("time_limit", max(float(time_limit_s) - (time.perf_counter() - t0), 1e-3))
     h.run()
     ms, info = h.getModelStatus(), h.getInfo()
     feasible = info.primal_solution_status == 2

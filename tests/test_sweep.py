@@ -355,6 +355,11 @@ def test_report_draws_the_crossover_of_a_swept_case(tmp_path: Path):
     assert "ppo overtakes at 1.5× the nominal forecast error" in figure.caption
     assert table.table is not None and [r[0] for r in table.table[1]] == ["ppo", "mpc"]
     assert crossover_figures(ctx, "other-v0") == []
+    from gridbench.benchmarks.report.build import _crossover_answer
+
+    md, page = _crossover_answer(ctx)  # follows the report's one-page answer
+    assert "### When does the ranking change?" in md
+    assert "t-v0</li>" not in page and "ppo overtakes at 1.5× the nominal forecast error" in page
 
 
 def test_decision_time_limits_deployable_solvers_only():

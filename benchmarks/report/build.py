@@ -158,6 +158,30 @@ def _case_section(ctx: ReportContext, case_id: str) -> CaseSection:
     return CaseSection(case_id, ctx.split[case_id], ctx.case_entries(case_id), figures)
 
 
+def _crossover_answer(ctx: ReportContext) -> tuple[str, str]:
+    """The crossover study's sentences (every case and axis swept beside the results), as
+    Markdown and HTML to follow the answer; empty without sweeps."""
+    import html
+
+    from gridbench.benchmarks.crossover import answer_block, studies
+    from gridbench.benchmarks.report.figures.crossover import sweep_dirs
+
+    found = []
+    for sweep in sweep_dirs(ctx.results):
+        try:
+            found += studies(sweep)
+        except ValueError:
+            continue
+    if not found:
+        return "", ""
+    source = "*From `gridbench sweep` results (`python -m gridbench.benchmarks.crossover`).*"
+    block = answer_block(found, source)
+    items = [line[2:] for line in block.splitlines() if line.startswith("- ")]
+    page = ("<h3>When does the ranking change? (crossover study)</h3><ul>"
+            + "".join(f"<li>{html.escape(i.replace('**', ''))}</li>" for i in items) + "</ul>")
+    return f"\n### When does the ranking change? (crossover study)\n\n{block}\n", page
+
+
 def _write_documents(
     tmp: Path,
     ctx: ReportContext,
@@ -179,6 +203,8 @@ def _write_documents(
     missing = {c: ctx.notes.get(c, []) for c in case_ids}
     answer = build_answer(ctx.frame, ctx.entries)
     md, page = render_markdown(answer), render_html(answer)
+    crossover_md, crossover_page = _crossover_answer(ctx)
+    md, page = md + crossover_md, page + crossover_page
     markdown = render_markdown_report(header, sections, missing, md)
     (tmp / "report.md").write_text(markdown, encoding="utf-8")
     (tmp / "report.html").write_text(

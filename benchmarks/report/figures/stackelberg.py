@@ -1,14 +1,41 @@
-"""The Stackelberg cases' leaderboard columns: each player's profit of the day, the DSO's
-upstream purchase and the day KPIs of spec §7 (share of posted prices at a bound, the
-import's peak–valley difference and peak-to-average ratio), all computed by the referee (the
-scored cost is −(DSO profit)).
+"""The Stackelberg cases' leaderboard columns and report figures.
 
-Figures of the issue (posted prices vs tariff, follower profits, SOC and EV energy, learning
-curves) are still to come; the cases get the figures drawn for every case."""
+Columns: each player's profit of the day, the DSO's upstream purchase and the day KPIs of
+spec §7 (share of posted prices at a bound, the import's peak–valley difference and
+peak-to-average ratio), all computed by the referee (the scored cost is −(DSO profit)).
+
+Figures, on one representative test day re-simulated through the referee for ``tou``,
+``day-ahead`` and the ``oracle`` (those with stored rows):
+
+* the prices posted against the tariff, one panel per price vector (EA's sale to the DSO,
+  LA's purchase, the storage player's purchase and sale);
+* each player's mean profit per method over the stored test days (no re-simulation);
+* the storage player's battery SOC and the EV fleet's energy hour by hour.
+
+Learning curves of MADDPG against leader-only RL are still to come (no reference run yet).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from gridbench.benchmarks.leaderboard import register_case_columns
+from gridbench.benchmarks.report.context import ReportContext
+from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
+from gridbench.benchmarks.report.registry import Figure, case_figures
+
+if TYPE_CHECKING:
+    from gridbench.benchmarks.schedule import DayRollout
+
+__all__ = ["stackelberg_figures"]
+
+CASES = ("stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0")
+PLAYERS = ("dso", "ea", "la", "gsess")
+_PRICE_TITLES = {"ea": "EA's sale to the DSO", "la": "LA's purchase",
+                 "gsess_buy": "storage player's purchase", "gsess_sell": "storage player's sale"}
 
 register_case_columns(
     "stackelberg-",
@@ -23,3 +50,118 @@ register_case_columns(
         ("kpi_import_par", "import PAR"),
     ),
 )
+
+
+def _runs(ctx: ReportContext, case_id: str, day: str) -> dict[str, DayRollout]:
+    present = set(ctx.case_rows(case_id)["method"])
+    runs: dict[str, DayRollout] = {}
+    for name in ("tou", "day-ahead", "oracle"):
+        if name in present and (r := ctx.rollout(case_id, name, day)) is not None:
+            runs[name] = r
+    return runs
+
+
+def _prices_figure(ctx: ReportContext, case_id: str, day: str,
+                   runs: Mapping[str, DayRollout]) -> Figure:
+    from gridbench.cases.stackelberg.players import PRICES, price_slice, tariff_prices
+
+    tariff = tariff_prices(next(iter(runs.values())).case.config)  # type: ignore[attr-defined]
+    fig = new_figure(9.0, 6.0)
+    axes = fig.subplots(2, 2, sharex=True).ravel()
+    hours = np.arange(25)
+    for ax, name in zip(axes, PRICES, strict=True):
+        sl = price_slice(name)
+        ax.step(hours, np.append(tariff[sl], tariff[sl][-1]), where="post", color="black",
+                lw=1.0, ls=":", label="tariff (raw)")
+        for k, (method, r) in enumerate(runs.items()):
+            posted = getattr(r.core, "prices", None)
+            if posted is None:
+                continue
+            y = np.asarray(posted)[sl]
+            ax.step(hours, np.append(y, y[-1]), where="post", color=method_color(method, k),
+                    lw=1.6, label=method)
+        ax.set_title(_PRICE_TITLES[name], fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    for ax in axes[2:]:
+        ax.set_xlabel("hour")
+    for ax in axes[::2]:
+        ax.set_ylabel("$/MWh")
+    fig.suptitle(f"{case_id}, {day}: prices posted (after the referee's projection)")
+    return ctx.save(fig, f"{case_slug(case_id)}_prices.png", "Prices posted against the tariff",
+                    f"The DSO's 96 prices on {day} as the referee posted them (box, average "
+                    "caps and sell ≤ buy applied) for each leader method, with the raw tariff "
+                    "(the followers' outside option and every price's cap).")
+
+
+def _profits_figure(ctx: ReportContext, case_id: str) -> Figure | None:
+    entries = [e for e in ctx.case_entries(case_id)
+               if all(np.isfinite(float(e.get(f"profit_{p}", np.nan))) for p in PLAYERS)]
+    if not entries:
+        ctx.note(case_id, "no rows with the players' profits: no profit figure")
+        return None
+    fig = new_figure(8.0, 4.2)
+    ax = fig.add_subplot()
+    width = 0.8 / len(entries)
+    x = np.arange(len(PLAYERS))
+    for k, e in enumerate(entries):
+        values = [float(e[f"profit_{p}"]) for p in PLAYERS]
+        ax.bar(x + k * width, values, width, color=method_color(str(e["method"]), k),
+               label=str(e["method"]))
+    ax.set_xticks(x + width * (len(entries) - 1) / 2, ["DSO", "EA", "LA", "storage player"])
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_ylabel("profit, $/day (IQM over seeds of the mean over days)")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{case_id}: each player's profit")
+    return ctx.save(fig, f"{case_slug(case_id)}_profits.png", "Each player's profit per method",
+                    "The referee's money of each player (its own problem's terms), mean over "
+                    "the stored test days; the payments between the players cancel, so the "
+                    "bars of one method sum to minus the system cost.")
+
+
+def _storage_figure(ctx: ReportContext, case_id: str, day: str,
+                    runs: Mapping[str, DayRollout]) -> Figure:
+    fig = new_figure(8.0, 5.4)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    hours = np.arange(1, 25)
+    for k, (method, r) in enumerate(runs.items()):
+        soc = np.array([float(np.asarray(i["soc"]).reshape(-1)[0]) for i in r.infos])
+        color = method_color(method, k)
+        top.plot(hours[: soc.size], soc, marker=".", color=color, label=method)
+        x = getattr(r.core, "x", {}).get("gsess")
+        col = getattr(r.core, "_col", {}).get("gsess", {})
+        ev = [float(x[col[f"X[{t}]"]]) for t in range(24) if f"X[{t}]" in col] if x is not None \
+            else []
+        if ev:
+            bottom.plot(hours[: len(ev)], ev, marker=".", color=color, label=method)
+    top.set_ylabel("battery SOC")
+    bottom.set_ylabel("EV fleet energy, MWh")
+    bottom.set_xlabel("end of hour")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{case_id}, {day}: the storage player's stocks")
+    return ctx.save(fig, f"{case_slug(case_id)}_storage.png", "Battery SOC and EV energy",
+                    f"The storage player's aggregate battery SOC and the EV fleet's energy on "
+                    f"{day}, each method's followers best-responding to its prices.")
+
+
+@case_figures(*CASES)
+def stackelberg_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
+    figures: list[Figure] = []
+    profits = _profits_figure(ctx, case_id)
+    if profits is not None:
+        figures.append(profits)
+    day = ctx.representative_day(case_id)
+    if day is None:
+        ctx.note(case_id, "no ok rows: no re-simulated figures")
+        return figures
+    runs = _runs(ctx, case_id, day)
+    if not runs:
+        ctx.note(case_id, f"no leader method could be re-simulated on {day}")
+        return figures
+    figures += [_prices_figure(ctx, case_id, day, runs), _storage_figure(ctx, case_id, day, runs)]
+    ctx.note(case_id, "MADDPG and leader-only RL learning curves: no reference run yet")
+    return figures

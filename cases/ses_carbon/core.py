@@ -387,42 +387,37 @@ class SesCarbonCore(DispatchCore):
 
     def step_boxes(self) -> tuple[tuple[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]:
         """:meth:`step_bounds` and :meth:`penalty_free_step_bounds` in one pass over the
-        storages (the same arithmetic as :meth:`_storage_box` for each window)."""
+        storages."""
+        st = self.config.storage
+        hard, soft = self._storage_boxes(((0.0, 1.0), (st.soc_min, st.soc_max)))
+        return hard, soft
+
+    def _storage_box(self, soc_lo: float, soc_hi: float) -> tuple[FloatArray, FloatArray]:
+        """:meth:`_storage_boxes` of one SOC window."""
+        return self._storage_boxes(((soc_lo, soc_hi),))[0]
+
+    def _storage_boxes(
+        self, windows: tuple[tuple[float, float], ...]
+    ) -> list[tuple[FloatArray, FloatArray]]:
+        """Per SOC window ``[soc_lo, soc_hi]``: the turbines' static box and, per storage, the
+        powers that keep its energy in ``[soc_lo, soc_hi]·E_max`` after the step (clamped so
+        that ``low ≤ 0 ≤ high``: an SOC already outside allows only moves back, or idling), in
+        Python floats (one pass over the storages for every window)."""
         st = self.config.storage
         pm, e_max = st.p_max_mw, st.energy_mwh
-        windows = ((0.0, e_max), (st.soc_min * e_max, st.soc_max * e_max))
         k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
+        bounds = [(lo * e_max, hi * e_max) for lo, hi in windows]
         boxes = [(list(self._gt_low), list(self._gt_high)) for _ in windows]
         for e in self._energy:
-            for (e_lo, e_hi), (low, high) in zip(windows, boxes, strict=True):
+            for (e_lo, e_hi), (low, high) in zip(bounds, boxes, strict=True):
+                # min(max(·, 0), p_max), written out (same values as the builtins)
                 h = (e - e_lo) * k_dis
                 h = 0.0 if 0.0 > h else h
                 high.append(pm if pm < h else h)
                 lo = (e_hi - e) * k_ch
                 lo = 0.0 if 0.0 > lo else lo
                 low.append(-(pm if pm < lo else lo))
-        (hl, hh), (sl, sh) = boxes
-        return (np.array(hl), np.array(hh)), (np.array(sl), np.array(sh))
-
-    def _storage_box(self, soc_lo: float, soc_hi: float) -> tuple[FloatArray, FloatArray]:
-        """The turbines' static box and, per storage, the powers that keep its energy in
-        ``[soc_lo, soc_hi]·E_max`` after the step (clamped so that ``low ≤ 0 ≤ high``: an SOC
-        already outside allows only moves back, or idling), in Python floats."""
-        st = self.config.storage
-        pm, e_max = st.p_max_mw, st.energy_mwh
-        e_lo, e_hi = soc_lo * e_max, soc_hi * e_max
-        k_dis, k_ch = st.eta_discharge / STEP_HOURS, 1.0 / (st.eta_charge * STEP_HOURS)
-        low = list(self._gt_low)
-        high = list(self._gt_high)
-        for e in self._energy:
-            # min(max(·, 0), p_max), written out (same values as the builtins)
-            h = (e - e_lo) * k_dis
-            h = 0.0 if 0.0 > h else h
-            high.append(pm if pm < h else h)
-            lo = (e_hi - e) * k_ch
-            lo = 0.0 if 0.0 > lo else lo
-            low.append(-(pm if pm < lo else lo))
-        return np.array(low), np.array(high)
+        return [(np.array(low), np.array(high)) for low, high in boxes]
 
     def state_of_charge(self) -> FloatArray:
         """SOC of the five storages (0–1), for the reset ``info``."""

@@ -224,6 +224,7 @@ class Maddpg:
     name: ClassVar[str] = "maddpg"
     family: ClassVar[MethodFamily] = MethodFamily.RL
     multi_agent: ClassVar[bool] = True
+    case_prefixes: ClassVar[tuple[str, ...]] = CASE_PREFIXES
 
     def __init__(self, config: MaddpgConfig | None = None) -> None:
         self.config = config or MaddpgConfig()
@@ -234,7 +235,7 @@ class Maddpg:
         self.last_fit: dict[str, Any] = {}
 
     def supports(self, case: Case) -> bool:
-        return str(getattr(case, "id", "")).startswith(CASE_PREFIXES) and hasattr(
+        return str(getattr(case, "id", "")).startswith(self.case_prefixes) and hasattr(
             case, "make_parallel_env")
 
     # -- paths ----------------------------------------------------------------------------

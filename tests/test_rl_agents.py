@@ -46,7 +46,10 @@ from gridbench.rl_agents.sb3_methods import (
     training_plan,
 )
 
-RL_METHODS = registry.method_names("rl")
+#: The single-agent RL methods (SB3 and the papers' variants); MADDPG has its own tests
+#: (``tests/test_maddpg.py``).
+RL_METHODS = tuple(m for m in registry.method_names("rl")
+                   if not getattr(registry.get_method(m).cls, "multi_agent", False))
 TRAIN_DAYS = tuple(datetime.date(2016, 1, 4) + datetime.timedelta(days=9 * k) for k in range(12))
 VAL_DAYS = (datetime.date(2016, 6, 1),)
 TEST_DAYS = (datetime.date(2016, 7, 1), datetime.date(2016, 7, 2))

@@ -493,7 +493,8 @@ def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
     :func:`~gridbench.cases.data.sample_scenarios`, seeded by the config's forecast seed, spread by
     its error scale), reduced to ``k`` by k-medoids (PAM-style alternation, deterministic start at
     the draws closest to the mean and spread by farthest-point) on the net-load trajectory; returns
-    the medoid days and their cluster shares."""
+    the medoid days and their cluster shares (fewer than ``k`` where fewer draws differ: one
+    at error scale 0)."""
     from gridbench.cases.data import sample_scenarios
     from gridbench.cases.sgls.day import SglsDay, _ro
 
@@ -509,6 +510,8 @@ def reduce_scenarios(config, day: datetime.date, fc, n_raw: int, k: int):
     net = loads.sum(axis=2) - (pv_pu * np.asarray(config.pv_mw)).sum(axis=2) \
         - wind_pu * config.wind_mw
     d = ((net[:, None, :] - net[None, :, :]) ** 2).sum(axis=2)
+    # no more scenarios than distinct draws (perfect forecasts: one, with probability 1)
+    k = min(int(k), len(np.unique(net, axis=0)))
     medoids = [int(np.argmin(((net - net.mean(0)) ** 2).sum(1)))]
     while len(medoids) < k:
         medoids.append(int(np.argmax(d[:, medoids].min(axis=1))))

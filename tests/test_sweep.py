@@ -395,3 +395,31 @@ def test_a_tolerated_timeout_keeps_the_day_ok_and_plays_the_last_plan():
     idle = run_day(case, make_method("idle"), DAY, seed=0).row
     assert row["status"] == "ok" and "24 solve(s) hit the 1e-06 s limit" in row["message"]
     assert row["cost"] == pytest.approx(idle["cost"], rel=1e-12)
+
+
+def test_the_conditions_leave_the_sgls_shapley_game_alone():
+    """The cooperative game is played on the realized day: the condition fields stay out of
+    its table key, so the shipped Shapley tables serve every level (no MILPs per day)."""
+    from gridbench.cases.sgls.shapley_table import lookup, table_key
+
+    nominal = make_case("sgls-ieee33-v0")
+    for overrides in ({"forecast_error_scale": 2.0}, {"planner_efficiency_error": -0.1},
+                      {"planner_time_limit_s": 0.1}):
+        case = make_case("sgls-ieee33-v0", config=overrides)
+        assert table_key(case.config) == table_key(nominal.config)
+    day = next(d for d in nominal.days("train") if lookup(nominal.config, d) is not None)
+    assert lookup(make_case("sgls-ieee33-v0", config={"forecast_error_scale": 0.0}).config,
+                  day) is not None
+
+
+def test_perfect_forecasts_reduce_to_one_scenario():
+    """At error scale 0 every draw is the forecast: the scenario planner gets one scenario of
+    probability 1 (the k-medoids reduction used to fail on identical draws)."""
+    from gridbench.solvers.sgls import reduce_scenarios
+
+    case = make_case("sgls-ieee33-v0", config={"forecast_error_scale": 0.0})
+    day = case.days("test")[0]
+    scen, probs = reduce_scenarios(case.config, day, case.day_data(day, "forecast", lead_h=12),
+                                   40, 5)
+    assert len(scen) == 1 and probs == [1.0]
+    assert np.array_equal(scen[0].load_p_mw, case.day_data(day, "actual").load_p_mw)

@@ -39,8 +39,11 @@ __all__ = ["TABLE_DIR", "lookup", "main", "precompute", "table_key", "table_path
 TABLE_DIR: Final[Path] = Path(__file__).resolve().parent / "shapley"
 
 
-#: Config fields that do not change the cooperative game (left out of :func:`table_key`).
-NOT_IN_GAME: Final[tuple[str, ...]] = ("reward",)
+#: Config fields that do not change the cooperative game (left out of :func:`table_key`): the
+#: choice of reward, and the crossover study's conditions (the game is played on the
+#: realized day, which no forecast error or planner's model changes).
+NOT_IN_GAME: Final[tuple[str, ...]] = ("reward", "forecast_error_scale",
+                                       "planner_efficiency_error", "planner_time_limit_s")
 
 
 def table_key(config: SglsConfig) -> str:

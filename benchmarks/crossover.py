@@ -479,16 +479,20 @@ def figure(study: Crossover) -> MplFigure:
                 label=f"{method} ({pts[0].family})")
         ax.fill_between(x, [100 * p.lo for p in pts], [100 * p.hi for p in pts], color=color,
                         alpha=0.15)
+    top = ax.get_xaxis_transform()  # x in data, y in axes coordinates
     for c in study.comparisons:
         if c.other_family != MethodFamily.SOLVER.value:
             continue
         for x in c.crossings:
             ax.axvline(x, color="black", lw=0.8, ls="-.")
-            ax.annotate(f"{c.rl_method} = {c.other}\n{x:g}", (x, 0), xytext=(4, 8),
-                        textcoords="offset points", fontsize=7)
+            ax.text(x, 0.98, f" {c.rl_method} = {c.other} at {x:.3g}", transform=top,
+                    rotation=90, va="top", ha="right", fontsize=6)
     ax.axhline(0.0, color="black", lw=0.8)
+    if max((abs(100 * p.hi) for p in study.points), default=0.0) > 10.0:
+        ax.set_yscale("symlog", linthresh=1.0)  # gaps of 0.1 % and of 100 % on one axis
+        ax.set_ylim(bottom=min(0.0, min(100 * p.lo for p in study.points)))
     ax.set_xlabel(f"{study.axis.value} ({AXES[study.axis].meaning})", fontsize=8)
-    ax.set_ylabel("gap to the oracle, %")
+    ax.set_ylabel("gap to the oracle, % (penalties included)")
     ax.set_title(f"{study.case}: who wins as {study.axis.value} grows")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)

@@ -16,7 +16,10 @@ Axes (:data:`AXES`):
   errors times the factor): 0 = perfect forecasts (deployable planners should meet the
   oracle), 1 = nominal. It changes what the referee shows every controller (observations,
   forecasts handed to planners, the scenario spread of stochastic planners), never the realized
-  day, so the oracle's rows are the same at every level.
+  day. The oracle's rows are the same at every level except where the referee settles against
+  a forecast: on SGLS the day-ahead schedule is the day-ahead forecast's net load less the
+  setpoints, so every method, the oracle included, pays the imbalance of the forecast error
+  (gaps are to each level's own oracle).
 * ``efficiency_error``: the relative error of every storage efficiency in the deployable
   planners' model (``planner_efficiency_error``; :meth:`gridbench.cases.contracts.BaseCase.
   planner_view`): −0.1 = the planners believe each efficiency 10 % lower than the referee's.

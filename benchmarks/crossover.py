@@ -236,15 +236,20 @@ def paired_difference(rl: ArrayLike, other: ArrayLike, *, reps: int = REPS,
     return (diff, *_interval(stats))
 
 
-def crossing_levels(levels: Sequence[float], values: Sequence[float]) -> tuple[float, ...]:
+def crossing_levels(levels: Sequence[float], values: Sequence[float], *,
+                    log_scale: bool = False) -> tuple[float, ...]:
     """Every level where ``values`` changes sign, ascending, linearly interpolated between the
-    two levels around it. ``levels`` ascending; levels where the value is exactly 0 or not
-    finite are passed over."""
+    two levels around it (in log(level) with ``log_scale``, levels > 0). ``levels``
+    ascending; levels where the value is exactly 0 or not finite are passed over."""
     pts = [(x, y) for x, y in zip(levels, values, strict=True) if math.isfinite(y) and y != 0]
     out = []
     for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         if (y0 < 0) != (y1 < 0):
-            out.append(float(x0 + (x1 - x0) * (y0 / (y0 - y1))))
+            w = y0 / (y0 - y1)
+            if log_scale:
+                out.append(float(math.exp(math.log(x0) + (math.log(x1) - math.log(x0)) * w)))
+            else:
+                out.append(float(x0 + (x1 - x0) * w))
     return tuple(out)
 
 
@@ -335,7 +340,8 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
         notes.append("no RL rows: nothing to cross")
     for rl_method in rl_methods:  # every RL method swept: none is chosen on test days
         for other in others:
-            comp = _compare(tables, levels, rl_method, other, reps, seed, notes)
+            comp = _compare(tables, levels, rl_method, other, reps, seed, notes,
+                            AXES[axis].log_scale)
             if comp is not None:
                 comparisons.append(comp)
     return Crossover(case, axis, levels, tuple(points), rl_methods, tuple(comparisons),
@@ -357,7 +363,7 @@ def _compute_s(frame: pd.DataFrame) -> float:
 
 def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]]],
              levels: Sequence[float], rl_method: str, other: str, reps: int, seed: int,
-             notes: list[str]) -> Comparison | None:
+             notes: list[str], log_scale: bool = False) -> Comparison | None:
     used, diff, lo, hi, family = [], [], [], [], ""
     feas_rl: list[float] = []
     feas_other: list[float] = []
@@ -383,7 +389,8 @@ def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]
         return None
     verdicts = tuple(_verdict(low, high) for low, high in zip(lo, hi, strict=True))
     return Comparison(rl_method, other, family, tuple(used), tuple(diff), tuple(lo), tuple(hi),
-                      tuple(feas_rl), tuple(feas_other), verdicts, crossing_levels(used, diff))
+                      tuple(feas_rl), tuple(feas_other), verdicts,
+                      crossing_levels(used, diff, log_scale=log_scale))
 
 
 # ------------------------------------------------------------------------------ output
@@ -488,6 +495,8 @@ def figure(study: Crossover) -> MplFigure:
             ax.text(x, 0.98, f" {c.rl_method} = {c.other} at {x:.3g}", transform=top,
                     rotation=90, va="top", ha="right", fontsize=6)
     ax.axhline(0.0, color="black", lw=0.8)
+    if AXES[study.axis].log_scale:
+        ax.set_xscale("log")
     if max((abs(100 * p.hi) for p in study.points), default=0.0) > 10.0:
         ax.set_yscale("symlog", linthresh=1.0)  # gaps of 0.1 % and of 100 % on one axis
         ax.set_ylim(bottom=min(0.0, min(100 * p.lo for p in study.points)))

@@ -79,6 +79,9 @@ class AxisSpec:
     meaning: str
     #: How a level reads in a sentence: ``{}`` is replaced by the level (``2× nominal``).
     template: str = "{}"
+    #: Levels spread over orders of magnitude (a time limit): crossing points are
+    #: interpolated in log(level) and the figure's axis is logarithmic.
+    log_scale: bool = False
 
     def describe(self, level: float) -> str:
         """``level`` as it reads in a sentence (``2× nominal spread``, ``−10 % efficiency``)."""
@@ -108,7 +111,7 @@ def _axes() -> Mapping[Axis, AxisSpec]:
                  "a {:+.1%} error on the planners' storage efficiencies"),
         AxisSpec(Axis.DECISION_TIME, "planner_time_limit_s", 1e-3, 3600.0, 3600.0,
                  "the solvers' time limit per solve, s; not swept = each solver's own",
-                 "a {:.3g} s limit per solve"),
+                 "a {:.3g} s limit per solve", log_scale=True),
     )
     return MappingProxyType({s.axis: s for s in specs})
 

@@ -4,6 +4,7 @@ crossover read-out (tiny hand-checkable sweeps with exact numbers)."""
 from __future__ import annotations
 
 import datetime
+import math
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +424,9 @@ def test_perfect_forecasts_reduce_to_one_scenario():
                                    40, 5)
     assert len(scen) == 1 and probs == [1.0]
     assert np.array_equal(scen[0].load_p_mw, case.day_data(day, "actual").load_p_mw)
+
+
+def test_time_limits_cross_in_log_space():
+    """Between 0.1 s (+1 pp) and 1 s (−1 pp) the decision-time axis crosses at √(0.1·1)."""
+    assert crossing_levels([0.1, 1.0], [0.01, -0.01], log_scale=True) == pytest.approx(
+        (math.sqrt(0.1),))

@@ -254,7 +254,8 @@ class ArrayCore(SglsCore):
                        "storage_plan_mw": st_plan.copy(), "player_cost": dict(self.payoff)}
         if k == N_STEPS - 1 and w.cooperation > 0.0:
             self._extras[k]["cooperation"] = coop
-        return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms)
+        return StepOutcome(kpi=kpi, reward=float(sum(terms.values())), reward_terms=terms,
+                           penalty_usd=self.penalty_usd(net))
 
     def _observe_vector(self, dummy: bool = False) -> FloatArray:
         return self._observe_array(dummy)

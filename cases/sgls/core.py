@@ -63,6 +63,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import OrderedDict
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Final
 
@@ -591,6 +592,13 @@ class SglsCore(DispatchCore):
         return np.array([b + x * dt * m for b, x, m in zip(
             bal.tolist(), fl.tolist(), self._fl_shift_f, strict=True)], dtype=np.float64)
 
+    def penalty_usd(self, net: Mapping[str, float]) -> float:
+        """The step's violation penalty in $ (``StepOutcome.penalty_usd``): λ of eq (26) per
+        unit of voltage and line violation, in reward units of ``cost_scale`` $ (the price
+        the fair reward charges)."""
+        c = self.config
+        return c.weights.violation * c.cost_scale * (net["v_viol"] + net["line"])
+
     def simulate(self, setpoints: FloatArray) -> StepOutcome:
         if self.layer is Layer.DAY_AHEAD:
             return self._plan_step(setpoints)
@@ -691,8 +699,7 @@ class SglsCore(DispatchCore):
             voltage_violation_pu=net["v_viol"],
             line_overload=net["line"],
         )
-        # λ of eq (26) per violation, in reward units of cost_scale $ (the fair reward's price)
-        penalty = c.weights.violation * c.cost_scale * (net["v_viol"] + net["line"])
+        penalty = self.penalty_usd(net)
         self._extras[k] = {"soc_ref": soc_ref, "loss_mw": loss,
                        "storage_plan_mw": st_plan.copy(), "player_cost": dict(self.payoff)}
         if coop is not None:

@@ -2,12 +2,12 @@
 Environments", NeurIPS 2017) on a case's parallel referee: the Stackelberg cases' DSO and
 three followers, each with its own actor, trained with centralized critics (CTDE).
 
-Why our own and not a library: the maintained MARL libraries that ship MADDPG (RLlib's was
-removed from its core in 2.x, EPyMARL and MARLlib pin older torch/gym stacks, AgileRL and
-BenchMARL pull their own trainers and dependency sets) would add a dependency tree beside
-the pinned torch 2.13 for ~250 lines of algorithm; the pieces here are SB3-style (an MLP
-policy per agent, a replay buffer, soft target updates) and read the suite's contracts
-directly (the referee's per-agent feasible boxes, rewards and the layer in the observation).
+Why our own and not a library: a multi-agent RL library brings its own trainer, environment
+wrappers and dependency set beside the pinned torch 2.13, for about 250 lines of algorithm
+here; the pieces are SB3-style (an MLP policy per agent, a replay buffer, soft target
+updates) and read the suite's contracts directly (the referee's per-agent feasible boxes and
+rewards, the layer in the observation). Which maintained library would fit instead was not
+evaluated in this session.
 
 Per agent ``i`` (``agents`` of the parallel env, in order):
 

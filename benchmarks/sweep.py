@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -52,7 +52,6 @@ __all__ = [
     "AxisSpec",
     "Condition",
     "condition_dirs",
-    "levels_text",
     "parse_axis",
     "parse_condition",
 ]
@@ -209,10 +208,3 @@ def condition_dirs(results: Path, axis: Axis | str | None = None) -> tuple[Condi
             if wanted is None or condition.axis is wanted:
                 found.append(condition)
     return tuple(sorted(found, key=lambda c: (c.axis.value, c.level)))
-
-
-def levels_text(conditions: Sequence[Condition]) -> str:
-    """``forecast_error=0,0.5,1`` for conditions of one axis."""
-    if not conditions:
-        return ""
-    return f"{conditions[0].axis.value}=" + ",".join(f"{c.level:g}" for c in conditions)

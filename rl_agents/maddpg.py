@@ -95,11 +95,15 @@ def _mlp(n_in: int, n_out: int, hidden: int, out_tanh: bool) -> Any:
 class _ObsScale:
     """``(o − mid) / half`` of the observation box (half 1 where the box is flat)."""
 
-    def __init__(self, low: Sequence[float], high: Sequence[float]) -> None:
+    def __init__(self, mid: Sequence[float], half: Sequence[float]) -> None:
+        self.mid = np.asarray(mid, dtype=np.float64)
+        self.half = np.asarray(half, dtype=np.float64)
+
+    @classmethod
+    def of_box(cls, low: Sequence[float], high: Sequence[float]) -> _ObsScale:
         lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-        self.mid = (lo + hi) / 2.0
         half = (hi - lo) / 2.0
-        self.half = np.where(half > 0, half, 1.0)
+        return cls((lo + hi) / 2.0, np.where(half > 0, half, 1.0))
 
     def __call__(self, obs: Any) -> NDArray[np.float32]:
         return ((np.asarray(obs, dtype=np.float64) - self.mid) / self.half).astype(np.float32)
@@ -268,7 +272,7 @@ class Maddpg:
         agents = list(env.possible_agents)
         first = agents[0]
         space = env.observation_space(first)
-        scale = _ObsScale(space.low, space.high)
+        scale = _ObsScale.of_box(space.low, space.high)
         sizes = [int(np.prod(env.action_space(a).shape)) for a in agents]
         learner = _Learner(int(np.prod(space.shape)), sizes, cfg, seed)
         buffer = _Buffer(cfg.buffer_size, int(np.prod(space.shape)), sum(sizes), len(agents))
@@ -326,8 +330,7 @@ class Maddpg:
             actor = _mlp(len(data["mid"]), int(n), int(data["hidden"]), True)
             actor.load_state_dict(state)
             actors.append(actor)
-        scale = _ObsScale([0.0], [0.0])
-        scale.mid, scale.half = np.asarray(data["mid"]), np.asarray(data["half"])
+        scale = _ObsScale(data["mid"], data["half"])
         self._trained[case.id] = MaddpgController(data["agents"], actors, scale)
 
     def ship(self, case: Case, seed: int) -> Path:

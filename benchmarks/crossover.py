@@ -23,7 +23,8 @@ nominal level, on the days the figure shows would favour RL):
   ``neither`` otherwise;
 * the **crossing points**: the levels at which ``diff``'s sign turns (from programming ahead
   to RL ahead or back), linearly interpolated between the two levels around a turn; none when
-  it never turns.
+  it never turns. A categorical axis (the planners' model variants) has no order to
+  interpolate in: its sentence says who is ahead under each variant.
 
 Costs here are **penalized costs**: the scored ``cost`` plus ``penalty_usd``, the referee's
 soft-limit penalties (voltage band, line ratings, SOC window) at the case's declared prices,
@@ -58,7 +59,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gridbench.benchmarks.sweep import AXES, Axis, Condition, condition_dirs
+from gridbench.benchmarks.sweep import AXES, Axis, AxisSpec, Condition, condition_dirs
 from gridbench.cases.contracts import MethodFamily
 
 if TYPE_CHECKING:
@@ -137,16 +138,25 @@ class Comparison:
         """Who is cheaper at level ``k`` (penalties included)."""
         return self.rl_method if self.diff[k] < 0 else self.other
 
+    def _at(self, k: int, axis: Axis) -> str:
+        feas = ("" if self.rl_feasible[k] == self.other_feasible[k] else
+                f", feasible days {self.rl_method} {self.rl_feasible[k]:.0%} vs "
+                f"{self.other} {self.other_feasible[k]:.0%}")
+        return (f"{_pp(self.diff[k])} at {AXES[axis].label(self.levels[k])} "
+                f"({self.verdicts[k].value}{feas})")
+
     def sentence(self, axis: Axis) -> str:
         """The comparison in one sentence (the report's answer)."""
         spec = AXES[axis]
-        ends = []
-        for k in (0, len(self.levels) - 1):
-            feas = ("" if self.rl_feasible[k] == self.other_feasible[k] else
-                    f", feasible days {self.rl_method} {self.rl_feasible[k]:.0%} vs "
-                    f"{self.other} {self.other_feasible[k]:.0%}")
-            ends.append(f"{_pp(self.diff[k])} at {self.levels[k]:g} "
-                        f"({self.verdicts[k].value}{feas})")
+        if spec.categorical:
+            groups: dict[str, list[str]] = {}
+            for k, level in enumerate(self.levels):
+                groups.setdefault(self.ahead(k), []).append(spec.label(level))
+            who = "; ".join(f"{m} ahead under {', '.join(names)}"
+                            for m, names in groups.items())
+            return (f"{who} ({self.rl_method} − {self.other}: "
+                    + ", ".join(self._at(k, axis) for k in range(len(self.levels))) + ").")
+        ends = [self._at(k, axis) for k in (0, len(self.levels) - 1)]
         span = f"{self.rl_method} − {self.other}: " + ", ".join(ends)
         if not self.crossings:
             return (f"{self.ahead(0)} ahead of "
@@ -340,8 +350,7 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
         notes.append("no RL rows: nothing to cross")
     for rl_method in rl_methods:  # every RL method swept: none is chosen on test days
         for other in others:
-            comp = _compare(tables, levels, rl_method, other, reps, seed, notes,
-                            AXES[axis].log_scale)
+            comp = _compare(tables, levels, rl_method, other, reps, seed, notes, AXES[axis])
             if comp is not None:
                 comparisons.append(comp)
     return Crossover(case, axis, levels, tuple(points), rl_methods, tuple(comparisons),
@@ -363,14 +372,14 @@ def _compute_s(frame: pd.DataFrame) -> float:
 
 def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]]],
              levels: Sequence[float], rl_method: str, other: str, reps: int, seed: int,
-             notes: list[str], log_scale: bool = False) -> Comparison | None:
+             notes: list[str], spec: AxisSpec) -> Comparison | None:
     used, diff, lo, hi, family = [], [], [], [], ""
     feas_rl: list[float] = []
     feas_other: list[float] = []
     for level in levels:
         mats = tables[level]
         if rl_method not in mats or other not in mats:
-            notes.append(f"{other} vs {rl_method}: level {level:g} lacks one of them")
+            notes.append(f"{other} vs {rl_method}: level {spec.label(level)} lacks one of them")
             continue
         a, _, fa = mats[rl_method]
         b, family, fb = mats[other]
@@ -390,7 +399,8 @@ def _compare(tables: Mapping[float, Mapping[str, tuple[pd.DataFrame, str, float]
     verdicts = tuple(_verdict(low, high) for low, high in zip(lo, hi, strict=True))
     return Comparison(rl_method, other, family, tuple(used), tuple(diff), tuple(lo), tuple(hi),
                       tuple(feas_rl), tuple(feas_other), verdicts,
-                      crossing_levels(used, diff, log_scale=log_scale))
+                      () if spec.categorical else
+                      crossing_levels(used, diff, log_scale=spec.log_scale))
 
 
 # ------------------------------------------------------------------------------ output
@@ -400,7 +410,8 @@ def _pct(value: float) -> str:
 
 def table_rows(study: Crossover) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per method, one cell per level (gap [lo, hi])."""
-    header = ["method", "family", *[f"{study.axis.value} = {lv:g}" for lv in study.levels]]
+    label = AXES[study.axis].label
+    header = ["method", "family", *[f"{study.axis.value} = {label(lv)}" for lv in study.levels]]
     rows = []
     methods = sorted({p.method for p in study.points},
                      key=lambda m: (study.points_of(m)[0].family, m))
@@ -417,6 +428,7 @@ def table_rows(study: Crossover) -> tuple[list[str], list[list[str]]]:
 def render_markdown(study: Crossover) -> str:
     """The table of gaps, the paired differences and one sentence per comparison."""
     header, rows = table_rows(study)
+    label = AXES[study.axis].label
     n_days = max((p.n_days for p in study.points), default=0)
     lines = [
         f"### {study.case}: gap to the oracle against {study.axis.value}",
@@ -434,7 +446,7 @@ def render_markdown(study: Crossover) -> str:
             "Paired difference RL agent − method (percentage points of the oracle's cost; "
             "negative: RL cheaper), 95 % interval:",
             "",
-            "| RL agent | method | " + " | ".join(f"{lv:g}" for lv in study.levels)
+            "| RL agent | method | " + " | ".join(label(lv) for lv in study.levels)
             + " | crossing |",
             "|---|---|" + "---|" * len(study.levels) + "---|",
         ]
@@ -460,7 +472,7 @@ def to_frame(study: Crossover) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame([
-        {"case": study.case, "axis": study.axis.value, "level": p.condition.level,
+        {"case": study.case, "axis": study.axis.value, "level": p.condition.label,
          "condition": p.condition.name, "method": p.method, "family": p.family, "gap": p.gap,
          "gap_lo": p.lo, "gap_hi": p.hi, "n_days": p.n_days, "n_seeds": p.n_seeds,
          "feasible_frac": p.feasible_frac}
@@ -473,17 +485,25 @@ def figure(study: Crossover) -> MplFigure:
     its 95 % band, the crossing points with a solver marked."""
     from gridbench.benchmarks.report.plotting import method_color, new_figure
 
+    spec = AXES[study.axis]
     fig = new_figure(7.0, 4.4)
     ax = fig.add_subplot()
-    for k, method in enumerate(sorted({p.method for p in study.points})):
+    methods = sorted({p.method for p in study.points})
+    for k, method in enumerate(methods):
         pts = sorted(study.points_of(method), key=lambda p: p.condition.level)
         x = [p.condition.level for p in pts]
         y = [100 * p.gap for p in pts]
         color = method_color(method, k)
+        label = f"{method} ({pts[0].family})"
+        if spec.categorical:  # no line between variants: side-by-side points with intervals
+            shift = 0.6 * (k - (len(methods) - 1) / 2) / max(len(methods), 1)
+            ax.errorbar([v + shift for v in x], y, fmt="o", ms=4, color=color, label=label,
+                        yerr=[[100 * (p.gap - p.lo) for p in pts],
+                              [100 * (p.hi - p.gap) for p in pts]], capsize=2, lw=1.0)
+            continue
         style = "-" if pts[0].family == MethodFamily.RL.value else (
             "--" if pts[0].family == MethodFamily.SOLVER.value else ":")
-        ax.plot(x, y, style, marker="o", lw=1.6, color=color,
-                label=f"{method} ({pts[0].family})")
+        ax.plot(x, y, style, marker="o", lw=1.6, color=color, label=label)
         ax.fill_between(x, [100 * p.lo for p in pts], [100 * p.hi for p in pts], color=color,
                         alpha=0.15)
     top = ax.get_xaxis_transform()  # x in data, y in axes coordinates
@@ -495,14 +515,18 @@ def figure(study: Crossover) -> MplFigure:
             ax.text(x, 0.98, f" {c.rl_method} = {c.other} at {x:.3g}", transform=top,
                     rotation=90, va="top", ha="right", fontsize=6)
     ax.axhline(0.0, color="black", lw=0.8)
-    if AXES[study.axis].log_scale:
+    if spec.log_scale:
         ax.set_xscale("log")
+    if spec.categorical:  # the variants in their declared order, named
+        ax.set_xticks(list(study.levels), [spec.label(lv) for lv in study.levels], fontsize=7)
     if max((abs(100 * p.hi) for p in study.points), default=0.0) > 10.0:
         ax.set_yscale("symlog", linthresh=1.0)  # gaps of 0.1 % and of 100 % on one axis
         ax.set_ylim(bottom=min(0.0, min(100 * p.lo for p in study.points)))
-    ax.set_xlabel(f"{study.axis.value} ({AXES[study.axis].meaning})", fontsize=8)
+    ax.set_xlabel(f"{study.axis.value} ({spec.meaning})", fontsize=8)
     ax.set_ylabel("gap to the oracle, % (penalties included)")
-    ax.set_title(f"{study.case}: who wins as {study.axis.value} grows")
+    ax.set_title(f"{study.case}: who wins "
+                 + (f"under each {study.axis.value}" if spec.categorical
+                    else f"as {study.axis.value} grows"))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     return fig

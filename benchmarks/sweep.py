@@ -31,6 +31,13 @@ Axes (:data:`AXES`):
   none) and the day stays ``ok``; bounds, baselines and RL (whose inference time each row
   records) are not limited. Unlike the other axes, its rows depend on the machine's speed
   and load: run it on a quiet machine and compare levels from one run.
+* ``planner_model``: the physics of the deployable planners' formulation against the
+  referee's (``planner_model``, :class:`gridbench.cases.params.PlannerModel`): ``exact``,
+  ``lossless`` (LinDistFlow), ``dc``, ``impedance-10``/``impedance+10`` (line impedances off
+  by 10 %), ``linear-battery`` (loss-arbitrage). A *categorical* axis: its levels are named
+  variants (``--axis planner_model=exact,lossless,dc``), kept in the declared order, and the
+  crossover read-out says who is ahead under each variant instead of interpolating crossing
+  points. As for the efficiency error, the referee, the oracle and RL are unaffected.
 
 CLI: ``gridbench sweep --case C --axis forecast_error=0,0.5,1,2,4 --method M ...``.
 """
@@ -63,12 +70,17 @@ class Axis(StrEnum):
     FORECAST_ERROR = "forecast_error"
     EFFICIENCY_ERROR = "efficiency_error"
     DECISION_TIME = "decision_time"
+    PLANNER_MODEL = "planner_model"
 
 
 @dataclass(frozen=True, slots=True)
 class AxisSpec:
     """What an axis sets: the case config field its level goes into, the level's valid range
-    and the nominal level (the suite's reference condition)."""
+    and the nominal level (the suite's reference condition).
+
+    A categorical axis lists its named :attr:`variants`; its level is the variant's index in
+    that list (the declared order, the nominal variant first), read and written as the name
+    (:meth:`label`)."""
 
     axis: Axis
     config_field: str
@@ -81,10 +93,25 @@ class AxisSpec:
     #: Levels spread over orders of magnitude (a time limit): crossing points are
     #: interpolated in log(level) and the figure's axis is logarithmic.
     log_scale: bool = False
+    #: The named levels of a categorical axis (empty: a numeric axis).
+    variants: tuple[str, ...] = ()
+
+    @property
+    def categorical(self) -> bool:
+        return bool(self.variants)
+
+    def label(self, level: float) -> str:
+        """``level`` as written in a directory name and a table: the variant's name, or the
+        number (``%g``)."""
+        return self.variants[int(level)] if self.variants else f"{level:g}"
+
+    def value(self, level: float) -> Any:
+        """What the config field gets: the variant's name, or the number."""
+        return self.variants[int(level)] if self.variants else level
 
     def describe(self, level: float) -> str:
         """``level`` as it reads in a sentence (``2× nominal spread``, ``−10 % efficiency``)."""
-        return self.template.format(level)
+        return self.template.format(self.value(level))
 
     def check(self, level: float) -> float:
         """``level`` if it is in ``[lo, hi]``, else a one-line ``ValueError``."""
@@ -98,7 +125,7 @@ class AxisSpec:
 
 def _axes() -> Mapping[Axis, AxisSpec]:
     from gridbench.cases.data.forecast import MAX_ERROR_SCALE
-    from gridbench.cases.params import MAX_MODEL_ERROR
+    from gridbench.cases.params import MAX_MODEL_ERROR, PlannerModel
 
     specs = (
         AxisSpec(Axis.FORECAST_ERROR, "forecast_error_scale", 0.0, MAX_ERROR_SCALE, 1.0,
@@ -111,6 +138,9 @@ def _axes() -> Mapping[Axis, AxisSpec]:
         AxisSpec(Axis.DECISION_TIME, "planner_time_limit_s", 1e-3, 3600.0, 3600.0,
                  "the solvers' time limit per solve, s; not swept = each solver's own",
                  "a {:.3g} s limit per solve", log_scale=True),
+        AxisSpec(Axis.PLANNER_MODEL, "planner_model", 0.0, len(PlannerModel) - 1.0, 0.0,
+                 "the physics of the planners' formulation; exact = the referee's",
+                 "the {} planner model", variants=tuple(m.value for m in PlannerModel)),
     )
     return MappingProxyType({s.axis: s for s in specs})
 
@@ -135,7 +165,12 @@ class Condition:
     @property
     def name(self) -> str:
         """``<axis>=<level>``: the ``condition`` column and the directory name."""
-        return f"{self.axis.value}={self.level:g}"
+        return f"{self.axis.value}={self.label}"
+
+    @property
+    def label(self) -> str:
+        """The level as written (``2``, ``lossless``)."""
+        return self.spec.label(self.level)
 
     @property
     def nominal(self) -> bool:
@@ -144,7 +179,7 @@ class Condition:
     @property
     def case_config(self) -> dict[str, Any]:
         """The config fields this condition sets on every case."""
-        return {self.spec.config_field: self.level}
+        return {self.spec.config_field: self.spec.value(self.level)}
 
     def directory(self, results: Path) -> Path:
         """Where this condition's rows are stored under a sweep's ``results``."""
@@ -161,6 +196,12 @@ def _axis(name: str) -> Axis:
 
 def _level(axis: Axis, text: str) -> float:
     text = text.strip()
+    variants = AXES[axis].variants
+    if variants:
+        if text not in variants:
+            raise ValueError(f"{axis} level {text!r} is not a variant; valid: "
+                             f"{', '.join(variants)}")
+        return float(variants.index(text))
     if not _LEVEL.match(text):
         raise ValueError(
             f"{axis} level {text!r} is not a number; valid: e.g. 0, 0.5, -0.1"
@@ -169,9 +210,10 @@ def _level(axis: Axis, text: str) -> float:
 
 
 def parse_axis(text: str) -> tuple[Condition, ...]:
-    """``forecast_error=0,0.5,1,2,4`` as its conditions, in ascending level (one-line
-    ``ValueError`` naming the bad part: an unknown axis, a level that is not a number or out
-    of range, a repeated level, no level)."""
+    """``forecast_error=0,0.5,1,2,4`` as its conditions, in ascending level (a categorical
+    axis's variants in their declared order; one-line ``ValueError`` naming the bad part: an
+    unknown axis, a level that is not a number or out of range or not a variant, a repeated
+    level, no level)."""
     name, sep, levels = str(text).partition("=")
     if not sep or not levels.strip():
         raise ValueError(

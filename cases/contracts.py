@@ -49,6 +49,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gridbench.cases.params import PlannerModel
+
 if TYPE_CHECKING:
     import gymnasium
     from pettingzoo import ParallelEnv
@@ -566,9 +568,29 @@ class BaseCase(ABC):
     #: Dotted paths of the config's storage efficiencies (``*``: every entry of a tuple), the
     #: values ``planner_efficiency_error`` perturbs in :meth:`planner_view`.
     efficiency_fields: ClassVar[tuple[str, ...]] = ()
+    #: The formulation physics the case's planners implement (``planner_model`` values,
+    #: :class:`~gridbench.cases.params.PlannerModel`); the exact one always.
+    planner_models: ClassVar[frozenset[PlannerModel]] = frozenset({PlannerModel.EXACT})
 
-    def __init__(self, config: CaseConfig | Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: CaseConfig | Mapping[str, Any] | None = None,
+        *,
+        formulation_model: PlannerModel = PlannerModel.EXACT,
+    ) -> None:
+        """``formulation_model``: the physics of this case's own formulations; the referee's
+        (default) for every case the referee and the bounds run, a planner's simplified one
+        only in :meth:`planner_view`'s case."""
         self.config = self.validate_config(config)
+        model = getattr(self.config, "planner_model", PlannerModel.EXACT)
+        for what, value in (("planner_model", model), ("formulation_model", formulation_model)):
+            if value not in self.planner_models:
+                valid = ", ".join(sorted(m.value for m in self.planner_models))
+                raise CaseConfigError(
+                    f"bad config for {self.id}: {what} {str(value)!r} has no formulation in "
+                    f"this case; valid: {valid}"
+                )
+        self.formulation_model = PlannerModel(formulation_model)
 
     @classmethod
     def validate_config(cls, config: CaseConfig | Mapping[str, Any] | None) -> CaseConfig:
@@ -648,27 +670,32 @@ class BaseCase(ABC):
 
     def planner_view(self) -> BaseCase:
         """The case as the deployable planners model it (the crossover study's model-mismatch
-        axis): ``self`` unless the config's ``planner_efficiency_error`` ``e`` is set; then a
-        case of the same class whose config has every storage efficiency of
-        :attr:`efficiency_fields` times ``(1 + e)``, capped at 1, and no error. The referee,
-        bounds and RL always run ``self``. A case without efficiency fields refuses an
-        error (one line)."""
+        axes): ``self`` unless the config sets a ``planner_efficiency_error`` ``e`` or a
+        ``planner_model`` other than exact; then a case of the same class whose config has
+        every storage efficiency of :attr:`efficiency_fields` times ``(1 + e)``, capped at 1,
+        and whose formulations use that physics (:attr:`formulation_model`), the conditions
+        themselves reset. The referee, bounds and RL always run ``self``. A case without
+        efficiency fields refuses an error (one line)."""
         error = float(getattr(self.config, "planner_efficiency_error", 0.0))
-        if error == 0.0:
+        model = PlannerModel(getattr(self.config, "planner_model", PlannerModel.EXACT))
+        if error == 0.0 and model is PlannerModel.EXACT:
             return self
         cached = self.__dict__.get("_planner_view")
         if cached is not None:
             return cached
-        if not self.efficiency_fields:
+        if error and not self.efficiency_fields:
             raise CaseConfigError(
                 f"{self.id} declares no storage efficiencies; planner_efficiency_error must "
                 f"be 0 there, got {error}"
             )
         data = self.config.model_dump(mode="json")  # tuples as lists: changed in place
-        for path in self.efficiency_fields:
-            _scale_path(data, path.split("."), 1.0 + error, path)
-        data["planner_efficiency_error"] = 0.0
-        view = type(self)(data)  # type: ignore[call-arg]
+        if error:
+            for path in self.efficiency_fields:
+                _scale_path(data, path.split("."), 1.0 + error, path)
+            data["planner_efficiency_error"] = 0.0
+        if "planner_model" in data:
+            data["planner_model"] = PlannerModel.EXACT.value
+        view = type(self)(data, formulation_model=model)  # type: ignore[call-arg]
         self.__dict__["_planner_view"] = view
         return view
 

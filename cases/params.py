@@ -10,6 +10,7 @@ ratings that rule gives (:func:`feeder_line_ratings_mva`), and the tariff-name c
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Self
 
@@ -28,6 +29,7 @@ __all__ = [
     "FrozenParams",
     "NonNeg",
     "PlannerEfficiencyError",
+    "PlannerModel",
     "PlannerTimeLimit",
     "Positive",
     "check_tariff",
@@ -53,6 +55,56 @@ MAX_MODEL_ERROR: float = 0.5
 PlannerEfficiencyError = Annotated[
     float, Field(ge=-MAX_MODEL_ERROR, le=MAX_MODEL_ERROR, allow_inf_nan=False)
 ]
+
+
+class PlannerModel(StrEnum):
+    """A case's ``planner_model``: the physics of the deployable planners' formulation against
+    the referee's (the crossover study's structural model-mismatch axis;
+    :meth:`gridbench.cases.contracts.BaseCase.planner_view`). The referee, the bounds and RL
+    always run the exact physics; a case lists the variants its formulations implement in
+    ``planner_models``.
+    """
+
+    #: The referee's physics: branch flow with losses (Farivar–Low SOCP), the full storage model.
+    EXACT = "exact"
+    #: LinDistFlow: the branch flows without losses (``ℓ = 0``): linear voltage drop, the
+    #: substation supplies the loads net of the devices exactly, losses are invisible.
+    LOSSLESS = "lossless"
+    #: A DC model of the radial feeder: lossless, flat voltage (no voltage band) and line
+    #: ratings on the active flow only (the reactive power is not modelled).
+    DC = "dc"
+    #: Every line's resistance and reactance 10 % below the referee's.
+    IMPEDANCE_LOW = "impedance-10"
+    #: Every line's resistance and reactance 10 % above the referee's.
+    IMPEDANCE_HIGH = "impedance+10"
+    #: A linear battery: no joule heat and no polarization (the remaining-available-energy
+    #: model's window applied to the stored energy itself); loss-arbitrage only.
+    LINEAR_BATTERY = "linear-battery"
+
+    @property
+    def losses(self) -> bool:
+        """The network model has the branches' ohmic losses."""
+        return self not in (PlannerModel.LOSSLESS, PlannerModel.DC)
+
+    @property
+    def voltage_band(self) -> bool:
+        """The network model keeps the voltage band."""
+        return self is not PlannerModel.DC
+
+    @property
+    def reactive(self) -> bool:
+        """The network model carries reactive power into the line ratings."""
+        return self is not PlannerModel.DC
+
+    @property
+    def impedance_scale(self) -> float:
+        """The factor on every line's resistance and reactance."""
+        return {PlannerModel.IMPEDANCE_LOW: 0.9, PlannerModel.IMPEDANCE_HIGH: 1.1}.get(self, 1.0)
+
+    @property
+    def exact_storage(self) -> bool:
+        """The storage model is the referee's (not :attr:`LINEAR_BATTERY`)."""
+        return self is not PlannerModel.LINEAR_BATTERY
 
 
 class FrozenParams(BaseModel):

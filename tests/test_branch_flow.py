@@ -12,6 +12,7 @@ import pytest
 from gridbench.cases.grid import RadialFeeder
 from gridbench.cases.grid import branch_flow as bf
 from gridbench.cases.grid.branch_flow import SolveResult, SolveStatus
+from gridbench.cases.params import PlannerModel
 
 cp = pytest.importorskip("cvxpy")
 
@@ -69,10 +70,11 @@ class _TwoBus:
     load_q: cp.Parameter
 
 
-def _two_bus(rating: float = math.inf, *, device: bool = False) -> _TwoBus:
+def _two_bus(rating: float = math.inf, *, device: bool = False,
+             model: PlannerModel = PlannerModel.EXACT, v_min: float = 0.8) -> _TwoBus:
     """Minimize the losses r·ℓ of one branch feeding a load (plus a free device at bus 1)."""
     fd = _feeder([0], [1], [0.0, 1.0])
-    net = bf.BranchFlowNetwork.from_feeder(fd, [rating], 1.0)
+    net = bf.BranchFlowNetwork.from_feeder(fd, [rating], 1.0, model=model)
     flows = type("Flows", (), bf.branch_flow_variables(1, 1))()
     load_p, load_q = cp.Parameter((1, 2), name="load_p"), cp.Parameter((1, 2), name="load_q")
     inj = None
@@ -85,7 +87,7 @@ def _two_bus(rating: float = math.inf, *, device: bool = False) -> _TwoBus:
         *bf.define_nodal_balance_constraints(net, flows, load_p, load_q, inj),
         *bf.define_voltage_drop_constraints(net, flows),
         *bf.define_branch_flow_cone_constraints(net, flows),
-        *bf.define_voltage_limit_constraints(flows, 0.8, 1.1),
+        *bf.define_voltage_limit_constraints(net, flows, v_min, 1.1),
         *bf.define_line_limit_constraints(net, flows),
     ]
     problem = cp.Problem(cp.Minimize(cp.sum(flows.ell @ net.r)), cons)
@@ -119,6 +121,43 @@ def test_two_bus_branch_flow_is_the_exact_power_flow(p_load, q_load):
     assert bf.voltage_extremes(m.net, m.flows, 1) == pytest.approx((math.sqrt(v1), 1.0), rel=1e-6)
     # no finite rating: no loading
     assert bf.branch_loading(m.net, m.flows, 1) == 0.0
+
+
+def test_lossless_network_is_lindistflow():
+    """ℓ = 0: the branch carries the load exactly, v1 = 1 − 2(r·P + x·Q) = 1 − 2(0.1 + 0.025)
+    = 0.75 for (1, 0.5), and there is no relaxation to report."""
+    m = _two_bus(model=PlannerModel.LOSSLESS, v_min=0.5)
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.array([[0.0, 0.5]])
+    result = bf.solve_clarabel(m.problem, dpp=False)
+    assert result.ok
+    assert m.flows.ell.value[0, 0] == pytest.approx(0.0, abs=1e-9)
+    assert m.flows.p.value[0, 0] == pytest.approx(1.0, rel=1e-8)
+    assert m.flows.v.value[0, 0] == pytest.approx(0.75, rel=1e-8)
+    assert bf.relaxation_gap(m.net, m.flows, 1) == 0.0
+
+
+@pytest.mark.parametrize("model", [PlannerModel.EXACT, PlannerModel.LOSSLESS, PlannerModel.DC])
+def test_dc_network_drops_the_voltage_band_and_rates_the_active_flow(model: PlannerModel):
+    """Load (1, 0.5) under a 1.05 MVA rating and a 0.9 pu floor (v ≥ 0.81): the apparent flow
+    is √1.25 = 1.118 MVA and v1 ≈ 0.75, so only the DC model, which rates |P| = 1 ≤ 1.05 and
+    keeps no voltage band, finds the load servable."""
+    m = _two_bus(rating=1.05, model=model, v_min=0.9)
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.array([[0.0, 0.5]])
+    result = bf.solve_clarabel(m.problem, dpp=False)
+    assert result.ok is (model is PlannerModel.DC)
+
+
+@pytest.mark.parametrize(("model", "factor"), [(PlannerModel.IMPEDANCE_LOW, 0.9),
+                                               (PlannerModel.IMPEDANCE_HIGH, 1.1)])
+def test_impedance_variants_scale_r_and_x(model: PlannerModel, factor: float):
+    fd = _feeder([0, 1], [1, 2], [0.0, 1.0, 1.0])
+    exact = bf.BranchFlowNetwork.from_feeder(fd, [math.inf] * 2, 1.0)
+    off = bf.BranchFlowNetwork.from_feeder(fd, [math.inf] * 2, 1.0, model=model)
+    assert off.r == pytest.approx(factor * exact.r, rel=1e-15)
+    assert off.x == pytest.approx(factor * exact.x, rel=1e-15)
+    assert off.model is model and exact.model is PlannerModel.EXACT
 
 
 def test_injection_at_the_load_bus_offsets_the_load():

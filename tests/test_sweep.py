@@ -430,3 +430,95 @@ def test_time_limits_cross_in_log_space():
     """Between 0.1 s (+1 pp) and 1 s (−1 pp) the decision-time axis crosses at √(0.1·1)."""
     assert crossing_levels([0.1, 1.0], [0.01, -0.01], log_scale=True) == pytest.approx(
         (math.sqrt(0.1),))
+
+
+# ------------------------------------------------------------------ the planners' model variants
+def test_planner_model_is_a_categorical_axis_in_declared_order(tmp_path: Path):
+    conditions = parse_axis("planner_model=dc,exact,lossless")
+    assert [c.name for c in conditions] == ["planner_model=exact", "planner_model=lossless",
+                                            "planner_model=dc"]
+    assert conditions[0].nominal and conditions[2].case_config == {"planner_model": "dc"}
+    for c in conditions:
+        c.directory(tmp_path).mkdir()
+    assert condition_dirs(tmp_path) == conditions
+    with pytest.raises(ValueError, match="level 'ac' is not a variant; valid: exact, lossless"):
+        parse_axis("planner_model=ac")
+
+
+@pytest.mark.parametrize(
+    ("case_id", "models"),
+    [("ses-carbon-ieee33-v0", ("lossless", "dc", "impedance-10", "impedance+10")),
+     ("loss-arbitrage-ieee33-v0", ("lossless", "dc", "impedance-10", "impedance+10",
+                                   "linear-battery"))],
+)
+def test_planner_model_reaches_the_planners_formulation_only(case_id: str, models):
+    """The view's formulation has the variant's physics and its config the exact model; the
+    case the referee and the oracle run keeps the exact formulation."""
+    from gridbench.cases.params import PlannerModel
+    from gridbench.solvers.planners import PLANNER_METHODS
+
+    for model in models:
+        case = make_case(case_id, config={"planner_model": model})
+        view = case.planner_view()
+        assert view is not case and case.planner_view() is view
+        assert view.formulation_model is PlannerModel(model)
+        assert view.config.planner_model is PlannerModel.EXACT
+        assert case.formulation_model is PlannerModel.EXACT
+        assert view.formulation().model is PlannerModel(model)
+        assert case.formulation().model is PlannerModel.EXACT
+        assert PLANNER_METHODS["oracle"]().model_of(case) is case
+        assert PLANNER_METHODS["mpc"]().model_of(case) is view
+
+
+def test_the_linear_battery_has_no_heat_and_no_polarization():
+    from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
+    from gridbench.cases.params import PlannerModel
+
+    case = make_case("loss-arbitrage-ieee33-v0")
+    exact = LossArbitrageFormulation(case.config, 4)
+    linear = LossArbitrageFormulation(case.config, 4, model=PlannerModel.LINEAR_BATTERY)
+    assert exact.dev.joule.any() and exact.dev.pol.any()
+    assert not linear.dev.joule.any() and not linear.dev.pol.any()
+    assert np.array_equal(linear.dev.eta_c, exact.dev.eta_c)
+    day = case.days("test")[0]
+    linear.update(case.day_data(day), t0=0)
+    assert not linear.parameters["kappa"].value.any()
+
+
+@pytest.mark.parametrize(
+    ("case_id", "config", "message"),
+    [("ses-carbon-ieee33-v0", {"planner_model": "linear-battery"},
+      "planner_model 'linear-battery' has no formulation in this case; valid: dc, exact"),
+     ("ses-carbon-ieee33-v0", {"planner_model": "ac"}, "planner_model: Input should be"),
+     ("sgls-ieee33-v0", {"planner_model": "lossless"}, "planner_model: Extra inputs")],
+)
+def test_a_planner_model_a_case_lacks_is_one_line(case_id: str, config, message: str):
+    with pytest.raises(ValueError) as err:
+        make_case(case_id, config=config)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_crossover_of_a_categorical_axis_names_who_is_ahead_per_variant(tmp_path: Path):
+    """PPO costs 102 $ under every variant; MPC 100.5 exact, 101 lossless, 104 with the linear
+    battery: MPC ahead under exact and lossless (PPO − MPC +1.5, +1 pp), PPO under
+    linear-battery (−2 pp); no crossing point is interpolated between named variants."""
+    sweep = tmp_path / "sw"
+    for name, mpc_cost in (("exact", 100.5), ("lossless", 101.0), ("linear-battery", 104.0)):
+        (condition,) = parse_axis(f"planner_model={name}")
+        rows = [{"case": "t-v0", "method": method, "seed": 0, "day": day, "budget": "quick",
+                 "family": family, "split": "test", "status": "ok", "feasible": True,
+                 "cost": cost, "condition": condition.name}
+                for method, family, cost in (("oracle", "bound", 100.0), ("ppo", "rl", 102.0),
+                                             ("mpc", "solver", mpc_cost))
+                for day in ("2016-01-01", "2016-01-02")]
+        ResultsStore(condition.directory(sweep)).append(
+            rows, provenance=Provenance.create("t-v0", "all", 0))
+    study = build_crossover(sweep, "t-v0", "planner_model", reps=100)
+    (vs_mpc,) = study.comparisons
+    assert vs_mpc.diff == pytest.approx((0.015, 0.01, -0.02)) and vs_mpc.crossings == ()
+    assert vs_mpc.sentence(Axis.PLANNER_MODEL).startswith(
+        "mpc ahead under exact, lossless; ppo ahead under linear-battery (ppo − mpc: "
+        "+1.50 pp at exact (programming)")
+    md = render_markdown(study)
+    assert "| method | family | planner_model = exact | planner_model = lossless |" in md
+    assert "| ppo | mpc | +1.50 pp [+1.50 pp, +1.50 pp] |" in md

@@ -27,6 +27,12 @@ Also here: the :class:`SolveResult` record (its status the shared
 :func:`solve_clarabel`, the one Clarabel call of both formulations (a failure is a status,
 never an exception), and :class:`BranchFlowFormulation`, the base both formulations build on
 (the horizon window of an update, ``solve``, the relaxation read-outs).
+
+Simplified network models (the crossover study's structural mismatch,
+:class:`~gridbench.cases.params.PlannerModel`, held by :attr:`BranchFlowNetwork.model`): each
+family reads the model, so a formulation built on a simplified network stays one set of calls.
+``lossless`` (LinDistFlow) sets ``ℓ = 0`` in place of the cone; ``dc`` also drops the voltage
+band and rates the active flow only; the impedance variants scale ``r`` and ``x``.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gridbench.cases.params import PlannerModel
 from gridbench.cases.solve_status import SolveStatus
 
 if TYPE_CHECKING:
@@ -309,6 +316,8 @@ class BranchFlowNetwork:
     v0: float  # squared substation voltage
     limited: NDArray[np.intp]  # branches whose flow can reach the rating
     flow_bound: FloatArray  # (nl,) MVA, bound on the apparent flow of each branch
+    #: The network model (the referee's unless a planner's simplified one; module docstring).
+    model: PlannerModel = PlannerModel.EXACT
 
     @classmethod
     def from_feeder(
@@ -319,11 +328,13 @@ class BranchFlowNetwork:
         *,
         withdraw_mw: ArrayLike | None = None,
         inject_mw: ArrayLike | None = None,
+        model: PlannerModel = PlannerModel.EXACT,
     ) -> BranchFlowNetwork:
         """The network of ``feeder`` with branch ratings ``rating_mva`` and the substation at
         ``v_slack_pu``; ``withdraw_mw``/``inject_mw`` ``(n_bus,)`` are the devices' largest
         draw and feed-in per bus (:func:`flow_bound`, default none), which decide the
-        branches that get a line limit (:attr:`limited`)."""
+        branches that get a line limit (:attr:`limited`); ``model`` the network model (its
+        impedance factor applied to ``r`` and ``x`` here)."""
         nb, nl = feeder.n_bus, feeder.n_branch
         rating = np.asarray(rating_mva, dtype=float)
         if rating.shape != (nl,):
@@ -346,8 +357,8 @@ class BranchFlowNetwork:
         return cls(
             n_bus=nb,
             n_branch=nl,
-            r=feeder.r_ohm / feeder.z_base_ohm,
-            x=feeder.x_ohm / feeder.z_base_ohm,
+            r=model.impedance_scale * feeder.r_ohm / feeder.z_base_ohm,
+            x=model.impedance_scale * feeder.x_ohm / feeder.z_base_ohm,
             children=children,
             root=(feeder.from_bus == 0).astype(float),
             bus_to_branch=bus_to_branch,
@@ -355,6 +366,7 @@ class BranchFlowNetwork:
             v0=float(v_slack_pu) ** 2,
             limited=np.flatnonzero(np.isfinite(rating) & (bound >= rating)),
             flow_bound=bound,
+            model=PlannerModel(model),
         )
 
     def device_map(self, bus_index: ArrayLike) -> FloatArray:
@@ -456,9 +468,13 @@ def define_branch_flow_cone_constraints(
     per branch and slot::
 
         ℓ_ij·v_i ≥ P_ij² + Q_ij²   ⇔   ‖(2·P_ij, 2·Q_ij, ℓ_ij − v_i)‖₂ ≤ ℓ_ij + v_i
+
+    A lossless network model (LinDistFlow, DC) has ``ℓ_ij = 0`` instead.
     """
     import cvxpy as cp
 
+    if not net.model.losses:
+        return [flows.ell == 0.0]
     v_from = sending_voltage(net, flows)
     return [
         cp.SOC(
@@ -476,12 +492,16 @@ def define_branch_flow_cone_constraints(
 
 
 def define_voltage_limit_constraints(
-    flows: BranchFlows, v_min_pu: float, v_max_pu: float
+    net: BranchFlowNetwork, flows: BranchFlows, v_min_pu: float, v_max_pu: float
 ) -> list[cp.Constraint]:
     """Voltage band at every bus j ≠ 1, eq (6)::
 
     V_min² ≤ v_j ≤ V_max²
+
+    (none in the DC network model: flat voltage).
     """
+    if not net.model.voltage_band:
+        return []
     return [flows.v >= v_min_pu**2, flows.v <= v_max_pu**2]
 
 
@@ -496,7 +516,8 @@ def define_line_limit_constraints(
     By the triangle inequality this implies ``‖(P_ij, Q_ij)‖ ≤ S^max`` (sending end) and
     ``‖(P_ij − r·ℓ, Q_ij − x·ℓ)‖ ≤ S^max`` (receiving end); it is conservative by at most
     the branch's own loss ``|z|·ℓ`` (MVA), a fraction of a percent of the rating. Branches
-    whose flow cannot reach the rating (:attr:`BranchFlowNetwork.limited`) get no cone.
+    whose flow cannot reach the rating (:attr:`BranchFlowNetwork.limited`) get no cone. The
+    DC network model rates the active flow only: ``|P_ij| ≤ S_ij^max``.
     """
     import cvxpy as cp
 
@@ -504,6 +525,9 @@ def define_line_limit_constraints(
     if idx.size == 0:
         return []
     h = flows.p.shape[0]
+    if not net.model.reactive:
+        rating = _tile(net.rating[idx], h)
+        return [flows.p[:, idx] <= rating, flows.p[:, idx] >= -rating]
     r, x = _tile(net.r[idx], h), _tile(net.x[idx], h)
     z = _tile(np.hypot(net.r[idx], net.x[idx]), h)
     ell = flows.ell[:, idx]
@@ -522,7 +546,9 @@ def define_line_limit_constraints(
 # ====================================================================== solution read-outs
 def relaxation_gap(net: BranchFlowNetwork, flows: BranchFlows, n: int) -> float:
     """``max |ℓ·v_i − P² − Q²|`` over the first ``n`` slots of the solution (pu²; 0 = the
-    relaxation is exact)."""
+    relaxation is exact; 0 for a lossless network model, which has no relaxation)."""
+    if not net.model.losses:
+        return 0.0
     v_from = sending_voltage(net, flows).value[:n]
     p, q, ell = flows.p.value[:n], flows.q.value[:n], flows.ell.value[:n]
     gap = ell * v_from - p**2 - q**2

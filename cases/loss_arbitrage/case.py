@@ -24,6 +24,7 @@ from gridbench.cases.loss_arbitrage.core import (
     LossArbitrageCore,
 )
 from gridbench.cases.loss_arbitrage.day import loss_arbitrage_day
+from gridbench.cases.params import PlannerModel
 from gridbench.cases.referee import Timeline
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class LossArbitrageCase(BaseCase):
         "battery.eta_charge", "battery.eta_discharge",
         "supercapacitor.eta_charge", "supercapacitor.eta_discharge",
     )
+    planner_models: ClassVar[frozenset[PlannerModel]] = frozenset(PlannerModel)
 
     config: LossArbitrageConfig
 
@@ -91,7 +93,7 @@ class LossArbitrageCase(BaseCase):
         solved."""
         from gridbench.cases.loss_arbitrage.formulation import LossArbitrageFormulation
 
-        return LossArbitrageFormulation(self.config)
+        return LossArbitrageFormulation(self.config, model=self.formulation_model)
 
     def measured_state(
         self,

@@ -58,6 +58,7 @@ from gridbench.cases.grid.branch_flow import SolveStatus
 from gridbench.cases.loss_arbitrage import storage
 from gridbench.cases.loss_arbitrage.config import LossArbitrageConfig
 from gridbench.cases.loss_arbitrage.day import N_STEPS, STEP_HOURS, LossArbitrageDay
+from gridbench.cases.params import PlannerModel
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -164,15 +165,16 @@ def plan_temperatures(
 # ====================================================================== network data
 def _network(
     feeder: Any, rating: FloatArray, v_slack: float, p_device_max: FloatArray,
-    device_bus: NDArray[np.intp],
+    device_bus: NDArray[np.intp], model: PlannerModel,
 ) -> bf.BranchFlowNetwork:  # fmt: skip
-    """The feeder's branch-flow data; line limits only where the flow can reach the rating
+    """The feeder's branch-flow data in the network ``model``; line limits only where the flow
+    can reach the rating
     (:func:`~gridbench.cases.grid.branch_flow.flow_bound`: the devices draw and feed in at
     most their rated power)."""
     device = np.zeros(feeder.n_bus)
     np.add.at(device, device_bus, p_device_max)
     return bf.BranchFlowNetwork.from_feeder(
-        feeder, rating, v_slack, withdraw_mw=device, inject_mw=device
+        feeder, rating, v_slack, withdraw_mw=device, inject_mw=device, model=model
     )
 
 
@@ -286,7 +288,12 @@ class LossArbitrageFormulation(bf.BranchFlowFormulation):
         *,
         grid: Any | None = None,
         line_rating_mva: ArrayLike | None = None,
+        model: PlannerModel = PlannerModel.EXACT,
     ) -> None:
+        """Build the problem (no solve). ``model``: the formulation's physics, the referee's
+        (default) or a planner's simplified one (:class:`~gridbench.cases.params.PlannerModel`:
+        a simplified network, or the linear battery, whose devices have no joule heat and no
+        polarization, so its available-energy window bounds the stored energy itself)."""
         import cvxpy as cp
 
         from gridbench.cases.loss_arbitrage.day import feeder, line_ratings_mva
@@ -294,7 +301,12 @@ class LossArbitrageFormulation(bf.BranchFlowFormulation):
         super().__init__(horizon, N_STEPS)
         self.config = config
         self.dt_h = STEP_HOURS
-        dev = self.dev = config.devices()
+        self.model = PlannerModel(model)
+        dev = config.devices()
+        if not self.model.exact_storage:
+            none = np.zeros(dev.n)
+            dev = dev.model_copy(update={"joule": none, "pol": none})
+        self.dev = dev
         nw = config.network
         fd = feeder(nw.v_slack_pu) if grid is None else grid
         if line_rating_mva is not None:
@@ -304,7 +316,8 @@ class LossArbitrageFormulation(bf.BranchFlowFormulation):
         else:
             rating = np.full(fd.n_branch, np.inf)
         net = self._net = _network(
-            fd, rating, nw.v_slack_pu if grid is None else fd.v_slack_pu, dev.p_max, dev.bus_index
+            fd, rating, nw.v_slack_pu if grid is None else fd.v_slack_pu, dev.p_max,
+            dev.bus_index, self.model,
         )
         h, nl, nb, n = horizon, net.n_branch, net.n_bus, dev.n
         var = self._var = _Vars(
@@ -334,7 +347,7 @@ class LossArbitrageFormulation(bf.BranchFlowFormulation):
         constraints = [
             *bf.define_nodal_balance_constraints(net, var, par.load_p, par.load_q, p_grid @ inj),
             *bf.define_voltage_drop_constraints(net, var),
-            *bf.define_voltage_limit_constraints(var, nw.v_min_pu, nw.v_max_pu),
+            *bf.define_voltage_limit_constraints(net, var, nw.v_min_pu, nw.v_max_pu),
             *bf.define_branch_flow_cone_constraints(net, var),
             *bf.define_line_limit_constraints(net, var),
             *define_storage_energy_constraints(var, par, dev, dt),

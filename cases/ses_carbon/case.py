@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig
+from gridbench.cases.params import PlannerModel
 from gridbench.cases.referee import Timeline
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.core import OBSERVATION_NAMES, TIMELINE, SesCarbonCore
@@ -43,6 +44,9 @@ class SesCarbonCase(BaseCase):
     day_source = staticmethod(ses_carbon_day)
     config_model: ClassVar[type[CaseConfig]] = SesCarbonConfig
     efficiency_fields: ClassVar[tuple[str, ...]] = ("storage.eta_charge", "storage.eta_discharge")
+    planner_models: ClassVar[frozenset[PlannerModel]] = frozenset(
+        m for m in PlannerModel if m.exact_storage
+    )
 
     config: SesCarbonConfig
 
@@ -73,7 +77,7 @@ class SesCarbonCase(BaseCase):
         """The day's SOCP (:class:`~.formulation.SesCarbonFormulation`), built, not solved."""
         from gridbench.cases.ses_carbon.formulation import SesCarbonFormulation
 
-        return SesCarbonFormulation(self.config)
+        return SesCarbonFormulation(self.config, model=self.formulation_model)
 
     def measured_state(
         self,

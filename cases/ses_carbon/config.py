@@ -29,6 +29,7 @@ from gridbench.cases.params import (
     FrozenParams,
     NonNeg,
     PlannerEfficiencyError,
+    PlannerModel,
     PlannerTimeLimit,
     Positive,
     check_tariff,
@@ -302,6 +303,8 @@ class SesCarbonConfig(CaseConfig):
     ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
     ``planner_efficiency_error``: the relative error of the storage efficiencies in the
     deployable planners' model (0 = exact; ``BaseCase.planner_view``);
+    ``planner_model``: the physics of the deployable planners' formulation (``exact``; the
+    simplified variants of ``PlannerModel``, the structural model-mismatch axis);
     ``planner_time_limit_s``: the limit of every solve of a deployable planner (``None``:
     the planner's own; timeouts then fall back as deployed, ``solvers/fallback.py``).
     """
@@ -316,6 +319,7 @@ class SesCarbonConfig(CaseConfig):
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
     planner_efficiency_error: PlannerEfficiencyError = 0.0
+    planner_model: PlannerModel = PlannerModel.EXACT
     planner_time_limit_s: PlannerTimeLimit | None = None
 
     @model_validator(mode="after")

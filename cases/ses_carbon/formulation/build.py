@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.grid import branch_flow as bf
+from gridbench.cases.params import PlannerModel
 from gridbench.cases.ses_carbon import accounting as acc
 from gridbench.cases.ses_carbon.config import SesCarbonConfig
 from gridbench.cases.ses_carbon.day import GRID, N_STEPS, STEP_HOURS, SesCarbonDay
@@ -73,11 +74,11 @@ def _checked_feeder(
 
 
 def _network(
-    feeder: RadialFeeder, config: SesCarbonConfig, rating: FloatArray
+    feeder: RadialFeeder, config: SesCarbonConfig, rating: FloatArray, model: PlannerModel
 ) -> bf.BranchFlowNetwork:
-    """The feeder's branch-flow data; line limits only where the flow can reach the rating:
-    devices draw at most the storages' charging and inject at most PV rated + turbines +
-    discharging (:func:`~gridbench.cases.grid.branch_flow.flow_bound`)."""
+    """The feeder's branch-flow data in the network ``model``; line limits only where the flow
+    can reach the rating: devices draw at most the storages' charging and inject at most PV
+    rated + turbines + discharging (:func:`~gridbench.cases.grid.branch_flow.flow_bound`)."""
     st, gt, pv = config.storage, config.gas_turbine, config.pv
     nb = feeder.n_bus
     charge = np.zeros(nb)
@@ -91,6 +92,7 @@ def _network(
         config.network.v_slack_pu,  # the referee's substation voltage
         withdraw_mw=charge,
         inject_mw=inject,
+        model=model,
     )
 
 
@@ -120,6 +122,7 @@ class SesCarbonFormulation(bf.BranchFlowFormulation):
         *,
         feeder: RadialFeeder | None = None,
         line_rating_mva: ArrayLike | None = None,
+        model: PlannerModel = PlannerModel.EXACT,
     ) -> None:
         """Build the problem (no solve, no compilation yet): check → variables → parameters →
         constraints → objective.
@@ -131,6 +134,9 @@ class SesCarbonFormulation(bf.BranchFlowFormulation):
                 ``network.v_slack_pu`` (another radial feeder serves small test instances).
             line_rating_mva: branch ratings; default :func:`~.day.line_ratings_mva` for the
                 case's feeder, ``feeder.rate_mva`` for another one (``inf`` = no limit).
+            model: the physics of the formulation: the referee's (default) or a planner's
+                simplified network (:class:`~gridbench.cases.params.PlannerModel`; the
+                storage model has no variant here).
         """
         import cvxpy as cp
 
@@ -138,7 +144,11 @@ class SesCarbonFormulation(bf.BranchFlowFormulation):
         feeder, rating = _checked_feeder(config, feeder, line_rating_mva)
         self.config = config
         self.dt_h = STEP_HOURS
-        self._net = _network(feeder, config, rating)
+        if not PlannerModel(model).exact_storage:
+            raise ValueError(f"planner model {model!r} has no SES-carbon formulation; valid: "
+                             f"{', '.join(m for m in PlannerModel if m.exact_storage)}")
+        self.model = PlannerModel(model)
+        self._net = _network(feeder, config, rating, self.model)
         net, h, dt = self._net, horizon, self.dt_h
         st, gt, pv = config.storage, config.gas_turbine, config.pv
         self._inj_gt = net.device_map(gt.bus_index)

@@ -139,7 +139,7 @@ def define_constraints(
         *bf.define_nodal_balance_constraints(net, var, par.load_p, par.load_q, injection),
         *bf.define_voltage_drop_constraints(net, var),
         *bf.define_branch_flow_cone_constraints(net, var),
-        *bf.define_voltage_limit_constraints(var, nw.v_min_pu, nw.v_max_pu),
+        *bf.define_voltage_limit_constraints(net, var, nw.v_min_pu, nw.v_max_pu),
         *bf.define_line_limit_constraints(net, var),
         *define_gas_turbine_constraints(var, par),
         *define_storage_power_constraints(var, par),

@@ -20,7 +20,22 @@ Definitions, per day and then averaged over the days every listed method ran:
 * GSESS vs CSESS: the same method's system cost and DSO profit on both cases (the paper's
   claim is that GSESS lowers the cost).
 
-CLI: ``python -m gridbench.benchmarks.game_table --results DIR`` prints the markdown table;
+The benefit allocation (:func:`allocation_table`, spec §7), per (case, method), from the same
+day profits:
+
+* each player's **gain vs ``tou``**: its profit minus its profit under ``tou`` on the same day
+  (the regulated tariff every follower could fall back on), $/day;
+* the **Jain index** of the gains, ``J = (Σ g⁺)² / (n·Σ (g⁺)²)`` over the ``n = 4`` players'
+  mean gains with a loss counted as 0 (1 = the surplus over ``tou`` shared equally, as when
+  nobody gains; ``1/n`` = one player takes it all);
+* **GSESS − CSESS**: each player's profit and the system cost on the GSESS case minus the same
+  method's on the CSESS case, over the days both ran (the paper's claim: the generalized
+  storage lowers the system cost).
+
+Not here yet: each player's Shapley share of the social surplus (the coalitions' social
+optima, 2⁴ convex problems a day).
+
+CLI: ``python -m gridbench.benchmarks.game_table --results DIR`` prints both markdown tables;
 exit 2 with one line when ``DIR`` holds no Stackelberg rows.
 """
 
@@ -34,26 +49,76 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-__all__ = ["PLAYERS", "game_table", "main"]
+__all__ = ["PLAYERS", "allocation_table", "game_table", "main"]
 
 #: The players, as the rows' ``profit_<player>`` columns name them.
 PLAYERS: Final[tuple[str, ...]] = ("dso", "ea", "la", "gsess")
 CASE_PREFIX: Final[str] = "stackelberg-"
 
 
-def game_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (case, method): days, each player's mean profit, the system cost and the
-    leader regret against the case's ``oracle`` (module docstring)."""
-    cols = [f"profit_{p}" for p in PLAYERS]
+PROFITS: Final[tuple[str, ...]] = tuple(f"profit_{p}" for p in PLAYERS)
+
+
+def _day_profits(frame: pd.DataFrame) -> pd.DataFrame:
+    """The Stackelberg ``ok`` rows as one row per (case, method, day): the mean over seeds of
+    each player's profit (and of the regrets and penalties where present) and the system cost;
+    empty without profit columns."""
+    cols = list(PROFITS)
     df = frame[frame["case"].astype(str).str.startswith(CASE_PREFIX)]
     df = df[(df["status"] == "ok")]
-    missing = [c for c in cols if c not in df]
-    if df.empty or missing:
+    if df.empty or any(c not in df for c in cols):
         return pd.DataFrame()
     regrets = [c for c in df.columns if c.startswith("regret_")]
     extra = ["penalty_usd"] if "penalty_usd" in df else []
     df = df.groupby(["case", "method", "day"], as_index=False)[[*cols, *regrets, *extra]].mean()
     df["system_cost"] = -df[cols].sum(axis=1)
+    return df
+
+
+def _jain(gains: np.ndarray) -> float:
+    """The case's Jain index (:func:`gridbench.cases.stackelberg.kpi.jain_index`) of the
+    gains with a loss counted as 0; NaN where a gain is missing."""
+    from gridbench.cases.stackelberg.kpi import jain_index
+
+    return jain_index(np.maximum(gains, 0.0)) if np.all(np.isfinite(gains)) else float("nan")
+
+
+def allocation_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (case, method): each player's mean gain vs ``tou`` (``gain_<player>``,
+    over the days both ran), the Jain index of those gains, and, on the GSESS case, each
+    player's profit and the system cost minus the same method's on the CSESS case
+    (``vs_csess_<player>``, ``vs_csess_system_cost``; module docstring)."""
+    df = _day_profits(frame)
+    if df.empty:
+        return pd.DataFrame()
+    cols = [*PROFITS, "system_cost"]
+    key = ["case", "day"]
+    tou = df[df["method"] == "tou"].set_index(key)[list(PROFITS)]
+    base = tou.reindex(pd.MultiIndex.from_frame(df[key]))
+    gains = df[list(PROFITS)].to_numpy() - base.to_numpy()
+    for k, player in enumerate(PLAYERS):
+        df[f"gain_{player}"] = gains[:, k]
+    csess = df[df["case"].str.contains("-csess-")].assign(
+        case=lambda d: d["case"].str.replace("-csess-", "-gsess-"))
+    other = csess.set_index(["case", "method", "day"])[cols].reindex(
+        pd.MultiIndex.from_frame(df[["case", "method", "day"]]))
+    for c in cols:
+        df[f"vs_csess_{c.removeprefix('profit_')}"] = df[c].to_numpy() - other[c].to_numpy()
+    agg = [f"gain_{p}" for p in PLAYERS] + [f"vs_csess_{c.removeprefix('profit_')}"
+                                           for c in cols]
+    out = df.groupby(["case", "method"], as_index=False)[agg].mean()
+    out["jain"] = [_jain(g) for g in out[[f"gain_{p}" for p in PLAYERS]].to_numpy()]
+    return out.sort_values(["case", "method"]).reset_index(drop=True)
+
+
+def game_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (case, method): days, each player's mean profit, the system cost and the
+    leader regret against the case's ``oracle`` (module docstring)."""
+    cols = list(PROFITS)
+    df = _day_profits(frame)
+    if df.empty:
+        return pd.DataFrame()
+    regrets = [c for c in df.columns if c.startswith("regret_")]
     # NaN where the rows carry no regrets (rows stored before the referee reported them)
     df["follower_regret"] = df[regrets].sum(axis=1, min_count=1) if regrets else np.nan
     oracle = df[df["method"] == "oracle"].set_index(["case", "day"])["profit_dso"]
@@ -94,6 +159,29 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _allocation_markdown(table: pd.DataFrame) -> str:
+    def usd(v: float) -> str:
+        return "—" if pd.isna(v) else f"{v:+,.1f}"
+
+    lines = [
+        "Benefit allocation ($/day): each player's gain vs `tou`, the Jain index of the gains, "
+        "and GSESS − CSESS for the same method.",
+        "",
+        "| case | method | DSO | EA | LA | storage | Jain | GSESS − CSESS: DSO | EA | LA | "
+        "storage | system cost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples(index=False):
+        jain = "—" if pd.isna(r.jain) else f"{r.jain:.2f}"
+        lines.append(
+            f"| {r.case} | {r.method} | {usd(r.gain_dso)} | {usd(r.gain_ea)} | "
+            f"{usd(r.gain_la)} | {usd(r.gain_gsess)} | {jain} | {usd(r.vs_csess_dso)} | "
+            f"{usd(r.vs_csess_ea)} | {usd(r.vs_csess_la)} | {usd(r.vs_csess_gsess)} | "
+            f"{usd(r.vs_csess_system_cost)} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gridbench.benchmarks.game_table")
     parser.add_argument("--results", required=True, help="results directory (a store)")
@@ -101,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gridbench.benchmarks.store import ResultsNotFound, ResultsStore
 
     try:
-        table = game_table(ResultsStore(args.results).frame())
+        frame = ResultsStore(args.results).frame()
+        table = game_table(frame)
     except ResultsNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -109,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no Stackelberg rows with players' profits under {args.results}", file=sys.stderr)
         return 2
     print(_markdown(table))
+    print()
+    print(_allocation_markdown(allocation_table(frame)))
     return 0
 
 

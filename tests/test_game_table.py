@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
-from gridbench.benchmarks.game_table import game_table, main
+from gridbench.benchmarks.game_table import allocation_table, game_table, main
 
 
 def _row(method: str, day: str, dso: float, ea: float, la: float, gsess: float) -> dict:
@@ -66,3 +68,24 @@ def test_price_of_hierarchy_against_the_social_rows():
     assert table.loc["social", "price_of_hierarchy"] == pytest.approx(0.0)
     assert table.loc["tou", "price_of_hierarchy"] == pytest.approx((50 / 400 + 40 / 350) / 2)
     assert game_table(frame[frame["method"] != "social"])["price_of_hierarchy"].isna().all()
+
+
+def test_benefit_allocation_by_hand():
+    """GSESS: the oracle's day gains over tou are DSO +10, EA +10, LA 0, storage 0 (Jain 0.5);
+    on CSESS the oracle's storage earns 30 $ less and its DSO 5 $ more → GSESS − CSESS:
+    DSO −5, storage +30, system cost −25. Gains (15, 10, 0, −30) count the loss as 0:
+    Jain 25² / (4·(225 + 100)) = 625/1300."""
+    rows = [_row("oracle", "2016-01-01", 100.0, 20.0, -500.0, -50.0),
+            _row("tou", "2016-01-01", 90.0, 10.0, -500.0, -50.0)]
+    csess = [{**r, "case": "stackelberg-csess-feeder38-v0"} for r in rows]
+    csess[0] = {**csess[0], "profit_dso": 105.0, "profit_gsess": -80.0}
+    table = allocation_table(pd.DataFrame(rows + csess)).set_index(["case", "method"])
+    g = table.loc[("stackelberg-gsess-feeder38-v0", "oracle")]
+    assert [g.gain_dso, g.gain_ea, g.gain_la, g.gain_gsess] == [10.0, 10.0, 0.0, 0.0]
+    assert g.jain == pytest.approx(0.5)
+    assert [g.vs_csess_dso, g.vs_csess_gsess, g.vs_csess_system_cost] == [-5.0, 30.0, -25.0]
+    t = table.loc[("stackelberg-gsess-feeder38-v0", "tou")]
+    assert t.gain_dso == 0.0 and t.jain == 1.0 and t.vs_csess_system_cost == 0.0
+    c = table.loc[("stackelberg-csess-feeder38-v0", "oracle")]
+    assert math.isnan(c.vs_csess_dso)
+    assert [c.gain_dso, c.gain_gsess] == [15.0, -30.0] and c.jain == pytest.approx(625 / 1300)

@@ -36,12 +36,14 @@ reports the share of feasible days (every violation within tolerance).
 CLI::
 
     python -m gridbench.benchmarks.crossover [--results results/sweeps] [--case C]
-        [--axis forecast_error] [--out DIR] [--readme README.md]
+        [--axis forecast_error] [--retrained DIR] [--out DIR] [--readme README.md]
 
-prints the Markdown table and sentences of every case and axis swept (or the one named) and,
-with ``--out``, writes ``<case>_<axis>.md``, ``.csv`` and the figure ``.png`` there; with
-``--readme`` the sentences go between its ``<!-- crossover:start -->`` and
-``<!-- crossover:end -->`` lines (one-line errors, exit status 2).
+(``--retrained``: a sweep of RL agents trained at each level, ``gridbench sweep --retrain``,
+whose rows join as ``<method> (retrained)``; at the nominal level the shipped agents, trained
+there, stand in) prints the Markdown table and sentences of every case and axis swept (or
+the one named) and, with ``--out``, writes ``<case>_<axis>.md``, ``.csv`` and the figure
+``.png`` there; with ``--readme`` the sentences go between its ``<!-- crossover:start -->``
+and ``<!-- crossover:end -->`` lines (one-line errors, exit status 2).
 """
 
 from __future__ import annotations
@@ -272,17 +274,59 @@ def _verdict(lo: float, hi: float) -> Verdict:
 
 
 # ------------------------------------------------------------------------------ the rows
-def _condition_rows(sweep: Path, condition: Condition, case: str) -> pd.DataFrame:
-    from gridbench.benchmarks.leaderboard import add_gap
+#: Suffix of the RL methods read from a sweep of agents retrained at each level.
+RETRAINED: Final[str] = " (retrained)"
+
+
+def _stored(sweep: Path, condition: Condition, case: str) -> pd.DataFrame:
     from gridbench.benchmarks.store import ResultsNotFound, ResultsStore
 
     try:
         frame = ResultsStore(condition.directory(sweep)).frame(case=case)
     except ResultsNotFound:
         return _empty()
+    return frame[frame["split"] == "test"] if "split" in frame and not frame.empty else frame
+
+
+def _rl_rows(frame: pd.DataFrame, methods: set[str] | None = None) -> pd.DataFrame:
+    """``frame``'s RL rows (of ``methods`` only, when given), renamed ``<method> (retrained)``."""
+    if frame.empty or "family" not in frame:
+        return frame.iloc[0:0]
+    rl = frame[frame["family"] == MethodFamily.RL.value]
+    if methods is not None:
+        rl = rl[rl["method"].isin(methods)]
+    return rl.assign(method=rl["method"].astype(str) + RETRAINED)
+
+
+def _retrained_methods(retrained: Path, case: str, axis: Axis) -> set[str]:
+    """The RL methods with rows for ``case`` under any ``axis`` level of ``retrained``."""
+    found: set[str] = set()
+    for condition in condition_dirs(retrained, axis):
+        rl = _rl_rows(_stored(retrained, condition, case))
+        found |= {m.removesuffix(RETRAINED) for m in rl["method"].unique()}
+    return found
+
+
+def _condition_rows(sweep: Path, condition: Condition, case: str,
+                    retrained: Path | None = None,
+                    retrained_methods: set[str] | None = None) -> pd.DataFrame:
+    """The level's rows, penalized, with their gaps to the level's oracle; with
+    ``retrained``, also the RL rows of the agents retrained at this level (renamed
+    ``<method> (retrained)``); at the nominal level, where nothing was retrained, the fixed
+    agents' rows stand in for them (they were trained at that level)."""
+    import pandas as pd
+
+    from gridbench.benchmarks.leaderboard import add_gap
+
+    frame = _stored(sweep, condition, case)
     if frame.empty:
         return frame
-    frame = frame[frame["split"] == "test"] if "split" in frame else frame
+    if retrained is not None:
+        again = _rl_rows(_stored(retrained, condition, case))
+        if again.empty and condition.nominal:
+            again = _rl_rows(frame, retrained_methods)
+        if not again.empty:
+            frame = pd.concat([frame, again], ignore_index=True)
     if "penalty_usd" in frame:  # the penalized cost (module docstring)
         frame = frame.assign(cost=frame["cost"].astype(float)
                              + frame["penalty_usd"].astype(float).fillna(0.0))
@@ -311,9 +355,11 @@ def _matrices(frame: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str, float]]
 
 
 def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REPS,
-                    seed: int = 0) -> Crossover:
+                    seed: int = 0, retrained: Path | None = None) -> Crossover:
     """The study of ``case`` along ``axis`` from the conditions stored under ``sweep``
-    (``ValueError`` when there are none, or no oracle rows at some level)."""
+    (``ValueError`` when there are none, or no oracle rows at some level). ``retrained``: a
+    sweep of RL agents trained at each level (``gridbench sweep --retrain``), whose rows join
+    as ``<method> (retrained)``, compared like the fixed agents."""
     axis = Axis(str(axis))
     conditions = condition_dirs(sweep, axis)
     if not conditions:
@@ -323,8 +369,12 @@ def build_crossover(sweep: Path, case: str, axis: Axis | str, *, reps: int = REP
     points: list[GapPoint] = []
     n_rows, compute_s = 0, 0.0
     tables: dict[float, dict[str, tuple[pd.DataFrame, str, float]]] = {}
+    again = None if retrained is None else _retrained_methods(retrained, case, axis)
+    if again:
+        notes.append(f"{', '.join(sorted(again))}{RETRAINED}: trained at each level "
+                     f"({retrained}); at the nominal level, the shipped agents (trained there)")
     for condition in conditions:
-        frame = _condition_rows(sweep, condition, case)
+        frame = _condition_rows(sweep, condition, case, retrained if again else None, again)
         if frame.empty or not (frame["method"] == "oracle").any():
             notes.append(f"{condition.name}: no oracle rows for {case}; level left out")
             continue
@@ -564,10 +614,11 @@ def swept(sweep: Path) -> list[tuple[str, Axis]]:
     return sorted(found, key=lambda x: (x[0], x[1].value))
 
 
-def studies(sweep: Path, case: str | None = None,
-            axis: Axis | str | None = None) -> list[Crossover]:
+def studies(sweep: Path, case: str | None = None, axis: Axis | str | None = None,
+            retrained: Path | None = None) -> list[Crossover]:
     """:func:`build_crossover` of every (case, axis) under ``sweep`` (only ``case``/``axis``
-    when given; ``ValueError`` when that leaves none)."""
+    when given; ``ValueError`` when that leaves none), with the agents retrained per level
+    under ``retrained`` where it has rows."""
     pairs = [(c, a) for c, a in swept(sweep)
              if (case is None or c == case) and (axis is None or a.value == str(axis))]
     if not pairs:
@@ -575,7 +626,7 @@ def studies(sweep: Path, case: str | None = None,
                                          axis and f"axis {str(axis)!r}") if x) or "anything"
         raise ValueError(f"no sweep rows for {what} under {str(sweep)!r}; run "
                          "`gridbench sweep --axis AXIS=LEVELS ...` first")
-    return [build_crossover(sweep, c, a) for c, a in pairs]
+    return [build_crossover(sweep, c, a, retrained=retrained) for c, a in pairs]
 
 
 def answer_block(found: Sequence[Crossover], source: str) -> str:
@@ -602,6 +653,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--case", help="case id (default: every case swept)")
     parser.add_argument("--axis", help=f"one of {', '.join(Axis)} (default: every axis swept)")
     parser.add_argument("--out", help="write <case>_<axis>.md/.csv/.png into this directory")
+    parser.add_argument("--retrained", help="a sweep of RL agents retrained at each level "
+                        "(`gridbench sweep --retrain --results DIR`): compared as "
+                        "'<method> (retrained)'")
     parser.add_argument("--readme", help="write the crossover sentences between the "
                         f"{START_MARKER} and {END_MARKER} lines of this file")
     args = parser.parse_args(argv)
@@ -614,7 +668,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         readme = Path(args.readme) if args.readme else None
         if readme is not None and not readme.is_file():
             raise ValueError(f"--readme {args.readme!r} is not a file")
-        found = studies(sweep, args.case, args.axis)
+        retrained = Path(args.retrained) if args.retrained else None
+        if retrained is not None and not retrained.is_dir():
+            raise ValueError(f"--retrained {args.retrained!r} is not a directory")
+        found = studies(sweep, args.case, args.axis, retrained)
         sys.stdout.write("\n".join(render_markdown(s) for s in found))
         if readme is not None:
             from gridbench.benchmarks.answer import replace_block

@@ -522,3 +522,21 @@ def test_crossover_of_a_categorical_axis_names_who_is_ahead_per_variant(tmp_path
     md = render_markdown(study)
     assert "| method | family | planner_model = exact | planner_model = lossless |" in md
     assert "| ppo | mpc | +1.50 pp [+1.50 pp, +1.50 pp] |" in md
+
+
+def test_agents_retrained_per_level_join_as_their_own_series(tmp_path: Path):
+    """The fixed PPO costs 103 $ at 1× and 2×; retrained at 2× it costs 101 $ (MPC 102 $):
+    the retrained series overtakes MPC there, at 1× it is the shipped agent (103 $)."""
+    sweep = _sweep(tmp_path / "sw", {1.0: {"mpc": [101.0], "ppo": [103.0]},
+                                     2.0: {"mpc": [102.0], "ppo": [103.0]}})
+    again = _sweep(tmp_path / "again", {2.0: {"ppo": [101.0, 101.0]}})
+    study = build_crossover(sweep, "t-v0", "forecast_error", reps=50, retrained=again)
+    assert study.rl_methods == ("ppo", "ppo (retrained)")
+    fixed = {p.condition.level: p.gap for p in study.points_of("ppo")}
+    moved = {p.condition.level: p.gap for p in study.points_of("ppo (retrained)")}
+    assert fixed == pytest.approx({1.0: 0.03, 2.0: 0.03})
+    assert moved == pytest.approx({1.0: 0.03, 2.0: 0.01})
+    vs_mpc = next(c for c in study.comparisons if c.rl_method == "ppo (retrained)")
+    assert vs_mpc.diff == pytest.approx((0.02, -0.01)) and len(vs_mpc.crossings) == 1
+    assert any("trained at each level" in n for n in study.notes)
+    assert main(["--results", str(sweep), "--retrained", str(tmp_path / "none")]) == 2

@@ -214,3 +214,28 @@ def test_solve_status_normalizes_cvxpy(status, expected):
 def test_a_failed_solve_result_reads_as_not_ok():
     result = SolveResult(SolveStatus.FAILED, math.nan, 0.1, message="boom")
     assert not result.ok and math.isnan(result.relaxation_gap)
+
+
+def test_a_numerical_failure_is_retried_once_at_looser_tolerances():
+    """A solve that fails at Clarabel's default tolerances is retried at RETRY_TOLERANCES
+    (here a stand-in ``direct`` that fails without them); one that fails again is FAILED."""
+    m = _two_bus()
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.array([[0.0, 0.5]])
+    calls: list[dict] = []
+
+    def stalls_at_defaults(settings: dict, warm_start: bool) -> None:
+        calls.append(dict(settings))
+        if "tol_feas" not in settings:
+            raise cp.error.SolverError("Solver 'CLARABEL' failed.")
+
+    result = bf.solve_clarabel(m.problem, direct=stalls_at_defaults)
+    assert result.ok and "retried at looser tolerances after SolverError" in result.message
+    assert calls[1]["tol_feas"] == bf.RETRY_TOLERANCES["tol_feas"] == 1e-6
+    assert m.flows.ell.value[0, 0] == pytest.approx(_exact_current(1.0, 0.5), rel=1e-4)
+
+    def always_fails(settings: dict, warm_start: bool) -> None:
+        raise cp.error.SolverError("Solver 'CLARABEL' failed.")
+
+    failed = bf.solve_clarabel(m.problem, direct=always_fails)
+    assert failed.status is SolveStatus.FAILED and "also at looser tolerances" in failed.message

@@ -92,6 +92,12 @@ CLARABEL_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType({"presolve_enable
 #: cvxpy's canonicalization backend for the parametric (DPP) compile: "COO" builds the
 #: parameter tensor of these models about twice as fast as the default "CPP".
 DPP_CANON_BACKEND: Final[str] = "COO"
+#: Clarabel's tolerances of the one retry after a numerical failure (its defaults are 1e-8):
+#: a nearly infeasible re-solve late in the day (an MPC whose storage must just reach its end
+#: energy within the cycle budget) can stall at 1e-8 and solve at these.
+RETRY_TOLERANCES: Final[Mapping[str, float]] = MappingProxyType(
+    {"tol_feas": 1e-6, "tol_gap_abs": 1e-6, "tol_gap_rel": 1e-6}
+)
 #: Margins of :func:`flow_bound`: loads (forecast errors above the nominal peak, which the
 #: hourly actuals never exceed) and the losses and voltage drops inside a subtree.
 LOAD_MARGIN: Final[float] = 1.25
@@ -195,7 +201,9 @@ def solve_clarabel(
     label: str = "branch-flow",
 ) -> R:
     """Solve ``problem`` with Clarabel; infeasibility, failure and time-out are reported in
-    the returned status, never raised.
+    the returned status, never raised. A numerical failure (not a time-out) is retried once
+    from cold at :data:`RETRY_TOLERANCES`, as a deployed controller would; the result's
+    message says so.
 
     Args:
         time_limit_s: Clarabel's time limit (its iterations; compilation not counted).
@@ -220,13 +228,25 @@ def solve_clarabel(
 
     opts = _clarabel_options(time_limit_s, dpp, solver_options)
     start = time.perf_counter()
+    retried = ""
     try:
         direct_compile_s = _run_clarabel(problem, opts, dpp, warm_start, direct)
     except Exception as exc:  # a failing solve must never crash a controller
-        wall = time.perf_counter() - start
-        status = SolveStatus.TIMEOUT if problem.status == cp.USER_LIMIT else SolveStatus.FAILED
+        failure = f"{type(exc).__name__}: {exc}"
         logger.debug("%s solve failed", label, exc_info=True)
-        return result_type(status, math.nan, wall, message=f"{type(exc).__name__}: {exc}")
+        if problem.status == cp.USER_LIMIT:
+            return result_type(SolveStatus.TIMEOUT, math.nan, time.perf_counter() - start,
+                               message=failure)
+        try:
+            direct_compile_s = _run_clarabel(problem, {**opts, **RETRY_TOLERANCES}, dpp,
+                                             False, direct)
+        except Exception:
+            logger.debug("%s retry at looser tolerances failed", label, exc_info=True)
+            status = SolveStatus.TIMEOUT if problem.status == cp.USER_LIMIT else \
+                SolveStatus.FAILED
+            return result_type(status, math.nan, time.perf_counter() - start,
+                               message=f"{failure} (also at looser tolerances)")
+        retried = f" (retried at looser tolerances after {failure})"
     wall = time.perf_counter() - start
     status = SolveStatus.from_cvxpy(problem.status)
     stats = problem.solver_stats
@@ -251,7 +271,7 @@ def solve_clarabel(
         solver_time_s=solver_time,
         compile_time_s=float(compile_time) if compile_time is not None else math.nan,
         iterations=iters,
-        message=str(problem.status),
+        message=str(problem.status) + retried,
         **extra,
     )
 

@@ -239,3 +239,25 @@ def test_a_numerical_failure_is_retried_once_at_looser_tolerances():
 
     failed = bf.solve_clarabel(m.problem, direct=always_fails)
     assert failed.status is SolveStatus.FAILED and "also at looser tolerances" in failed.message
+
+
+def test_a_stall_at_the_iteration_limit_is_retried_but_not_a_time_limit():
+    """USER_LIMIT well inside the time limit is Clarabel's iteration limit: retried (a stand-in
+    ``direct`` stalls at 2 iterations without the retry's tolerances); a solve that used its
+    time limit is a time-out, not retried."""
+    m = _two_bus()
+    m.load_p.value = np.array([[0.0, 1.0]])
+    m.load_q.value = np.array([[0.0, 0.5]])
+
+    def stalls(settings: dict, warm_start: bool) -> float | None:
+        if "tol_feas" in settings:
+            return None  # the retry: problem.solve as usual
+        with pytest.warns(UserWarning):
+            m.problem.solve(solver=cp.CLARABEL, max_iter=2)
+        assert m.problem.status == cp.USER_LIMIT
+        return 0.0
+
+    result = bf.solve_clarabel(m.problem, direct=stalls)
+    assert result.ok and "after the iteration limit" in result.message
+    timed_out = bf.solve_clarabel(m.problem, direct=stalls, time_limit_s=1e-9)
+    assert timed_out.status is SolveStatus.TIMEOUT and "retried" not in timed_out.message

@@ -181,6 +181,22 @@ def _run_clarabel(
     return direct_compile_s
 
 
+def _attempt(
+    problem: cp.Problem,
+    opts: dict[str, Any],
+    dpp: bool,
+    warm_start: bool,
+    direct: Callable[[dict[str, Any], bool], float | None] | None,
+    label: str,
+) -> tuple[float | None, str | None]:
+    """:func:`_run_clarabel`, its exception as a one-line message (``None``: none raised)."""
+    try:
+        return _run_clarabel(problem, opts, dpp, warm_start, direct), None
+    except Exception as exc:  # a failing solve must never crash a controller
+        logger.debug("%s solve failed", label, exc_info=True)
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def _solution_found(problem: cp.Problem) -> bool:
     """Whether ``problem`` and every one of its variables hold a value."""
     return problem.value is not None and all(
@@ -201,9 +217,9 @@ def solve_clarabel(
     label: str = "branch-flow",
 ) -> R:
     """Solve ``problem`` with Clarabel; infeasibility, failure and time-out are reported in
-    the returned status, never raised. A numerical failure (not a time-out) is retried once
-    from cold at :data:`RETRY_TOLERANCES`, as a deployed controller would; the result's
-    message says so.
+    the returned status, never raised. A numerical failure or a stall at the iteration limit
+    (not the time limit) is retried once from cold at :data:`RETRY_TOLERANCES`, as a deployed
+    controller would; the result's message says so.
 
     Args:
         time_limit_s: Clarabel's time limit (its iterations; compilation not counted).
@@ -229,24 +245,23 @@ def solve_clarabel(
     opts = _clarabel_options(time_limit_s, dpp, solver_options)
     start = time.perf_counter()
     retried = ""
-    try:
-        direct_compile_s = _run_clarabel(problem, opts, dpp, warm_start, direct)
-    except Exception as exc:  # a failing solve must never crash a controller
-        failure = f"{type(exc).__name__}: {exc}"
-        logger.debug("%s solve failed", label, exc_info=True)
-        if problem.status == cp.USER_LIMIT:
-            return result_type(SolveStatus.TIMEOUT, math.nan, time.perf_counter() - start,
-                               message=failure)
-        try:
-            direct_compile_s = _run_clarabel(problem, {**opts, **RETRY_TOLERANCES}, dpp,
-                                             False, direct)
-        except Exception:
-            logger.debug("%s retry at looser tolerances failed", label, exc_info=True)
+    direct_compile_s, failure = _attempt(problem, opts, dpp, warm_start, direct, label)
+    # USER_LIMIT well inside the time limit: Clarabel stalled at its iteration limit
+    stalled = failure is None and problem.status == cp.USER_LIMIT and (
+        time_limit_s is None or time.perf_counter() - start < 0.5 * time_limit_s)
+    if stalled or (failure is not None and problem.status != cp.USER_LIMIT):
+        why = failure or "the iteration limit"
+        direct_compile_s, again = _attempt(problem, {**opts, **RETRY_TOLERANCES}, dpp, False,
+                                           direct, label)
+        if again is not None:
             status = SolveStatus.TIMEOUT if problem.status == cp.USER_LIMIT else \
                 SolveStatus.FAILED
             return result_type(status, math.nan, time.perf_counter() - start,
-                               message=f"{failure} (also at looser tolerances)")
-        retried = f" (retried at looser tolerances after {failure})"
+                               message=f"{why} (also at looser tolerances)")
+        retried = f" (retried at looser tolerances after {why})"
+    elif failure is not None:  # the time limit
+        return result_type(SolveStatus.TIMEOUT, math.nan, time.perf_counter() - start,
+                           message=failure)
     wall = time.perf_counter() - start
     status = SolveStatus.from_cvxpy(problem.status)
     stats = problem.solver_stats

@@ -84,6 +84,7 @@ __all__ = [
     "main",
     "paired_difference",
     "render_markdown",
+    "retrained_beside",
     "studies",
     "swept",
     "table_rows",
@@ -276,6 +277,13 @@ def _verdict(lo: float, hi: float) -> Verdict:
 # ------------------------------------------------------------------------------ the rows
 #: Suffix of the RL methods read from a sweep of agents retrained at each level.
 RETRAINED: Final[str] = " (retrained)"
+
+
+def retrained_beside(sweep: Path) -> Path | None:
+    """The sweep of agents retrained per level kept beside ``sweep`` by convention,
+    ``<sweep>-retrained`` (``None`` where there is none); the report reads it."""
+    path = sweep.with_name(f"{sweep.name}-retrained")
+    return path if path.is_dir() else None
 
 
 def _stored(sweep: Path, condition: Condition, case: str) -> pd.DataFrame:

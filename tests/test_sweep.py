@@ -21,6 +21,7 @@ from gridbench.benchmarks.crossover import (
     main,
     paired_difference,
     render_markdown,
+    retrained_beside,
 )
 from gridbench.benchmarks.harness import plan_run, run_task
 from gridbench.benchmarks.provenance import Provenance
@@ -529,7 +530,9 @@ def test_agents_retrained_per_level_join_as_their_own_series(tmp_path: Path):
     the retrained series overtakes MPC there, at 1× it is the shipped agent (103 $)."""
     sweep = _sweep(tmp_path / "sw", {1.0: {"mpc": [101.0], "ppo": [103.0]},
                                      2.0: {"mpc": [102.0], "ppo": [103.0]}})
-    again = _sweep(tmp_path / "again", {2.0: {"ppo": [101.0, 101.0]}})
+    assert retrained_beside(sweep) is None
+    again = _sweep(tmp_path / "sw-retrained", {2.0: {"ppo": [101.0, 101.0]}})
+    assert retrained_beside(sweep) == again  # where the report looks for it
     study = build_crossover(sweep, "t-v0", "forecast_error", reps=50, retrained=again)
     assert study.rl_methods == ("ppo", "ppo (retrained)")
     fixed = {p.condition.level: p.gap for p in study.points_of("ppo")}

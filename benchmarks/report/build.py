@@ -163,13 +163,13 @@ def _crossover_answer(ctx: ReportContext) -> tuple[str, str]:
     Markdown and HTML to follow the answer; empty without sweeps."""
     import html
 
-    from gridbench.benchmarks.crossover import answer_block, studies
+    from gridbench.benchmarks.crossover import answer_block, retrained_beside, studies
     from gridbench.benchmarks.report.figures.crossover import sweep_dirs
 
     found = []
     for sweep in sweep_dirs(ctx.results):
         try:
-            found += studies(sweep)
+            found += studies(sweep, retrained=retrained_beside(sweep))
         except ValueError:
             continue
     if not found:

@@ -27,6 +27,7 @@ def crossover_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
         build_crossover,
         figure,
         render_markdown,
+        retrained_beside,
         table_rows,
     )
     from gridbench.benchmarks.sweep import Axis, condition_dirs
@@ -36,20 +37,23 @@ def crossover_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
         for axis in Axis:
             if not condition_dirs(sweep, axis):
                 continue
+            again = retrained_beside(sweep)
             try:
-                study = build_crossover(sweep, case_id, axis)
+                study = build_crossover(sweep, case_id, axis, retrained=again)
             except ValueError:
                 continue  # this case was not swept along the axis
             name = f"{case_slug(case_id)}_crossover_{axis.value}.png"
             sentences = [line[2:] for line in render_markdown(study).splitlines()
                          if line.startswith("- ")]
             source = (f"python -m gridbench.benchmarks.crossover --results {sweep} "
-                      f"--case {case_id} --axis {axis.value}")
+                      f"--case {case_id} --axis {axis.value}"
+                      + (f" --retrained {again}" if again else ""))
             out.append(ctx.save(
                 figure(study), name, f"Crossover: gap to the oracle against {axis.value}",
                 "Each method on the same test days at every level (IQM over seeds of the mean "
                 "gap, band = 95 % interval from resampling days and seeds); RL agents trained "
-                f"once at the nominal level. {' '.join(sentences)} Source: {source}",
+                "once at the nominal level, a '(retrained)' agent at each level. "
+                f"{' '.join(sentences)} Source: {source}",
             ))
             header, rows = table_rows(study)
             out.append(ctx.table(header, rows, f"Crossover table ({axis.value})",

@@ -49,6 +49,7 @@ and ``<!-- crossover:end -->`` lines (one-line errors, exit status 2).
 from __future__ import annotations
 
 import argparse
+import datetime
 import itertools
 import math
 import sys
@@ -318,10 +319,10 @@ def _retrained_methods(retrained: Path, case: str, axis: Axis) -> set[str]:
 def _condition_rows(sweep: Path, condition: Condition, case: str,
                     retrained: Path | None = None,
                     retrained_methods: set[str] | None = None) -> pd.DataFrame:
-    """The level's rows, penalized, with their gaps to the level's oracle; with
-    ``retrained``, also the RL rows of the agents retrained at this level (renamed
-    ``<method> (retrained)``); at the nominal level, where nothing was retrained, the fixed
-    agents' rows stand in for them (they were trained at that level)."""
+    """The level's rows (a held-out season's level: its days only), penalized, with their gaps
+    to the level's oracle; with ``retrained``, also the RL rows of the agents retrained at this
+    level (renamed ``<method> (retrained)``); at the nominal level, where nothing was
+    retrained, the fixed agents' rows stand in for them (they were trained at that level)."""
     import pandas as pd
 
     from gridbench.benchmarks.leaderboard import add_gap
@@ -335,6 +336,12 @@ def _condition_rows(sweep: Path, condition: Condition, case: str,
             again = _rl_rows(frame, retrained_methods)
         if not again.empty:
             frame = pd.concat([frame, again], ignore_index=True)
+    if condition.spec.season_days:  # a held-out season's level: that season's days only
+        keep = [condition.spec.keeps_day(condition.level, datetime.date.fromisoformat(str(d)))
+                for d in frame["day"]]
+        frame = frame[keep]
+        if frame.empty:
+            return frame
     if "penalty_usd" in frame:  # the penalized cost (module docstring)
         frame = frame.assign(cost=frame["cost"].astype(float)
                              + frame["penalty_usd"].astype(float).fillna(0.0))

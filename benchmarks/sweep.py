@@ -38,12 +38,20 @@ Axes (:data:`AXES`):
   variants (``--axis planner_model=exact,lossless,dc``), kept in the declared order, and the
   crossover read-out says who is ahead under each variant instead of interpolating crossing
   points. As for the efficiency error, the referee, the oracle and RL are unaffected.
+* ``held_out_season``: the meteorological season left out of the learned methods' training
+  days (``train_season_held_out``, :meth:`gridbench.cases.contracts.BaseCase.training_days`):
+  ``none`` (nominal), ``winter``, ``spring``, ``summer``, ``autumn``. A categorical axis whose
+  read-out keeps, at each held-out level, only that season's test days (days of a season the
+  agent never saw); shipped agents do not stand in for these (they trained on every season:
+  ``BaseCase.trains_like_shipped``), so sweep it with ``--budget reference``. Planners,
+  baselines and the oracle do not learn: only RL's rows move.
 
 CLI: ``gridbench sweep --case C --axis forecast_error=0,0.5,1,2,4 --method M ...``.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Mapping
@@ -71,6 +79,7 @@ class Axis(StrEnum):
     EFFICIENCY_ERROR = "efficiency_error"
     DECISION_TIME = "decision_time"
     PLANNER_MODEL = "planner_model"
+    HELD_OUT_SEASON = "held_out_season"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,8 @@ class AxisSpec:
     log_scale: bool = False
     #: The named levels of a categorical axis (empty: a numeric axis).
     variants: tuple[str, ...] = ()
+    #: The level names a season held out of training: its read-out keeps that season's days.
+    season_days: bool = False
 
     @property
     def categorical(self) -> bool:
@@ -113,6 +124,16 @@ class AxisSpec:
         """``level`` as it reads in a sentence (``2× nominal spread``, ``−10 % efficiency``)."""
         return self.template.format(self.value(level))
 
+    def keeps_day(self, level: float, day: datetime.date) -> bool:
+        """Whether the read-out of ``level`` counts ``day`` (all days, except on a
+        :attr:`season_days` axis: the held-out season's)."""
+        if not self.season_days:
+            return True
+        from gridbench.cases.params import Season
+
+        months = Season(self.value(level)).months
+        return not months or day.month in months
+
     def check(self, level: float) -> float:
         """``level`` if it is in ``[lo, hi]``, else a one-line ``ValueError``."""
         if not (math.isfinite(level) and self.lo <= level <= self.hi):
@@ -125,7 +146,7 @@ class AxisSpec:
 
 def _axes() -> Mapping[Axis, AxisSpec]:
     from gridbench.cases.data.forecast import MAX_ERROR_SCALE
-    from gridbench.cases.params import MAX_MODEL_ERROR, PlannerModel
+    from gridbench.cases.params import MAX_MODEL_ERROR, PlannerModel, Season
 
     specs = (
         AxisSpec(Axis.FORECAST_ERROR, "forecast_error_scale", 0.0, MAX_ERROR_SCALE, 1.0,
@@ -141,6 +162,10 @@ def _axes() -> Mapping[Axis, AxisSpec]:
         AxisSpec(Axis.PLANNER_MODEL, "planner_model", 0.0, len(PlannerModel) - 1.0, 0.0,
                  "the physics of the planners' formulation; exact = the referee's",
                  "the {} planner model", variants=tuple(m.value for m in PlannerModel)),
+        AxisSpec(Axis.HELD_OUT_SEASON, "train_season_held_out", 0.0, len(Season) - 1.0, 0.0,
+                 "the season left out of RL's training days, read on its test days",
+                 "{} held out of training", variants=tuple(m.value for m in Season),
+                 season_days=True),
     )
     return MappingProxyType({s.axis: s for s in specs})
 

@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gridbench.cases.params import PlannerModel
+from gridbench.cases.params import PlannerModel, Season
 
 if TYPE_CHECKING:
     import gymnasium
@@ -699,9 +699,21 @@ class BaseCase(ABC):
         self.__dict__["_planner_view"] = view
         return view
 
-    def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
-        """A ``train`` day drawn with ``rng`` (the environments' day sampler)."""
+    def training_days(self) -> tuple[datetime.date, ...]:
+        """The days learned methods train on: the ``train`` split, less the months of the
+        config's ``train_season_held_out`` (the crossover study's distribution shift)."""
+        season = Season(getattr(self.config, "train_season_held_out", Season.NONE))
         days = self.days(Split.TRAIN)
+        return tuple(d for d in days if d.month not in season.months) if season.months else days
+
+    def trains_like_shipped(self) -> bool:
+        """Whether an agent shipped for this case id was trained on :meth:`training_days`
+        (the shipped agents train on every train day: not with a season held out)."""
+        return Season(getattr(self.config, "train_season_held_out", Season.NONE)) is Season.NONE
+
+    def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
+        """A day of :meth:`training_days` drawn with ``rng`` (the environments' day sampler)."""
+        days = self.training_days()
         return days[int(rng.integers(len(days)))]
 
     def resolve_day(self, day: str | datetime.date) -> datetime.date:

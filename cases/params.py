@@ -32,6 +32,7 @@ __all__ = [
     "PlannerModel",
     "PlannerTimeLimit",
     "Positive",
+    "Season",
     "check_tariff",
     "feeder_line_ratings_mva",
 ]
@@ -105,6 +106,29 @@ class PlannerModel(StrEnum):
     def exact_storage(self) -> bool:
         """The storage model is the referee's (not :attr:`LINEAR_BATTERY`)."""
         return self is not PlannerModel.LINEAR_BATTERY
+
+
+class Season(StrEnum):
+    """A case's ``train_season_held_out``: the meteorological season left out of the learned
+    methods' training days (the crossover study's distribution-shift axis;
+    :meth:`gridbench.cases.contracts.BaseCase.training_days`). The test days are unchanged:
+    the held-out season's test days are days of a season the agent never trained on."""
+
+    NONE = "none"
+    WINTER = "winter"
+    SPRING = "spring"
+    SUMMER = "summer"
+    AUTUMN = "autumn"
+
+    @property
+    def months(self) -> frozenset[int]:
+        """The season's calendar months (none: no month)."""
+        return {
+            Season.WINTER: frozenset({12, 1, 2}),
+            Season.SPRING: frozenset({3, 4, 5}),
+            Season.SUMMER: frozenset({6, 7, 8}),
+            Season.AUTUMN: frozenset({9, 10, 11}),
+        }.get(self, frozenset())
 
 
 class FrozenParams(BaseModel):

@@ -46,7 +46,12 @@ from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Budget, Case, MethodFamily
 from gridbench.cases.registry import register_method
-from gridbench.rl_agents.sb3_methods import MissingAgentError, agents_dir, training_dir
+from gridbench.rl_agents.sb3_methods import (
+    MissingAgentError,
+    agents_dir,
+    training_dir,
+    trains_like_shipped,
+)
 
 __all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController"]
 
@@ -255,7 +260,8 @@ class Maddpg:
         there is one)."""
         budget = Budget.parse(budget)
         shipped = self.agent_path(case, int(seed))
-        if budget is Budget.QUICK and shipped.is_file() and not self.retrain:
+        if (budget is Budget.QUICK and shipped.is_file() and not self.retrain
+                and trains_like_shipped(case)):
             t0 = time.perf_counter()
             self.load(case, int(seed), shipped)
             self.last_fit = {"source": "shipped", "path": str(shipped),

@@ -99,6 +99,7 @@ __all__ = [
     "training_dir",
     "training_env_for",
     "training_plan",
+    "trains_like_shipped",
 ]
 
 #: The versioned hyperparameter file.
@@ -652,6 +653,13 @@ class _Agent:
 
 
 # ---------------------------------------------------------------------------- the methods
+def trains_like_shipped(case: Case) -> bool:
+    """A shipped agent stands for training on ``case`` (``BaseCase.trains_like_shipped``; a
+    case without it: yes)."""
+    check = getattr(case, "trains_like_shipped", None)
+    return True if check is None else bool(check())
+
+
 class SB3Method:
     """Base of the SB3-backed methods (not registered itself). Subclasses set ``name`` (the
     key of ``hyperparams.json``'s ``algorithms``).
@@ -740,7 +748,8 @@ class SB3Method:
             )
         finally:
             probe.close()
-        if budget is Budget.QUICK and plan.shipped_first and not self.retrain:
+        if (budget is Budget.QUICK and plan.shipped_first and not self.retrain
+                and trains_like_shipped(case)):
             path = self.agent_path(case, seed)
             if path.is_file():
                 t0 = time.perf_counter()

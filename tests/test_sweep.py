@@ -406,7 +406,7 @@ def test_the_conditions_leave_the_sgls_shapley_game_alone():
 
     nominal = make_case("sgls-ieee33-v0")
     for overrides in ({"forecast_error_scale": 2.0}, {"planner_efficiency_error": -0.1},
-                      {"planner_time_limit_s": 0.1}):
+                      {"planner_time_limit_s": 0.1}, {"train_season_held_out": "summer"}):
         case = make_case("sgls-ieee33-v0", config=overrides)
         assert table_key(case.config) == table_key(nominal.config)
     day = next(d for d in nominal.days("train") if lookup(nominal.config, d) is not None)
@@ -543,3 +543,55 @@ def test_agents_retrained_per_level_join_as_their_own_series(tmp_path: Path):
     assert vs_mpc.diff == pytest.approx((0.02, -0.01)) and len(vs_mpc.crossings) == 1
     assert any("trained at each level" in n for n in study.notes)
     assert main(["--results", str(sweep), "--retrained", str(tmp_path / "none")]) == 2
+
+
+# ------------------------------------------------------------------ a season held out of training
+CASES_WITH_SEASONS = [c for c in case_ids() if "train_season_held_out"
+                      in type(make_case(c).config).model_fields]
+
+
+@pytest.mark.parametrize("case_id", CASES_WITH_SEASONS)
+def test_a_held_out_season_leaves_the_training_days_only(case_id: str):
+    """Summer held out: the training days are the train split less June–August, and shipped
+    agents (trained on every season) no longer stand in; nominal: every train day."""
+    assert CASES_WITH_SEASONS, "no case takes a held-out season"
+    nominal = make_case(case_id)
+    held = make_case(case_id, config={"train_season_held_out": "summer"})
+    train = nominal.days("train")
+    assert nominal.training_days() == train and nominal.trains_like_shipped()
+    assert held.training_days() == tuple(d for d in train if d.month not in (6, 7, 8))
+    assert not held.trains_like_shipped()
+    rng = np.random.default_rng(0)
+    assert all(held.sample_train_day(rng).month not in (6, 7, 8) for _ in range(200))
+    assert held.days("test") == nominal.days("test")
+
+
+def test_sb3_methods_train_instead_of_loading_a_shipped_agent_with_a_season_held_out():
+    from gridbench.rl_agents.sb3_methods import trains_like_shipped
+
+    assert trains_like_shipped(make_case("ses-carbon-ieee33-v0"))
+    assert not trains_like_shipped(make_case("ses-carbon-ieee33-v0",
+                                             config={"train_season_held_out": "winter"}))
+
+
+def test_the_held_out_season_read_out_keeps_that_seasons_days(tmp_path: Path):
+    """PPO costs 101 $ in winter (January) and 109 $ in summer (July) when summer was held out,
+    MPC 102 $ on both days: at held_out_season=summer only July counts (PPO − MPC = +7 pp);
+    at none both days (PPO 103 $ both: +1 pp)."""
+    sweep = tmp_path / "sw"
+    for name, ppo in (("none", {"2016-01-05": 103.0, "2016-07-05": 103.0}),
+                      ("summer", {"2016-01-05": 101.0, "2016-07-05": 109.0})):
+        (condition,) = parse_axis(f"held_out_season={name}")
+        rows = [{"case": "t-v0", "method": method, "seed": 0, "day": day, "budget": "quick",
+                 "family": family, "split": "test", "status": "ok", "feasible": True,
+                 "cost": cost if method != "ppo" else ppo[day], "condition": condition.name}
+                for method, family, cost in (("oracle", "bound", 100.0), ("ppo", "rl", 0.0),
+                                             ("mpc", "solver", 102.0))
+                for day in ("2016-01-05", "2016-07-05")]
+        ResultsStore(condition.directory(sweep)).append(
+            rows, provenance=Provenance.create("t-v0", "all", 0))
+    study = build_crossover(sweep, "t-v0", "held_out_season", reps=50)
+    (vs_mpc,) = study.comparisons
+    assert vs_mpc.diff == pytest.approx((0.01, 0.07))
+    assert [p.n_days for p in study.points_of("ppo")] == [2, 1]
+    assert "mpc ahead under none, summer" in vs_mpc.sentence(Axis.HELD_OUT_SEASON)

@@ -40,6 +40,7 @@ from gridbench.cases.params import (
     PlannerModel,
     PlannerTimeLimit,
     Positive,
+    Season,
     check_tariff,
 )
 
@@ -243,6 +244,8 @@ class LossArbitrageConfig(CaseConfig):
     deployable planners' model (0 = exact; ``BaseCase.planner_view``);
     ``planner_model``: the physics of the deployable planners' formulation (``exact``; the
     simplified variants of ``PlannerModel``, the structural model-mismatch axis);
+    ``train_season_held_out``: the season left out of the learned methods' training days
+    (``none``; ``Season``, the distribution-shift axis);
     ``planner_time_limit_s``: the limit of every solve of a deployable planner (``None``:
     the planner's own; timeouts then fall back as deployed, ``solvers/fallback.py``).
     """
@@ -264,6 +267,7 @@ class LossArbitrageConfig(CaseConfig):
     forecast_error_scale: ForecastErrorScale = 1.0
     planner_efficiency_error: PlannerEfficiencyError = 0.0
     planner_model: PlannerModel = PlannerModel.EXACT
+    train_season_held_out: Season = Season.NONE
     planner_time_limit_s: PlannerTimeLimit | None = None
 
     @model_validator(mode="after")

@@ -32,6 +32,7 @@ from gridbench.cases.params import (
     PlannerModel,
     PlannerTimeLimit,
     Positive,
+    Season,
     check_tariff,
 )
 
@@ -305,6 +306,8 @@ class SesCarbonConfig(CaseConfig):
     deployable planners' model (0 = exact; ``BaseCase.planner_view``);
     ``planner_model``: the physics of the deployable planners' formulation (``exact``; the
     simplified variants of ``PlannerModel``, the structural model-mismatch axis);
+    ``train_season_held_out``: the season left out of the learned methods' training days
+    (``none``; ``Season``, the distribution-shift axis);
     ``planner_time_limit_s``: the limit of every solve of a deployable planner (``None``:
     the planner's own; timeouts then fall back as deployed, ``solvers/fallback.py``).
     """
@@ -320,6 +323,7 @@ class SesCarbonConfig(CaseConfig):
     forecast_error_scale: ForecastErrorScale = 1.0
     planner_efficiency_error: PlannerEfficiencyError = 0.0
     planner_model: PlannerModel = PlannerModel.EXACT
+    train_season_held_out: Season = Season.NONE
     planner_time_limit_s: PlannerTimeLimit | None = None
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from gridbench.cases.params import (
     ForecastErrorScale,
     PlannerEfficiencyError,
     PlannerTimeLimit,
+    Season,
 )
 
 __all__ = [
@@ -159,6 +160,8 @@ class SglsConfig(CaseConfig):
     planner_efficiency_error: PlannerEfficiencyError = 0.0
     #: The wall-clock limit of every solve of a deployable planner (None: the planner's own).
     planner_time_limit_s: PlannerTimeLimit | None = None
+    #: The season left out of the learned methods' training days (none: every train day).
+    train_season_held_out: Season = Season.NONE
     v_min_pu: float = 0.95
     v_max_pu: float = 1.05
     #: Substation voltage (IEEE 33 radial flow only), an on-load tap changer set-point: at

@@ -43,7 +43,8 @@ TABLE_DIR: Final[Path] = Path(__file__).resolve().parent / "shapley"
 #: choice of reward, and the crossover study's conditions (the game is played on the
 #: realized day, which no forecast error or planner's model changes).
 NOT_IN_GAME: Final[tuple[str, ...]] = ("reward", "forecast_error_scale",
-                                       "planner_efficiency_error", "planner_time_limit_s")
+                                       "planner_efficiency_error", "planner_time_limit_s",
+                                       "train_season_held_out")
 
 
 def table_key(config: SglsConfig) -> str:

@@ -17,6 +17,7 @@ Definitions, per day and then averaged over the days every listed method ran:
   referee reported regrets);
 * price of hierarchy = (system cost − ``social``'s) / |``social``'s| on the same day, both
   with the referee's penalties (``penalty_usd``) added (NaN without ``social`` rows);
+  ``social`` itself is no outcome of the game: its regrets and gap are left blank;
 * GSESS vs CSESS: the same method's system cost and DSO profit on both cases (the paper's
   claim is that GSESS lowers the cost).
 
@@ -126,6 +127,9 @@ def game_table(frame: pd.DataFrame) -> pd.DataFrame:
     star = oracle.reindex(key).to_numpy()
     df["leader_regret"] = (star - df["profit_dso"].to_numpy()) / abs(star)
     df["stackelberg_gap"] = df["leader_regret"] + df["follower_regret"] / abs(star)
+    # the social optimum is no outcome of the game: no regrets, no Stackelberg gap
+    not_game = df["method"] == "social"
+    df.loc[not_game, ["leader_regret", "follower_regret", "stackelberg_gap"]] = np.nan
     # penalties the referee charged (a schedule outside the line ratings) count in the cost
     penalty = df["penalty_usd"].fillna(0.0) if "penalty_usd" in df else 0.0
     df["system_cost_penalized"] = df["system_cost"] + penalty

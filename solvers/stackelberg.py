@@ -152,7 +152,8 @@ class SocialMethod(PlannerMethod):
     """The social optimum (spec §6 ``social``; a bound on the *system cost*, not on the DSO's
     profit): every player's decisions chosen together to minimize the system cost on the
     realized day (the convex QP of :func:`~gridbench.cases.stackelberg.bilevel.solve_social`,
-    Clarabel, in the bilevel MILP's network model with its :data:`NETWORK_LADDER`), played
+    Clarabel, in the bilevel MILP's network model with the referee's line ratings added, then
+    its :data:`NETWORK_LADDER`, the ladder again without the ratings last), played
     through the referee with the tariff posted (prices are transfers: the system cost does not
     depend on them; the players' split of it does). Its rows give the game table's price of
     hierarchy."""
@@ -172,13 +173,18 @@ class SocialSchedule:
         self.rung = 0
 
     def __call__(self, posted: FloatArray) -> FloatArray:
+        from gridbench.cases.grid import load_grid
         from gridbench.cases.stackelberg.bilevel import solve_social
+        from gridbench.cases.stackelberg.core import line_ratings_mva
         from gridbench.cases.stackelberg.leader_view import device_schedule
         from gridbench.cases.stackelberg.players import leader_problem
 
         data = self.case.game(self.day)
-        for rung, model in _network_ladder(self.case.config):
-            problem = leader_problem(model, data)
+        ratings = line_ratings_mva(self.case.config, load_grid("feeder38"))
+        # the referee's line ratings first (a social planner keeps them), then without
+        for rung, (model, limits) in enumerate(
+                (m, r) for r in (ratings, None) for _, m in _network_ladder(self.case.config)):
+            problem = leader_problem(model, data, line_ratings=limits)
             sol = solve_social(problem)
             self.solution, self.rung = sol, rung
             if sol.status.ok:

@@ -66,6 +66,7 @@ def test_price_of_hierarchy_against_the_social_rows():
     ])  # fmt: skip
     table = game_table(frame).set_index("method")
     assert table.loc["social", "price_of_hierarchy"] == pytest.approx(0.0)
+    assert table.loc["social", ["leader_regret", "stackelberg_gap"]].isna().all()
     assert table.loc["tou", "price_of_hierarchy"] == pytest.approx((50 / 400 + 40 / 350) / 2)
     assert game_table(frame[frame["method"] != "social"])["price_of_hierarchy"].isna().all()
 

@@ -269,3 +269,27 @@ def test_prices_at_a_bound_are_counted_by_hand():
     out = project_prices([0.0, 5.0, 10.0, 10.0 + 1e-7], np.zeros(4), np.full(4, 10.0),
                          np.zeros(4), caps={}, sell=slice(0, 0), buy=slice(0, 0))
     assert out.n_at_bound == 3 and out.n_clipped == 1
+
+
+def test_the_social_model_bounds_each_flow_by_what_its_rating_leaves():
+    """With the referee's ratings every active flow P_bt lies within
+    ±√((0.98·S_b)² − Q_bt²); without them the flows are free (the bilevel MILP's model)."""
+    from gridbench.cases.grid import load_grid
+    from gridbench.cases.grid.branch_flow import subtree_matrix
+    from gridbench.cases.stackelberg.core import line_ratings_mva
+    from gridbench.cases.stackelberg.network import LINE_MARGIN
+
+    cfg = StackelbergConfig()
+    d = game_day(cfg, DAY)
+    followers = {f.name: f for f in leader_problem(cfg, d).followers}
+    feeder = load_grid("feeder38")
+    ratings = line_ratings_mva(cfg, feeder)
+    free = network_rows(cfg, d, followers)
+    rated = network_rows(cfg, d, followers, line_ratings=ratings)
+    q = (d.load_q_mvar @ subtree_matrix(feeder).T)[5]
+    flows = rated.own_slice("flow", 5)
+    expected = np.sqrt(np.maximum((LINE_MARGIN * ratings) ** 2 - q ** 2, 0.0))
+    assert rated.own_hi[flows] == pytest.approx(expected, rel=1e-12)
+    assert rated.own_lo[flows] == pytest.approx(-expected, rel=1e-12)
+    assert np.isinf(free.own_hi[flows]).all() and np.isinf(free.own_lo[flows]).all()
+    assert LINE_MARGIN == 0.98 and (expected > 0).all()

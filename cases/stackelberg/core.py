@@ -86,6 +86,7 @@ __all__ = [
     "N_PRICES",
     "TIMELINE",
     "StackelbergCore",
+    "line_ratings_mva",
     "observation_names",
     "reachable_states",
     "setpoint_names",
@@ -168,7 +169,6 @@ class StackelbergCore(DispatchCore):
         """``power_flow`` builds the AC solver from the feeder (default
         :class:`~gridbench.cases.grid.RadialPowerFlow`; the benchmarks pass pandapower's)."""
         from gridbench.cases.grid import RadialPowerFlow, load_grid
-        from gridbench.cases.params import feeder_line_ratings_mva
 
         self.config = config
         self.names = setpoint_names(config)
@@ -184,9 +184,7 @@ class StackelbergCore(DispatchCore):
         net = config.network
         self.feeder = dataclasses.replace(load_grid("feeder38"), v_slack_pu=net.v_slack_pu)
         self._pf = (power_flow or RadialPowerFlow)(self.feeder)
-        self._ratings = tap_line_ratings(config, self.feeder, feeder_line_ratings_mva(
-            "feeder38", net.line_rating_factor, net.line_rating_min_mva
-        ))
+        self._ratings = line_ratings_mva(config, self.feeder)
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
         self._day_data: GameDay | None = None
@@ -538,6 +536,17 @@ class StackelbergCore(DispatchCore):
         else:
             info.update(self._extras.get(record.step, {}))
         return info
+
+
+def line_ratings_mva(cfg: StackelbergConfig, feeder: Any) -> FloatArray:
+    """The ratings (MVA) the referee charges overloads against: the feeder rule's
+    (:func:`~gridbench.cases.params.feeder_line_ratings_mva`) with the DER taps sized by
+    :func:`tap_line_ratings`."""
+    from gridbench.cases.params import feeder_line_ratings_mva
+
+    net = cfg.network
+    return tap_line_ratings(cfg, feeder, feeder_line_ratings_mva(
+        "feeder38", net.line_rating_factor, net.line_rating_min_mva))
 
 
 def tap_line_ratings(cfg: StackelbergConfig, feeder: Any, ratings: FloatArray) -> FloatArray:

@@ -10,6 +10,13 @@ Per hour ``t``, with ``S`` the subtree matrix (branch ``b`` carries bus ``k`` wh
     (v_min + m)² ≤ v_jt ≤ (v_max − m)²                                (m: room for the AC referee)
     loss_bt ≥ r_b·(2a·P_bt − a² + Q_bt²)/(V²·v_1)  for ``loss_tangents`` points a
 
+With ``line_ratings`` (the social optimum's model; the bilevel MILP has none, and its AC
+replays overload no line on the 73 test days) every branch's active flow is also bounded by
+what its rating leaves beside the reactive flow, with :data:`LINE_MARGIN` of room for the AC
+referee::
+
+    |P_bt| ≤ √max((LINE_MARGIN·S_b)² − Q_bt², 0)
+
 The flows, losses and voltages are the leader's own variables; the losses are priced at ``π^up``
 (``Pup = Σ_k p_k + Σ_b loss_b``):
 the leader pushes them down onto the highest tangent, so the cut is tight at the points and an
@@ -34,10 +41,13 @@ if TYPE_CHECKING:
     from gridbench.cases.stackelberg.config import StackelbergConfig
     from gridbench.cases.stackelberg.players import GameDay
 
-__all__ = ["DER_BUS", "NetworkRows", "injections", "network_rows"]
+__all__ = ["DER_BUS", "LINE_MARGIN", "NetworkRows", "injections", "network_rows"]
 
 FloatArray = NDArray[np.float64]
 T: Final[int] = 24
+#: The share of a branch's rating the social optimum's model may use (the AC flow carries the
+#: losses and the voltage-dependent reactive power the lossless ``Q`` leaves out).
+LINE_MARGIN: Final[float] = 0.98
 #: Paper bus numbers of the DER nodes (spec §1): PV and MGT1, wind and MGT2, the two
 #: batteries, the EV station.
 DER_BUS: Final[dict[str, int]] = {"pv": 34, "wind": 35, "battery1": 36, "battery2": 37,
@@ -123,10 +133,11 @@ def _own_column(t: int, what: str, k: int, n_branch: int, per_hour: int) -> int:
     return t * per_hour + {"flow": 0, "loss": n_branch, "v": 2 * n_branch}[what] + k
 
 
-def network_rows(cfg: StackelbergConfig, d: GameDay,
-                 followers: dict[str, FollowerQP]) -> NetworkRows:
+def network_rows(cfg: StackelbergConfig, d: GameDay, followers: dict[str, FollowerQP], *,
+                 line_ratings: FloatArray | None = None) -> NetworkRows:
     """The rows of the module docstring for every hour of ``d``, in the sparse form (one
-    balance row per branch and hour, one voltage-drop row, ``loss_tangents`` cuts):
+    balance row per branch and hour, one voltage-drop row, ``loss_tangents`` cuts), and with
+    ``line_ratings`` (MVA per branch) the flow bounds of the ratings:
 
     * balance: ``P_bt − Σ_{children c of j} P_ct − loss_bt − (M_f x_f)_jt = p^data_jt``
       (``j`` the bus branch ``b`` feeds);
@@ -214,6 +225,14 @@ def network_rows(cfg: StackelbergConfig, d: GameDay,
     own_lo = np.tile(np.concatenate([np.full(n_br, -np.inf), np.zeros(n_br),
                                      np.full(n_bus - 1, lo_v)]), T)
     own_hi = np.tile(np.concatenate([np.full(2 * n_br, np.inf), np.full(n_bus - 1, hi_v)]), T)
+    if line_ratings is not None:
+        rating = np.asarray(line_ratings, dtype=float)
+        if rating.shape != (n_br,):
+            raise ValueError(f"line_ratings must hold {n_br} ratings, got shape {rating.shape}")
+        p_max = np.sqrt(np.maximum((LINE_MARGIN * rating) ** 2 - q_flow ** 2, 0.0))  # (T, br)
+        for t in range(T):
+            flows = slice(own(t, "flow", 0), own(t, "flow", 0) + n_br)
+            own_lo[flows], own_hi[flows] = -p_max[t], p_max[t]
     objective = np.zeros(n_own)
     for t in range(T):
         objective[own(t, "loss", 0):own(t, "loss", 0) + n_br] = -d.upstream[t]

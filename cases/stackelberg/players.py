@@ -393,11 +393,13 @@ def dual_bounds(cfg: StackelbergConfig, d: GameDay,
     return out
 
 
-def leader_problem(cfg: StackelbergConfig, d: GameDay) -> BilevelProblem:
+def leader_problem(cfg: StackelbergConfig, d: GameDay, *,
+                   line_ratings: FloatArray | None = None) -> BilevelProblem:
     """The DSO's bilevel problem of the module docstring on the data ``d``: the price box and
     rules of :class:`~.config.PriceRules`, the payments, the upstream purchase ``π^up·Pup``
     through the followers' net-load coefficients, and (``cfg.network.losses``) the network
-    rows of :mod:`.network` with the losses as the leader's own variables."""
+    rows of :mod:`.network` with the losses as the leader's own variables (with
+    ``line_ratings``, MVA per branch, the flows bounded by them: the social optimum's model)."""
     followers = {"ea": ea_follower(cfg, d), "la": la_follower(cfg, d),
                  "gsess": gsess_follower(cfg, d)}
     lo, hi = price_box(cfg, d)
@@ -424,7 +426,8 @@ def leader_problem(cfg: StackelbergConfig, d: GameDay) -> BilevelProblem:
     sign = {"pc": -1.0, "pev": -1.0, "f": -1.0, "pd": 1.0}
     g_gs = np.array([sign.get(name, 0.0) for name in names]) * np.tile(up, len(names) // T)
     constant = -float(up @ (d.la_demand + d.flexible_load - d.pv_mw - d.wind_mw))
-    network = network_rows(cfg, d, followers) if cfg.network.losses else None
+    network = (network_rows(cfg, d, followers, line_ratings=line_ratings)
+               if cfg.network.losses else None)
     return BilevelProblem(
         followers=tuple(followers.values()),
         dual_bounds=dual_bounds(cfg, d, followers),

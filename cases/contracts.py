@@ -699,17 +699,21 @@ class BaseCase(ABC):
         self.__dict__["_planner_view"] = view
         return view
 
+    def _held_out_season(self) -> Season:
+        """The config's ``train_season_held_out`` (none where the config has no such field)."""
+        return Season(getattr(self.config, "train_season_held_out", Season.NONE))
+
     def training_days(self) -> tuple[datetime.date, ...]:
         """The days learned methods train on: the ``train`` split, less the months of the
         config's ``train_season_held_out`` (the crossover study's distribution shift)."""
-        season = Season(getattr(self.config, "train_season_held_out", Season.NONE))
+        months = self._held_out_season().months
         days = self.days(Split.TRAIN)
-        return tuple(d for d in days if d.month not in season.months) if season.months else days
+        return tuple(d for d in days if d.month not in months) if months else days
 
     def trains_like_shipped(self) -> bool:
         """Whether an agent shipped for this case id was trained on :meth:`training_days`
         (the shipped agents train on every train day: not with a season held out)."""
-        return Season(getattr(self.config, "train_season_held_out", Season.NONE)) is Season.NONE
+        return self._held_out_season() is Season.NONE
 
     def sample_train_day(self, rng: np.random.Generator) -> datetime.date:
         """A day of :meth:`training_days` drawn with ``rng`` (the environments' day sampler)."""

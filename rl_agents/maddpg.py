@@ -25,9 +25,15 @@ less the network penalties). γ = 1 over the 25-step day: the DSO posts its pric
 step and is paid in the 24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions): ``smoke`` 200, ``quick`` the
-shipped agent where there is one else 20,000, ``reference`` 20,000, ``paper`` 100,000.
+shipped agent where there is one else 10,000, ``reference`` 10,000 (400 days), ``paper``
+100,000. The reference is the suite's 180 CPU-seconds per seed (``hyperparams.json``,
+``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0`` in one process: a
+400- and a 1,400-step fit took 9.4 and 18.9 CPU-s, i.e. about 1 ms per step before
+``learning_starts`` and 19 ms per step with the four actor-critic updates after it, so
+1,000 + (180 − 1) / 0.019 ≈ 10,400 steps, rounded down.
 Agents are saved as ``model.pt`` (the actors and the observation scaling only) with
-``plan.json`` beside it; ``ship`` copies them to ``results/agents/<case>/maddpg/seed<k>.pt``.
+``plan.json`` and the training days' returns (``monitor.csv``) beside it; ``ship`` copies
+them to ``results/agents/<case>/maddpg/seed<k>.pt`` (the log to ``seed<k>/``).
 """
 
 from __future__ import annotations
@@ -83,8 +89,25 @@ class MaddpgConfig:
 
 
 #: Env steps per budget (module docstring).
-BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 20_000, "reference": 20_000,
+BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 10_000, "reference": 10_000,
                                        "paper": 100_000}
+
+
+def _write_monitor(path: Path, agents: Sequence[str], returns: Sequence[tuple[Any, ...]],
+                   env_id: str) -> None:
+    """The training days in SB3's ``Monitor`` layout (a ``#`` JSON line, then ``r,l,t``), so the
+    report reads MADDPG's curve as it reads the single-agent learners': ``r`` is the first
+    agent's (the leader's) return of the day, ``l`` its steps, ``t`` wall seconds since the
+    start; ``r_<agent>`` every agent's return and ``cpu_s`` the process CPU seconds."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        fh.write("#" + json.dumps({"t_start": 0.0, "env_id": env_id}) + "\n")
+        writer = csv.writer(fh)
+        writer.writerow(["r", "l", "t", *(f"r_{a}" for a in agents), "cpu_s"])
+        for ret, length, wall, cpu in returns:
+            writer.writerow([f"{ret[0]:.6g}", length, f"{wall:.3f}",
+                             *(f"{x:.6g}" for x in ret), f"{cpu:.3f}"])
 
 
 def _mlp(n_in: int, n_out: int, hidden: int, out_tanh: bool) -> Any:
@@ -284,6 +307,7 @@ class Maddpg:
         buffer = _Buffer(cfg.buffer_size, int(np.prod(space.shape)), sum(sizes), len(agents))
         rng = np.random.default_rng(seed)
         t0, episodes, returns, ret = time.perf_counter(), 0, [], np.zeros(len(agents))
+        ep_len, t_cpu0 = 0, time.process_time()
         obs, infos = env.reset(seed=seed)
         o = scale(obs[first])
         start = min(cfg.learning_starts, steps // 2)  # a smoke run updates too
@@ -296,13 +320,15 @@ class Maddpg:
             done = all(terms.values()) or all(truncs.values()) or not env.agents
             r = np.array([float(rewards[a]) for a in agents])
             ret += r
+            ep_len += 1
             o2 = scale(obs[first]) if obs else o
             buffer.add(o, u, r, o2, done)
             o = o2
             if done:
                 episodes += 1
-                returns.append(ret.tolist())
-                ret = np.zeros(len(agents))
+                returns.append((ret.tolist(), ep_len, time.perf_counter() - t0,
+                                time.process_time() - t_cpu0))
+                ret, ep_len = np.zeros(len(agents)), 0
                 obs, infos = env.reset()
                 o = scale(obs[first])
             if step >= start and buffer.n >= min(cfg.batch_size, start):
@@ -317,8 +343,9 @@ class Maddpg:
                   "episodes": episodes, "seconds": seconds,
                   "env_steps_per_s": steps / seconds if seconds > 0 else float("nan"),
                   "config": {k: v for k, v in asdict(cfg).items() if k != "budget_steps"},
-                  "last_returns": returns[-10:]}
+                  "last_returns": [r for r, *_ in returns[-10:]]}
         (run / "plan.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        _write_monitor(run / "monitor.csv", agents, returns, case.id)
         self._trained[case.id] = MaddpgController(agents, learner.actors, scale)
         self.last_fit = {"source": "trained", "path": str(run / "model.pt"), **record}
 
@@ -349,6 +376,10 @@ class Maddpg:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run / "model.pt", dst)
         shutil.copyfile(run / "plan.json", dst.with_suffix(".json"))
+        if (run / "monitor.csv").is_file():  # the training curve travels with the agent
+            logs = dst.parent / f"seed{int(seed)}"
+            logs.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run / "monitor.csv", logs / "monitor.csv")
         return dst
 
     # -- play -----------------------------------------------------------------------------

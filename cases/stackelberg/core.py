@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -105,6 +106,10 @@ DAY_SERIES: Final[tuple[str, ...]] = (
     "la_demand_mw", "ci_load_mw", "flexible_load_mw", "renewables_mw", "ev_charge_max_mw",
     "ev_energy_min_mwh",
 )  # fmt: skip
+#: Days whose observation forecasts a core keeps (:meth:`StackelbergCore._series`): a training
+#: env revisits its train days, and drawing the 25 forecasts of a day is most of a leader step.
+OBS_CACHE_DAYS: Final[int] = 366
+
 STOCKS: Final[tuple[str, ...]] = ("battery_mwh", "ev_mwh", "flexible_mwh", "shifted_mwh")
 
 
@@ -188,6 +193,8 @@ class StackelbergCore(DispatchCore):
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
         self._day_data: GameDay | None = None
+        self._obs_cache: OrderedDict[datetime.date, dict[tuple[int, float], FloatArray]] = (
+            OrderedDict())
 
     # ------------------------------------------------------------------ static boxes
     def _static_boxes(self) -> dict[Layer, tuple[FloatArray, FloatArray]]:
@@ -283,9 +290,9 @@ class StackelbergCore(DispatchCore):
         n_bus = self.feeder.n_bus
         self._net_data = data
         # hour t's rows of each follower's placement, dense (the hot path of a step)
+        dense = {f: m.toarray() for f, m in placement.items()}
         self._placement = [
-            {f: m[t * n_bus:(t + 1) * n_bus].toarray() for f, m in placement.items()}
-            for t in range(T)
+            {f: m[t * n_bus:(t + 1) * n_bus] for f, m in dense.items()} for t in range(T)
         ]
         self._asap = asap_charging(d.fleet)  # CSESS's fixed EV profile
         self._stocks = self._reachable(d)
@@ -294,7 +301,10 @@ class StackelbergCore(DispatchCore):
         self._price_info: dict[str, Any] = {}
         self._extras: dict[int, dict[str, Any]] = {}
         self._imports = np.zeros(T)  # the DSO's upstream import per hour, MW
-        self._obs_data: dict[tuple[int, float], FloatArray] = {}
+        self._obs_data = self._obs_cache.setdefault(day, {})
+        self._obs_cache.move_to_end(day)
+        if len(self._obs_cache) > OBS_CACHE_DAYS:
+            self._obs_cache.popitem(last=False)
 
     @property
     def day_data(self) -> GameDay:
@@ -388,7 +398,9 @@ class StackelbergCore(DispatchCore):
 
     def _series(self, issue_step: int, lead_h: float) -> FloatArray:
         """The observation's day series as forecast at ``issue_step`` (``lead_h`` before it),
-        computed once per day and issue."""
+        computed once per day and issue (kept for :data:`OBS_CACHE_DAYS` days: the draws are a
+        function of the day, the config and the issue, so a revisited day reads the same
+        numbers)."""
         key = (issue_step, lead_h)
         if key not in self._obs_data:
             c = self.config

@@ -12,18 +12,23 @@ Figures, on one representative test day re-simulated through the referee for ``t
 * each player's mean profit per method over the stored test days (no re-simulation);
 * the storage player's battery SOC and the EV fleet's energy hour by hour.
 
-Learning curves of MADDPG against leader-only RL are still to come (no reference run yet).
+And from the training logs (``monitor.csv`` of each run, in the results' ``training/`` or
+beside the shipped agents): the leader's return of each training day against training time,
+MADDPG (every player learning) against leader-only RL (``ppo``/``sac``/``td3``, the followers
+best-responding exactly), with ``tou``'s mean test-day DSO profit for scale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gridbench.benchmarks.leaderboard import register_case_columns
 from gridbench.benchmarks.report.context import ReportContext
+from gridbench.benchmarks.report.figures.ppo_training import ppo_training_runs
 from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
 from gridbench.benchmarks.report.registry import Figure, case_figures
 
@@ -34,6 +39,8 @@ __all__ = ["stackelberg_figures"]
 
 CASES = ("stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0")
 PLAYERS = ("dso", "ea", "la", "gsess")
+#: The learners of the learning-curve figure: the multi-agent one, then leader-only RL.
+LEARNERS = ("maddpg", "ppo", "sac", "td3")
 _PRICE_TITLES = {"ea": "EA's sale to the DSO", "la": "LA's purchase",
                  "gsess_buy": "storage player's purchase", "gsess_sell": "storage player's sale"}
 
@@ -148,12 +155,73 @@ def _storage_figure(ctx: ReportContext, case_id: str, day: str,
                     f"{day}, each method's followers best-responding to its prices.")
 
 
+def _leader_returns(run: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(training seconds at the end of each day, the leader's return of that day) from a
+    run's ``monitor.csv`` (SB3's Monitor layout, which MADDPG writes too)."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(run / "monitor.csv", comment="#")
+    except (OSError, ValueError):
+        return None
+    if not {"r", "t"} <= set(df.columns) or df.empty:
+        return None
+    return df["t"].to_numpy(float), df["r"].to_numpy(float)
+
+
+def _learning_figure(ctx: ReportContext, case_id: str) -> Figure | None:
+    """The leader's return per training day against training time, per learner: each
+    seed's moving average over 5 % of its days, the mean over seeds on a common time grid,
+    shaded between the seeds' min and max."""
+    methods = ctx.given_training(case_id, LEARNERS)
+    runs = ppo_training_runs(ctx.training_dirs, case_id, methods)
+    curves = {m: [c for c in (_leader_returns(r) for r in rs) if c is not None]
+              for m, rs in runs.items()}
+    curves = {m: cs for m, cs in curves.items() if cs}
+    if not curves:
+        ctx.note(case_id, "no MADDPG or leader-only RL training logs: no learning-curve figure")
+        return None
+    scale = ctx.case(case_id).config.reward.scale_usd
+    fig = new_figure(8.0, 4.6)
+    ax = fig.add_subplot()
+    for k, (method, cs) in enumerate(curves.items()):
+        end = min(float(t[-1]) for t, _ in cs)
+        grid = np.linspace(0.0, end, 200)
+        smooth = []
+        for t, r in cs:
+            w = max(1, len(r) // 20)
+            avg = np.convolve(r, np.ones(w) / w, mode="valid") * scale
+            smooth.append(np.interp(grid, t[w - 1:], avg, left=np.nan))
+        arr = np.array(smooth)
+        color = method_color(method, k)
+        label = f"{method} ({len(cs)} seeds, {np.mean([len(r) for _, r in cs]):,.0f} days)"
+        ax.fill_between(grid, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.2, lw=0)
+        ax.plot(grid, np.nanmean(arr, 0), color=color, lw=2, label=label)
+    tou = [e for e in ctx.case_entries(case_id) if str(e["method"]) == "tou"]
+    if tou and np.isfinite(float(tou[0].get("profit_dso", np.nan))):
+        ax.axhline(float(tou[0]["profit_dso"]), color="black", ls=":", lw=1,
+                   label="tou (test days)")
+    ax.set_xlabel("training time, s (one core per run)")
+    ax.set_ylabel("leader's training-day return, $")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{case_id}: MADDPG against leader-only RL")
+    return ctx.save(fig, f"{case_slug(case_id)}_learning.png",
+                    "Learning curves: MADDPG against leader-only RL",
+                    "The DSO's return of each training day (its profit less the network "
+                    "penalties, in $) against training time, moving average over 5 % of a "
+                    "run's days, mean over seeds with their range shaded. MADDPG trains every "
+                    "player at once; the leader-only learners face exact best responses. "
+                    "Training days carry the reward baseline's exploration, so the level is "
+                    "below the test-day profit of the same agent.")
+
+
 @case_figures(*CASES)
 def stackelberg_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
     figures: list[Figure] = []
-    profits = _profits_figure(ctx, case_id)
-    if profits is not None:
-        figures.append(profits)
+    for figure in (_profits_figure(ctx, case_id), _learning_figure(ctx, case_id)):
+        if figure is not None:
+            figures.append(figure)
     day = ctx.representative_day(case_id)
     if day is None:
         ctx.note(case_id, "no ok rows: no re-simulated figures")
@@ -163,5 +231,4 @@ def stackelberg_figures(ctx: ReportContext, case_id: str) -> list[Figure]:
         ctx.note(case_id, f"no leader method could be re-simulated on {day}")
         return figures
     figures += [_prices_figure(ctx, case_id, day, runs), _storage_figure(ctx, case_id, day, runs)]
-    ctx.note(case_id, "MADDPG and leader-only RL learning curves: no reference run yet")
     return figures

@@ -51,9 +51,10 @@ def test_maddpg_plays_the_stackelberg_game_only():
 
 
 def test_a_smoke_run_trains_plays_ships_and_replays(tmp_path):
-    """200 env steps (8 days) train; the day is played through the parallel referee with the
-    four players' rows and each follower's regret against its exact best response (> 0: an
-    untrained follower is far from its best response); the shipped actors replay the day to
+    """200 env steps (8 days) train (one monitor row a day); the day is played through the
+    parallel referee with the four players' rows and each follower's regret against its exact
+    best response (> 0: an untrained follower is far from its best response); the shipped
+    actors (and their training log) replay the day to
     the same cost."""
     import gridbench.rl_agents  # noqa: F401  (registers maddpg)
 
@@ -69,6 +70,13 @@ def test_a_smoke_run_trains_plays_ships_and_replays(tmp_path):
         assert row[f"regret_{follower}"] > 0.0
     shipped = method.ship(case, 0)
     assert shipped.is_file() and shipped.with_suffix(".json").is_file()
+    # the training days' returns travel with the agent, in SB3's Monitor layout: r = the DSO's
+    import pandas as pd
+
+    monitor = pd.read_csv(shipped.parent / "seed0" / "monitor.csv", comment="#")
+    assert len(monitor) == 8 and (monitor["l"] == 25).all()
+    assert (monitor["r"] == monitor["r_dso"]).all()
+    assert monitor["t"].is_monotonic_increasing
     again = make_method("maddpg")
     again.agents_dir = method.agents_dir
     again.fit(case, 0, "quick")  # the quick budget loads the shipped agent

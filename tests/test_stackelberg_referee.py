@@ -287,3 +287,30 @@ def test_single_agent_rl_trains_and_acts_as_the_leader():
     tou = run_day(case, make_method("tou"), DAY, seed=0).row
     for p in ("dso", "ea", "la", "gsess"):
         assert played[f"profit_{p}"] == pytest.approx(tou[f"profit_{p}"], abs=1e-9)
+
+
+def test_learning_curve_figure_reads_every_learners_monitor(tmp_path):
+    """The report's MADDPG-against-leader-only figure draws the runs' ``monitor.csv`` (SB3's
+    layout, which MADDPG writes too) of the methods with rows, and nothing without them."""
+    import pandas as pd
+
+    from gridbench.benchmarks.report import ReportContext
+    from gridbench.benchmarks.report.figures.stackelberg import _learning_figure
+
+    root = tmp_path / "shipped"
+    for method, level in (("maddpg", 2.0), ("ppo", 5.0)):
+        for seed in range(2):
+            run = root / GSESS / method / f"seed{seed}"
+            run.mkdir(parents=True)
+            days = np.arange(1, 41)
+            frame = pd.DataFrame({"r": level + 0.01 * days, "l": 1, "t": 0.5 * days})
+            (run / "monitor.csv").write_text("#{}\n" + frame.to_csv(index=False))
+    stored = pd.DataFrame({"case": [GSESS] * 2, "method": ["maddpg", "ppo"]})
+    ctx = ReportContext(results=tmp_path, frame=stored, entries=[], figure_dir=tmp_path,
+                        training_dirs=(root,))
+    fig = _learning_figure(ctx, GSESS)
+    assert fig is not None and (tmp_path / fig.file).stat().st_size > 10_000
+    # rows of neither method in the results given: nothing drawn from the shipped runs
+    none = ReportContext(results=tmp_path, frame=pd.DataFrame(), entries=[],
+                         figure_dir=tmp_path, training_dirs=(root,))
+    assert _learning_figure(none, GSESS) is None and len(none.notes[GSESS]) == 1

@@ -25,12 +25,12 @@ less the network penalties). γ = 1 over the 25-step day: the DSO posts its pric
 step and is paid in the 24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions): ``smoke`` 200, ``quick`` the
-shipped agent where there is one else 10,000, ``reference`` 10,000 (400 days), ``paper``
+shipped agent where there is one else 7,500, ``reference`` 7,500 (300 days), ``paper``
 100,000. The reference is the suite's 180 CPU-seconds per seed (``hyperparams.json``,
-``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0`` in one process: a
-400- and a 1,400-step fit took 9.4 and 18.9 CPU-s, i.e. about 1 ms per step before
-``learning_starts`` and 19 ms per step with the four actor-critic updates after it, so
-1,000 + (180 − 1) / 0.019 ≈ 10,400 steps, rounded down.
+``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0``: a 10,000-step run
+took 251 CPU-s (one of two busy cores), about 1 ms per step before ``learning_starts`` and
+27.8 ms per step with the four actor-critic updates after it, so
+1,000 + (180 − 1) / 0.0278 ≈ 7,400 steps, rounded to 7,500.
 Agents are saved as ``model.pt`` (the actors and the observation scaling only) with
 ``plan.json`` and the training days' returns (``monitor.csv``) beside it; ``ship`` copies
 them to ``results/agents/<case>/maddpg/seed<k>.pt`` (the log to ``seed<k>/``).
@@ -89,7 +89,7 @@ class MaddpgConfig:
 
 
 #: Env steps per budget (module docstring).
-BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 10_000, "reference": 10_000,
+BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 7_500, "reference": 7_500,
                                        "paper": 100_000}
 
 

@@ -33,11 +33,13 @@ day profits:
   method's on the CSESS case, over the days both ran (the paper's claim: the generalized
   storage lowers the system cost).
 
-Not here yet: each player's Shapley share of the social surplus (the coalitions' social
-optima, 2⁴ convex problems a day).
+Against the Shapley shares (:func:`shapley_table`, ``--shapley``): each player's share φ of the
+day's social surplus (``solvers/stackelberg_shapley.py``: the coalitions' social optima,
+seven convex QPs a day, a coalition without the DSO saving nothing) and, per method, each
+player's gain vs ``tou`` minus its φ.
 
-CLI: ``python -m gridbench.benchmarks.game_table --results DIR`` prints both markdown tables;
-exit 2 with one line when ``DIR`` holds no Stackelberg rows.
+CLI: ``python -m gridbench.benchmarks.game_table --results DIR [--shapley]`` prints the
+markdown tables; exit 2 with one line when ``DIR`` holds no Stackelberg rows.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-__all__ = ["PLAYERS", "allocation_table", "game_table", "main"]
+__all__ = ["PLAYERS", "allocation_table", "game_table", "main", "shapley_table"]
 
 #: The players, as the rows' ``profit_<player>`` columns name them.
 PLAYERS: Final[tuple[str, ...]] = ("dso", "ea", "la", "gsess")
@@ -84,21 +86,65 @@ def _jain(gains: np.ndarray) -> float:
     return jain_index(np.maximum(gains, 0.0)) if np.all(np.isfinite(gains)) else float("nan")
 
 
-def allocation_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (case, method): each player's mean gain vs ``tou`` (``gain_<player>``,
-    over the days both ran), the Jain index of those gains, and, on the GSESS case, each
-    player's profit and the system cost minus the same method's on the CSESS case
-    (``vs_csess_<player>``, ``vs_csess_system_cost``; module docstring)."""
+def _day_gains(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_day_profits` with each player's gain vs ``tou`` on the same day
+    (``gain_<player>``, NaN on a day ``tou`` did not run)."""
     df = _day_profits(frame)
     if df.empty:
-        return pd.DataFrame()
-    cols = [*PROFITS, "system_cost"]
+        return df
     key = ["case", "day"]
     tou = df[df["method"] == "tou"].set_index(key)[list(PROFITS)]
     base = tou.reindex(pd.MultiIndex.from_frame(df[key]))
     gains = df[list(PROFITS)].to_numpy() - base.to_numpy()
     for k, player in enumerate(PLAYERS):
         df[f"gain_{player}"] = gains[:, k]
+    return df
+
+
+def shapley_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per case: a ``Shapley share`` row with each player's mean share φ of the social
+    surplus over the days ``tou`` ran (``solvers/stackelberg_shapley.py``, solved here: about
+    1 s a day) and the surplus ``v(N)``; then per method each player's gain vs ``tou`` minus
+    its share (``vs_shapley_<player>``, mean over the same days; > 0: the method gives the
+    player more than its marginal contributions would)."""
+    from gridbench.cases.registry import make_case
+    from gridbench.solvers.stackelberg_shapley import surplus_shares
+
+    df = _day_gains(frame)
+    if df.empty:
+        return pd.DataFrame()
+    out: list[dict[str, object]] = []
+    for case_id in sorted(df["case"].unique()):
+        rows = df[df["case"] == case_id]
+        days = sorted(rows.loc[rows["method"] == "tou", "day"].unique())
+        if not days:
+            continue
+        case = make_case(case_id)
+        games = {d: surplus_shares(case, d) for d in days}  # type: ignore[arg-type]
+        phi = pd.DataFrame({p: [games[d].shares[p] for d in days] for p in PLAYERS},
+                           index=days)
+        out.append({"case": case_id, "method": "Shapley share", "days": len(days),
+                    "surplus": float(np.mean([g.surplus for g in games.values()])),
+                    **{f"vs_shapley_{p}": float(phi[p].mean()) for p in PLAYERS}})
+        for method, m in rows[rows["day"].isin(days)].groupby("method"):
+            share = phi.reindex(m["day"]).to_numpy()
+            gains = m[[f"gain_{p}" for p in PLAYERS]].to_numpy()
+            out.append({"case": case_id, "method": method, "days": int(m["day"].nunique()),
+                        "surplus": float("nan"),
+                        **{f"vs_shapley_{p}": float(np.mean(gains[:, k] - share[:, k]))
+                           for k, p in enumerate(PLAYERS)}})
+    return pd.DataFrame(out)
+
+
+def allocation_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (case, method): each player's mean gain vs ``tou`` (``gain_<player>``,
+    over the days both ran), the Jain index of those gains, and, on the GSESS case, each
+    player's profit and the system cost minus the same method's on the CSESS case
+    (``vs_csess_<player>``, ``vs_csess_system_cost``; module docstring)."""
+    df = _day_gains(frame)
+    if df.empty:
+        return pd.DataFrame()
+    cols = [*PROFITS, "system_cost"]
     csess = df[df["case"].str.contains("-csess-")].assign(
         case=lambda d: d["case"].str.replace("-csess-", "-gsess-"))
     other = csess.set_index(["case", "method", "day"])[cols].reindex(
@@ -186,9 +232,34 @@ def _allocation_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _shapley_markdown(table: pd.DataFrame) -> str:
+    def usd(v: float) -> str:
+        return "—" if pd.isna(v) else f"{v:+,.1f}"
+
+    lines = [
+        "Against the Shapley shares of the social surplus ($/day): the `Shapley share` row holds "
+        "each player's share φ and the surplus v(N) = system cost under `tou` − the social "
+        "optimum's (in the social optimum's network model); every other row, each player's gain "
+        "vs `tou` minus its φ.",
+        "",
+        "| case | method | days | DSO | EA | LA | storage | surplus v(N) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples(index=False):
+        surplus = "" if pd.isna(r.surplus) else f"{r.surplus:,.1f}"
+        lines.append(
+            f"| {r.case} | {r.method} | {r.days} | {usd(r.vs_shapley_dso)} | "
+            f"{usd(r.vs_shapley_ea)} | {usd(r.vs_shapley_la)} | {usd(r.vs_shapley_gsess)} | "
+            f"{surplus} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gridbench.benchmarks.game_table")
     parser.add_argument("--results", required=True, help="results directory (a store)")
+    parser.add_argument("--shapley", action="store_true",
+                        help="add the table against the Shapley shares (about 1 s a day)")
     args = parser.parse_args(argv)
     from gridbench.benchmarks.store import ResultsNotFound, ResultsStore
 
@@ -204,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_markdown(table))
     print()
     print(_allocation_markdown(allocation_table(frame)))
+    if args.shapley:
+        print()
+        print(_shapley_markdown(shapley_table(frame)))
     return 0
 
 

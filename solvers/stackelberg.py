@@ -54,6 +54,7 @@ __all__ = [
     "ORACLE_TOLERANCE",
     "PricePostingController",
     "TouMethod",
+    "social_models",
 ]
 
 CASE_PREFIX: Final[str] = "stackelberg-"
@@ -147,6 +148,19 @@ def _network_ladder(cfg: Any) -> Iterator[tuple[int, Any]]:
             update={"network": cfg.network.model_copy(update=network)}))
 
 
+def social_models(cfg: Any) -> Iterator[tuple[Any, FloatArray | None]]:
+    """The social optimum's network models, in the order tried: the :data:`NETWORK_LADDER`
+    with the referee's line ratings (a social planner keeps them), then without them. Yields
+    ``(config, line ratings in MVA or None)``."""
+    from gridbench.cases.grid import load_grid
+    from gridbench.cases.stackelberg.core import line_ratings_mva
+
+    ratings = line_ratings_mva(cfg, load_grid("feeder38"))
+    for limits in (ratings, None):
+        for _, model in _network_ladder(cfg):
+            yield model, limits
+
+
 @planning_method
 class SocialMethod(PlannerMethod):
     """The social optimum (spec §6 ``social``; a bound on the *system cost*, not on the DSO's
@@ -173,17 +187,12 @@ class SocialSchedule:
         self.rung = 0
 
     def __call__(self, posted: FloatArray) -> FloatArray:
-        from gridbench.cases.grid import load_grid
         from gridbench.cases.stackelberg.bilevel import solve_social
-        from gridbench.cases.stackelberg.core import line_ratings_mva
         from gridbench.cases.stackelberg.leader_view import device_schedule
         from gridbench.cases.stackelberg.players import leader_problem
 
         data = self.case.game(self.day)
-        ratings = line_ratings_mva(self.case.config, load_grid("feeder38"))
-        # the referee's line ratings first (a social planner keeps them), then without
-        for rung, (model, limits) in enumerate(
-                (m, r) for r in (ratings, None) for _, m in _network_ladder(self.case.config)):
+        for rung, (model, limits) in enumerate(social_models(self.case.config)):
             problem = leader_problem(model, data, line_ratings=limits)
             sol = solve_social(problem)
             self.solution, self.rung = sol, rung

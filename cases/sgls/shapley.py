@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import math
 from functools import lru_cache
 from typing import Final
 
 import numpy as np
 
 from gridbench.cases.sgls.config import SglsConfig
+from gridbench.cases.shapley_value import shapley_values
 
 __all__ = [
     "GAME_VERSION",
@@ -158,17 +158,9 @@ def characteristic_costs(config: SglsConfig, day: datetime.date, *, appsi: bool 
 
 def shapley(values: dict[frozenset[str], float], players: tuple[str, ...] = PLAYERS
             ) -> dict[str, float]:
-    """Exact Shapley values of the game ``values`` (``v(S)`` for every coalition)."""
-    n = len(players)
-    phi = dict.fromkeys(players, 0.0)
-    for i in players:
-        others = [p for p in players if p != i]
-        for r in range(n):
-            w = math.factorial(r) * math.factorial(n - r - 1) / math.factorial(n)
-            for combo in itertools.combinations(others, r):
-                s = frozenset(combo)
-                phi[i] += w * (values[s | {i}] - values[s])
-    return phi
+    """Exact Shapley values of the game ``values`` (``v(S)`` for every coalition;
+    :func:`gridbench.cases.shapley_value.shapley_values`)."""
+    return shapley_values(values, players)
 
 
 @lru_cache(maxsize=512)

@@ -689,16 +689,33 @@ def system_cost(problem: BilevelProblem, responses: Mapping[str, ArrayLike],
     return value - float(g_y @ np.asarray(own, dtype=float))
 
 
-def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0) -> SocialSolution:
+def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0,
+                 fixed: Mapping[str, ArrayLike] | None = None) -> SocialSolution:
     """Minimize :func:`system_cost` over every follower's constraints and the leader's rows
-    jointly (a convex QP, Clarabel). The leader's rows must not involve the prices."""
+    jointly (a convex QP, Clarabel). The leader's rows must not involve the prices.
+    ``fixed``: followers whose decisions are given (a coalition's outsiders, e.g. at their
+    best response to the tariff; clipped into their bounds), substituted out of the problem:
+    their terms of the leader's rows move to the rows' bounds, their own rows are theirs to
+    keep (a best response keeps them)."""
     lr = problem.leader_rows
     if lr is not None and sp.csr_matrix(lr.prices).nnz:
         raise ValueError("the social optimum has no prices: the leader's rows must not use them")
+    given: dict[str, FloatArray] = {}
+    for name, value in (fixed or {}).items():
+        f = next((g for g in problem.followers if g.name == name), None)
+        if f is None:
+            raise ValueError(f"fixed follower {name!r} is not among "
+                             f"{[g.name for g in problem.followers]}")
+        x = np.asarray(value, dtype=float).reshape(-1)
+        if x.size != f.n:
+            raise ValueError(f"fixed {name} has {x.size} entries, not {f.n}")
+        given[name] = np.clip(x, f.lb, f.ub)
     cols, rows = _Columns(), _Rows()
     hess: list[FloatArray] = []
     blocks: dict[str, slice] = {}
     for f in problem.followers:
+        if f.name in given:  # substituted out: its own rows hold, the leader's rows shift
+            continue
         g_f = problem.objective_followers.get(f.name)
         g_f = np.zeros(f.n) if g_f is None else np.asarray(g_f, dtype=float)
         blocks[f.name] = cols.add(f.lb, f.ub, f.c - g_f)
@@ -714,8 +731,12 @@ def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0) -> Soc
     hess.append(np.zeros(problem.n_own))
     if lr is not None:
         parts: list[tuple[slice, sp.spmatrix]] = [(own, sp.csr_matrix(lr.own))]
-        parts += [(blocks[name], sp.csr_matrix(mat)) for name, mat in lr.followers.items()]
-        rows.add(parts, lr.lo, lr.hi)
+        parts += [(blocks[name], sp.csr_matrix(mat)) for name, mat in lr.followers.items()
+                  if name not in given]
+        shift = sum((sp.csr_matrix(lr.followers[name]) @ x for name, x in given.items()
+                     if name in lr.followers), np.zeros(np.asarray(lr.lo).size))
+        rows.add(parts, np.asarray(lr.lo, dtype=float) - shift,
+                 np.asarray(lr.hi, dtype=float) - shift)
     # Clarabel (interior point): HiGHS's QP solver stops with "Solve error" on this model once
     # the loss cuts are in (the spec's prototype saw the same)
     a = _matrix_of(rows, cols.n).tocsr()
@@ -733,6 +754,7 @@ def solve_social(problem: BilevelProblem, *, time_limit_s: float = 300.0) -> Soc
         nan = float("nan")
         return SocialSolution(status, {}, np.full(problem.n_own, nan), nan, solve_s)
     sol = np.clip(x, col_lo, col_hi)
-    responses = {name: sol[blk].copy() for name, blk in blocks.items()}
+    responses = {f.name: (given[f.name].copy() if f.name in given else sol[blocks[f.name]].copy())
+                 for f in problem.followers}
     return SocialSolution(status, responses, sol[own].copy(),
                           system_cost(problem, responses, sol[own]), solve_s)

@@ -145,8 +145,9 @@ class ReportContext:
         candidates: list[Path] = []
         if hasattr(method, "agent_path"):
             candidates.append(Path(method.agent_path(case, seed)))
-        for root in self.training_dirs:
-            candidates.append(root / case.id / method.name / f"seed{seed}" / "model.zip")
+        for root in self.training_dirs:  # SB3's model.zip, MADDPG's model.pt
+            run = root / case.id / method.name / f"seed{seed}"
+            candidates += [run / "model.zip", run / "model.pt"]
         for path in candidates:
             if path.is_file():
                 method.load(case, seed, path)

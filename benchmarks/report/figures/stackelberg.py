@@ -5,7 +5,8 @@ spec §7 (share of posted prices at a bound, the import's peak–valley differen
 peak-to-average ratio), all computed by the referee (the scored cost is −(DSO profit)).
 
 Figures, on one representative test day re-simulated through the referee for ``tou``,
-``day-ahead`` and the ``oracle`` (those with stored rows):
+``day-ahead``, the ``oracle``, the leader-only ``ppo`` and ``maddpg`` (those with stored rows
+and, for the learners, a shipped or trained agent of the stored seed):
 
 * the prices posted against the tariff, one panel per price vector (EA's sale to the DSO,
   LA's purchase, the storage player's purchase and sale);
@@ -62,7 +63,7 @@ register_case_columns(
 def _runs(ctx: ReportContext, case_id: str, day: str) -> dict[str, DayRollout]:
     present = set(ctx.case_rows(case_id)["method"])
     runs: dict[str, DayRollout] = {}
-    for name in ("tou", "day-ahead", "oracle"):
+    for name in ("tou", "day-ahead", "oracle", "ppo", "maddpg"):
         if name in present and (r := ctx.rollout(case_id, name, day)) is not None:
             runs[name] = r
     return runs

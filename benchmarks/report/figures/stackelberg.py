@@ -186,18 +186,17 @@ def _learning_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     fig = new_figure(8.0, 4.6)
     ax = fig.add_subplot()
     for k, (method, cs) in enumerate(curves.items()):
+        windows = [max(1, len(r) // 20) for _, r in cs]
+        start = max(float(t[w - 1]) for (t, _), w in zip(cs, windows, strict=True))
         end = min(float(t[-1]) for t, _ in cs)
-        grid = np.linspace(0.0, end, 200)
-        smooth = []
-        for t, r in cs:
-            w = max(1, len(r) // 20)
-            avg = np.convolve(r, np.ones(w) / w, mode="valid") * scale
-            smooth.append(np.interp(grid, t[w - 1:], avg, left=np.nan))
-        arr = np.array(smooth)
+        grid = np.linspace(start, max(end, start), 200)
+        arr = np.array([
+            np.interp(grid, t[w - 1:], np.convolve(r, np.ones(w) / w, mode="valid") * scale)
+            for (t, r), w in zip(cs, windows, strict=True)])
         color = method_color(method, k)
         label = f"{method} ({len(cs)} seeds, {np.mean([len(r) for _, r in cs]):,.0f} days)"
-        ax.fill_between(grid, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.2, lw=0)
-        ax.plot(grid, np.nanmean(arr, 0), color=color, lw=2, label=label)
+        ax.fill_between(grid, arr.min(axis=0), arr.max(axis=0), color=color, alpha=0.2, lw=0)
+        ax.plot(grid, arr.mean(axis=0), color=color, lw=2, label=label)
     tou = [e for e in ctx.case_entries(case_id) if str(e["method"]) == "tou"]
     if tou and np.isfinite(float(tou[0].get("profit_dso", np.nan))):
         ax.axhline(float(tou[0]["profit_dso"]), color="black", ls=":", lw=1,

@@ -209,50 +209,45 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _allocation_markdown(table: pd.DataFrame) -> str:
-    def usd(v: float) -> str:
-        return "—" if pd.isna(v) else f"{v:+,.1f}"
+def _usd(v: float) -> str:
+    return "—" if pd.isna(v) else f"{v:+,.1f}"
 
-    lines = [
-        "Benefit allocation ($/day): each player's gain vs `tou`, the Jain index of the gains, "
-        "and GSESS − CSESS for the same method.",
-        "",
-        "| case | method | DSO | EA | LA | storage | Jain | GSESS − CSESS: DSO | EA | LA | "
-        "storage | system cost |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples(index=False):
-        jain = "—" if pd.isna(r.jain) else f"{r.jain:.2f}"
-        lines.append(
-            f"| {r.case} | {r.method} | {usd(r.gain_dso)} | {usd(r.gain_ea)} | "
-            f"{usd(r.gain_la)} | {usd(r.gain_gsess)} | {jain} | {usd(r.vs_csess_dso)} | "
-            f"{usd(r.vs_csess_ea)} | {usd(r.vs_csess_la)} | {usd(r.vs_csess_gsess)} | "
-            f"{usd(r.vs_csess_system_cost)} |"
-        )
+
+def _captioned(caption: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A caption line, then a markdown table of ``columns`` and ``rows``."""
+    lines = [caption, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def _shapley_markdown(table: pd.DataFrame) -> str:
-    def usd(v: float) -> str:
-        return "—" if pd.isna(v) else f"{v:+,.1f}"
+def _allocation_markdown(table: pd.DataFrame) -> str:
+    rows = [
+        [str(r.case), str(r.method), _usd(r.gain_dso), _usd(r.gain_ea), _usd(r.gain_la),
+         _usd(r.gain_gsess), "—" if pd.isna(r.jain) else f"{r.jain:.2f}", _usd(r.vs_csess_dso),
+         _usd(r.vs_csess_ea), _usd(r.vs_csess_la), _usd(r.vs_csess_gsess),
+         _usd(r.vs_csess_system_cost)]
+        for r in table.itertuples(index=False)
+    ]
+    return _captioned(
+        "Benefit allocation ($/day): each player's gain vs `tou`, the Jain index of the gains, "
+        "and GSESS − CSESS for the same method.",
+        ["case", "method", "DSO", "EA", "LA", "storage", "Jain", "GSESS − CSESS: DSO", "EA",
+         "LA", "storage", "system cost"], rows)
 
-    lines = [
+
+def _shapley_markdown(table: pd.DataFrame) -> str:
+    rows = [
+        [str(r.case), str(r.method), str(r.days), _usd(r.vs_shapley_dso),
+         _usd(r.vs_shapley_ea), _usd(r.vs_shapley_la), _usd(r.vs_shapley_gsess),
+         "" if pd.isna(r.surplus) else f"{r.surplus:,.1f}"]
+        for r in table.itertuples(index=False)
+    ]
+    return _captioned(
         "Against the Shapley shares of the social surplus ($/day): the `Shapley share` row holds "
         "each player's share φ and the surplus v(N) = system cost under `tou` − the social "
         "optimum's (in the social optimum's network model); every other row, each player's gain "
         "vs `tou` minus its φ.",
-        "",
-        "| case | method | days | DSO | EA | LA | storage | surplus v(N) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples(index=False):
-        surplus = "" if pd.isna(r.surplus) else f"{r.surplus:,.1f}"
-        lines.append(
-            f"| {r.case} | {r.method} | {r.days} | {usd(r.vs_shapley_dso)} | "
-            f"{usd(r.vs_shapley_ea)} | {usd(r.vs_shapley_la)} | {usd(r.vs_shapley_gsess)} | "
-            f"{surplus} |"
-        )
-    return "\n".join(lines)
+        ["case", "method", "days", "DSO", "EA", "LA", "storage", "surplus v(N)"], rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -99,3 +99,9 @@ def test_game_table_holds_each_gain_against_the_shapley_share(game):
         assert table.loc["Shapley share", f"vs_shapley_{p}"] == pytest.approx(g.shares[p])
         assert table.loc["tou", f"vs_shapley_{p}"] == pytest.approx(-g.shares[p])
     assert table.loc["x", "vs_shapley_dso"] == pytest.approx(10.0 - g.shares["dso"])
+    from gridbench.benchmarks.game_table import _shapley_markdown
+
+    md = _shapley_markdown(table.reset_index()).splitlines()
+    assert md[2] == "| case | method | days | DSO | EA | LA | storage | surplus v(N) |"
+    assert md[4].startswith(f"| {GSESS} | Shapley share | 1 | {g.shares['dso']:+,.1f} |")
+    assert md[4].endswith(f"| {g.surplus:,.1f} |") and md[6].endswith(" |  |")

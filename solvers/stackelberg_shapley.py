@@ -36,7 +36,6 @@ these shares.
 from __future__ import annotations
 
 import datetime
-import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
@@ -81,23 +80,18 @@ def coalition_costs(case: StackelbergCase, day: datetime.date
 
     data = case.game(day)
     posted = admissible_prices(case.config, data, tariff_prices(case.config, data)).prices
-    followers = PLAYERS[1:]
     failed: list[str] = []
     for rung, (model, limits) in enumerate(social_models(case.config)):
         problem = leader_problem(model, data, line_ratings=limits)
         default = {f.name: BestResponder(f)(posted).x for f in problem.followers}
         costs: dict[frozenset[str], float] = {}
-        for r in range(len(followers) + 1):
-            for inside in itertools.combinations(followers, r):
-                outside = {n: x for n, x in default.items() if n not in inside}
-                sol = solve_social(problem, fixed=outside)
-                if not sol.status.ok:
-                    failed.append(f"rung {rung} {sorted(inside)}: {sol.status}")
-                    break
-                costs[frozenset((_LEADER, *inside))] = sol.system_cost
-            else:
-                continue
-            break
+        for coalition in coalitions(PLAYERS[1:]):  # the followers with the DSO
+            outside = {n: x for n, x in default.items() if n not in coalition}
+            sol = solve_social(problem, fixed=outside)
+            if not sol.status.ok:
+                failed.append(f"rung {rung} {sorted(coalition)}: {sol.status}")
+                break
+            costs[coalition | {_LEADER}] = sol.system_cost
         else:
             return costs, rung
     raise RuntimeError(f"coalitions of {day} unsolved in every network model: {failed}")

@@ -13,9 +13,12 @@ if TYPE_CHECKING:
 __all__ = ["moving_average", "read_training_curve"]
 
 
-def read_training_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str] | None:
+def read_training_curve(run_dir: Path, *, by_time: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, str] | None:
     """(x, episode return, x label) of one training run: ``monitor.csv`` (per episode), else
-    ``progress.csv`` (``rollout/ep_rew_mean``)."""
+    ``progress.csv`` (``rollout/ep_rew_mean``). ``by_time``: x is the training time in
+    seconds (the Monitor's ``t``, the progress log's ``time/time_elapsed``), not the
+    episode."""
     import pandas as pd
 
     monitor = run_dir / "monitor.csv"
@@ -24,7 +27,9 @@ def read_training_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str] | N
             df = pd.read_csv(monitor, comment="#")
         except (ValueError, OSError):
             df = None
-        if df is not None and "r" in df and len(df):
+        if df is not None and "r" in df and len(df) and (not by_time or "t" in df):
+            if by_time:
+                return df["t"].to_numpy(float), df["r"].to_numpy(float), "training time, s"
             return np.arange(1, len(df) + 1, dtype=float), df["r"].to_numpy(float), "episode"
     progress = run_dir / "progress.csv"
     if progress.is_file():
@@ -32,11 +37,13 @@ def read_training_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str] | N
             df = pd.read_csv(progress)
         except (ValueError, OSError):
             return None
-        y_col, x_col = "rollout/ep_rew_mean", "time/episodes"
+        y_col = "rollout/ep_rew_mean"
+        x_col, label = (("time/time_elapsed", "training time, s") if by_time
+                        else ("time/episodes", "episode"))
         if y_col in df and x_col in df:
             df = df[[x_col, y_col]].dropna()
             if len(df):
-                return df[x_col].to_numpy(float), df[y_col].to_numpy(float), "episode"
+                return df[x_col].to_numpy(float), df[y_col].to_numpy(float), label
     return None
 
 

@@ -22,7 +22,6 @@ best-responding exactly), with ``tou``'s mean test-day DSO profit for scale.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +31,7 @@ from gridbench.benchmarks.report.context import ReportContext
 from gridbench.benchmarks.report.figures.ppo_training import ppo_training_runs
 from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
 from gridbench.benchmarks.report.registry import Figure, case_figures
+from gridbench.benchmarks.report.training_curves import moving_average, read_training_curve
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.schedule import DayRollout
@@ -156,28 +156,14 @@ def _storage_figure(ctx: ReportContext, case_id: str, day: str,
                     f"{day}, each method's followers best-responding to its prices.")
 
 
-def _leader_returns(run: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(training seconds at the end of each day, the leader's return of that day) from a
-    run's ``monitor.csv`` (SB3's Monitor layout, which MADDPG writes too)."""
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(run / "monitor.csv", comment="#")
-    except (OSError, ValueError):
-        return None
-    if not {"r", "t"} <= set(df.columns) or df.empty:
-        return None
-    return df["t"].to_numpy(float), df["r"].to_numpy(float)
-
-
 def _learning_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     """The leader's return per training day against training time, per learner: each
-    seed's moving average over 5 % of its days, the mean over seeds on a common time grid,
-    shaded between the seeds' min and max."""
+    seed's moving average over 5 % of its days (:func:`moving_average`), the mean over seeds
+    on their common time span, shaded between the seeds' min and max."""
     methods = ctx.given_training(case_id, LEARNERS)
     runs = ppo_training_runs(ctx.training_dirs, case_id, methods)
-    curves = {m: [c for c in (_leader_returns(r) for r in rs) if c is not None]
-              for m, rs in runs.items()}
+    curves = {m: [c[:2] for c in (read_training_curve(r, by_time=True) for r in rs)
+                  if c is not None] for m, rs in runs.items()}
     curves = {m: cs for m, cs in curves.items() if cs}
     if not curves:
         ctx.note(case_id, "no MADDPG or leader-only RL training logs: no learning-curve figure")
@@ -186,13 +172,9 @@ def _learning_figure(ctx: ReportContext, case_id: str) -> Figure | None:
     fig = new_figure(8.0, 4.6)
     ax = fig.add_subplot()
     for k, (method, cs) in enumerate(curves.items()):
-        windows = [max(1, len(r) // 20) for _, r in cs]
-        start = max(float(t[w - 1]) for (t, _), w in zip(cs, windows, strict=True))
-        end = min(float(t[-1]) for t, _ in cs)
-        grid = np.linspace(start, max(end, start), 200)
-        arr = np.array([
-            np.interp(grid, t[w - 1:], np.convolve(r, np.ones(w) / w, mode="valid") * scale)
-            for (t, r), w in zip(cs, windows, strict=True)])
+        start = max(float(t[0]) for t, _ in cs)
+        grid = np.linspace(start, max(min(float(t[-1]) for t, _ in cs), start), 200)
+        arr = np.array([np.interp(grid, t, moving_average(r) * scale) for t, r in cs])
         color = method_color(method, k)
         label = f"{method} ({len(cs)} seeds, {np.mean([len(r) for _, r in cs]):,.0f} days)"
         ax.fill_between(grid, arr.min(axis=0), arr.max(axis=0), color=color, alpha=0.2, lw=0)

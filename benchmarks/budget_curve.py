@@ -10,8 +10,10 @@ row per step count: steps, training seconds up to that checkpoint and the mean v
 cost, plus the ``idle`` and ``oracle`` val-day costs of the same days for scale. A point of
 the curve is therefore the agent *after* ``n`` steps of the longest run (same learning-rate
 schedule and replay buffer), which is what choosing a budget asks. ``--set`` overrides an
-algorithm keyword for this curve only (e.g. ``--set train_freq=4`` to compare
-update-to-data ratios); values are JSON.
+algorithm keyword for this curve only, over the case's own set-up and tuned values (e.g.
+``--set train_freq=4`` to compare update-to-data ratios); ``--set env.KEY=VALUE`` overrides
+an entry of the algorithm's ``env`` (e.g. ``--set env.ramp_action='"target"'``); values are
+JSON.
 
 ``--from-runs TRAINING_DIR --seeds N`` trains nothing: it scores the checkpoints and final
 models that finished runs left (a ``reference`` run saves the checkpoints its
@@ -134,9 +136,11 @@ def budget_curve(
     steps = sorted(set(steps))
     algo["budget_timesteps"] = {**algo.get("budget_timesteps", {}), "reference": steps[-1]}
     algo.pop("case_budgets", None)  # the curve's own steps are the last word, for every case
-    if overrides:
-        ref = algo.setdefault("budget_kwargs", {}).setdefault("reference", {})
-        ref.update(overrides)
+    for key, value in (overrides or {}).items():  # env.<key>: the algorithm's env, else kwargs
+        if key.startswith("env."):
+            algo.setdefault("env", {})[key.removeprefix("env.")] = value
+        else:  # the case's tuned kwargs are applied last: the override goes there
+            algo.setdefault("case_kwargs", {}).setdefault(case_id, {})[key] = value
     hp_file = workdir / f"hyperparams_{method}.json"
     hp_file.write_text(json.dumps(params))
     agent = spec.cls(hyperparams=hp_file, training_dir=workdir, checkpoint_steps=steps[:-1])
@@ -170,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="algorithm keyword override for this curve (JSON value)")
+                        help="algorithm keyword override for this curve (JSON value); "
+                        "env.KEY=VALUE overrides the algorithm's env (e.g. env.ramp_action)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)

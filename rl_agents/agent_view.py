@@ -22,7 +22,10 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
   (:func:`feasible_action`). The neutral point is the idle action clipped into the box, or,
   for the entries the case's action layout marks ``neutral="middle"`` (ramp-limited
   generators, whose idle output is out of reach once they run), the middle of the box, i.e.
-  their last output;
+  their last output (``env.ramp_action = "relative"``: the agent moves the unit by up to its
+  ramp); with ``env.ramp_action = "target"`` the agent names such a unit's output level
+  instead, [-1, 1] affinely onto its static range [p_min, p_max], and the referee's step
+  box (the ramp window) clips it (:data:`RAMP_ACTIONS`);
 * ``penalty_free``: the same on the step's *penalty-free* box,
   ``info["next_penalty_free_low"/"_high"]``: the feasible box narrowed to the reward's soft
   limits (SES-carbon's SOC window 0.2–0.8, penalized at 600 $/(SOC·h) beyond it; the solvers
@@ -49,10 +52,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_MAPS",
+    "RAMP_ACTIONS",
     "STEP_BOX_KEYS",
     "AgentActionMap",
     "action_map",
     "agent_action_map",
+    "cast_inside",
     "centred_on",
     "feasible_action",
     "idle_centred_action_map",
@@ -63,6 +68,11 @@ __all__ = [
 
 #: ``env.action_map`` values of the hyperparameter file.
 ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible", "penalty_free")
+
+#: ``env.ramp_action`` values: how a step-box map treats the ``neutral="middle"`` entries
+#: (ramp-limited generators): ``relative`` (0 = the last output, ±1 = the ramp window's ends)
+#: or ``target`` (an output level on the static range, clipped into the ramp window).
+RAMP_ACTIONS: Final[tuple[str, ...]] = ("relative", "target")
 
 #: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
 STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {
@@ -158,12 +168,15 @@ def feasible_action(
     idle: NDArray[Any],
     middle: NDArray[np.bool_] | None = None,
     box: str = "feasible",
+    static: tuple[NDArray[Any], NDArray[Any]] | None = None,
 ) -> NDArray[np.float64]:
     """[-1, 1] → the step's box ``box`` of :data:`STEP_BOX_KEYS` (the feasible box
     ``info["next_action_low"/"_high"]`` by default) with 0 at the idle action clipped into it,
-    or at its middle where ``middle`` is set (:func:`centred_on`). A ``ValueError`` names the
-    missing keys when ``info`` (the reset or the previous step's) carries no box, e.g. after
-    the day's last step."""
+    or at its middle where ``middle`` is set (:func:`centred_on`). With ``static`` (the static
+    box's low and high: ``ramp_action = "target"``) the ``middle`` entries are output levels
+    instead, ``clip(s_low + (a + 1)/2 · (s_high − s_low), low, high)``. A ``ValueError`` names
+    the missing keys when ``info`` (the reset or the previous step's) carries no box, e.g.
+    after the day's last step."""
     low_key, high_key = STEP_BOX_KEYS[box]
     low = None if info is None else info.get(low_key)
     high = None if info is None else info.get(high_key)
@@ -175,25 +188,58 @@ def feasible_action(
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
     centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
-    if middle is not None:
+    if middle is not None and static is None:
         centre = np.where(middle, 0.5 * (low + high), centre)
-    return centred_on(action, low, centre, high)
+    out = centred_on(action, low, centre, high)
+    if middle is not None and static is not None:
+        s_low, s_high = (np.asarray(b, dtype=np.float64).reshape(low.shape) for b in static)
+        a = np.clip(np.asarray(action, dtype=np.float64).reshape(low.shape), -1.0, 1.0)
+        level = np.clip(s_low + 0.5 * (a + 1.0) * (s_high - s_low), low, high)
+        out = np.where(middle, level, out)
+    return out
+
+
+def cast_inside(
+    values: NDArray[Any], low: NDArray[Any], high: NDArray[Any], dtype: Any
+) -> NDArray[Any]:
+    """``values`` (inside [low, high]) cast to ``dtype`` without leaving the box: a bound that
+    rounds outside it in ``dtype`` is replaced by its neighbour inside (at 48 MW a ``float32``
+    step is 4e-6 MW, beyond the referee's 1e-6 MW projection tolerance)."""
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    lo = low.astype(dtype)
+    hi = high.astype(dtype)
+    lo = np.where(lo.astype(np.float64) < low, np.nextafter(lo, np.inf, dtype=dtype), lo)
+    hi = np.where(hi.astype(np.float64) > high, np.nextafter(hi, -np.inf, dtype=dtype), hi)
+    return np.minimum(np.maximum(np.asarray(values).astype(dtype), lo), hi)
 
 
 def agent_action_map(
-    name: str, space: spaces.Box, idle: NDArray[Any], middle: NDArray[np.bool_] | None = None
+    name: str,
+    space: spaces.Box,
+    idle: NDArray[Any],
+    middle: NDArray[np.bool_] | None = None,
+    ramp: str = "relative",
 ) -> AgentActionMap:
     """The map ``name`` of :data:`ACTION_MAPS` for ``space`` as ``(action, info) → MW``
-    (``idle``: the env's idle action; ``middle``: the entries centred on the middle of the
-    step's box, :func:`neutral_middle`; only the step-box maps ``feasible`` and
-    ``penalty_free`` read ``info`` and ``middle``)."""
+    (``idle``: the env's idle action; ``middle``: the ramp-limited entries,
+    :func:`neutral_middle`, mapped as ``ramp`` of :data:`RAMP_ACTIONS` says; only the
+    step-box maps ``feasible`` and ``penalty_free`` read ``info``, ``middle`` and ``ramp``)."""
+    if ramp not in RAMP_ACTIONS:
+        raise ValueError(f"ramp action {ramp!r} is not one of {', '.join(RAMP_ACTIONS)}")
     if name in STEP_BOX_KEYS:
         centre = np.asarray(idle, dtype=np.float64).copy()
         mid = None if middle is None or not np.any(middle) else np.asarray(middle, dtype=bool)
         dtype = space.dtype
+        static = None
+        if ramp == "target":
+            static = (np.asarray(space.low, np.float64), np.asarray(space.high, np.float64))
+
+        low_key, high_key = STEP_BOX_KEYS[name]
 
         def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
-            return feasible_action(action, info, centre, mid, name).astype(dtype)
+            mw = feasible_action(action, info, centre, mid, name, static)
+            return cast_inside(mw, info[low_key], info[high_key], dtype)  # type: ignore[index]
 
         return on_step_box
     if name not in ACTION_MAPS:

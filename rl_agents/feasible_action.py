@@ -23,7 +23,8 @@ class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
     """Actions in [-1, 1], executed as :func:`~.agent_view.feasible_action` of the box ``box``
     (``feasible`` or ``penalty_free``) in the last ``info`` (the reset's, then each step's):
     what the agent sends is never projected (nor, with ``penalty_free``, penalized by a soft
-    limit)."""
+    limit); ``ramp`` (:data:`~.agent_view.RAMP_ACTIONS`) says how ramp-limited generators
+    map."""
 
     def __init__(
         self,
@@ -31,13 +32,14 @@ class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
         idle: NDArray[Any],
         middle: NDArray[np.bool_] | None = None,
         box: str = "feasible",
+        ramp: str = "relative",
     ) -> None:
         super().__init__(env)
         physical = env.action_space
         if not isinstance(physical, spaces.Box):
             raise TypeError(f"FeasibleBoxAction needs a Box action space, got {physical}")
         self.action_space = spaces.Box(*unit_bounds(physical), dtype=physical.dtype)
-        self._to_mw = agent_action_map(box, physical, np.asarray(idle), middle)
+        self._to_mw = agent_action_map(box, physical, np.asarray(idle), middle, ramp)
         self._info: dict[str, Any] | None = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

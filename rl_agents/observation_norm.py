@@ -115,9 +115,11 @@ def fit_observation_norm(
     action_map_name: str,
     *,
     days: int = FIT_DAYS,
+    ramp: str = "relative",
 ) -> ObservationNorm:
     """Play ``days`` train days (drawn by ``seed``, as the training env draws them) with
-    uniformly random [-1, 1] actions through the action map ``action_map_name`` and return
+    uniformly random [-1, 1] actions through the action map ``action_map_name`` (ramp-limited
+    generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says) and return
     the statistics of every observation seen (the reset ones included)."""
     from gridbench.rl_agents.agent_view import agent_action_map, neutral_middle
 
@@ -127,7 +129,7 @@ def fit_observation_norm(
     try:
         space = env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
-        to_mw = agent_action_map(action_map_name, space, idle, neutral_middle(case))
+        to_mw = agent_action_map(action_map_name, space, idle, neutral_middle(case), ramp)
         rng = np.random.default_rng([int(seed), 0x0B5])  # its own stream: training's is untouched
         rows: list[NDArray[Any]] = []
         obs, info = env.reset(seed=int(seed))

@@ -54,6 +54,7 @@ from gridbench.cases.contracts import Budget, Case, Controller, MethodFamily
 from gridbench.cases.registry import load_entry_point, register_method
 from gridbench.rl_agents.agent_view import (
     ACTION_MAPS,
+    RAMP_ACTIONS,
     STEP_BOX_KEYS,
     AgentActionMap,
     action_map,
@@ -230,6 +231,9 @@ class TrainingPlan:
     #: Observation normalization (:data:`OBS_NORMS`): ``none`` (the box map of
     #: ``rescale_obs``) or ``train_days`` (fitted on train days, frozen; replaces the box map).
     obs_norm: str = "none"
+    #: How the step-box maps treat ramp-limited generators (:data:`RAMP_ACTIONS`):
+    #: ``relative`` (0 = hold the last output) or ``target`` (an output level, ramp-clipped).
+    ramp_action: str = "relative"
     #: Case config entries the *training* env uses (e.g. SGLS ``{"reward": "cost"}``): the
     #: file's ``env.case_overrides[case id]``. Evaluation always plays the case as given.
     case_overrides: dict[str, Any] = field(default_factory=dict)
@@ -370,6 +374,7 @@ def training_plan(
         reward_baseline=_env_choice(env, "reward_baseline", REWARD_BASELINES, where),
         action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
         obs_norm=_env_choice(env, "obs_norm", OBS_NORMS, where),
+        ramp_action=_env_choice(env, "ramp_action", RAMP_ACTIONS, where),
         case_overrides=_case_overrides(env, case_id, where),
         n_envs=_n_envs(env, where),
         shipped_first=bool(b.get("shipped_first", False)),
@@ -492,7 +497,9 @@ def make_training_env(
     if plan.action_map in STEP_BOX_KEYS:
         from gridbench.rl_agents.feasible_action import FeasibleBoxAction
 
-        env = FeasibleBoxAction(env, idle, neutral_middle(case), plan.action_map)
+        env = FeasibleBoxAction(
+            env, idle, neutral_middle(case), plan.action_map, plan.ramp_action
+        )
     elif plan.action_map == "idle_centred":
         from gymnasium.wrappers import TransformAction
 
@@ -550,7 +557,9 @@ def fit_obs_norm(case: Case, seed: int, plan: TrainingPlan) -> ObservationNorm |
         return None
     from gridbench.rl_agents.observation_norm import fit_observation_norm
 
-    return fit_observation_norm(training_case(case, plan.case_overrides), seed, plan.action_map)
+    return fit_observation_norm(
+        training_case(case, plan.case_overrides), seed, plan.action_map, ramp=plan.ramp_action
+    )
 
 
 def _plan_for(case: Case, method: str, budget: Budget | str, seed: int) -> TrainingPlan:
@@ -594,7 +603,9 @@ def sb3_controller(
     return SB3Controller(
         model,
         obs_fn,
-        agent_action_map(plan.action_map, act_space, idle, neutral_middle(case)),
+        agent_action_map(
+            plan.action_map, act_space, idle, neutral_middle(case), plan.ramp_action
+        ),
         np.asarray(act_space.low, dtype=np.float32),
         np.asarray(act_space.high, dtype=np.float32),
     )
@@ -836,7 +847,11 @@ class SB3Method:
             model=model,
             obs_fn=obs_fn,
             act_fn=agent_action_map(
-                plan_env.get("action_map", "rescale"), act_space, idle, neutral_middle(case)
+                plan_env.get("action_map", "rescale"),
+                act_space,
+                idle,
+                neutral_middle(case),
+                plan_env.get("ramp_action", "relative"),
             ),
             low=np.asarray(act_space.low, dtype=np.float32),
             high=np.asarray(act_space.high, dtype=np.float32),
@@ -864,6 +879,7 @@ class SB3Method:
             "rescale_obs": stored.get("rescale_obs", hp["env"].get("rescale_obs", True)),
             "action_map": stored.get("action_map", "rescale"),
             "obs_norm": stored.get("obs_norm", "none"),
+            "ramp_action": stored.get("ramp_action", "relative"),
             "observation_norm": record.get("observation_norm"),
         }
         model = self._algo_class(algo).load(str(p), device="cpu")
@@ -1034,6 +1050,7 @@ class SB3Method:
             "rescale_obs": plan.rescale_obs,
             "action_map": plan.action_map,
             "obs_norm": plan.obs_norm,
+            "ramp_action": plan.ramp_action,
             "observation_norm": obs_norm,
         }
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gridbench.benchmarks.budget_curve import budget_curve, curve_from_runs, main
@@ -35,17 +37,21 @@ def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
     assert rows[2]["val_cost_mean"] <= rows[0]["val_cost_mean"] + 1e-6
 
 
-def test_curve_steps_win_over_case_budgets(tmp_path):
-    """SGLS has its own reference step count (``case_budgets``); a curve's steps still rule."""
+def test_curve_steps_and_settings_win_over_the_cases_own(tmp_path):
+    """SGLS has its own reference step count (``case_budgets``) and GAE λ (``case_setup``); a
+    curve's steps and ``--set`` values still rule, ``env.<key>`` reaching the plan's env."""
     rows = budget_curve(
         "sgls-ieee33-v0", "ppo", [96, 192], n_days=1, workdir=tmp_path,
-        overrides={"n_steps": 96, "batch_size": 48},
+        overrides={"n_steps": 96, "batch_size": 48, "gae_lambda": 0.9,
+                   "env.ramp_action": "target"},
     )
     assert [(r["kind"], r["steps"]) for r in rows] == [
         ("rl", 96), ("rl", 192), ("idle", 0), ("oracle", 0)
     ]
-    plan = (tmp_path / "sgls-ieee33-v0" / "ppo" / "seed0" / "plan.json").read_text()
-    assert '"timesteps": 192' in plan
+    plan = json.loads((tmp_path / "sgls-ieee33-v0" / "ppo" / "seed0" / "plan.json").read_text())
+    assert plan["plan"]["timesteps"] == 192
+    assert plan["plan"]["kwargs"]["gae_lambda"] == 0.9
+    assert plan["plan"]["ramp_action"] == "target"
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from gridbench.cases.stackelberg.config import EvFleetParams, StackelbergConfig
 from gridbench.cases.stackelberg.ev_fleet import (
     EvFleet,
     asap_charging,
+    llf_unmet_energy,
     sample_fleet,
     virtual_battery,
 )
@@ -68,6 +69,23 @@ def test_asap_charging_by_hand():
     expected[[18, 19, 20, 21, 22]] = [0.005, 0.005, 0.01 / 0.9 - 0.01 + 0.006, 0.006,
                                       0.015 / 0.95 - 0.012]
     assert asap_charging(_two_evs()) == pytest.approx(expected)
+
+
+def test_ev_unmet_energy_least_laxity_first_by_hand():
+    """A needs 0.01/0.9 MWh from the grid, B 0.015/0.95. 6 kW at 5 h only: B (1 h left,
+    laxity 1 − 2.63) before A (2 h left, 2 − 2.22) takes it all; A misses its 0.01 MWh, B
+    0.015 − 0.95·0.006. 20 kW at 20 h: B (laxity 10 − 2.63) then A (11 − 2.22), each at its
+    charger's 6 and 5 kW; the other 9 kW reach nobody. As soon as possible: nothing missed."""
+    fleet = _two_evs()
+    at5 = np.zeros(24)
+    at5[5] = 0.006
+    assert llf_unmet_energy(fleet, at5) == pytest.approx(0.01 + 0.015 - 0.95 * 0.006)
+    at20 = np.zeros(24)
+    at20[20] = 0.02
+    assert llf_unmet_energy(fleet, at20) == pytest.approx(
+        0.01 - 0.9 * 0.005 + 0.015 - 0.95 * 0.006)
+    assert llf_unmet_energy(fleet, asap_charging(fleet)) == pytest.approx(0.0, abs=1e-12)
+    assert llf_unmet_energy(fleet, np.zeros(24)) == pytest.approx(0.025)
 
 
 def test_the_days_fleet_is_seeded_by_the_day_and_every_need_is_reachable():

@@ -55,8 +55,10 @@ def test_idle_scores_zero_and_any_policy_its_difference_to_idle():
     assert shaped.idle_rewards(day) is shaped.idle_rewards(day)  # played once per day
 
 
-def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none"):
+def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none",
+                 ramp_action="relative"):
     data = load_hyperparams()
+    data["env"]["ramp_action"] = ramp_action
     data["env"]["reward_baseline"] = baseline
     data["env"]["action_map"] = action_map
     data["env"]["obs_norm"] = obs_norm
@@ -136,6 +138,14 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
     middle = np.array([False, True, False])
     assert feasible_action(np.zeros(3), info, idle, middle).tolist() == [0.0, 2.25, -0.5]
     assert feasible_action(np.full(3, -0.5), info, idle, middle).tolist() == [-1.0, 1.375, -0.75]
+    # ramp_action "target": such an entry names a level of its static range [0, 8], clipped
+    # into the step's box [0.5, 4]: −1 → 0 → 0.5, −0.5 → 2, 0 → 4, 0.5 → 6 → 4
+    static = (np.array([-3.0, 0.0, -2.0]), np.array([3.0, 8.0, 2.0]))
+    levels = [feasible_action(np.full(3, a), info, idle, middle, static=static)[1]
+              for a in (-1.0, -0.5, 0.0, 0.5)]
+    assert levels == [0.5, 2.0, 4.0, 4.0]
+    assert feasible_action(np.full(3, -0.5), info, idle, middle, static=static)[[0, 2]].tolist() \
+        == [-1.0, -0.75]  # the other entries as before
     with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
         feasible_action(np.zeros(3), {"next_action_low": None}, idle)
     # the penalty-free map reads its own keys, with the same equation
@@ -147,20 +157,26 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
         feasible_action(np.zeros(3), info, idle, box="penalty_free")
 
 
-@pytest.mark.parametrize("case_id", ["loss-arbitrage-ieee33-v0", "sgls-ieee30-v0"])
-def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(tmp_path, case_id):
-    """``env.action_map = "feasible"``: a day of random [-1, 1] actions through the training
-    env is executed unchanged (the referee projects nothing), and the controller's map gives
-    the same setpoints."""
+@pytest.mark.parametrize(
+    ("case_id", "ramp"),
+    [("loss-arbitrage-ieee33-v0", "relative"), ("sgls-ieee30-v0", "relative"),
+     ("sgls-ieee30-v0", "target")],
+)
+def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(tmp_path, case_id, ramp):
+    """``env.action_map = "feasible"`` (either ``ramp_action``): a day of random [-1, 1]
+    actions through the training env is executed unchanged (the referee projects nothing),
+    and the controller's map gives the same setpoints."""
     case = make_case(case_id)
-    plan = training_plan("ppo", "smoke", 24, path=_hyperparams(tmp_path, action_map="feasible"))
+    path = _hyperparams(tmp_path, action_map="feasible", ramp_action=ramp)
+    plan = training_plan("ppo", "smoke", 24, path=path)
+    assert plan.ramp_action == ramp
     env = make_training_env(case, 0, plan)
     rng = np.random.default_rng(1)
     _, info = env.reset(seed=0)
     middle = neutral_middle(case)  # SGLS IEEE 30: the thermal units
     assert middle.any() == case_id.startswith("sgls")
     same = agent_action_map(
-        "feasible", env.unwrapped.action_space, env.unwrapped.idle_action(), middle
+        "feasible", env.unwrapped.action_space, env.unwrapped.idle_action(), middle, ramp
     )
     done = False
     while not done:

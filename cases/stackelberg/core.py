@@ -301,6 +301,7 @@ class StackelbergCore(DispatchCore):
         self._price_info: dict[str, Any] = {}
         self._extras: dict[int, dict[str, Any]] = {}
         self._imports = np.zeros(T)  # the DSO's upstream import per hour, MW
+        self._ev_mw = np.zeros(T)  # the EV fleet's executed grid power per hour, MW
         self._obs_data = self._obs_cache.setdefault(day, {})
         self._obs_cache.move_to_end(day)
         if len(self._obs_cache) > OBS_CACHE_DAYS:
@@ -502,6 +503,7 @@ class StackelbergCore(DispatchCore):
             "pf_converged": bool(np.all(flow.converged)),
         }
         self._imports[t] = p_up
+        self._ev_mw[t] = float(ev)
         if t == T - 1:  # the day's schedules are complete: each follower's regret
             self._extras[t]["agent_regret"] = self.follower_regrets(lam)
             self._extras[t]["day_kpis"] = self.day_kpis()
@@ -517,14 +519,20 @@ class StackelbergCore(DispatchCore):
     def day_kpis(self) -> dict[str, float]:
         """The game's day KPIs of spec §7 the step KPIs do not hold (after the last hour):
         ``prices_at_bound_share`` (posted prices at a bound of their box, of 96),
-        ``import_peak_valley_mw`` (max − min of the hourly upstream import) and
-        ``import_par`` (its peak over its mean; NaN where the mean is ≤ 0)."""
+        ``import_peak_valley_mw`` (max − min of the hourly upstream import),
+        ``import_par`` (its peak over its mean; NaN where the mean is ≤ 0) and
+        ``ev_unmet_mwh`` (the executed EV power shared out to the day's vehicles
+        least-laxity-first: the energy they miss at departure,
+        :func:`~.ev_fleet.llf_unmet_energy`)."""
+        from gridbench.cases.stackelberg.ev_fleet import llf_unmet_energy
+
         imports = self._imports
         mean = float(imports.mean())
         return {
             "prices_at_bound_share": float(self._price_info.get("n_at_bound", 0)) / N_PRICES,
             "import_peak_valley_mw": float(imports.max() - imports.min()),
             "import_par": float(imports.max()) / mean if mean > 0 else float("nan"),
+            "ev_unmet_mwh": llf_unmet_energy(self.day_data.fleet, self._ev_mw),
         }
 
     def follower_regrets(self, prices: FloatArray) -> dict[str, float]:

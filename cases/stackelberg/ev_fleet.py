@@ -2,7 +2,9 @@
 battery", §4 "EV fleet").
 
 :func:`sample_fleet` draws the day's vehicles (seeded by the day); :func:`virtual_battery`
-aggregates them per clock hour ``t = 0..23`` into the data of the storage player's EV block::
+aggregates them per clock hour ``t = 0..23`` into the data of the storage player's EV block
+(:func:`llf_unmet_energy` goes the other way: it shares an aggregate schedule out to the
+vehicles and reports what they miss at departure, spec §7)::
 
     X_t = X_{t−1} − Ξdep_t + Ξarr_t + η_EV·pev_t,   X_{−1} = X_23 = X_0 (a cyclic day)
     Xmin_t ≤ X_t ≤ Xmax_t,   0 ≤ pev_t ≤ Σ_{i present at t} p̄_i
@@ -39,6 +41,7 @@ __all__ = [
     "EvFleet",
     "VirtualBattery",
     "asap_charging",
+    "llf_unmet_energy",
     "midnight_energy",
     "sample_fleet",
     "virtual_battery",
@@ -175,3 +178,43 @@ def asap_charging(fleet: EvFleet) -> FloatArray:
     arrival until its need is met (the last hour partial); MW per clock hour, ``(24,)``. Each
     vehicle's energy from the grid is its need over its own efficiency."""
     return _asap_per_vehicle(fleet).sum(axis=1)
+
+
+#: The night in charging order: the evening's arrival hours 12–23, then the morning's 0–11.
+_NIGHT_ORDER: tuple[int, ...] = (*range(12, 24), *range(12))
+
+
+def llf_unmet_energy(fleet: EvFleet, ev_mw: FloatArray) -> float:
+    """EV unmet energy (MWh, spec §7, a diagnostic): the aggregate grid power ``ev_mw``
+    (``(24,)``, clock hours) shared out to the vehicles least-laxity-first, hour by hour in
+    the order of the night (12–23, then 0–11: every stay lies in it), and the energy each
+    vehicle still lacks of its departure SOC when it leaves, summed.
+
+    Vehicle ``i`` needs ``r_i = (SOC_dep − SOC_arr)·cap/η`` from the grid; in hour ``t`` the
+    vehicles present with ``r_i > 0`` are served in increasing laxity
+    ``ℓ_i = h_i − r_i/p̄_i`` (``h_i``: its hours left, this one included), each up to
+    ``min(p̄_i, r_i)``, until the hour's ``ev_mw[t]`` is spent (power beyond what the
+    present vehicles can take is not delivered). Unmet energy = ``Σ_i η_i·r_i`` at the end.
+    The virtual battery keeps the *aggregate* feasible; a schedule that honours it can still
+    leave vehicles short once it is disaggregated, and this says by how much."""
+    power = np.asarray(ev_mw, dtype=float).reshape(24)
+    need = (fleet.soc_departure - fleet.soc_arrival) * fleet.capacity_mwh / fleet.efficiency
+    need = np.maximum(need, 0.0)
+    present = fleet.present()
+    # hours left in the stay at the start of each clock hour (night order), per vehicle
+    position = {t: k for k, t in enumerate(_NIGHT_ORDER)}
+    leave = np.array([position[int(d)] for d in fleet.departure_h])  # leaves as hour d starts
+    for t in _NIGHT_ORDER:
+        budget = max(float(power[t]), 0.0)
+        here = np.flatnonzero(present[t] & (need > 1e-12))
+        if budget <= 0.0 or here.size == 0:
+            continue
+        hours_left = leave[here] - position[t]
+        laxity = hours_left - need[here] / fleet.charger_mw[here]
+        for i in here[np.argsort(laxity, kind="stable")]:
+            give = min(fleet.charger_mw[i], need[i], budget)
+            need[i] -= give
+            budget -= give
+            if budget <= 1e-12:
+                break
+    return float((fleet.efficiency * need).sum())

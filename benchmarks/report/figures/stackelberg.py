@@ -56,6 +56,7 @@ register_case_columns(
         ("kpi_prices_at_bound_share", "prices at a bound"),
         ("kpi_import_peak_valley_mw", "import peak-valley MW"),
         ("kpi_import_par", "import PAR"),
+        ("kpi_ev_unmet_mwh", "EV unmet MWh"),
     ),
 )
 

@@ -32,6 +32,13 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
   see that penalty in their objective and never pay it). Where a case has no soft limits the
   two boxes coincide, and so do the maps.
 
+Observation context (``env.obs_context``): with ``true`` the agent also sees the entries the
+referee reports as ``info["next_context"]`` where the case has them (the SGLS cases: the
+tie-line flow of the last step, and in the intraday layer the day-ahead plan the step is
+settled against; :meth:`~gridbench.cases.referee.DispatchCore.observation_context`),
+appended to the observation before it is normalized (:func:`with_context`; zeros after the
+day's last step). A case without context is unchanged.
+
 Each centred map is the same equation (:func:`centred_on`), entry by entry:
 
     u = c + a·(high − c)   for a ≥ 0,        u = c + a·(c − low)   for a < 0,
@@ -64,6 +71,8 @@ __all__ = [
     "neutral_middle",
     "observation_map",
     "unit_bounds",
+    "with_context",
+    "with_context_space",
 ]
 
 #: ``env.action_map`` values of the hyperparameter file.
@@ -103,6 +112,29 @@ def neutral_middle(case: Any) -> NDArray[np.bool_] | None:
         return np.asarray(layout().middle_mask(), dtype=bool)
     except (NotImplementedError, AttributeError):
         return None
+
+
+def with_context(obs: NDArray[Any], info: Mapping[str, Any] | None, size: int) -> NDArray[Any]:
+    """``obs`` followed by the ``size`` entries of ``info["next_context"]`` (zeros where the
+    info has none, e.g. after the day's last step); ``obs`` itself when ``size`` is 0."""
+    if size == 0:
+        return obs
+    context = None if info is None else info.get("next_context")
+    tail = np.zeros(size) if context is None else np.asarray(context, dtype=np.float64)
+    if tail.shape != (size,):
+        raise ValueError(f"info['next_context'] has shape {tail.shape}, expected ({size},)")
+    return np.concatenate([np.asarray(obs, dtype=np.float64).reshape(-1), tail]).astype(
+        np.asarray(obs).dtype, copy=False
+    )
+
+
+def with_context_space(space: spaces.Box, bounds: tuple[NDArray[Any], NDArray[Any]]) -> Any:
+    """``space`` extended by the context's ``(low, high)`` (:func:`with_context`'s layout)."""
+    from gymnasium import spaces as gspaces
+
+    low = np.concatenate([np.asarray(space.low, dtype=np.float64), bounds[0]])
+    high = np.concatenate([np.asarray(space.high, dtype=np.float64), bounds[1]])
+    return gspaces.Box(low.astype(space.dtype), high.astype(space.dtype), dtype=space.dtype)
 
 
 def unit_bounds(space: spaces.Box) -> tuple[NDArray[Any], NDArray[Any]]:

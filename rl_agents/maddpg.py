@@ -12,17 +12,29 @@ evaluated in this session.
 Per agent ``i`` (``agents`` of the parallel env, in order):
 
 * actor ``μ_i(o)`` → ``[-1, 1]^{n_i}`` (tanh), mapped onto the agent's feasible box of the
-  step (``info["next_action_low"/"_high"]``; 0 = the middle of the box);
+  step (``info["next_action_low"/"_high"]``) with 0 at the agent's idle action clipped into
+  it (the DSO's idle is the tariff, a follower's no dispatch: the fair-RL protocol's map,
+  :func:`~gridbench.rl_agents.agent_view.feasible_action`; ``action_map = "middle"``, the
+  agents shipped before it, put 0 at the box's middle);
 * critic ``Q_i(o, a_1, …, a_n)``: the (shared) observation and every agent's action in
   ``[-1, 1]`` — the centralized critic of CTDE;
 * targets ``y_i = r_i + γ (1 − done) Q_i'(o', μ_1'(o'), …, μ_n'(o'))``, critic loss
   ``(Q_i − y_i)²``, actor loss ``−Q_i(o, …, μ_i(o), …)`` with the other agents' replayed
   actions, soft target updates ``θ' ← τθ + (1 − τ)θ'``.
 
-Observations are scaled by the environment's observation box (``(o − mid) / half``); rewards
-are the referee's per-agent rewards (each player's profit / ``reward.scale_usd``, the DSO's
-less the network penalties). γ = 1 over the 25-step day: the DSO posts its prices in the first
-step and is paid in the 24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
+The fair-RL protocol's set-up (``rl_agents/README.md``), as for the single-agent learners:
+
+* observations normalized with statistics fitted on train days and frozen
+  (``obs_norm = "train_days"``: :data:`~.observation_norm.FIT_DAYS` train days of uniformly
+  random actions through the action map, ``clip((o − μ)/σ, ±5)``; ``"box"``, the agents
+  shipped before it: ``(o − mid) / half`` of the observation box);
+* rewards are the referee's per-agent rewards (each player's profit / ``reward.scale_usd``,
+  the DSO's less the network penalties), during training less the reward each agent gets on
+  the same day and step when every player idles (``reward_baseline = "idle"``, the
+  input-driven baseline of :mod:`~.reward_baseline`: it depends on neither agent's action, so
+  no critic's argmax moves, and it takes the day's exogenous level out of the targets);
+* γ = 1 over the 25-step day: the DSO posts its prices in the first step and is paid in the
+  24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions): ``smoke`` 200, ``quick`` the
 shipped agent where there is one else 7,500, ``reference`` 7,500 (300 days), ``paper``
@@ -82,11 +94,29 @@ class MaddpgConfig:
     learning_starts: int = 1_000
     noise_sigma: float = 0.2
     budget_steps: Mapping[str, int] | None = None
+    #: ``idle`` (0 = the agent's idle action in the step's box) or ``middle`` (its middle).
+    action_map: str = "idle"
+    #: ``train_days`` (statistics fitted on train days, frozen) or ``box`` (the box's scale).
+    obs_norm: str = "train_days"
+    #: ``idle`` (the all-idle rewards of the same day and step subtracted) or ``none``.
+    reward_baseline: str = "idle"
+
+    def __post_init__(self) -> None:
+        for key, valid in (("action_map", ACTION_MAPS), ("obs_norm", OBS_NORMS),
+                           ("reward_baseline", BASELINES)):
+            if getattr(self, key) not in valid:
+                raise ValueError(f"MaddpgConfig.{key} {getattr(self, key)!r} is not one of "
+                                 f"{', '.join(valid)}")
 
     def steps(self, budget: Budget) -> int:
         table = dict(self.budget_steps or BUDGET_STEPS)
         return int(table[budget.value])
 
+
+#: ``MaddpgConfig`` choices (module docstring).
+ACTION_MAPS: Final[tuple[str, ...]] = ("idle", "middle")
+OBS_NORMS: Final[tuple[str, ...]] = ("train_days", "box")
+BASELINES: Final[tuple[str, ...]] = ("idle", "none")
 
 #: Env steps per budget (module docstring).
 BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 7_500, "reference": 7_500,
@@ -121,11 +151,41 @@ def _mlp(n_in: int, n_out: int, hidden: int, out_tanh: bool) -> Any:
 
 
 class _ObsScale:
-    """``(o − mid) / half`` of the observation box (half 1 where the box is flat)."""
+    """``(o − mid) / half``, clipped to ±``clip`` when set: of the observation box (half 1
+    where the box is flat), or ``mid``, ``half`` = the frozen train-day mean and standard
+    deviation (:meth:`fitted`)."""
 
-    def __init__(self, mid: Sequence[float], half: Sequence[float]) -> None:
+    def __init__(self, mid: Sequence[float], half: Sequence[float],
+                 clip: float | None = None) -> None:
         self.mid = np.asarray(mid, dtype=np.float64)
         self.half = np.asarray(half, dtype=np.float64)
+        self.clip = clip
+
+    @classmethod
+    def fitted(cls, case: Case, seed: int, action_map: str) -> _ObsScale:
+        """Statistics of the shared observation over
+        :data:`~.observation_norm.FIT_DAYS` train days (drawn by ``seed``) of uniformly
+        random [-1, 1] actions of every agent through ``action_map``, clipped to
+        :data:`~.observation_norm.NORM_CLIP` (:mod:`.observation_norm`'s recipe)."""
+        from gridbench.rl_agents.observation_norm import FIT_DAYS, NORM_CLIP, ObservationNorm
+
+        env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
+        agents = list(env.possible_agents)
+        rng = np.random.default_rng([int(seed), 0x0B5])
+        rows: list[NDArray[Any]] = []
+        obs, infos = env.reset(seed=seed)
+        idle = {a: infos[a]["idle_action"] for a in agents}
+        for _ in range(FIT_DAYS):
+            while env.agents:
+                rows.append(np.asarray(obs[agents[0]], dtype=np.float64))
+                actions = {a: _to_box(rng.uniform(-1.0, 1.0, env.action_space(a).shape),
+                                      infos[a], idle[a] if action_map == "idle" else None)
+                           for a in agents}
+                obs, _, _, _, infos = env.step(actions)
+            obs, infos = env.reset()
+            idle = {a: infos[a]["idle_action"] for a in agents}
+        norm = ObservationNorm.from_samples(rows, FIT_DAYS)
+        return cls(norm.mean, norm.std, NORM_CLIP)
 
     @classmethod
     def of_box(cls, low: Sequence[float], high: Sequence[float]) -> _ObsScale:
@@ -134,16 +194,45 @@ class _ObsScale:
         return cls((lo + hi) / 2.0, np.where(half > 0, half, 1.0))
 
     def __call__(self, obs: Any) -> NDArray[np.float32]:
-        return ((np.asarray(obs, dtype=np.float64) - self.mid) / self.half).astype(np.float32)
+        z = (np.asarray(obs, dtype=np.float64) - self.mid) / self.half
+        if self.clip is not None:
+            z = np.clip(z, -self.clip, self.clip)
+        return z.astype(np.float32)
 
 
-def _to_box(u: NDArray[Any], info: Mapping[str, Any]) -> NDArray[np.float32]:
-    """``u ∈ [-1, 1]^n`` onto the agent's feasible box of the step (0 = its middle)."""
+def _to_box(u: NDArray[Any], info: Mapping[str, Any],
+            idle: NDArray[Any] | None = None) -> NDArray[np.float32]:
+    """``u ∈ [-1, 1]^n`` onto the agent's feasible box of the step: 0 at ``idle`` clipped
+    into it (:func:`~gridbench.rl_agents.agent_view.feasible_action`), or at the box's middle
+    where ``idle`` is ``None`` (``action_map = "middle"``)."""
+    from gridbench.rl_agents.agent_view import cast_inside, feasible_action
+
     low = np.asarray(info["next_action_low"], dtype=np.float64)
     high = np.asarray(info["next_action_high"], dtype=np.float64)
-    unit = np.clip(np.asarray(u, dtype=np.float64), -1.0, 1.0)
-    x = (low + high) / 2.0 + unit * (high - low) / 2.0
-    return np.clip(x, low, high).astype(np.float32)
+    centre = (low + high) / 2.0 if idle is None else np.asarray(idle, dtype=np.float64)
+    return cast_inside(feasible_action(u, info, centre), low, high, np.float32)
+
+
+class _IdleRewards:
+    """Each agent's reward per step when every player idles, per day (played once on a
+    parallel env of its own and kept): the training-time baseline ``reward_baseline =
+    "idle"``."""
+
+    def __init__(self, case: Case, agents: Sequence[str]) -> None:
+        self.case, self.agents = case, list(agents)
+        self._days: dict[str, NDArray[np.float64]] = {}
+
+    def __call__(self, day: str) -> NDArray[np.float64]:
+        if day not in self._days:
+            env = self.case.make_parallel_env(day=day, seed=0)  # type: ignore[attr-defined]
+            _, infos = env.reset(seed=0)
+            idle = {a: infos[a]["idle_action"] for a in self.agents}
+            rows = []
+            while env.agents:
+                _, rewards, _, _, _ = env.step(idle)
+                rows.append([float(rewards[a]) for a in self.agents])
+            self._days[day] = np.array(rows)
+        return self._days[day]
 
 
 class _Buffer:
@@ -231,11 +320,15 @@ class MaddpgController:
     """Plays trained actors on the parallel referee: per agent its actor's output on the
     scaled observation, mapped onto the step's feasible box."""
 
-    def __init__(self, agents: Sequence[str], actors: Sequence[Any], scale: _ObsScale) -> None:
+    def __init__(self, agents: Sequence[str], actors: Sequence[Any], scale: _ObsScale,
+                 action_map: str = "middle") -> None:
         self.agents, self.actors, self.scale = list(agents), list(actors), scale
+        self.action_map = action_map
+        self._idle: dict[str, Any] = {}
 
     def reset(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> None:
-        return None
+        """Keep each agent's idle action of the day (the reset ``info``'s), the map's 0."""
+        self._idle = {a: infos[a].get("idle_action") for a in self.agents if a in infos}
 
     def act(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> dict[str, Any]:
         import torch
@@ -244,7 +337,10 @@ class MaddpgController:
         with torch.no_grad():
             for name, actor in zip(self.agents, self.actors, strict=True):
                 o = torch.as_tensor(self.scale(obs[name])).unsqueeze(0)
-                out[name] = _to_box(actor(o).squeeze(0).numpy(), infos[name])
+                idle = self._idle.get(name) if self.action_map == "idle" else None
+                if self.action_map == "idle" and idle is None:
+                    raise ValueError(f"{name}'s idle action is unknown: call reset() first")
+                out[name] = _to_box(actor(o).squeeze(0).numpy(), infos[name], idle)
         return out
 
 
@@ -297,29 +393,36 @@ class Maddpg:
 
         torch.set_num_threads(1)
         cfg = self.config
+        t_fit0, cpu_fit0 = time.perf_counter(), time.process_time()  # the statistics count
         env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
         agents = list(env.possible_agents)
         first = agents[0]
         space = env.observation_space(first)
-        scale = _ObsScale.of_box(space.low, space.high)
+        scale = (_ObsScale.fitted(case, seed, cfg.action_map) if cfg.obs_norm == "train_days"
+                 else _ObsScale.of_box(space.low, space.high))
+        baseline = _IdleRewards(case, agents) if cfg.reward_baseline == "idle" else None
         sizes = [int(np.prod(env.action_space(a).shape)) for a in agents]
         learner = _Learner(int(np.prod(space.shape)), sizes, cfg, seed)
         buffer = _Buffer(cfg.buffer_size, int(np.prod(space.shape)), sum(sizes), len(agents))
         rng = np.random.default_rng(seed)
-        t0, episodes, returns, ret = time.perf_counter(), 0, [], np.zeros(len(agents))
-        ep_len, t_cpu0 = 0, time.process_time()
+        t0, episodes, returns, ret = t_fit0, 0, [], np.zeros(len(agents))
+        ep_len, t_cpu0 = 0, cpu_fit0
         obs, infos = env.reset(seed=seed)
         o = scale(obs[first])
+        idle = {a: infos[a]["idle_action"] if cfg.action_map == "idle" else None for a in agents}
+        day = infos[first]["day"]
         start = min(cfg.learning_starts, steps // 2)  # a smoke run updates too
         for step in range(steps):
             u = learner.act(o) + rng.normal(0.0, cfg.noise_sigma, size=sum(sizes))
             u = np.clip(u, -1.0, 1.0).astype(np.float32)
-            actions = {a: _to_box(u[learner.cuts[i]:learner.cuts[i + 1]], infos[a])
+            actions = {a: _to_box(u[learner.cuts[i]:learner.cuts[i + 1]], infos[a], idle[a])
                        for i, a in enumerate(agents)}
             obs, rewards, terms, truncs, infos = env.step(actions)
             done = all(terms.values()) or all(truncs.values()) or not env.agents
             r = np.array([float(rewards[a]) for a in agents])
-            ret += r
+            ret += r  # the monitor logs the referee's own rewards
+            if baseline is not None:
+                r = r - baseline(day)[ep_len]
             ep_len += 1
             o2 = scale(obs[first]) if obs else o
             buffer.add(o, u, r, o2, done)
@@ -331,14 +434,17 @@ class Maddpg:
                 ret, ep_len = np.zeros(len(agents)), 0
                 obs, infos = env.reset()
                 o = scale(obs[first])
+                idle = {a: infos[a]["idle_action"] if cfg.action_map == "idle" else None
+                        for a in agents}
+                day = infos[first]["day"]
             if step >= start and buffer.n >= min(cfg.batch_size, start):
                 learner.update(buffer.sample(rng, min(cfg.batch_size, buffer.n)))
         seconds = time.perf_counter() - t0
         run = self.run_dir(case, seed)
         run.mkdir(parents=True, exist_ok=True)
         torch.save({"agents": agents, "actors": [a.state_dict() for a in learner.actors],
-                    "sizes": sizes, "mid": scale.mid, "half": scale.half,
-                    "hidden": cfg.hidden}, run / "model.pt")
+                    "sizes": sizes, "mid": scale.mid, "half": scale.half, "clip": scale.clip,
+                    "action_map": cfg.action_map, "hidden": cfg.hidden}, run / "model.pt")
         record = {"method": self.name, "case": case.id, "seed": seed, "env_steps": steps,
                   "episodes": episodes, "seconds": seconds,
                   "env_steps_per_s": steps / seconds if seconds > 0 else float("nan"),
@@ -346,7 +452,7 @@ class Maddpg:
                   "last_returns": [r for r, *_ in returns[-10:]]}
         (run / "plan.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         _write_monitor(run / "monitor.csv", agents, returns, case.id)
-        self._trained[case.id] = MaddpgController(agents, learner.actors, scale)
+        self._trained[case.id] = MaddpgController(agents, learner.actors, scale, cfg.action_map)
         self.last_fit = {"source": "trained", "path": str(run / "model.pt"), **record}
 
     # -- load / ship ----------------------------------------------------------------------
@@ -363,8 +469,9 @@ class Maddpg:
             actor = _mlp(len(data["mid"]), int(n), int(data["hidden"]), True)
             actor.load_state_dict(state)
             actors.append(actor)
-        scale = _ObsScale(data["mid"], data["half"])
-        self._trained[case.id] = MaddpgController(data["agents"], actors, scale)
+        scale = _ObsScale(data["mid"], data["half"], data.get("clip"))
+        self._trained[case.id] = MaddpgController(
+            data["agents"], actors, scale, data.get("action_map", "middle"))
 
     def ship(self, case: Case, seed: int) -> Path:
         """Copy the last run's actors (and its record) to the shipped-agent location."""

@@ -116,12 +116,15 @@ def fit_observation_norm(
     *,
     days: int = FIT_DAYS,
     ramp: str = "relative",
+    context: bool = False,
 ) -> ObservationNorm:
     """Play ``days`` train days (drawn by ``seed``, as the training env draws them) with
     uniformly random [-1, 1] actions through the action map ``action_map_name`` (ramp-limited
-    generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says) and return
-    the statistics of every observation seen (the reset ones included)."""
-    from gridbench.rl_agents.agent_view import agent_action_map, neutral_middle
+    generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says; with ``context`` the
+    observations extended by the referee's context, :func:`~.agent_view.with_context`) and
+    return the statistics of every observation seen (the reset ones included)."""
+    from gridbench.rl_agents.agent_view import agent_action_map, neutral_middle, with_context
+    from gridbench.rl_agents.context_observation import context_bounds
 
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
@@ -130,18 +133,20 @@ def fit_observation_norm(
         space = env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
         to_mw = agent_action_map(action_map_name, space, idle, neutral_middle(case), ramp)
+        bounds = context_bounds(env) if context else None
+        size = 0 if bounds is None else int(np.asarray(bounds[0]).size)
         rng = np.random.default_rng([int(seed), 0x0B5])  # its own stream: training's is untouched
         rows: list[NDArray[Any]] = []
         obs, info = env.reset(seed=int(seed))
         for _ in range(days):
-            rows.append(np.asarray(obs, dtype=np.float64))
+            rows.append(with_context(np.asarray(obs, dtype=np.float64), info, size))
             done = False
             while not done:
                 a = rng.uniform(-1.0, 1.0, size=space.shape)
                 obs, _, terminated, truncated, info = env.step(to_mw(a, info))
                 done = terminated or truncated
                 if not done:
-                    rows.append(np.asarray(obs, dtype=np.float64))
+                    rows.append(with_context(np.asarray(obs, dtype=np.float64), info, size))
             obs, info = env.reset()
     finally:
         env.close()

@@ -63,7 +63,10 @@ from gridbench.rl_agents.agent_view import (
     neutral_middle,
     observation_map,
     unit_bounds,
+    with_context,
+    with_context_space,
 )
+from gridbench.rl_agents.context_observation import ContextObservation, context_bounds
 from gridbench.rl_agents.observation_norm import ObservationNorm
 
 if TYPE_CHECKING:
@@ -234,6 +237,9 @@ class TrainingPlan:
     #: How the step-box maps treat ramp-limited generators (:data:`RAMP_ACTIONS`):
     #: ``relative`` (0 = hold the last output) or ``target`` (an output level, ramp-clipped).
     ramp_action: str = "relative"
+    #: Whether the agent also sees the referee's ``info["next_context"]`` (``env.obs_context``:
+    #: the SGLS cases' day-ahead plan and last tie-line flow; :mod:`.agent_view`).
+    obs_context: bool = False
     #: Case config entries the *training* env uses (e.g. SGLS ``{"reward": "cost"}``): the
     #: file's ``env.case_overrides[case id]``. Evaluation always plays the case as given.
     case_overrides: dict[str, Any] = field(default_factory=dict)
@@ -263,6 +269,7 @@ _ALGORITHM_KEYS: Final[frozenset[str]] = frozenset(
         "case_budgets",
         "case_setup",
         "case_kwargs",
+        "case_env",
         "env",
     }
 )
@@ -341,7 +348,10 @@ def training_plan(
     a case, not tuned: e.g. GAE λ = 1 where the day's plan is paid for by a later layer), then
     with ``case_kwargs[case_id]`` (the values tuned on that case's val days,
     :mod:`gridbench.benchmarks.tuning`), and the env-step count
-    (``timesteps``, or ``episodes × steps_per_episode``). Precedence of the step count and
+    (``timesteps``, or ``episodes × steps_per_episode``). The ``env`` settings: the file's,
+    then the algorithm's ``env``, then its ``case_env[case_id]`` (a declared set-up of one
+    case, e.g. ``ramp_action`` for the SGLS IEEE 30 thermal units). Precedence of the step
+    count and
     checkpoints, last wins: the budget's, the algorithm's
     ``budget_timesteps``/``budget_checkpoints``, the algorithm's
     ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
@@ -359,6 +369,8 @@ def training_plan(
         tuned = _strip_comments(spec.get("case_kwargs", {})).get(case_id, {})
         kwargs.update(_strip_comments(tuned))
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
+    if case_id is not None:  # the algorithm's declared env set-up of this case (last word)
+        env.update(_strip_comments(_strip_comments(spec.get("case_env", {})).get(case_id, {})))
     noise = spec.get("action_noise")
     return TrainingPlan(
         method=method,
@@ -375,6 +387,7 @@ def training_plan(
         action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
         obs_norm=_env_choice(env, "obs_norm", OBS_NORMS, where),
         ramp_action=_env_choice(env, "ramp_action", RAMP_ACTIONS, where),
+        obs_context=_env_flag(env, "obs_context", where),
         case_overrides=_case_overrides(env, case_id, where),
         n_envs=_n_envs(env, where),
         shipped_first=bool(b.get("shipped_first", False)),
@@ -400,6 +413,14 @@ def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: s
     value = str(env.get(key, valid[0]))
     if value not in valid:
         raise HyperparamError(f"{where}: env.{key} {value!r} is not one of {', '.join(valid)}")
+    return value
+
+
+def _env_flag(env: Mapping[str, Any], key: str, where: str) -> bool:
+    """``env[key]`` of the file, a JSON boolean (``false`` when absent)."""
+    value = env.get(key, False)
+    if not isinstance(value, bool):
+        raise HyperparamError(f"{where}: env.{key} {value!r} is not true or false")
     return value
 
 
@@ -484,6 +505,8 @@ def make_training_env(
         from gridbench.rl_agents.reward_baseline import IdleBaselineReward
 
         env = IdleBaselineReward(env, case)
+    if plan.obs_context and context_bounds(env) is not None:
+        env = ContextObservation(env)
     if plan.obs_norm == "train_days" and obs_norm is not None:
         env = TransformObservation(env, obs_norm, obs_norm.space())
     elif plan.rescale_obs:
@@ -558,7 +581,11 @@ def fit_obs_norm(case: Case, seed: int, plan: TrainingPlan) -> ObservationNorm |
     from gridbench.rl_agents.observation_norm import fit_observation_norm
 
     return fit_observation_norm(
-        training_case(case, plan.case_overrides), seed, plan.action_map, ramp=plan.ramp_action
+        training_case(case, plan.case_overrides),
+        seed,
+        plan.action_map,
+        ramp=plan.ramp_action,
+        context=plan.obs_context,
     )
 
 
@@ -595,8 +622,11 @@ def sb3_controller(
     try:
         obs_space, act_space = env.observation_space, env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
+        context = context_bounds(env) if plan.obs_context else None
     finally:
         env.close()
+    if context is not None:
+        obs_space = with_context_space(obs_space, context)
     obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None = obs_norm
     if obs_fn is None and plan.rescale_obs:
         obs_fn = observation_map(obs_space)[1]
@@ -608,6 +638,7 @@ def sb3_controller(
         ),
         np.asarray(act_space.low, dtype=np.float32),
         np.asarray(act_space.high, dtype=np.float32),
+        0 if context is None else int(np.asarray(context[0]).size),
     )
 
 
@@ -620,12 +651,13 @@ def _set_torch_threads() -> None:
 
 # ---------------------------------------------------------------------------- controller
 class SB3Controller:
-    """Acts with a trained SB3 model: observation map → ``model.predict(obs,
-    deterministic=True)`` → [-1, 1] → physical setpoints by the action map (which the
-    ``feasible`` map reads from the step's ``info``), clipped to the action box against float
-    round-off. Stateless between steps: ``reset`` does nothing."""
+    """Acts with a trained SB3 model: the step's context appended (``context`` entries of
+    ``info["next_context"]``, :func:`~.agent_view.with_context`; 0: none) → observation map →
+    ``model.predict(obs, deterministic=True)`` → [-1, 1] → physical setpoints by the action
+    map (which the ``feasible`` map reads from the step's ``info``), clipped to the action box
+    against float round-off. Stateless between steps: ``reset`` does nothing."""
 
-    __slots__ = ("_act", "_high", "_low", "_model", "_obs")
+    __slots__ = ("_act", "_context", "_high", "_low", "_model", "_obs")
 
     def __init__(
         self,
@@ -634,18 +666,20 @@ class SB3Controller:
         act_fn: AgentActionMap,
         low: NDArray[np.float32],
         high: NDArray[np.float32],
+        context: int = 0,
     ) -> None:
         self._model = model
         self._obs = obs_fn
         self._act = act_fn
         self._low = low
         self._high = high
+        self._context = int(context)
 
     def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         return None
 
     def act(self, obs: Any, info: Mapping[str, Any]) -> NDArray[np.float32]:
-        o = np.asarray(obs, dtype=np.float32)
+        o = with_context(np.asarray(obs, dtype=np.float32), info, self._context)
         if self._obs is not None:
             o = self._obs(o)
         a, _ = self._model.predict(o, deterministic=True)
@@ -661,6 +695,7 @@ class _Agent:
     high: NDArray[np.float32]
     seed: int
     path: Path | None
+    context: int = 0
 
 
 # ---------------------------------------------------------------------------- the methods
@@ -786,7 +821,9 @@ class SB3Method:
                 f"first, or ship one at {self.agent_path(case, 0)} and use budget 'quick'"
             )
         _set_torch_threads()
-        played = SB3Controller(agent.model, agent.obs_fn, agent.act_fn, agent.low, agent.high)
+        played = SB3Controller(
+            agent.model, agent.obs_fn, agent.act_fn, agent.low, agent.high, agent.context
+        )
         wrap = getattr(case, "agent_controller", None)
         return played if wrap is None else wrap(played, day)
 
@@ -819,8 +856,11 @@ class SB3Method:
         try:
             obs_space, act_space = env.observation_space, env.action_space
             idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
+            context = context_bounds(env) if plan_env.get("obs_context", False) else None
         finally:
             env.close()
+        if context is not None:
+            obs_space = with_context_space(obs_space, context)
         obs_fn: Callable[[NDArray[Any]], NDArray[np.float32]] | None = None
         expect_obs = obs_space
         norm = plan_env.get("observation_norm")
@@ -857,6 +897,7 @@ class SB3Method:
             high=np.asarray(act_space.high, dtype=np.float32),
             seed=seed,
             path=path,
+            context=0 if context is None else int(np.asarray(context[0]).size),
         )
 
     def load(self, case: Case, seed: int = 0, path: str | Path | None = None) -> None:
@@ -880,6 +921,7 @@ class SB3Method:
             "action_map": stored.get("action_map", "rescale"),
             "obs_norm": stored.get("obs_norm", "none"),
             "ramp_action": stored.get("ramp_action", "relative"),
+            "obs_context": stored.get("obs_context", False),
             "observation_norm": record.get("observation_norm"),
         }
         model = self._algo_class(algo).load(str(p), device="cpu")
@@ -1051,6 +1093,7 @@ class SB3Method:
             "action_map": plan.action_map,
             "obs_norm": plan.obs_norm,
             "ramp_action": plan.ramp_action,
+            "obs_context": plan.obs_context,
             "observation_norm": obs_norm,
         }
         self._agents[case.id] = self._agent_from(case, model, plan_env, seed, model_path)

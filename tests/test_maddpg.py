@@ -40,9 +40,22 @@ def test_critics_are_centralized_and_actors_decentralized():
 
 
 def test_actions_map_onto_the_steps_feasible_box():
+    """Hand-checked: 0 at the idle action clipped into the box (the fair map), ±1 at the
+    bounds; without an idle action (the agents shipped before it) 0 at the box's middle."""
     info = {"next_action_low": np.array([0.0, -2.0]), "next_action_high": np.array([10.0, 2.0])}
+    idle = np.array([2.0, -3.0])  # entry 1: idle below its box, clipped to -2
+    assert _to_box(np.array([0.0, 0.0]), info, idle) == pytest.approx([2.0, -2.0])
+    assert _to_box(np.array([0.5, 0.5]), info, idle) == pytest.approx([6.0, 0.0])
+    assert _to_box(np.array([-0.5, 1.0]), info, idle) == pytest.approx([1.0, 2.0])
     assert _to_box(np.array([0.0, 1.0]), info) == pytest.approx([5.0, 2.0])
     assert _to_box(np.array([-1.0, -5.0]), info) == pytest.approx([0.0, -2.0])
+
+
+def test_the_fair_set_up_is_the_default_and_bad_choices_are_one_line():
+    cfg = MaddpgConfig()
+    assert (cfg.action_map, cfg.obs_norm, cfg.reward_baseline) == ("idle", "train_days", "idle")
+    with pytest.raises(ValueError, match="action_map 'tariff' is not one of idle, middle"):
+        MaddpgConfig(action_map="tariff")
 
 
 def test_maddpg_plays_the_stackelberg_game_only():
@@ -63,6 +76,10 @@ def test_a_smoke_run_trains_plays_ships_and_replays(tmp_path):
     method.training_dir, method.agents_dir = tmp_path / "runs", tmp_path / "agents"
     method.fit(case, 0, "smoke")
     assert method.last_fit["env_steps"] == 200 and method.last_fit["episodes"] == 8
+    # frozen train-day statistics: clipped z-scores, 0 for the fitted mean
+    scale = method._trained[case.id].scale
+    assert scale.clip == 5.0 and np.all(scale.half > 0)
+    assert np.abs(scale(scale.mid)).max() == 0.0
     row = run_day(case, method, DAY, seed=0).row
     assert row["status"] == "ok", row["message"]
     assert row["n_steps"] == 25

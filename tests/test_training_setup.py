@@ -67,6 +67,17 @@ def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none
     return path
 
 
+def test_case_env_is_the_last_word_on_one_case_only():
+    """``case_env``: the shipped file's PPO on SGLS IEEE 30 names thermal output levels and
+    sees the referee's context (v7); on IEEE 33, and every other algorithm, the file's env."""
+    ieee30 = training_plan("ppo", "reference", 120, case_id="sgls-ieee30-v0")
+    assert (ieee30.ramp_action, ieee30.obs_context, ieee30.kwargs["gamma"]) == ("target", True, 1.0)
+    ieee33 = training_plan("ppo", "reference", 120, case_id="sgls-ieee33-v0")
+    assert (ieee33.ramp_action, ieee33.obs_context) == ("relative", False)
+    sac = training_plan("sac", "reference", 120, case_id="sgls-ieee30-v0")
+    assert (sac.ramp_action, sac.obs_context) == ("relative", False)
+
+
 def test_the_hyperparameter_file_chooses_the_baseline(tmp_path):
     # the shipped file: on for the fair defaults, off for the paper reproductions
     assert training_plan("ppo", "smoke", 24).reward_baseline == "idle"
@@ -311,3 +322,86 @@ def test_shipped_agents_hold_the_policy_not_the_optimizer_state(tmp_path, name):
     again.load(case, 0)
     np.testing.assert_array_equal(again.controller(case, case.days("val")[0]).act(obs, info),
                                   expected)
+
+
+def test_with_context_appends_the_infos_context_or_zeros():
+    """Hand-checked: the context after the observation; zeros where the info has none (after
+    the day's last step); a context of the wrong size is a one-line ValueError."""
+    from gridbench.rl_agents.agent_view import with_context
+
+    obs = np.array([1.0, 2.0], dtype=np.float32)
+    out = with_context(obs, {"next_context": np.array([3.0, 4.0, 5.0])}, 3)
+    assert out.dtype == np.float32 and out.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert with_context(obs, {"next_context": None}, 2).tolist() == [1.0, 2.0, 0.0, 0.0]
+    assert with_context(obs, None, 0) is obs
+    with pytest.raises(ValueError, match="shape \\(1,\\), expected \\(3,\\)"):
+        with_context(obs, {"next_context": np.array([1.0])}, 3)
+
+
+def test_the_sgls_context_is_the_plan_the_intraday_step_is_settled_against():
+    """SGLS IEEE 33: a day-ahead plan of constant setpoints; in the intraday layer the context
+    holds the last step's tie-line flow, the plan's tie-line flow and setpoints of the hour and
+    the planned SOC at the end of the step (the reward's references); ``None`` after the day."""
+    case = make_case("sgls-ieee33-v0")
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    core = env.unwrapped.core
+    _, info = env.reset(seed=0)
+    n = info["next_context"].size
+    assert n == 2 + core.lay.dim + core.lay.n_st and not info["next_context"].any()
+    plan = np.clip(np.full(core.lay.dim, 0.05), info["next_action_low"], info["next_action_high"])
+    infos = []
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(
+            np.clip(plan, info["next_action_low"], info["next_action_high"])
+        )
+        infos.append(info)
+        done = terminated or truncated
+    assert infos[-1]["next_context"] is None
+    step5 = infos[23 + 6]  # after intraday step 5: the context of step 6 (hour 1)
+    assert step5["layer"] == "intraday" and step5["next_step"] == 6
+    ctx = step5["next_context"]
+    assert ctx[0] == pytest.approx(step5["tie_line_mw"])
+    assert ctx[1] == pytest.approx(core.plan_tie[1])
+    np.testing.assert_allclose(ctx[2:2 + core.lay.dim], core.plan_sp[1])
+    soc_ref = core.plan_soc[1] + 0.75 * (core.plan_soc[2] - core.plan_soc[1])
+    np.testing.assert_allclose(ctx[2 + core.lay.dim:], soc_ref)
+    assert step5["tie_line_ref_mw"] == pytest.approx(core.plan_tie[1])
+    low, high = core.context_box()
+    for i in infos[:-1]:
+        assert np.all(i["next_context"] >= low) and np.all(i["next_context"] <= high)
+
+
+def test_with_obs_context_training_and_the_controller_see_the_same_vector(tmp_path):
+    """``env.obs_context``: the training env's observation is the referee's plus its context,
+    normalized with statistics fitted on the same extended vectors; the trained agent's
+    controller builds the very vector from the harness's obs and info. A case without
+    context (SES-carbon) is unchanged."""
+    from gridbench.rl_agents.sb3_methods import Ppo
+
+    data = load_hyperparams()
+    data["env"]["obs_context"] = True
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(data))
+    case = make_case("sgls-ieee33-v0")
+    method = Ppo(hyperparams=path, training_dir=tmp_path / "runs")
+    method.fit(case, 0, "smoke")
+    plan = training_plan("ppo", "smoke", 120, path=path, case_id=case.id)
+    assert plan.obs_context
+    day = case.days("val")[0]
+    train_env = make_training_env(case, 0, plan, obs_norm=method._agents[case.id].obs_fn)
+    train_obs, _ = train_env.reset(seed=0, options={"day": day})
+    ctrl = method.controller(case, day)
+    env = case.make_env(day=day, seed=0)
+    obs, info = env.reset(seed=0)
+    assert train_obs.shape == (obs.size + info["next_context"].size,)
+    seen = {}
+    predict = ctrl._model.predict
+    ctrl._model.predict = lambda o, deterministic: (seen.setdefault("o", o), predict(o, True))[1]
+    ctrl.act(obs, info)
+    np.testing.assert_array_equal(seen["o"], train_obs)
+    method.load(case, 0, method.run_dir(case, 0) / "model.zip")  # the stored plan says so too
+    assert method._agents[case.id].context == info["next_context"].size
+    ses = make_case(CASE_ID)
+    plain = make_training_env(ses, 0, training_plan("ppo", "smoke", 24, path=path))
+    assert plain.observation_space.shape == (len(ses.observation_names()),)

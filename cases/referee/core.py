@@ -49,9 +49,10 @@ class DispatchCore(ABC):
     :func:`~gridbench.cases.projection.storage_power_bounds`), :meth:`project_coupled`
     (e.g. :func:`~gridbench.cases.projection.project_onto_disc`), :meth:`on_layer_start`
     (turn the day-ahead plan into references), :meth:`idle_action`, the multi-agent hooks
-    :meth:`agent_roles`, :meth:`agent_observation`, :meth:`agent_observation_bounds`, and the
-    schedule export hooks :meth:`schedule_rows`, :meth:`schedule_parameters`
-    (``gridbench schedule``).
+    :meth:`agent_roles`, :meth:`agent_observation`, :meth:`agent_observation_bounds`, the
+    learned agents' optional :meth:`observation_context` with its
+    :meth:`observation_context_bounds`, and the schedule export hooks :meth:`schedule_rows`,
+    :meth:`schedule_parameters` (``gridbench schedule``).
 
     Clock: during a day, :attr:`layer`, :attr:`step_index` and :attr:`time_h` describe the step
     about to be taken; after the last step :attr:`done` is True and they stay on the last step
@@ -133,6 +134,19 @@ class DispatchCore(ABC):
     def project_coupled(self, setpoints: FloatArray) -> FloatArray:
         """Project box-feasible setpoints onto coupled limits (default: none)."""
         return setpoints
+
+    def observation_context(self) -> ArrayLike | None:
+        """Entries beside :meth:`observe` that the referee reports for the step about to be
+        played as ``info["next_context"]`` (``None`` once the day is over), for an agent that
+        chooses to see them (``rl_agents``' ``env.obs_context``), e.g. the day-ahead plan a
+        two-layer case's execution is settled against. ``None`` (the default): the case has
+        none. Within :meth:`observation_context_bounds`."""
+        return None
+
+    def observation_context_bounds(self) -> tuple[ArrayLike, ArrayLike] | None:
+        """Finite static ``(low, high)`` of :meth:`observation_context` (``None``: no
+        context)."""
+        return None
 
     def on_layer_start(self, layer: Layer) -> None:
         """Called when ``layer`` begins (after :meth:`load_day` for the first layer). A two-layer
@@ -495,6 +509,22 @@ class DispatchCore(ABC):
             "day": self._day_iso[1],
         }
 
+    def context_box(self) -> Bounds | None:
+        """Validated :meth:`observation_context_bounds` (finite), ``None`` without context."""
+        if "context" not in self._cache:
+            bounds = self.observation_context_bounds()
+            self._cache["context"] = (
+                None if bounds is None else finite_bounds("observation_context_bounds()", bounds)
+            )
+        return self._cache["context"]
+
+    def _add_context(self, info: dict[str, Any], done: bool) -> None:
+        """``info["next_context"]`` (:meth:`observation_context`) where the case has one."""
+        if self.context_box() is None:
+            return
+        context = None if done else self.observation_context()
+        info["next_context"] = None if context is None else np.array(context, dtype=np.float64)
+
     def reset_info(self) -> dict[str, Any]:
         """Fresh reset ``info``: position, day, ``next_layer``/``next_step`` (the first step),
         ``next_action_low``/``next_action_high`` (its feasible box, :meth:`current_bounds`),
@@ -504,6 +534,7 @@ class DispatchCore(ABC):
         info = self.position_info(spec.layer, k, spec.time_h(k), spec.step_hours)
         info["next_layer"], info["next_step"] = spec.layer.value, k  # the day's first step
         info.update(self.next_boxes())
+        self._add_context(info, done=False)
         info["idle_action"] = self.idle_action()
         info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
@@ -525,6 +556,7 @@ class DispatchCore(ABC):
             record.layer, record.step
         )
         info.update(dict.fromkeys(NEXT_BOX_KEYS) if record.done else self.next_boxes())
+        self._add_context(info, done=record.done)
         info["reward_terms"] = dict(record.reward_terms)
         info["penalty_usd"] = record.penalty_usd
         return info

@@ -859,6 +859,47 @@ class SglsCore(DispatchCore):
     def observe(self) -> FloatArray:
         return np.minimum(np.maximum(self._observe_vector(), self._obs_low), self._obs_high)
 
+    def observation_context(self) -> FloatArray:
+        """``[tie-line flow of the last step played (MW; planned in the day-ahead layer) |
+        the plan's tie-line flow for the step's hour | the plan's setpoints for that hour
+        (thermal, storage, flexible) | the planned SOC at the end of the step]``, the plan
+        entries 0 in the day-ahead layer (where the plan is being made): what the intraday
+        layer is settled against (imbalance on the tie-line, eq (24)) and what the paper's
+        observation leaves out (the protocol's "plan and planned SOC in the intraday
+        observation", ``rl_agents/README.md``)."""
+        lay = self.lay
+        out = np.zeros(2 + lay.dim + lay.n_st)
+        for layer in (Layer.INTRADAY, Layer.DAY_AHEAD):  # the last step played, if any
+            played = self._history.get(layer)
+            if played:
+                out[0] = played[-1].kpi.tie_line_mw
+                break
+        spec, k = self.timeline.position(self.position)
+        if spec.layer is Layer.INTRADAY:
+            k = min(k, N_STEPS - 1)
+            h, frac = k // 4, (k % 4 + 1) / 4.0
+            out[1] = self.plan_tie[h]
+            out[2:2 + lay.dim] = self.plan_sp[h]
+            out[2 + lay.dim:] = self.plan_soc[h] + frac * (self.plan_soc[h + 1] - self.plan_soc[h])
+        return out
+
+    def observation_context_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Tie-line flows within ±(nominal load + renewables + storage + flexible + thermal
+        ratings), setpoints within the union of both layers' static boxes, SOC in [0, 1]."""
+        c = self.config
+        extra = np.array([f.peak_mw or 0.0 for f in c.flexible]) @ self.fl_w
+        tie = float(np.asarray(self.grid.load_p_mw, dtype=float).sum() + extra.sum()
+                    + sum(c.pv_mw) + c.wind_mw + self.st_p.sum() + self._flex_max.sum()
+                    + self.th_max.sum())
+        boxes = [self.action_bounds(layer) for layer in (Layer.DAY_AHEAD, Layer.INTRADAY)]
+        sp_lo = np.minimum(*(np.asarray(b[0], dtype=float) for b in boxes))
+        sp_hi = np.maximum(*(np.asarray(b[1], dtype=float) for b in boxes))
+        sp_lo, sp_hi = np.minimum(sp_lo, 0.0), np.maximum(sp_hi, 0.0)  # 0 in the day-ahead
+        n_st = self.lay.n_st
+        low = np.concatenate([[-tie, -tie], sp_lo, np.zeros(n_st)])
+        high = np.concatenate([[tie, tie], sp_hi, np.ones(n_st)])
+        return low, high
+
     # ------------------------------------------------------------------ schedule export
     def schedule_rows(self, record: CoreStep) -> list[dict[str, Any]]:
         """Elements of executed (intraday) step ``record``: one ``load`` row per loaded bus

@@ -7,8 +7,9 @@ its ``reference`` hyperparameters and the largest step count as the budget, savi
 checkpoint at every step count on the way (``SB3Method(checkpoint_steps=...)``); each
 checkpoint is then evaluated through the referee on the first ``K`` validation days. One
 row per step count: steps, training seconds up to that checkpoint and the mean val-day
-cost, plus the ``idle`` and ``oracle`` val-day costs of the same days for scale. A point of
-the curve is therefore the agent *after* ``n`` steps of the longest run (same learning-rate
+cost and penalties (``val_penalty_mean``: what the cost leaves out and the reward charges,
+e.g. SGLS line overloads), plus the ``idle`` and ``oracle`` val-day costs of the same days
+for scale. A point of the curve is therefore the agent *after* ``n`` steps of the longest run (same learning-rate
 schedule and replay buffer), which is what choosing a budget asks. ``--set`` overrides an
 algorithm keyword for this curve only, over the case's own set-up and tuned values (e.g.
 ``--set train_freq=4`` to compare update-to-data ratios); ``--set env.KEY=VALUE`` overrides
@@ -33,15 +34,18 @@ from typing import Any
 __all__ = ["budget_curve", "curve_from_runs", "main"]
 
 
-def _val_cost(case: Any, agent: Any, days: Any, seed: int, fit_s: float) -> float:
+def _val_scores(case: Any, agent: Any, days: Any, seed: int, fit_s: float) -> dict[str, float]:
+    """``val_cost_mean`` (the scored cost) and ``val_penalty_mean`` (the referee's
+    soft-limit penalties, e.g. SGLS line overloads, which the cost leaves out and the reward
+    charges: a point is judged on both) over ``days``."""
     import numpy as np
 
     from gridbench.benchmarks.harness import evaluate_day
 
-    return float(np.mean([
-        evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_s, split="val")["cost"]
-        for d in days
-    ]))
+    rows = [evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_s, split="val")
+            for d in days]
+    return {"val_cost_mean": float(np.mean([r["cost"] for r in rows])),
+            "val_penalty_mean": float(np.mean([r.get("penalty_usd") or 0.0 for r in rows]))}
 
 
 def curve_from_runs(
@@ -92,13 +96,13 @@ def curve_from_runs(
             rows.append(
                 {"kind": "rl", "case": case_id, "method": method, "steps": n, "seed": seed,
                  "fit_s": round(sec, 2), "val_days": len(days),
-                 "val_cost_mean": _val_cost(case, agent, days, seed, sec), "settings": label}
+                 **_val_scores(case, agent, days, seed, sec), "settings": label}
             )
     for name in ("idle", "oracle"):
         bound = get_method(name).make()
         rows.append(
             {"kind": name, "case": case_id, "method": name, "steps": 0, "seed": 0, "fit_s": 0.0,
-             "val_days": len(days), "val_cost_mean": _val_cost(case, bound, days, 0, 0.0),
+             "val_days": len(days), **_val_scores(case, bound, days, 0, 0.0),
              "settings": "{}"}
         )
     return rows

@@ -19,6 +19,7 @@ def test_curve_rows_come_from_checkpoints_of_one_run(tmp_path):
     assert [r["steps"] for r in rows[:2]] == [60, 120] and rows[0]["val_days"] == 1
     assert 0 < rows[0]["fit_s"] <= rows[1]["fit_s"]
     assert '"train_freq": 4' in rows[0]["settings"]
+    assert all(r["val_penalty_mean"] >= 0.0 for r in rows)  # reported beside the cost
     run = tmp_path / "ses-carbon-ieee33-v0" / "ddpg" / "seed0"
     assert sorted(p.name for p in (run / "checkpoints").glob("*.zip")) == ["model_60.zip"]
     plan = (run / "plan.json").read_text()

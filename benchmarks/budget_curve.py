@@ -11,10 +11,10 @@ cost and penalties (``val_penalty_mean``: what the cost leaves out and the rewar
 e.g. SGLS line overloads), plus the ``idle`` and ``oracle`` val-day costs of the same days
 for scale. A point of the curve is therefore the agent *after* ``n`` steps of the longest
 run (same learning-rate schedule and replay buffer), which is what choosing a budget asks.
-``--set`` overrides an algorithm keyword for this curve only, over the case's own set-up and tuned values (e.g.
-``--set train_freq=4`` to compare update-to-data ratios); ``--set env.KEY=VALUE`` overrides
-an entry of the algorithm's ``env`` (e.g. ``--set env.ramp_action='"target"'``); values are
-JSON.
+``--set`` overrides an algorithm keyword for this curve only, over the case's own set-up and
+tuned values (e.g. ``--set train_freq=4`` to compare update-to-data ratios);
+``--set env.KEY=VALUE`` overrides an entry of the algorithm's ``env`` (e.g.
+``--set env.ramp_action='"target"'``); values are JSON.
 
 ``--from-runs TRAINING_DIR --seeds N`` trains nothing: it scores the checkpoints and final
 models that finished runs left (a ``reference`` run saves the checkpoints its

@@ -6,7 +6,10 @@ trials for every method family (a full grid over ``space[method]``, whose sizes 
 checks are equal), one seed (``seed``, never one of the reference seeds 0–4), a fraction of
 the method's ``reference`` budget (``budget_fraction``; the reference budgets are equal
 single-core CPU time), and the score: the mean cost through the referee on the first
-``val_days`` val days. Never a test day.
+``val_days`` val days plus the mean of the referee's soft-limit penalties there
+(``val_penalty_mean``: what the cost leaves out and the reward charges, e.g. SGLS line
+overloads; a table written before the column existed scores its cost alone). Never a test
+day.
 
 ``python -m gridbench.benchmarks.tuning --case C --method M`` trains and scores the trials
 of (C, M) not yet in ``results/tuning/<case>/<method>.csv`` (it resumes: one row per trial,
@@ -27,7 +30,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REFERENCE_METHODS", "TUNING_DIR", "freeze", "main", "references", "trial_grid", "tune"]
+__all__ = [
+    "REFERENCE_METHODS",
+    "TUNING_DIR",
+    "freeze",
+    "main",
+    "references",
+    "trial_grid",
+    "trial_score",
+    "tune",
+]
 
 #: Methods scored once per case on the tuning's val days, for scale (``references.csv``).
 REFERENCE_METHODS = ("idle", "oracle")
@@ -156,10 +168,8 @@ def tune(
         t0 = time.process_time()
         agent.fit(case, seed, "reference")
         fit_cpu_s = time.process_time() - t0
-        costs = [
-            evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_cpu_s, split="val")[
-                "cost"
-            ]
+        scored = [
+            evaluate_day(case, agent, d, seed, budget="reference", fit_s=fit_cpu_s, split="val")
             for d in days
         ]
         row = {
@@ -171,7 +181,8 @@ def tune(
             "env_steps": steps,
             "fit_cpu_s": round(fit_cpu_s, 1),
             "val_days": len(days),
-            "val_cost_mean": float(np.mean(costs)),
+            "val_cost_mean": float(np.mean([r["cost"] for r in scored])),
+            "val_penalty_mean": float(np.mean([r.get("penalty_usd") or 0.0 for r in scored])),
             "hyperparams_version": int(hp["version"]),
             "commit": git_commit(),
         }
@@ -218,12 +229,20 @@ def references(
     return out
 
 
+def trial_score(frame: Any) -> Any:
+    """Each trial's score: ``val_cost_mean + val_penalty_mean`` (the penalty 0 where a table
+    predates that column)."""
+    penalty = frame["val_penalty_mean"].fillna(0.0) if "val_penalty_mean" in frame else 0.0
+    return frame["val_cost_mean"] + penalty
+
+
 def freeze(
     root: Path = TUNING_DIR,
     hyperparams: Path | None = None,
     cases: Sequence[str] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Write the best trial (lowest mean val cost) of every table under ``root`` (of
+    """Write the best trial (lowest mean val cost + penalty, :func:`trial_score`) of every
+    table under ``root`` (of
     ``cases`` only, when given) into the file's ``algorithms[method].case_kwargs[case]``;
     returns ``{method: {case: params}}``. A variant named in ``tuning.inherit`` (``{variant:
     family}``) gets its family's frozen values for the same cases. A table with fewer trials
@@ -249,7 +268,7 @@ def freeze(
                 f"{table} holds {frame['trial'].nunique()} of the {expected} declared trials; "
                 "finish the search before freezing it"
             )
-        top = frame.loc[frame["val_cost_mean"].idxmin()]
+        top = frame.loc[trial_score(frame).idxmin()]
         method, case_id = str(top["method"]), str(top["case"])
         params = json.loads(str(top["params"]))
         best.setdefault(method, {})[case_id] = params

@@ -60,14 +60,24 @@ def test_tune_scores_val_days_resumes_and_freezes(tmp_path):
     # 1 % of the 176,128-step reference (PPO still collects a whole 2,048-step rollout)
     assert set(table["env_steps"]) == {round(176_128 * 0.01)}
     assert tuning.tune(CASE_ID, "ppo", root=root, hyperparams=hp) == []  # resumed
+    assert (table["val_penalty_mean"] >= 0).all()  # scored beside the cost
     best = tuning.freeze(root, hp)
-    winner = json.loads(table.loc[table["val_cost_mean"].idxmin(), "params"])
+    winner = json.loads(table.loc[tuning.trial_score(table).idxmin(), "params"])
     assert best == {"ppo": {CASE_ID: winner}}
     plan = training_plan("ppo", "reference", 24, hp, case_id=CASE_ID)
     assert plan.kwargs["learning_rate"] == winner["learning_rate"]
     table.iloc[:1].to_csv(root / CASE_ID / "ppo.csv", index=False)
     with pytest.raises(ValueError, match="holds 1 of the 2 declared trials"):
         tuning.freeze(root, hp)
+
+
+def test_the_score_is_cost_plus_penalty():
+    """Hand-checked: the cheaper trial that overloads lines loses; a table without the penalty
+    column (written before it existed) ranks by cost alone."""
+    frame = pd.DataFrame({"val_cost_mean": [100.0, 120.0], "val_penalty_mean": [50.0, 0.0]})
+    assert tuning.trial_score(frame).tolist() == [150.0, 120.0]
+    assert tuning.trial_score(frame).idxmin() == 1
+    assert tuning.trial_score(frame[["val_cost_mean"]]).idxmin() == 0
 
 
 def test_a_variant_inherits_its_familys_frozen_values(tmp_path):

@@ -66,6 +66,7 @@ __all__ = [
     "agent_action_map",
     "cast_inside",
     "centred_on",
+    "context_bounds",
     "feasible_action",
     "idle_centred_action_map",
     "neutral_middle",
@@ -126,6 +127,15 @@ def with_context(obs: NDArray[Any], info: Mapping[str, Any] | None, size: int) -
     return np.concatenate([np.asarray(obs, dtype=np.float64).reshape(-1), tail]).astype(
         np.asarray(obs).dtype, copy=False
     )
+
+
+def context_bounds(env: Any) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """The ``(low, high)`` of the referee's observation context of ``env`` (its dispatch
+    core's ``context_box()``; ``None`` where the case has none, or the env has no dispatch
+    core, e.g. the Stackelberg leader's view)."""
+    core = getattr(env.unwrapped, "core", None)
+    box = getattr(core, "context_box", None)
+    return None if box is None else box()
 
 
 def with_context_space(space: spaces.Box, bounds: tuple[NDArray[Any], NDArray[Any]]) -> Any:

@@ -11,17 +11,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from gridbench.rl_agents.agent_view import with_context, with_context_space
+from gridbench.rl_agents.agent_view import context_bounds, with_context, with_context_space
 
-__all__ = ["ContextObservation", "context_bounds"]
-
-
-def context_bounds(env: gymnasium.Env[Any, Any]) -> tuple[Any, Any] | None:
-    """The ``(low, high)`` of the referee's observation context of ``env`` (``None`` where
-    the case has none, or the env has no dispatch core, e.g. the Stackelberg leader's view)."""
-    core = getattr(env.unwrapped, "core", None)
-    box = getattr(core, "context_box", None)
-    return None if box is None else box()
+__all__ = ["ContextObservation"]
 
 
 class ContextObservation(gymnasium.Wrapper[Any, Any, Any, Any]):

@@ -123,8 +123,12 @@ def fit_observation_norm(
     generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says; with ``context`` the
     observations extended by the referee's context, :func:`~.agent_view.with_context`) and
     return the statistics of every observation seen (the reset ones included)."""
-    from gridbench.rl_agents.agent_view import agent_action_map, neutral_middle, with_context
-    from gridbench.rl_agents.context_observation import context_bounds
+    from gridbench.rl_agents.agent_view import (
+        agent_action_map,
+        context_bounds,
+        neutral_middle,
+        with_context,
+    )
 
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")

@@ -59,6 +59,7 @@ from gridbench.rl_agents.agent_view import (
     AgentActionMap,
     action_map,
     agent_action_map,
+    context_bounds,
     idle_centred_action_map,
     neutral_middle,
     observation_map,
@@ -66,7 +67,6 @@ from gridbench.rl_agents.agent_view import (
     with_context,
     with_context_space,
 )
-from gridbench.rl_agents.context_observation import ContextObservation, context_bounds
 from gridbench.rl_agents.observation_norm import ObservationNorm
 
 if TYPE_CHECKING:
@@ -350,8 +350,7 @@ def training_plan(
     :mod:`gridbench.benchmarks.tuning`), and the env-step count
     (``timesteps``, or ``episodes × steps_per_episode``). The ``env`` settings: the file's,
     then the algorithm's ``env``, then its ``case_env[case_id]`` (a declared set-up of one
-    case, e.g. ``ramp_action`` for the SGLS IEEE 30 thermal units). Precedence of the step
-    count and
+    case, e.g. ``obs_context`` for PPO on SGLS IEEE 30). Precedence of the step count and
     checkpoints, last wins: the budget's, the algorithm's
     ``budget_timesteps``/``budget_checkpoints``, the algorithm's
     ``case_budgets[case_id][budget]`` (``{"timesteps": n, "checkpoints": [...]}``)."""
@@ -506,6 +505,8 @@ def make_training_env(
 
         env = IdleBaselineReward(env, case)
     if plan.obs_context and context_bounds(env) is not None:
+        from gridbench.rl_agents.context_observation import ContextObservation
+
         env = ContextObservation(env)
     if plan.obs_norm == "train_days" and obs_norm is not None:
         env = TransformObservation(env, obs_norm, obs_norm.space())

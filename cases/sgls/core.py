@@ -864,9 +864,9 @@ class SglsCore(DispatchCore):
         the plan's tie-line flow for the step's hour | the plan's setpoints for that hour
         (thermal, storage, flexible) | the planned SOC at the end of the step]``, the plan
         entries 0 in the day-ahead layer (where the plan is being made): what the intraday
-        layer is settled against (imbalance on the tie-line, eq (24)) and what the paper's
-        observation leaves out (the protocol's "plan and planned SOC in the intraday
-        observation", ``rl_agents/README.md``)."""
+        layer is settled against (the ``imbalance`` term of the module docstring) and what
+        the paper's observation leaves out (the protocol's "plan and planned SOC in the
+        intraday observation", ``rl_agents/README.md``)."""
         lay = self.lay
         out = np.zeros(2 + lay.dim + lay.n_st)
         for layer in (Layer.INTRADAY, Layer.DAY_AHEAD):  # the last step played, if any

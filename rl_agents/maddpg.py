@@ -64,6 +64,7 @@ from numpy.typing import NDArray
 
 from gridbench.cases.contracts import Budget, Case, MethodFamily
 from gridbench.cases.registry import register_method
+from gridbench.rl_agents.agent_view import cast_inside, feasible_action
 from gridbench.rl_agents.sb3_methods import (
     MissingAgentError,
     agents_dir,
@@ -205,8 +206,6 @@ def _to_box(u: NDArray[Any], info: Mapping[str, Any],
     """``u ∈ [-1, 1]^n`` onto the agent's feasible box of the step: 0 at ``idle`` clipped
     into it (:func:`~gridbench.rl_agents.agent_view.feasible_action`), or at the box's middle
     where ``idle`` is ``None`` (``action_map = "middle"``)."""
-    from gridbench.rl_agents.agent_view import cast_inside, feasible_action
-
     low = np.asarray(info["next_action_low"], dtype=np.float64)
     high = np.asarray(info["next_action_high"], dtype=np.float64)
     centre = (low + high) / 2.0 if idle is None else np.asarray(idle, dtype=np.float64)

@@ -370,6 +370,7 @@ def training_plan(
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
     if case_id is not None:  # the algorithm's declared env set-up of this case (last word)
         env.update(_strip_comments(_strip_comments(spec.get("case_env", {})).get(case_id, {})))
+    _checked_env(env, where)
     noise = spec.get("action_noise")
     return TrainingPlan(
         method=method,
@@ -413,6 +414,24 @@ def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: s
     if value not in valid:
         raise HyperparamError(f"{where}: env.{key} {value!r} is not one of {', '.join(valid)}")
     return value
+
+
+#: The keys the file's ``env`` (and an algorithm's ``env``/``case_env[case]``) may have.
+_ENV_KEYS: Final[frozenset[str]] = frozenset(
+    {"rescale_obs", "reward_scale", "reward_baseline", "action_map", "obs_norm",
+     "case_overrides", "n_envs", "ramp_action", "obs_context"}
+)
+
+
+def _checked_env(env: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """``env`` itself; a one-line :class:`HyperparamError` naming an unknown key (a typo such
+    as ``obs_contxt`` would otherwise be ignored silently)."""
+    unknown = sorted(k for k in env if not k.startswith("_") and k not in _ENV_KEYS)
+    if unknown:
+        raise HyperparamError(
+            f"{where}: unknown env key(s) {unknown}; valid: {', '.join(sorted(_ENV_KEYS))}"
+        )
+    return env
 
 
 def _env_flag(env: Mapping[str, Any], key: str, where: str) -> bool:

@@ -78,6 +78,17 @@ def test_case_env_is_the_last_word_on_one_case_only():
     assert (sac.ramp_action, sac.obs_context) == ("relative", False)
 
 
+def test_an_unknown_env_key_is_one_line(tmp_path):
+    """A typo in an env key is refused with the valid keys, not ignored."""
+    data = load_hyperparams()
+    data["algorithms"]["ppo"]["case_env"] = {"sgls-ieee30-v0": {"obs_contxt": True}}
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"unknown env key\(s\) \['obs_contxt'\]; valid"):
+        training_plan("ppo", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
+    assert training_plan("ppo", "smoke", 120, path=path).obs_context is False  # other cases
+
+
 def test_the_hyperparameter_file_chooses_the_baseline(tmp_path):
     # the shipped file: on for the fair defaults, off for the paper reproductions
     assert training_plan("ppo", "smoke", 24).reward_baseline == "idle"

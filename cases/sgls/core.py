@@ -327,7 +327,7 @@ class SglsCore(DispatchCore):
         high = [1.0, *load_hi, pv, wind, *self.th_max, pv + wind, *fl_hi,
                 *np.ones(lay.n_st)]
         if self.radial:
-            tie = nominal.sum() + pv + wind + self.st_p.sum() + self._flex_max.sum()
+            tie = self._tie_limit_mw()
             hours = np.array([f.window_h[1] - f.window_h[0] for f in c.flexible])
             shift = float((hours * self._flex_max)[self.fl_shift].sum())
             low += [-tie, -shift]
@@ -883,14 +883,19 @@ class SglsCore(DispatchCore):
             out[2 + lay.dim:] = self.plan_soc[h] + frac * (self.plan_soc[h + 1] - self.plan_soc[h])
         return out
 
-    def observation_context_bounds(self) -> tuple[FloatArray, FloatArray]:
-        """Tie-line flows within ±(nominal load + renewables + storage + flexible + thermal
-        ratings), setpoints within the union of both layers' static boxes, SOC in [0, 1]."""
+    def _tie_limit_mw(self) -> float:
+        """The largest tie-line flow the observation admits: nominal load (adjustable loads
+        given by bus and peak included) + PV + wind + storage + flexible + thermal ratings."""
         c = self.config
         extra = np.array([f.peak_mw or 0.0 for f in c.flexible]) @ self.fl_w
-        tie = float(np.asarray(self.grid.load_p_mw, dtype=float).sum() + extra.sum()
-                    + sum(c.pv_mw) + c.wind_mw + self.st_p.sum() + self._flex_max.sum()
-                    + self.th_max.sum())
+        nominal = np.asarray(self.grid.load_p_mw, dtype=float) + extra
+        return float(nominal.sum() + float(sum(c.pv_mw)) + float(c.wind_mw) + self.st_p.sum()
+                     + self._flex_max.sum() + self.th_max.sum())
+
+    def observation_context_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Tie-line flows within ±:meth:`_tie_limit_mw`, setpoints within the union of both
+        layers' static boxes, SOC in [0, 1]."""
+        tie = self._tie_limit_mw()
         boxes = [self.action_bounds(layer) for layer in (Layer.DAY_AHEAD, Layer.INTRADAY)]
         sp_lo = np.minimum(*(np.asarray(b[0], dtype=float) for b in boxes))
         sp_hi = np.maximum(*(np.asarray(b[1], dtype=float) for b in boxes))

@@ -17,7 +17,13 @@ Per agent ``i`` (``agents`` of the parallel env, in order):
   :func:`~gridbench.rl_agents.agent_view.feasible_action`; ``action_map = "middle"``, the
   agents shipped before it, put 0 at the box's middle);
 * critic ``Q_i(o, a_1, …, a_n)``: the (shared) observation and every agent's action in
-  ``[-1, 1]`` — the centralized critic of CTDE;
+  ``[-1, 1]`` — the centralized critic of CTDE. The shared observation ``o`` is that of the
+  agent that sees the most (:func:`shared_agent`): under day-ahead commitment every agent
+  sees the same; under hourly commitment (sequential stages: the DSO posts the hour's prices
+  at stage 0, the followers answer at stage 1) a follower's, which adds the DSO's decided
+  prices of the hour (its tariff values before the DSO has decided) and the stage. Each env
+  step is a transition, the stage-0 ones with reward 0 and every agent's action (those of the
+  agents not acting at the stage are ignored by the referee);
 * targets ``y_i = r_i + γ (1 − done) Q_i'(o', μ_1'(o'), …, μ_n'(o'))``, critic loss
   ``(Q_i − y_i)²``, actor loss ``−Q_i(o, …, μ_i(o), …)`` with the other agents' replayed
   actions, soft target updates ``θ' ← τθ + (1 − τ)θ'``.
@@ -72,7 +78,7 @@ from gridbench.rl_agents.sb3_methods import (
     trains_like_shipped,
 )
 
-__all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController"]
+__all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController", "shared_agent"]
 
 #: The cases MADDPG plays (the issue's multi-agent game; other cases' parallel envs are
 #: cooperative games their own methods cover).
@@ -124,6 +130,14 @@ BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 7_500, "reference"
                                        "paper": 100_000}
 
 
+def shared_agent(env: Any) -> str:
+    """The agent of the parallel ``env`` whose observation the actors and critics share: the
+    first of those with the largest observation (module docstring)."""
+    agents = list(env.possible_agents)
+    sizes = [int(np.prod(env.observation_space(a).shape)) for a in agents]
+    return agents[int(np.argmax(sizes))]
+
+
 def _write_monitor(path: Path, agents: Sequence[str], returns: Sequence[tuple[Any, ...]],
                    env_id: str) -> None:
     """The training days in SB3's ``Monitor`` layout (a ``#`` JSON line, then ``r,l,t``), so the
@@ -171,14 +185,14 @@ class _ObsScale:
         from gridbench.rl_agents.observation_norm import FIT_DAYS, NORM_CLIP, ObservationNorm
 
         env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
-        agents = list(env.possible_agents)
+        agents, shared = list(env.possible_agents), shared_agent(env)
         rng = np.random.default_rng([int(seed), 0x0B5])
         rows: list[NDArray[Any]] = []
         obs, infos = env.reset(seed=seed)
         idle = {a: infos[a]["idle_action"] for a in agents}
         for _ in range(FIT_DAYS):
             while env.agents:
-                rows.append(np.asarray(obs[agents[0]], dtype=np.float64))
+                rows.append(np.asarray(obs[shared], dtype=np.float64))
                 actions = {a: _to_box(rng.uniform(-1.0, 1.0, env.action_space(a).shape),
                                       infos[a], idle[a] if action_map == "idle" else None)
                            for a in agents}
@@ -324,18 +338,23 @@ class MaddpgController:
         self.agents, self.actors, self.scale = list(agents), list(actors), scale
         self.action_map = action_map
         self._idle: dict[str, Any] = {}
+        self._shared = self.agents[0]
 
     def reset(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> None:
-        """Keep each agent's idle action of the day (the reset ``info``'s), the map's 0."""
+        """Keep each agent's idle action of the day (the reset ``info``'s), the map's 0, and
+        which agent's observation is the shared one (:func:`shared_agent`: the first of the
+        largest)."""
         self._idle = {a: infos[a].get("idle_action") for a in self.agents if a in infos}
+        sizes = [np.size(obs[a]) for a in self.agents]
+        self._shared = self.agents[int(np.argmax(sizes))]
 
     def act(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> dict[str, Any]:
         import torch
 
         out = {}
+        o = torch.as_tensor(self.scale(obs[self._shared])).unsqueeze(0)
         with torch.no_grad():
             for name, actor in zip(self.agents, self.actors, strict=True):
-                o = torch.as_tensor(self.scale(obs[name])).unsqueeze(0)
                 idle = self._idle.get(name) if self.action_map == "idle" else None
                 if self.action_map == "idle" and idle is None:
                     raise ValueError(f"{name}'s idle action is unknown: call reset() first")
@@ -395,7 +414,7 @@ class Maddpg:
         t_fit0, cpu_fit0 = time.perf_counter(), time.process_time()  # the statistics count
         env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
         agents = list(env.possible_agents)
-        first = agents[0]
+        first = shared_agent(env)
         space = env.observation_space(first)
         scale = (_ObsScale.fitted(case, seed, cfg.action_map) if cfg.obs_norm == "train_days"
                  else _ObsScale.of_box(space.low, space.high))

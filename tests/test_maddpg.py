@@ -99,3 +99,23 @@ def test_a_smoke_run_trains_plays_ships_and_replays(tmp_path):
     again.fit(case, 0, "quick")  # the quick budget loads the shipped agent
     assert again.last_fit["source"] == "shipped"
     assert run_day(case, again, DAY, seed=0).row["cost"] == row["cost"]
+
+
+def test_maddpg_plays_the_hourly_game_in_stages(tmp_path):
+    """Under hourly commitment (two env steps an hour: the DSO, then the followers) the
+    shared observation is a follower's (it adds the DSO's decided prices); 200 env steps are
+    4 days of 48; the trained actors play the 24 hours of a day through the harness."""
+    import gridbench.rl_agents  # noqa: F401
+    from gridbench.rl_agents.maddpg import shared_agent
+
+    case = make_case("stackelberg-gsess-hourly-feeder38-v0")
+    env = case.make_parallel_env(day=DAY)
+    assert shared_agent(env) == "ea"
+    assert env.observation_space("ea").shape[0] == env.observation_space("dso").shape[0] + 4
+    method = make_method("maddpg")
+    method.training_dir, method.agents_dir = tmp_path / "runs", tmp_path / "agents"
+    method.fit(case, 0, "smoke")
+    assert method.last_fit["episodes"] == 4
+    row = run_day(case, method, DAY, seed=0).row
+    assert row["status"] == "ok", row["message"]
+    assert row["n_steps"] == 48 and row["regret_la"] > 0.0  # decisions: two stages an hour

@@ -20,6 +20,8 @@ def register() -> None:
                   "gridbench.cases.stackelberg.case:StackelbergGsessCase")
     register_case("stackelberg-csess-feeder38-v0",
                   "gridbench.cases.stackelberg.case:StackelbergCsessCase")
+    register_case("stackelberg-gsess-hourly-feeder38-v0",
+                  "gridbench.cases.stackelberg.case:StackelbergGsessHourlyCase")
 
 
 register()

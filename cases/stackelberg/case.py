@@ -3,7 +3,11 @@ design ``../shared/specs/stackelberg-gsess.md``; parameters and departures: ``RE
 
 ``stackelberg-gsess-feeder38-v0``: the storage player controls batteries, EV charging and the
 flexible load; ``stackelberg-csess-feeder38-v0``: batteries only (EVs charge on arrival, the
-flexible load stays as it is, billed the same).
+flexible load stays as it is, billed the same). Both post the day's prices before the day
+(``leader_commitment: day_ahead``). ``stackelberg-gsess-hourly-feeder38-v0``: GSESS with the
+DSO posting each hour's prices in that hour (``hourly``, the paper-like MADDPG timing; the
+bilevel MILP is its commitment benchmark); a game of the parallel env only (no leader-only
+view: a best-responding follower needs the day's prices).
 """
 
 from __future__ import annotations
@@ -16,15 +20,21 @@ from pydantic import BaseModel
 
 from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, Controller
 from gridbench.cases.referee import Timeline
-from gridbench.cases.stackelberg.config import StackelbergConfig, StorageKind
-from gridbench.cases.stackelberg.core import TIMELINE, StackelbergCore, observation_names
+from gridbench.cases.stackelberg.config import LeaderCommitment, StackelbergConfig, StorageKind
+from gridbench.cases.stackelberg.core import (
+    HOURLY_TIMELINE,
+    TIMELINE,
+    StackelbergCore,
+    observation_names,
+)
 from gridbench.cases.stackelberg.network import DER_BUS
 from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day
 
 if TYPE_CHECKING:
     from gridbench.cases.stackelberg.leader_view import LeaderCase
 
-__all__ = ["PAPER", "StackelbergCase", "StackelbergCsessCase", "StackelbergGsessCase"]
+__all__ = ["PAPER", "StackelbergCase", "StackelbergCsessCase", "StackelbergGsessCase",
+           "StackelbergGsessHourlyCase"]
 
 PAPER = (
     "Dong, Li, Xie, Ji, Yang, Energy Reports 14 (2025) 5979-5990: a master-slave game of a "
@@ -34,15 +44,17 @@ PAPER = (
 
 
 class StackelbergCase(BaseCase):
-    """Base of both cases: ``storage`` comes from :attr:`storage_kind`, the rest of the config
-    from :class:`~.config.StackelbergConfig` (a config naming another storage kind is an
-    error)."""
+    """Base of the cases: ``storage`` comes from :attr:`storage_kind` and
+    ``leader_commitment`` from :attr:`commitment`, the rest of the config from
+    :class:`~.config.StackelbergConfig` (a config naming another storage kind or commitment
+    is an error: each is its own case id)."""
 
     paper: ClassVar[str] = PAPER
     grid: ClassVar[str] = "feeder38"
     timeline: ClassVar[Timeline] = TIMELINE
     config_model: ClassVar[type[CaseConfig]] = StackelbergConfig
     storage_kind: ClassVar[StorageKind]
+    commitment: ClassVar[LeaderCommitment] = LeaderCommitment.DAY_AHEAD
     day_source = staticmethod(game_day)
     config: StackelbergConfig
 
@@ -54,14 +66,18 @@ class StackelbergCase(BaseCase):
             data = config.model_dump()
         else:
             data = {} if config is None else dict(config)
-        if "storage" in data and StorageKind(data["storage"]) is not cls.storage_kind:
-            from gridbench.cases.contracts import CaseConfigError
+        for key, kind, own in (("storage", StorageKind, cls.storage_kind),
+                               ("leader_commitment", LeaderCommitment, cls.commitment)):
+            if key in data and data[key] not in {own, own.value}:
+                from gridbench.cases.contracts import CaseConfigError
 
-            raise CaseConfigError(
-                f"bad config for {cls.id}: storage={data['storage']!r}, this case is "
-                f"{cls.storage_kind.value!r} (the other kind is its own case id)"
-            )
-        return super().validate_config({**dict(data), "storage": cls.storage_kind})
+                raise CaseConfigError(
+                    f"bad config for {cls.id}: {key}={data[key]!r}, this case is "
+                    f"{own.value!r} (valid: {', '.join(k.value for k in kind)}; the other "
+                    "value is its own case id where one is registered)"
+                )
+        return super().validate_config({**dict(data), "storage": cls.storage_kind,
+                                        "leader_commitment": cls.commitment})
 
     def make_core(self) -> StackelbergCore:
         return StackelbergCore(self.config)
@@ -92,10 +108,14 @@ class StackelbergCase(BaseCase):
 
     def action_layout(self) -> ActionLayout:
         """``[96 prices ($/MWh, day-ahead) | turbines | curtailment | shift | battery | EV
-        charging | flexible-load shift]`` (:func:`~.core.setpoint_names`). The shift, EV
-        charging and flexible-load entries are demand (``> 0`` draws power)."""
-        price = [ActionEntry(f"price_{p}[{t}]", "price", None, "$/MWh", ("day_ahead",))
-                 for p in PRICES for t in range(24)]  # fmt: skip
+        charging | flexible-load shift]`` (:func:`~.core.setpoint_names`; the hour's 4 prices
+        under hourly commitment). The shift, EV charging and flexible-load entries are demand
+        (``> 0`` draws power)."""
+        if self.commitment is LeaderCommitment.HOURLY:
+            price = [ActionEntry(f"price_{p}", "price", None, "$/MWh") for p in PRICES]
+        else:
+            price = [ActionEntry(f"price_{p}[{t}]", "price", None, "$/MWh", ("day_ahead",))
+                     for p in PRICES for t in range(24)]  # fmt: skip
         n_mgt = len(self.config.ea.mgt_max_mw)
         devices = [ActionEntry(f"mgt{i + 1}", "gas_turbine", DER_BUS["pv"] + i)
                    for i in range(n_mgt)]
@@ -110,7 +130,10 @@ class StackelbergCase(BaseCase):
 
     def observation_names(self) -> tuple[str, ...]:
         """:func:`~.core.observation_names` and the layer one-hot."""
-        return observation_names() + tuple(f"layer_{s.layer.value}" for s in self.timeline)
+        names = observation_names(self.config)
+        if len(self.timeline) == 1:  # the referee adds a layer one-hot only with two layers
+            return names
+        return names + tuple(f"layer_{s.layer.value}" for s in self.timeline)
 
 
 class StackelbergGsessCase(StackelbergCase):
@@ -126,3 +149,26 @@ class StackelbergCsessCase(StackelbergCase):
 
     id: ClassVar[str] = "stackelberg-csess-feeder38-v0"
     storage_kind: ClassVar[StorageKind] = StorageKind.CSESS
+
+
+class StackelbergGsessHourlyCase(StackelbergGsessCase):
+    """``stackelberg-gsess-hourly-feeder38-v0``: GSESS under hourly commitment (module
+    docstring). The parallel env plays the DSO and the followers in sequential stages each
+    hour; single-agent RL does not apply (``multi_agent_only``)."""
+
+    id: ClassVar[str] = "stackelberg-gsess-hourly-feeder38-v0"
+    timeline: ClassVar[Timeline] = HOURLY_TIMELINE
+    commitment: ClassVar[LeaderCommitment] = LeaderCommitment.HOURLY
+    multi_agent_only: ClassVar[bool] = True
+
+    def make_parallel_env(self, day: datetime.date | None = None, seed: int = 0, *,
+                          sequential_stages: bool = True) -> Any:
+        """The parallel referee with the DSO (stage 0) deciding before the followers (stage
+        1) every hour (``sequential_stages``, the default here)."""
+        return super().make_parallel_env(day=day, seed=seed,
+                                         sequential_stages=sequential_stages)
+
+    def agent_case(self) -> LeaderCase:
+        raise NotImplementedError(
+            f"{self.id} has no leader-only view: under hourly commitment the followers do not "
+            "know the day's prices, so they have no best response to play")

@@ -33,6 +33,7 @@ __all__ = [
     "EvFleetParams",
     "FlexibleLoadParams",
     "GsessParams",
+    "LeaderCommitment",
     "LoadAggregatorParams",
     "NetworkParams",
     "PriceRules",
@@ -54,6 +55,17 @@ class StorageKind(StrEnum):
 
     GSESS = "gsess"
     CSESS = "csess"
+
+
+class LeaderCommitment(StrEnum):
+    """When the DSO posts its prices (spec §2): ``day_ahead`` (the day's 96 prices in one
+    step before the day, then the followers' 24 hours: the bilevel MILP's timing) or
+    ``hourly`` (each hour the DSO posts that hour's 4 prices first and the followers answer
+    in the same hour: the paper-like MADDPG timing, where the MILP is the commitment
+    benchmark)."""
+
+    DAY_AHEAD = "day_ahead"
+    HOURLY = "hourly"
 
 
 class PriceRules(FrozenParams):
@@ -234,9 +246,11 @@ class StackelbergConfig(CaseConfig):
     the load, PV and wind forecasts the players are shown (the same for every method on a
     day); ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
     ``day_ahead_lead_h``: how long before midnight the DSO posts the day's prices (and
-    issues the forecast it prices on)."""
+    issues the forecast it prices on); ``leader_commitment``: when it posts them
+    (:class:`LeaderCommitment`)."""
 
     storage: StorageKind = StorageKind.GSESS
+    leader_commitment: LeaderCommitment = LeaderCommitment.DAY_AHEAD
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
     day_ahead_lead_h: Annotated[float, Field(ge=0, le=48, allow_inf_nan=False)] = 12.0

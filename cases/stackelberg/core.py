@@ -13,6 +13,19 @@ the followers act. Setpoint vector (:func:`setpoint_names`)::
 (non-finite → the tariff, the box, the average caps by one downward shift, sell ≤ buy); what
 changed is in ``info["price_projection"]`` and the posted prices in ``info["prices"]``.
 
+**Hourly commitment** (``leader_commitment: hourly``, spec §2; :data:`HOURLY_TIMELINE`): one
+layer of 24 hourly steps whose setpoint vector starts with the hour's 4 prices (``ea``,
+``la``, ``gsess_buy``, ``gsess_sell``) instead of the day's 96; the DSO is stage 0 and the
+followers stage 1, so the parallel env (``sequential_stages``) shows the followers the hour's
+prices before they act. The day's average caps become state-dependent bounds: hour ``t``'s
+``λLA`` (and ``λGB``) is at most ``24·ρ·mean(λTOU) − Σ_{k<t} λ_k − Σ_{k>t} lo_k`` (what the
+posted hours leave when every later hour posts its lowest price), so every day the referee
+executes meets the caps, and every admissible day vector executes unchanged. Sell ≤ buy is
+applied to the hour (:meth:`StackelbergCore.project_coupled`). The idle prices are the
+tariff's bound of each price's box (``λTOU`` above for what LA and the storage buy, ``λFIT``
+below for what EA and the storage sell), so the idle action clipped into the hour's box is the
+tariff as far as the caps allow.
+
 **Followers' limits.** Every intertemporal constraint of the followers' problems
 (:mod:`.players`) is kept by state-dependent step bounds (:meth:`StackelbergCore.step_bounds`):
 for each stock (battery energy ``E``, EV energy ``X``, flexible-load energy ``e``, the LA's
@@ -48,7 +61,9 @@ charging limit and minimum energy, as forecast when the step is decided
 (:meth:`StackelbergCore.observe`: the suite's error model, seeded by ``forecast_seed``; the EV
 fleet is known); the posted prices, aligned the same way (0 before they are posted); the
 stocks ``E``, ``X``, ``e``, ``S`` after the previous hour. The physics runs on the realized
-day.
+day. Under hourly commitment the price rows hold the prices posted earlier in the day (entry
+``k`` is hour ``t − 1 − k``, 0 before midnight): the hour's own prices reach the
+followers through the parallel env's stage, and no later price is known.
 """
 
 from __future__ import annotations
@@ -67,6 +82,7 @@ from gridbench.cases.referee import AgentRole, CoreStep, DispatchCore, Layer, St
 from gridbench.cases.stackelberg.config import (
     CI_BUSES,
     RESIDENTIAL_BUSES,
+    LeaderCommitment,
     StackelbergConfig,
     StorageKind,
 )
@@ -81,9 +97,11 @@ from gridbench.cases.stackelberg.players import (
     price_box,
     tariff_prices,
 )
+from gridbench.cases.stackelberg.prices import AT_BOUND_TOL
 
 __all__ = [
     "FOLLOWERS",
+    "HOURLY_TIMELINE",
     "N_PRICES",
     "TIMELINE",
     "StackelbergCore",
@@ -92,6 +110,7 @@ __all__ = [
     "reachable_states",
     "setpoint_names",
     "tap_line_ratings",
+    "timeline_of",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -99,6 +118,9 @@ T: Final[int] = 24
 N_PRICES: Final[int] = len(PRICES) * T
 #: ``leader_commitment: day_ahead``: the DSO's one 24-h step, then 24 hourly follower steps.
 TIMELINE: Final[Timeline] = Timeline.two_layer(day_ahead=(1, 24.0), intraday=(T, 1.0))
+#: ``leader_commitment: hourly``: 24 hourly steps, the DSO's 4 prices and the followers' answer
+#: in each (module docstring).
+HOURLY_TIMELINE: Final[Timeline] = Timeline.single(T, 1.0)
 #: The followers, in their order in the setpoint vector (the DSO comes first).
 FOLLOWERS: Final[tuple[str, ...]] = ("ea", "la", "gsess")
 #: Data rows of the observation (24 hourly values each).
@@ -113,17 +135,32 @@ OBS_CACHE_DAYS: Final[int] = 366
 STOCKS: Final[tuple[str, ...]] = ("battery_mwh", "ev_mwh", "flexible_mwh", "shifted_mwh")
 
 
+def _hourly(cfg: StackelbergConfig) -> bool:
+    return cfg.leader_commitment is LeaderCommitment.HOURLY
+
+
+def timeline_of(cfg: StackelbergConfig) -> Timeline:
+    """:data:`TIMELINE` or, under hourly commitment, :data:`HOURLY_TIMELINE`."""
+    return HOURLY_TIMELINE if _hourly(cfg) else TIMELINE
+
+
 def setpoint_names(cfg: StackelbergConfig) -> tuple[str, ...]:
-    """Names of the setpoint vector's entries (module docstring)."""
-    prices = tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T))
+    """Names of the setpoint vector's entries (module docstring): the day's 96 prices, or
+    the hour's 4 under hourly commitment, then the devices."""
+    prices = (tuple(f"price_{p}" for p in PRICES) if _hourly(cfg) else
+              tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T)))
     mgt = tuple(f"mgt{i + 1}" for i in range(len(cfg.ea.mgt_max_mw)))
     return (*prices, *mgt, "curtail", "shift", "battery", "ev", "flexible")
 
 
-def observation_names() -> tuple[str, ...]:
-    """Names of :meth:`StackelbergCore.observe`'s entries (module docstring)."""
+def observation_names(cfg: StackelbergConfig | None = None) -> tuple[str, ...]:
+    """Names of :meth:`StackelbergCore.observe`'s entries (module docstring; ``cfg`` None:
+    day-ahead commitment)."""
     data = tuple(f"{s}[t+{k}]" for s in DAY_SERIES for k in range(T))
-    prices = tuple(f"price_{p}[t+{k}]" for p in PRICES for k in range(T))
+    if cfg is not None and _hourly(cfg):
+        prices = tuple(f"price_{p}[t-{k + 1}]" for p in PRICES for k in range(T))
+    else:
+        prices = tuple(f"price_{p}[t+{k}]" for p in PRICES for k in range(T))
     return ("hour_fraction", *data, *prices, *STOCKS)
 
 
@@ -176,10 +213,13 @@ class StackelbergCore(DispatchCore):
         from gridbench.cases.grid import RadialPowerFlow, load_grid
 
         self.config = config
+        self.hourly = _hourly(config)
         self.names = setpoint_names(config)
         self.n_mgt = len(config.ea.mgt_max_mw)
-        super().__init__(TIMELINE, len(self.names))
-        at = N_PRICES
+        super().__init__(timeline_of(config), len(self.names))
+        #: Price entries of the setpoint vector: the day's 96, or the hour's 4.
+        self.n_prices = len(PRICES) if self.hourly else N_PRICES
+        at = self.n_prices
         self.slices = {
             "dso": slice(0, at),
             "ea": slice(at, at + self.n_mgt),
@@ -190,6 +230,10 @@ class StackelbergCore(DispatchCore):
         self.feeder = dataclasses.replace(load_grid("feeder38"), v_slack_pu=net.v_slack_pu)
         self._pf = (power_flow or RadialPowerFlow)(self.feeder)
         self._ratings = line_ratings_mva(config, self.feeder)
+        p_lo, p_hi = price_box(config)
+        #: The 96 prices' box by price and hour, ``(4, 24)`` each (day-independent).
+        self._price_lo, self._price_hi = p_lo.reshape(len(PRICES), T), p_hi.reshape(len(PRICES), T)
+        self._price_cap = config.prices.average_cap_ratio * float(p_hi[:T].mean())
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
         self._day_data: GameDay | None = None
@@ -213,6 +257,10 @@ class StackelbergCore(DispatchCore):
         dev_hi = [*c.ea.mgt_max_mw, c.la.curtail_share * ci, c.la.shift_share * ci, p_bat,
                   ev_max, f_max]  # fmt: skip
         p_lo, p_hi = price_box(c)
+        if self.hourly:  # each price's box over the day's hours
+            box = (np.concatenate([self._price_lo.min(axis=1), dev_lo]),
+                   np.concatenate([self._price_hi.max(axis=1), dev_hi]))
+            return {Layer.INTRADAY: box}
         box = (np.concatenate([p_lo, dev_lo]), np.concatenate([p_hi, dev_hi]))
         # the same box in both layers (an entry inactive in a layer is ignored there)
         return {Layer.DAY_AHEAD: box, Layer.INTRADAY: box}
@@ -221,7 +269,10 @@ class StackelbergCore(DispatchCore):
         return self._static[layer]
 
     def active_mask(self, layer: Layer) -> NDArray[np.bool_]:
-        """The DSO's prices in the day-ahead step, the followers' setpoints in the hours."""
+        """The DSO's prices in the day-ahead step, the followers' setpoints in the hours
+        (every entry every hour under hourly commitment)."""
+        if self.hourly:
+            return np.ones(self.action_dim, dtype=bool)
         m = np.zeros(self.action_dim, dtype=bool)
         if layer is Layer.DAY_AHEAD:
             m[:N_PRICES] = True
@@ -231,18 +282,37 @@ class StackelbergCore(DispatchCore):
 
     def idle_action(self) -> FloatArray:
         """The tariff for the prices (:func:`~.players.tariff_prices`: a non-finite price
-        falls back to it; the day-independent price data) and 0 for the devices (clipped into
-        their static box)."""
+        falls back to it; the day-independent price data; under hourly commitment the bound of
+        each price's box the tariff sits on, module docstring) and 0 for the devices (clipped
+        into their static box)."""
         if "idle" not in self._cache:
             lo, hi = self._static[Layer.INTRADAY]
             out = np.clip(np.zeros(self.action_dim), lo, hi)
-            out[:N_PRICES] = tariff_prices(self.config)
+            tariff = tariff_prices(self.config)
+            if self.hourly:
+                out[:self.n_prices] = self._hourly_idle_prices(tariff.reshape(len(PRICES), T))
+            else:
+                out[:N_PRICES] = tariff
             self._cache["idle"] = out
         return self._cache["idle"].copy()
 
+    def _hourly_idle_prices(self, tariff: FloatArray) -> FloatArray:
+        """Per price, the bound of its day box the tariff ``(4, 24)`` sits on every hour:
+        clipped into hour ``t``'s box it is the tariff of ``t``."""
+        out = np.empty(len(PRICES))
+        for k, p in enumerate(PRICES):
+            if np.allclose(tariff[k], self._price_hi[k]):
+                out[k] = self._price_hi[k].max()
+            elif np.allclose(tariff[k], self._price_lo[k]):
+                out[k] = self._price_lo[k].min()
+            else:
+                raise ValueError(f"the tariff of price_{p} is at no bound of its box: hourly "
+                                 "commitment has no idle price for it")
+        return out
+
     def agent_roles(self) -> tuple[AgentRole, ...]:
-        """``dso`` (stage 0: the 96 prices) and the followers ``ea``, ``la``, ``gsess``
-        (stage 1: their hourly setpoints)."""
+        """``dso`` (stage 0: the 96 prices, or the hour's 4) and the followers ``ea``, ``la``,
+        ``gsess`` (stage 1: their hourly setpoints)."""
         return (AgentRole("dso", self.slices["dso"], 0),
                 *(AgentRole(f, self.slices[f], 1) for f in FOLLOWERS))
 
@@ -260,7 +330,9 @@ class StackelbergCore(DispatchCore):
         fl = c.gsess.flexible_load
         series_hi = [total, ci, fl.share * res, c.ea.pv_mwp + c.ea.wind_mw,
                      ev.n_ev * ev.charger_kw[1] / 1000.0, ev_cap]  # fmt: skip
-        _, p_hi = price_box(c)
+        # each price row's bound is its box's highest price: the rows are aligned to the hour
+        # of the step (t + k, or t − 1 − k), not to the hour of the day
+        p_hi = np.repeat(self._price_hi.max(axis=1), T)
         e_cap = c.gsess.n_battery * c.gsess.battery_mwh
         e_f = fl.energy_hours * fl.share * res
         s_cum = c.la.shift_share * ci * (c.la.shift_end_h - c.la.shift_start_h)
@@ -297,8 +369,10 @@ class StackelbergCore(DispatchCore):
         self._asap = asap_charging(d.fleet)  # CSESS's fixed EV profile
         self._stocks = self._reachable(d)
         self.energy = list(self._stocks.start)  # E, X, e, S after the previous hour
-        self.prices: FloatArray | None = None
+        # the posted prices; under hourly commitment filled hour by hour (0 before)
+        self.prices: FloatArray | None = np.zeros(N_PRICES) if self.hourly else None
         self._price_info: dict[str, Any] = {}
+        self._at_bound = 0  # posted prices at a bound of their box (hourly commitment)
         self._extras: dict[int, dict[str, Any]] = {}
         self._imports = np.zeros(T)  # the DSO's upstream import per hour, MW
         self._ev_mw = np.zeros(T)  # the EV fleet's executed grid power per hour, MW
@@ -345,6 +419,8 @@ class StackelbergCore(DispatchCore):
             return self._static[Layer.DAY_AHEAD]
         lo, hi = (a.copy() for a in self._static[Layer.INTRADAY])
         t, d, c = self.step_index, self.day_data, self.config
+        if self.hourly:
+            lo[:self.n_prices], hi[:self.n_prices] = self._hour_price_box(t)
         g = c.gsess
         s_ = self.slices
         la0 = s_["la"].start
@@ -376,6 +452,18 @@ class StackelbergCore(DispatchCore):
             lo[g0 + 2], hi[g0 + 2] = _into(f_lo[t] - ef, f_hi[t] - ef, -f_max, f_max)
         return lo, hi
 
+    def _hour_price_box(self, t: int) -> tuple[FloatArray, FloatArray]:
+        """Hour ``t``'s 4 price bounds under hourly commitment: the day box's, the capped
+        prices' upper bound lowered to what the caps leave (module docstring)."""
+        lo, hi = self._price_lo[:, t].copy(), self._price_hi[:, t].copy()
+        posted = np.asarray(self.prices).reshape(len(PRICES), T)
+        for name in ("la", "gsess_buy"):
+            k = PRICES.index(name)
+            left = (T * self._price_cap - float(posted[k, :t].sum())
+                    - float(self._price_lo[k, t + 1:].sum()))
+            hi[k] = max(min(hi[k], left), lo[k])  # ≥ lo: the earlier hours kept their bounds
+        return lo, hi
+
     def _shift_max(self, t: int) -> float:
         c = self.config
         if not c.la.shift_start_h <= t < c.la.shift_end_h:
@@ -384,7 +472,11 @@ class StackelbergCore(DispatchCore):
 
     def project_coupled(self, setpoints: FloatArray) -> FloatArray:
         """Day-ahead: :func:`~.players.admissible_prices` on the posted prices (reported in
-        the step's ``info``). Hours: nothing couples the followers' entries."""
+        the step's ``info``). Hours: nothing couples the followers' entries; under hourly
+        commitment the hour's selling price is lowered to its buying price (the box and the
+        caps are the step's bounds), reported the same way."""
+        if self.hourly:
+            return self._project_hour_prices(setpoints)
         if self.layer is not Layer.DAY_AHEAD:
             return setpoints
         out = admissible_prices(self.config, self.day_data, setpoints[:N_PRICES])
@@ -396,6 +488,21 @@ class StackelbergCore(DispatchCore):
             "n_at_bound": out.n_at_bound,
         }
         return setpoints
+
+    def _project_hour_prices(self, setpoints: FloatArray) -> FloatArray:
+        """Hourly commitment: ``λGS ≤ λGB`` on the hour's (boxed) prices, the count of prices
+        at a bound of the day box (spec §7) and what changed, in ``_price_info``."""
+        t, out = self.step_index, setpoints.copy()
+        sell, buy = PRICES.index("gsess_sell"), PRICES.index("gsess_buy")
+        lowered = bool(out[sell] > out[buy])
+        out[sell] = min(out[sell], out[buy])
+        p = out[:self.n_prices]
+        at_bound = int(np.count_nonzero((p <= self._price_lo[:, t] + AT_BOUND_TOL)
+                                        | (p >= self._price_hi[:, t] - AT_BOUND_TOL)))
+        self._at_bound += at_bound
+        self._price_info = {"n_sell_capped": int(lowered), "n_at_bound": at_bound,
+                            "distance": float(abs(setpoints[sell] - out[sell]))}
+        return out
 
     def _series(self, issue_step: int, lead_h: float) -> FloatArray:
         """The observation's day series as forecast at ``issue_step`` (``lead_h`` before it),
@@ -421,7 +528,8 @@ class StackelbergCore(DispatchCore):
             t = self.step_index
             series = self._series(t, 0.0)
         prices = np.zeros(N_PRICES) if self.prices is None else self.prices
-        obs = np.concatenate([[t / T], _ahead(series, t), _ahead(prices, t), self.energy])
+        posted = _behind(prices, t) if self.hourly else _ahead(prices, t)
+        obs = np.concatenate([[t / T], _ahead(series, t), posted, self.energy])
         return np.clip(obs, self._obs_low, self._obs_high)
 
     def state_of_charge(self) -> FloatArray:
@@ -431,7 +539,12 @@ class StackelbergCore(DispatchCore):
 
     def simulate(self, setpoints: FloatArray) -> StepOutcome:
         """The day-ahead step posts the prices; an hour runs the followers' decisions through
-        the stocks, the power flow and the money (module docstring)."""
+        the stocks, the power flow and the money (module docstring); under hourly commitment
+        an hour posts its 4 prices first."""
+        if self.hourly:
+            prices = np.asarray(self.prices).reshape(len(PRICES), T)
+            prices[:, self.step_index] = setpoints[:self.n_prices]
+            return self._hour(setpoints)
         if self.layer is Layer.DAY_AHEAD:
             self.prices = setpoints[:N_PRICES].copy()
             self.prices.setflags(write=False)
@@ -529,7 +642,8 @@ class StackelbergCore(DispatchCore):
         imports = self._imports
         mean = float(imports.mean())
         return {
-            "prices_at_bound_share": float(self._price_info.get("n_at_bound", 0)) / N_PRICES,
+            "prices_at_bound_share": float(self._at_bound if self.hourly else
+                                           self._price_info.get("n_at_bound", 0)) / N_PRICES,
             "import_peak_valley_mw": float(imports.max() - imports.min()),
             "import_par": float(imports.max()) / mean if mean > 0 else float("nan"),
             "ev_unmet_mwh": llf_unmet_energy(self.day_data.fleet, self._ev_mw),
@@ -548,9 +662,14 @@ class StackelbergCore(DispatchCore):
         """The referee's ``info`` plus ``prices`` and ``price_projection`` (day-ahead step),
         ``agent_profit``, ``prices_hour``, ``losses_mw``, ``pf_converged`` (hours) and, after
         the last hour, ``agent_regret`` (:meth:`follower_regrets`) and ``day_kpis``
-        (:meth:`day_kpis`)."""
+        (:meth:`day_kpis`). Under hourly commitment every hour also carries its
+        ``price_projection`` and ``prices`` (those posted so far, 0 for the later hours)."""
         info = super().step_info(record)
-        if record.layer is Layer.DAY_AHEAD:
+        if self.hourly:
+            info.update(self._extras.get(record.step, {}))
+            info["prices"] = np.array(self.prices)
+            info["price_projection"] = dict(self._price_info)
+        elif record.layer is Layer.DAY_AHEAD:
             info["prices"] = None if self.prices is None else self.prices.copy()
             info["price_projection"] = dict(self._price_info)
         else:
@@ -599,6 +718,15 @@ def _ahead(blocks: FloatArray, t: int) -> FloatArray:
     rows = blocks.reshape(-1, T)
     out = np.zeros_like(rows)
     out[:, : T - t] = rows[:, t:]
+    return out.reshape(-1)
+
+
+def _behind(blocks: FloatArray, t: int) -> FloatArray:
+    """Each 24-hour block of ``blocks`` before hour ``t``, latest first, zero-padded: entry
+    ``k`` of a block is hour ``t − 1 − k``."""
+    rows = blocks.reshape(-1, T)
+    out = np.zeros_like(rows)
+    out[:, :t] = rows[:, :t][:, ::-1]
     return out.reshape(-1)
 
 

@@ -21,6 +21,10 @@ played through the referee.
   :class:`LeaderEnv` shows it), in every hour the followers' exact best responses to the
   posted prices on the realized day. The leader methods of ``solvers/stackelberg.py`` and the
   RL agents trained on :class:`LeaderCase` (the case's ``agent_controller``) both use it.
+  Under hourly commitment (``leader_commitment: hourly``) the decision is a commitment: the
+  day's prices, decided before the first hour and made admissible
+  (:func:`~.players.admissible_prices`), are posted hour by hour, and the followers play their
+  best responses to them (the referee executes an admissible day unchanged).
 """
 
 from __future__ import annotations
@@ -212,6 +216,8 @@ class LeaderController:
         if self._idle.size == 0:
             raise RuntimeError("LeaderController.act() called before reset()")
         action = self._idle.copy()
+        if self.case.commitment.value == "hourly":
+            return self._act_hourly(obs, info, action)
         if info["next_layer"] == "day_ahead":
             self.prices = np.asarray(self._decide(obs, leader_info(info)), dtype=np.float64)
             action[:N_PRICES] = self.prices.reshape(-1)[:N_PRICES]
@@ -225,4 +231,21 @@ class LeaderController:
                               best_response_schedule(self.case.config, self.case.game(self.day),
                                                      posted))
         action[N_PRICES:] = self._schedule[int(info["next_step"])]
+        return action
+
+    def _act_hourly(self, obs: Any, info: Mapping[str, Any],
+                    action: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Hourly commitment (module docstring): the committed day's hour ``t`` prices and
+        the followers' answer of hour ``t``."""
+        from gridbench.cases.stackelberg.players import PRICES, admissible_prices
+
+        n, t = len(PRICES), int(info["next_step"])
+        if self._schedule is None:
+            day = self.case.game(self.day)
+            decided = np.asarray(self._decide(obs, info), dtype=np.float64).reshape(-1)
+            self.prices = admissible_prices(self.case.config, day, decided).prices
+            self._schedule = (self._respond(self.prices) if self._respond is not None else
+                              best_response_schedule(self.case.config, day, self.prices))
+        action[:n] = np.asarray(self.prices).reshape(n, -1)[:, t]
+        action[n:] = self._schedule[t]
         return action

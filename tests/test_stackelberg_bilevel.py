@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from gridbench.cases.stackelberg.bilevel import (
+    MILP_OPTIONS,
     BilevelProblem,
     DualBounds,
     box_dual_bounds,
@@ -137,6 +138,26 @@ def test_t4_with_the_prices_fixed_the_kkt_block_is_the_best_response(seed):
     assert qp.violation(br.x) <= 1e-8
     assert sol.responses["f"] == pytest.approx(br.x, abs=1e-6)
     assert BestResponder(qp).regret(sol.responses["f"], prices) == pytest.approx(0, abs=1e-7)
+
+
+@pytest.mark.parametrize("options", [None, {}, {"presolve": "on"}],
+                         ids=["milp-options", "highs-defaults", "presolve-on"])
+@pytest.mark.parametrize(("make", "optimum"), [(_t1, 51.5), (_t2, 16.0)], ids=["t1", "t2"])
+def test_highs_options_change_the_search_not_the_optimum(make, optimum, options):
+    """:data:`MILP_OPTIONS` (HiGHS's presolve and RINS off) and HiGHS's defaults
+    reach the same hand-derived optimum (T1: 51.5; T2: 16, a tangent point)."""
+    sol = solve_bilevel(make(), highs_options=options)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(optimum, abs=1e-6)
+    assert sol.dual_bound == pytest.approx(optimum, abs=1e-4 * optimum)
+
+
+def test_an_option_highs_does_not_take_is_refused():
+    assert MILP_OPTIONS["presolve"] == "off"
+    with pytest.raises(ValueError, match="HiGHS refused the option no_such_option"):
+        solve_bilevel(_t1(), highs_options={"no_such_option": 1})
+    with pytest.raises(ValueError, match="HiGHS refused the option presolve"):
+        solve_bilevel(_t1(), highs_options={"presolve": 3.5})
 
 
 @pytest.mark.parametrize("make", [_t1, _t2], ids=["t1", "t2"])

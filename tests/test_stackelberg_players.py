@@ -210,6 +210,23 @@ def test_big_m_times_ten_leaves_the_optimum_in_place(day):
     assert base.objective <= wide.objective + 1e-4 * abs(wide.dual_bound)
 
 
+@pytest.mark.slow
+def test_the_milp_finds_the_optimum_highs_presolve_cut_off():
+    """GSESS 2016-02-19 (a validation day): HiGHS 1.16 with its presolve on stopped at
+    987.36 $ with a zero gap; prices worth 1005.55 $ under the followers' exact best
+    responses exist. With :data:`~gridbench.cases.stackelberg.bilevel.MILP_OPTIONS` the MILP
+    reaches them, certified (and the ×10 dual bounds leave the optimum in place)."""
+    cfg = StackelbergConfig()
+    problem = leader_problem(cfg, game_day(cfg, datetime.date(2016, 2, 19)))
+    sol = solve_bilevel(problem)
+    assert sol.status == "optimal" and sol.mip_gap <= 1e-4
+    cert = certify(problem, sol)
+    assert cert.lower >= 1005.5 and cert.max_response_gap <= 1e-5
+    assert cert.lower <= cert.upper + 1e-6
+    wide = solve_bilevel(problem, dual_scale=10.0)
+    assert wide.objective <= sol.dual_bound + 1e-6 and sol.objective <= wide.dual_bound + 1e-6
+
+
 def test_csess_fixes_ev_charging_and_the_flexible_load():
     """CSESS: the EV profile is the uncontrolled one and f = 0, fixed by their bounds (the
     MILP presolves them; 314 binaries as in the spec)."""

@@ -211,17 +211,20 @@ def test_big_m_times_ten_leaves_the_optimum_in_place(day):
 
 
 @pytest.mark.slow
-def test_the_milp_finds_the_optimum_highs_presolve_cut_off():
-    """GSESS 2016-02-19 (a validation day): HiGHS 1.16 with its presolve on stopped at
-    987.36 $ with a zero gap; prices worth 1005.55 $ under the followers' exact best
-    responses exist. With :data:`~gridbench.cases.stackelberg.bilevel.MILP_OPTIONS` the MILP
-    reaches them, certified (and the ×10 dual bounds leave the optimum in place)."""
+@pytest.mark.parametrize(("day", "certified"), [("2016-02-19", 1005.5), ("2016-10-31", 892.7)])
+def test_the_milp_finds_the_optimum_other_highs_settings_cut_off(day, certified):
+    """Two GSESS days where a HiGHS 1.16 setting returned a wrong "optimal" with a zero gap:
+    2016-02-19 (val) with its presolve on stopped at 987.36 $ (prices worth 1005.55 $ under
+    the followers' exact best responses exist), 2016-10-31 (test) with the presolve off and
+    feasibility tolerances of 1e-9 at 864.70 $ (892.79 $ exist). With
+    :data:`~gridbench.cases.stackelberg.bilevel.MILP_OPTIONS` the MILP reaches the better
+    prices, certified (and the ×10 dual bounds leave the optimum in place)."""
     cfg = StackelbergConfig()
-    problem = leader_problem(cfg, game_day(cfg, datetime.date(2016, 2, 19)))
+    problem = leader_problem(cfg, game_day(cfg, datetime.date.fromisoformat(day)))
     sol = solve_bilevel(problem)
     assert sol.status == "optimal" and sol.mip_gap <= 1e-4
     cert = certify(problem, sol)
-    assert cert.lower >= 1005.5 and cert.max_response_gap <= 1e-5
+    assert cert.lower >= certified and cert.max_response_gap <= 1e-5
     assert cert.lower <= cert.upper + 1e-6
     wide = solve_bilevel(problem, dual_scale=10.0)
     assert wide.objective <= sol.dual_bound + 1e-6 and sol.objective <= wide.dual_bound + 1e-6

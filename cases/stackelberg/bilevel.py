@@ -37,14 +37,24 @@ bound duals are free and degenerate (spec §3, "Presolve"); their payment is lin
 The optimum is the *optimistic* one: where a follower is indifferent (``q_j = 0``), the MILP
 picks the response that suits the leader (spec §8, T3).
 
-HiGHS runs with :data:`MILP_OPTIONS` unless the caller passes its own: its presolve off and no
+HiGHS runs with :data:`MILP_OPTIONS` unless the caller passes its own: its presolve off, no
 RINS sub-MIP (RENS kept: without it, GSESS 2016-03-31 found no incumbent for 9 s and took
-33 s). Neither changes the model or the 1e-4 gap, only the search. Measured on the first 10
-validation days of GSESS and 8 of CSESS (one thread, one process): GSESS median 18.9 s → 4.3 s
-(max 35 s → 6.9 s), CSESS median 12.7 s → 2.7 s (max 19.1 s → 5.0 s). HiGHS 1.16's
-presolve also returned a wrong "optimal" with a zero gap on GSESS 2016-02-19 (987.36 $, where
-prices worth 1005.55 $ under the followers' exact best responses exist): without it the
-solve finds them.
+33 s) and HiGHS's own feasibility tolerances (primal 1e-7, integrality 1e-6) instead of 1e-9.
+None changes the model or the 1e-4 gap, only the search; the certificate (:func:`certify`)
+measures what the tolerances leave of complementarity (the followers' regret at the MILP's
+prices). Why each, on GSESS days where one setting returned a wrong "optimal" with a zero gap
+(prices worth more under the followers' exact best responses exist, found by another setting
+and certified; the worse prices fixed, the MILP reaches the better value with every setting):
+
+* HiGHS 1.16's presolve: 2016-02-19 (val) stopped at 987.36 $ against a certified 1005.55 $;
+* tolerances of 1e-9 with the presolve off: 2016-10-31 (test) stopped at 864.70 $ against a
+  certified 892.79 $ (node LPs declared infeasible on the big-M rows at that precision);
+  with HiGHS's tolerances both days reach the better value (1005.55, 892.79).
+
+Measured on the first 10 validation days of GSESS and 8 of CSESS (one thread, one process),
+presolve and RINS off with the 1e-9 tolerances: GSESS median 18.9 s → 4.3 s (max 35 s →
+6.9 s), CSESS median 12.7 s → 2.7 s (max 19.1 s → 5.0 s); with HiGHS's tolerances: the
+README of ``cases/stackelberg``.
 """
 
 from __future__ import annotations
@@ -84,9 +94,11 @@ __all__ = [
 
 
 #: HiGHS options of :func:`solve_bilevel` beyond its gap, time limit and tolerances (module
-#: docstring): ``{}`` is HiGHS's defaults, the MILP as solved before these were chosen.
-MILP_OPTIONS: Final[Mapping[str, bool | str]] = MappingProxyType(
-    {"presolve": "off", "mip_heuristic_run_rins": False}
+#: docstring): ``{}`` is HiGHS's defaults with the 1e-9 tolerances, the MILP as solved before
+#: these were chosen.
+MILP_OPTIONS: Final[Mapping[str, bool | str | float]] = MappingProxyType(
+    {"presolve": "off", "mip_heuristic_run_rins": False,
+     "primal_feasibility_tolerance": 1e-7, "mip_feasibility_tolerance": 1e-6}
 )
 
 
@@ -431,8 +443,9 @@ def solve_bilevel(
     ``MD`` (the ×10 invariance check); ``fix_prices`` pins ``λ`` (then the MILP's follower
     blocks must equal their QP best responses: spec §8, T4). ``presolve=False`` keeps the
     followers' fixed variables with their KKT rows (spec §3 warns that their free duals are
-    degenerate). ``highs_options`` replace :data:`MILP_OPTIONS` (``{}``: HiGHS's defaults, the
-    benchmarks' reference); an option HiGHS does not take is a ``ValueError``."""
+    degenerate). ``highs_options`` replace :data:`MILP_OPTIONS` (``{}``: HiGHS's defaults with
+    feasibility tolerances of 1e-9, the benchmarks' reference); an option HiGHS does not take
+    is a ``ValueError``."""
     import highspy
 
     from gridbench.cases.highs import highs_lp, new_highs

@@ -23,8 +23,11 @@ FULL_CASES ?= ses-carbon-ieee33-v0 loss-arbitrage-ieee33-v0
 SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
 SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair sac td3 ddpg ppo-kl ppo-clip-kl
 # The Stackelberg cases run their leader methods: the bilevel MILP (oracle, and day-ahead on
-# the forecast; 10-30 s per day and case), the tariff with best-responding followers, idle.
-STACKELBERG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0
+# the forecast; 1-7 s per day and case), the tariff with best-responding followers, idle, the
+# social optimum; and the shipped MADDPG agents (all four players learned). The hourly case is
+# GSESS with the DSO posting each hour's prices in that hour (the MILP its commitment bound).
+STACKELBERG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0 \
+  stackelberg-gsess-hourly-feeder38-v0
 
 .PHONY: bench bench-compare test lint env clean
 
@@ -57,6 +60,8 @@ bench: env
 	$(BIN)/gridbench run $(FULL_CASES:%=--case %) --family rl --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench run $(SGLS_CASES:%=--case %) $(SGLS_RL:%=--method %) --seeds $(SEEDS) \
+	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
+	$(BIN)/gridbench run $(STACKELBERG_CASES:%=--case %) --method maddpg --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json

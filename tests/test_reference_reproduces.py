@@ -45,8 +45,9 @@ PLANNERS = ("oracle", "day-ahead", "rule", "idle", "full-smoothing", "tou")
 RL_METHOD: dict[str, str | None] = {
     "ses-carbon-ieee33-v0": "ppo", "loss-arbitrage-ieee33-v0": "ppo",
     "sgls-ieee33-v0": "ppo", "sgls-ieee30-v0": "ppo",
-    # no learned method yet (issue 15)
-    "stackelberg-gsess-feeder38-v0": None, "stackelberg-csess-feeder38-v0": None,
+    # the shipped MADDPG (all four players' actors; the leader-only PPO plays the tariff)
+    "stackelberg-gsess-feeder38-v0": "maddpg", "stackelberg-csess-feeder38-v0": "maddpg",
+    "stackelberg-gsess-hourly-feeder38-v0": "maddpg",
 }
 #: Planners whose optimum is unique only up to the MIP gap: the Stackelberg bilevel MILPs
 #: (optimal prices are not unique, spec §8 T2; HiGHS's branching may take another path on

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.referee import Layer, RefereeEnv
+from gridbench.cases.stackelberg.config import LeaderCommitment
 from gridbench.cases.stackelberg.core import N_PRICES
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class LeaderController:
         if self._idle.size == 0:
             raise RuntimeError("LeaderController.act() called before reset()")
         action = self._idle.copy()
-        if self.case.commitment.value == "hourly":
+        if self.case.commitment is LeaderCommitment.HOURLY:
             return self._act_hourly(obs, info, action)
         if info["next_layer"] == "day_ahead":
             self.prices = np.asarray(self._decide(obs, leader_info(info)), dtype=np.float64)

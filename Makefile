@@ -24,10 +24,11 @@ SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
 SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair sac td3 ddpg ppo-kl ppo-clip-kl
 # The Stackelberg cases run their leader methods: the bilevel MILP (oracle, and day-ahead on
 # the forecast; 1-7 s per day and case), the tariff with best-responding followers, idle, the
-# social optimum; and the shipped MADDPG agents (all four players learned). The hourly case is
-# GSESS with the DSO posting each hour's prices in that hour (the MILP its commitment bound).
+# social optimum; and the shipped MADDPG agents (all four players learned). The hourly cases
+# are GSESS and CSESS with the DSO posting each hour's prices in that hour (the MILP is their
+# commitment benchmark).
 STACKELBERG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0 \
-  stackelberg-gsess-hourly-feeder38-v0
+  stackelberg-gsess-hourly-feeder38-v0 stackelberg-csess-hourly-feeder38-v0
 
 .PHONY: bench bench-compare test lint env clean
 

@@ -18,6 +18,7 @@ from gridbench.cases.stackelberg.players import PRICES, price_box, price_slice
 
 GSESS = "stackelberg-gsess-feeder38-v0"
 HOURLY = "stackelberg-gsess-hourly-feeder38-v0"
+CSESS_PAIR = ("stackelberg-csess-hourly-feeder38-v0", "stackelberg-csess-feeder38-v0")
 DAY = datetime.date(2016, 6, 14)
 
 
@@ -64,7 +65,8 @@ def test_the_caps_bound_each_hour_by_what_the_earlier_hours_left():
     assert core.done
 
 
-def test_a_committed_day_plays_as_under_day_ahead_commitment():
+@pytest.mark.parametrize(("hourly_id", "daily_id"), [(HOURLY, GSESS), CSESS_PAIR])
+def test_a_committed_day_plays_as_under_day_ahead_commitment(hourly_id, daily_id):
     """``tou`` (the tariff made admissible for the whole day, then posted hour by hour, the
     followers best-responding to it): the same day, to the cent, as the day-ahead case's
     ``tou`` row: the referee executes an admissible day vector unchanged, so the MILP's
@@ -73,8 +75,8 @@ def test_a_committed_day_plays_as_under_day_ahead_commitment():
     from gridbench.benchmarks.harness import run_day
     from gridbench.cases.registry import make_method
 
-    hourly = run_day(make_case(HOURLY), make_method("tou"), DAY, 0).row
-    daily = run_day(make_case(GSESS), make_method("tou"), DAY, 0).row
+    hourly = run_day(make_case(hourly_id), make_method("tou"), DAY, 0).row
+    daily = run_day(make_case(daily_id), make_method("tou"), DAY, 0).row
     assert hourly["n_steps"] == 24 and daily["n_steps"] == 25
     for key in ("cost", "profit_dso", "profit_ea", "profit_la", "profit_gsess"):
         assert hourly[key] == pytest.approx(daily[key], rel=1e-9, abs=1e-6), key
@@ -138,5 +140,7 @@ def test_a_config_for_the_other_commitment_is_one_clear_error():
     with pytest.raises(CaseConfigError, match="valid: day_ahead, hourly"):
         make_case(GSESS, config={"leader_commitment": "weekly"})
     assert make_case(HOURLY).config.leader_commitment == "hourly"
+    csess = make_case(CSESS_PAIR[0]).config
+    assert (csess.storage, csess.leader_commitment) == ("csess", "hourly")
     with pytest.raises(NotImplementedError, match="no leader-only view"):
         make_case(HOURLY).agent_case()

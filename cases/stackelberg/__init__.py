@@ -22,6 +22,8 @@ def register() -> None:
                   "gridbench.cases.stackelberg.case:StackelbergCsessCase")
     register_case("stackelberg-gsess-hourly-feeder38-v0",
                   "gridbench.cases.stackelberg.case:StackelbergGsessHourlyCase")
+    register_case("stackelberg-csess-hourly-feeder38-v0",
+                  "gridbench.cases.stackelberg.case:StackelbergCsessHourlyCase")
 
 
 register()

@@ -6,8 +6,9 @@ flexible load; ``stackelberg-csess-feeder38-v0``: batteries only (EVs charge on 
 flexible load stays as it is, billed the same). Both post the day's prices before the day
 (``leader_commitment: day_ahead``). ``stackelberg-gsess-hourly-feeder38-v0``: GSESS with the
 DSO posting each hour's prices in that hour (``hourly``, the paper-like MADDPG timing; the
-bilevel MILP is its commitment benchmark); a game of the parallel env only (no leader-only
-view: a best-responding follower needs the day's prices).
+bilevel MILP is its commitment benchmark), and ``stackelberg-csess-hourly-feeder38-v0`` the
+same for CSESS; games of the parallel env only (no leader-only view: a best-responding
+follower needs the day's prices).
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day
 if TYPE_CHECKING:
     from gridbench.cases.stackelberg.leader_view import LeaderCase
 
-__all__ = ["PAPER", "StackelbergCase", "StackelbergCsessCase", "StackelbergGsessCase",
-           "StackelbergGsessHourlyCase"]
+__all__ = [
+    "PAPER",
+    "StackelbergCase",
+    "StackelbergCsessCase",
+    "StackelbergCsessHourlyCase",
+    "StackelbergGsessCase",
+    "StackelbergGsessHourlyCase",
+    "StackelbergHourlyCase",
+]
 
 PAPER = (
     "Dong, Li, Xie, Ji, Yang, Energy Reports 14 (2025) 5979-5990: a master-slave game of a "
@@ -151,12 +159,11 @@ class StackelbergCsessCase(StackelbergCase):
     storage_kind: ClassVar[StorageKind] = StorageKind.CSESS
 
 
-class StackelbergGsessHourlyCase(StackelbergGsessCase):
-    """``stackelberg-gsess-hourly-feeder38-v0``: GSESS under hourly commitment (module
-    docstring). The parallel env plays the DSO and the followers in sequential stages each
-    hour; single-agent RL does not apply (``multi_agent_only``)."""
+class StackelbergHourlyCase(StackelbergCase):
+    """Base of the hourly-commitment cases (module docstring). The parallel env plays the
+    DSO and the followers in sequential stages each hour; single-agent RL does not apply
+    (``multi_agent_only``)."""
 
-    id: ClassVar[str] = "stackelberg-gsess-hourly-feeder38-v0"
     timeline: ClassVar[Timeline] = HOURLY_TIMELINE
     commitment: ClassVar[LeaderCommitment] = LeaderCommitment.HOURLY
     multi_agent_only: ClassVar[bool] = True
@@ -172,3 +179,17 @@ class StackelbergGsessHourlyCase(StackelbergGsessCase):
         raise NotImplementedError(
             f"{self.id} has no leader-only view: under hourly commitment the followers do not "
             "know the day's prices, so they have no best response to play")
+
+
+class StackelbergGsessHourlyCase(StackelbergHourlyCase):
+    """``stackelberg-gsess-hourly-feeder38-v0``: GSESS under hourly commitment."""
+
+    id: ClassVar[str] = "stackelberg-gsess-hourly-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.GSESS
+
+
+class StackelbergCsessHourlyCase(StackelbergHourlyCase):
+    """``stackelberg-csess-hourly-feeder38-v0``: CSESS under hourly commitment."""
+
+    id: ClassVar[str] = "stackelberg-csess-hourly-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.CSESS

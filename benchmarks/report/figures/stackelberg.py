@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["stackelberg_figures"]
 
 CASES = ("stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0",
-         "stackelberg-gsess-hourly-feeder38-v0")
+         "stackelberg-gsess-hourly-feeder38-v0", "stackelberg-csess-hourly-feeder38-v0")
 PLAYERS = ("dso", "ea", "la", "gsess")
 #: The learners of the learning-curve figure: the multi-agent one, then leader-only RL.
 LEARNERS = ("maddpg", "ppo", "sac", "td3")

@@ -48,6 +48,7 @@ RL_METHOD: dict[str, str | None] = {
     # the shipped MADDPG (all four players' actors; the leader-only PPO plays the tariff)
     "stackelberg-gsess-feeder38-v0": "maddpg", "stackelberg-csess-feeder38-v0": "maddpg",
     "stackelberg-gsess-hourly-feeder38-v0": "maddpg",
+    "stackelberg-csess-hourly-feeder38-v0": "maddpg",
 }
 #: Planners whose optimum is unique only up to the MIP gap: the Stackelberg bilevel MILPs
 #: (optimal prices are not unique, spec §8 T2; HiGHS's branching may take another path on

@@ -42,9 +42,9 @@ The fair-RL protocol's set-up (``rl_agents/README.md``), as for the single-agent
 * γ = 1 over the 25-step day: the DSO posts its prices in the first step and is paid in the
   24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
 
-Budgets (env steps; one step is one of the day's 25 decisions, 48 under hourly commitment): ``smoke`` 200, ``quick`` the
-shipped agent where there is one else 7,500, ``reference`` 7,500 (300 days), ``paper``
-100,000. The reference is the suite's 180 CPU-seconds per seed (``hyperparams.json``,
+Budgets (env steps; one step is one of the day's 25 decisions, 48 under hourly commitment):
+``smoke`` 200, ``quick`` the shipped agent where there is one else 7,500, ``reference``
+7,500 (300 days), ``paper`` 100,000. The reference is the suite's 180 CPU-seconds per seed (``hyperparams.json``,
 ``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0``: a 10,000-step run
 took 251 CPU-s (one of two busy cores), about 1 ms per step before ``learning_starts`` and
 27.8 ms per step with the four actor-critic updates after it, so

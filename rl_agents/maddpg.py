@@ -43,15 +43,15 @@ The fair-RL protocol's set-up (``rl_agents/README.md``), as for the single-agent
   24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions, 48 under hourly commitment):
-``smoke`` 200, ``quick`` the shipped agent where there is one else 7,500, ``reference``
-7,500 (300 days), ``paper`` 100,000. The reference is the suite's 180 CPU-seconds per seed
-(``hyperparams.json``, ``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0``: a 10,000-step run
-took 251 CPU-s (one of two busy cores), about 1 ms per step before ``learning_starts`` and
-27.8 ms per step with the four actor-critic updates after it, so
-1,000 + (180 − 1) / 0.0278 ≈ 7,400 steps, rounded to 7,500.
-Agents are saved as ``model.pt`` (the actors and the observation scaling only) with
-``plan.json`` and the training days' returns (``monitor.csv``) beside it; ``ship`` copies
-them to ``results/agents/<case>/maddpg/seed<k>.pt`` (the log to ``seed<k>/``).
+``smoke`` 200, ``quick`` the shipped agent where there is one else 7,500, ``reference`` 7,500
+(300 days), ``paper`` 100,000. The reference is the suite's 180 CPU-seconds per seed
+(``hyperparams.json``, ``budgets.reference``), measured on ``stackelberg-gsess-feeder38-v0``: a
+10,000-step run took 251 CPU-s (one of two busy cores), about 1 ms per step before
+``learning_starts`` and 27.8 ms per step with the four actor-critic updates after it, so 1,000
++ (180 − 1) / 0.0278 ≈ 7,400 steps, rounded to 7,500. Agents are saved as ``model.pt`` (the
+actors and the observation scaling only) with ``plan.json`` and the training days' returns
+(``monitor.csv``) beside it; ``ship`` copies them to
+``results/agents/<case>/maddpg/seed<k>.pt`` (the log to ``seed<k>/``).
 """
 
 from __future__ import annotations

@@ -334,19 +334,17 @@ class MaddpgController:
     scaled observation, mapped onto the step's feasible box."""
 
     def __init__(self, agents: Sequence[str], actors: Sequence[Any], scale: _ObsScale,
-                 action_map: str = "middle") -> None:
+                 action_map: str = "middle", shared: str | None = None) -> None:
+        """``shared``: the agent whose observation every actor reads (:func:`shared_agent`;
+        default the first)."""
         self.agents, self.actors, self.scale = list(agents), list(actors), scale
         self.action_map = action_map
         self._idle: dict[str, Any] = {}
-        self._shared = self.agents[0]
+        self._shared = self.agents[0] if shared is None else shared
 
     def reset(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> None:
-        """Keep each agent's idle action of the day (the reset ``info``'s), the map's 0, and
-        which agent's observation is the shared one (:func:`shared_agent`: the first of the
-        largest)."""
+        """Keep each agent's idle action of the day (the reset ``info``'s), the map's 0."""
         self._idle = {a: infos[a].get("idle_action") for a in self.agents if a in infos}
-        sizes = [np.size(obs[a]) for a in self.agents]
-        self._shared = self.agents[int(np.argmax(sizes))]
 
     def act(self, obs: Mapping[str, Any], infos: Mapping[str, Any]) -> dict[str, Any]:
         import torch
@@ -470,7 +468,8 @@ class Maddpg:
                   "last_returns": [r for r, *_ in returns[-10:]]}
         (run / "plan.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         _write_monitor(run / "monitor.csv", agents, returns, case.id)
-        self._trained[case.id] = MaddpgController(agents, learner.actors, scale, cfg.action_map)
+        self._trained[case.id] = MaddpgController(agents, learner.actors, scale, cfg.action_map,
+                                                  first)
         self.last_fit = {"source": "trained", "path": str(run / "model.pt"), **record}
 
     # -- load / ship ----------------------------------------------------------------------
@@ -488,8 +487,9 @@ class Maddpg:
             actor.load_state_dict(state)
             actors.append(actor)
         scale = _ObsScale(data["mid"], data["half"], data.get("clip"))
+        env = case.make_parallel_env(day=None, seed=0)  # type: ignore[attr-defined]
         self._trained[case.id] = MaddpgController(
-            data["agents"], actors, scale, data.get("action_map", "middle"))
+            data["agents"], actors, scale, data.get("action_map", "middle"), shared_agent(env))
 
     def ship(self, case: Case, seed: int) -> Path:
         """Copy the last run's actors (and its record) to the shipped-agent location."""

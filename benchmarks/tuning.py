@@ -2,8 +2,9 @@
 protocol, ``rl_agents/README.md``).
 
 The search is declared in ``rl_agents/hyperparams.json`` under ``tuning``: the same number of
-trials for every method family (a full grid over ``space[method]``, whose sizes the file
-checks are equal), one seed (``seed``, never one of the reference seeds 0–4), a fraction of
+trials for every method family (a full grid over ``space[method]``, or over
+``case_space[case][method]`` where an axis of the file's space has no effect on that case,
+e.g. γ in the Stackelberg leader's one-step episode; the sizes are checked equal), one seed (``seed``, never one of the reference seeds 0–4), a fraction of
 the method's ``reference`` budget (``budget_fraction``; the reference budgets are equal
 single-core CPU time), and the score: the mean cost through the referee on the first
 ``val_days`` val days plus the mean of the referee's soft-limit penalties there
@@ -55,12 +56,20 @@ def _settings(hp: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in tuning.items() if not str(k).startswith("_")}
 
 
-def trial_grid(hp: Mapping[str, Any], method: str) -> list[dict[str, Any]]:
-    """The trials of ``method``: the full grid over ``tuning.space[method]`` (keys in the
-    file's order, values in the listed order). A ``ValueError`` when the method has no space
-    or the families' grids differ in size (the budget must be equal)."""
+def trial_grid(
+    hp: Mapping[str, Any], method: str, case_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The trials of ``method`` (on ``case_id``): the full grid over ``tuning.space[method]``,
+    or over ``tuning.case_space[case_id][method]`` where the file declares one for that case
+    (keys in the file's order, values in the listed order). A ``ValueError`` when the method
+    has no space or the families' grids differ in size (the budget must be equal)."""
     settings = _settings(hp)
-    space = settings.get("space", {})
+    space = dict(settings.get("space", {}))
+    if case_id is not None:
+        space.update(
+            {m: s for m, s in settings.get("case_space", {}).get(case_id, {}).items()
+             if not str(m).startswith("_")}
+        )
     family = settings.get("inherit", {}).get(method)
     if family is not None:
         raise ValueError(
@@ -143,7 +152,7 @@ def tune(
     load_all(warn=False)
     hp = load_hyperparams(hyperparams)
     settings = _settings(hp)
-    trials = trial_grid(hp, method)
+    trials = trial_grid(hp, method, case_id)
     case = make_case(case_id)
     spec = get_method(method)
     probe = case.make_env(day=None, seed=0)
@@ -262,7 +271,7 @@ def freeze(
         if frame.empty:
             continue
         method_name = str(frame["method"].iloc[0])
-        expected = len(trial_grid(data, method_name))
+        expected = len(trial_grid(data, method_name, str(frame["case"].iloc[0])))
         if frame["trial"].nunique() != expected:
             raise ValueError(
                 f"{table} holds {frame['trial'].nunique()} of the {expected} declared trials; "

@@ -38,6 +38,28 @@ def test_every_family_gets_the_same_declared_grid():
         tuning.trial_grid(hp, "ppo-kl-fair")
 
 
+@pytest.mark.parametrize("case_id", ["stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0"])
+def test_a_case_grid_replaces_an_axis_without_effect_there(case_id):
+    """The Stackelberg leader's episode is one step, so γ changes nothing: those cases declare
+    their own grid (the minibatch instead), the same size for every family, and holding the
+    declared default of each family's set-up among its trials."""
+    hp = load_hyperparams()
+    grids = {m: tuning.trial_grid(hp, m, case_id) for m in ("ppo", "sac", "td3", "ddpg")}
+    assert {len(g) for g in grids.values()} == {4}
+    assert grids["ppo"][0] == {"learning_rate": 1e-4, "batch_size": 64}
+    assert all("gamma" not in t for m in ("ppo", "sac", "td3") for t in grids[m])
+    assert grids["ddpg"] == tuning.trial_grid(hp, "ddpg")  # no case grid: the file's
+    for method in ("ppo", "sac", "td3"):
+        default = training_plan(method, "reference", 1, case_id=case_id).kwargs
+        assert any(
+            all(default[k] == v for k, v in trial.items()) for trial in grids[method]
+        ), method
+    bad = json.loads(json.dumps(hp))
+    bad["tuning"]["case_space"][case_id]["sac"]["batch_size"] = [64]
+    with pytest.raises(ValueError, match="tuning spaces differ in size"):
+        tuning.trial_grid(bad, "ppo", case_id)
+
+
 def _file(tmp_path, **space):
     data = load_hyperparams()
     data["tuning"] = {"seed": 100, "val_days": 1, "budget_fraction": 0.01,

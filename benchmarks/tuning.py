@@ -4,8 +4,9 @@ protocol, ``rl_agents/README.md``).
 The search is declared in ``rl_agents/hyperparams.json`` under ``tuning``: the same number of
 trials for every method family (a full grid over ``space[method]``, or over
 ``case_space[case][method]`` where an axis of the file's space has no effect on that case,
-e.g. γ in the Stackelberg leader's one-step episode; the sizes are checked equal), one seed (``seed``, never one of the reference seeds 0–4), a fraction of
-the method's ``reference`` budget (``budget_fraction``; the reference budgets are equal
+e.g. γ in the Stackelberg leader's one-step episode; the sizes are checked equal), one seed
+(``seed``, never one of the reference seeds 0–4), a fraction of the method's ``reference``
+budget (``budget_fraction``; the reference budgets are equal
 single-core CPU time), and the score: the mean cost through the referee on the first
 ``val_days`` val days plus the mean of the referee's soft-limit penalties there
 (``val_penalty_mean``: what the cost leaves out and the reward charges, e.g. SGLS line
@@ -69,6 +70,12 @@ def trial_grid(
         space.update(
             {m: s for m, s in settings.get("case_space", {}).get(case_id, {}).items()
              if not str(m).startswith("_")}
+        )
+    parent = settings.get("inherit_case", {}).get(case_id) if case_id is not None else None
+    if parent is not None:
+        raise ValueError(
+            f"{case_id!r} has no search of its own: it inherits the frozen values of "
+            f"{parent!r} (tuning.inherit_case); tune that one"
         )
     family = settings.get("inherit", {}).get(method)
     if family is not None:
@@ -254,8 +261,10 @@ def freeze(
     table under ``root`` (of
     ``cases`` only, when given) into the file's ``algorithms[method].case_kwargs[case]``;
     returns ``{method: {case: params}}``. A variant named in ``tuning.inherit`` (``{variant:
-    family}``) gets its family's frozen values for the same cases. A table with fewer trials
-    than the grid is an error: a partial search is not the declared one."""
+    family}``) gets its family's frozen values for the same cases, and a case named in
+    ``tuning.inherit_case`` (``{case: parent case}``: the same problem in another
+    parametrization) its parent's. A table with fewer trials than the grid is an error: a
+    partial search is not the declared one."""
     import pandas as pd
 
     from gridbench.benchmarks.atomic import atomic_write_text
@@ -289,6 +298,14 @@ def freeze(
         for case_id, params in best.get(family, {}).items():
             best.setdefault(variant, {})[case_id] = dict(params)
             data["algorithms"][variant].setdefault("case_kwargs", {})[case_id] = dict(params)
+    for child, parent in _settings(data).get("inherit_case", {}).items():
+        if str(child).startswith("_"):
+            continue
+        for method, by_case in list(best.items()):
+            if parent in by_case:
+                by_case[child] = dict(by_case[parent])
+                data["algorithms"][method].setdefault("case_kwargs", {})[child] = dict(
+                    by_case[parent])
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")  # runs may be reading it
     return best
 

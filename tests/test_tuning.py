@@ -38,7 +38,8 @@ def test_every_family_gets_the_same_declared_grid():
         tuning.trial_grid(hp, "ppo-kl-fair")
 
 
-@pytest.mark.parametrize("case_id", ["stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0"])
+@pytest.mark.parametrize("case_id",
+                         ["stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0"])
 def test_a_case_grid_replaces_an_axis_without_effect_there(case_id):
     """The Stackelberg leader's episode is one step, so γ changes nothing: those cases declare
     their own grid (the minibatch instead), the same size for every family, and holding the
@@ -134,3 +135,32 @@ def test_a_variant_inherits_its_familys_frozen_values(tmp_path):
     hp.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=r"tuning\.inherit names 'ppo-nope'"):
         tuning.freeze(root, hp)
+
+
+def test_a_case_inherits_its_parents_frozen_values(tmp_path):
+    """``tuning.inherit_case``: a complete table of the GSESS day-ahead game freezes the same
+    values into its ``tou3`` parametrization's ``case_kwargs`` (for that method only)."""
+    parent, child = "stackelberg-gsess-feeder38-v0", "stackelberg-gsess-tou3-feeder38-v0"
+    data = load_hyperparams()
+    assert data["tuning"]["inherit_case"][child] == parent
+    hp = tmp_path / "hp.json"
+    hp.write_text(json.dumps(data))
+    root = tmp_path / "tuning"
+    (root / parent).mkdir(parents=True)
+    grid = tuning.trial_grid(data, "sac", parent)
+    pd.DataFrame({
+        "method": ["sac"] * 4, "case": [parent] * 4, "trial": range(4),
+        "val_cost_mean": [-700.0, -720.0, -710.0, -690.0],
+        "params": [json.dumps(t) for t in grid],
+    }).to_csv(root / parent / "sac.csv", index=False)
+    best = tuning.freeze(root, hp)
+    assert best == {"sac": {parent: grid[1], child: grid[1]}}
+    frozen = json.loads(hp.read_text())["algorithms"]
+    assert frozen["sac"]["case_kwargs"][child] == grid[1]
+    assert frozen["td3"].get("case_kwargs", {}).get(child) is None
+    plan = training_plan("sac", "reference", 1, hp, case_id=child)
+    assert plan.kwargs["batch_size"] == grid[1]["batch_size"]
+    assert plan.timesteps == training_plan("sac", "reference", 1, hp, case_id=parent).timesteps
+    with pytest.raises(ValueError, match="'stackelberg-gsess-tou3-feeder38-v0' has no search of "
+                       "its own"):
+        tuning.trial_grid(data, "sac", child)

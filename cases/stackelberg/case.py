@@ -8,7 +8,10 @@ flexible load stays as it is, billed the same). Both post the day's prices befor
 DSO posting each hour's prices in that hour (``hourly``, the paper-like MADDPG timing; the
 bilevel MILP is its commitment benchmark), and ``stackelberg-csess-hourly-feeder38-v0`` the
 same for CSESS; games of the parallel env only (no leader-only view: a best-responding
-follower needs the day's prices).
+follower needs the day's prices). ``stackelberg-gsess-tou3-feeder38-v0`` and
+``stackelberg-csess-tou3-feeder38-v0``: day-ahead commitment with the DSO's prices one level per
+tariff window (``price_parametrization: tou3``, spec §2: 12 free prices instead of 96; the
+bilevel MILP holds a window's prices equal, so it stays exact).
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from pydantic import BaseModel
 
 from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, Controller
 from gridbench.cases.referee import Timeline
-from gridbench.cases.stackelberg.config import LeaderCommitment, StackelbergConfig, StorageKind
+from gridbench.cases.stackelberg.config import (
+    LeaderCommitment,
+    PriceParametrization,
+    StackelbergConfig,
+    StorageKind,
+)
 from gridbench.cases.stackelberg.core import (
     HOURLY_TIMELINE,
     TIMELINE,
@@ -39,8 +47,10 @@ __all__ = [
     "StackelbergCase",
     "StackelbergCsessCase",
     "StackelbergCsessHourlyCase",
+    "StackelbergCsessTou3Case",
     "StackelbergGsessCase",
     "StackelbergGsessHourlyCase",
+    "StackelbergGsessTou3Case",
     "StackelbergHourlyCase",
 ]
 
@@ -52,10 +62,10 @@ PAPER = (
 
 
 class StackelbergCase(BaseCase):
-    """Base of the cases: ``storage`` comes from :attr:`storage_kind` and
-    ``leader_commitment`` from :attr:`commitment`, the rest of the config from
-    :class:`~.config.StackelbergConfig` (a config naming another storage kind or commitment
-    is an error: each is its own case id)."""
+    """Base of the cases: ``storage`` comes from :attr:`storage_kind`, ``leader_commitment``
+    from :attr:`commitment` and ``price_parametrization`` from :attr:`parametrization`, the
+    rest of the config from :class:`~.config.StackelbergConfig` (a config naming another
+    storage kind, commitment or parametrization is an error: each is its own case id)."""
 
     paper: ClassVar[str] = PAPER
     grid: ClassVar[str] = "feeder38"
@@ -63,6 +73,7 @@ class StackelbergCase(BaseCase):
     config_model: ClassVar[type[CaseConfig]] = StackelbergConfig
     storage_kind: ClassVar[StorageKind]
     commitment: ClassVar[LeaderCommitment] = LeaderCommitment.DAY_AHEAD
+    parametrization: ClassVar[PriceParametrization] = PriceParametrization.HOURLY
     day_source = staticmethod(game_day)
     config: StackelbergConfig
 
@@ -74,8 +85,11 @@ class StackelbergCase(BaseCase):
             data = config.model_dump()
         else:
             data = {} if config is None else dict(config)
-        for key, kind, own in (("storage", StorageKind, cls.storage_kind),
-                               ("leader_commitment", LeaderCommitment, cls.commitment)):
+        for key, kind, own in (
+            ("storage", StorageKind, cls.storage_kind),
+            ("leader_commitment", LeaderCommitment, cls.commitment),
+            ("price_parametrization", PriceParametrization, cls.parametrization),
+        ):
             if key in data and data[key] not in {own, own.value}:
                 from gridbench.cases.contracts import CaseConfigError
 
@@ -85,7 +99,8 @@ class StackelbergCase(BaseCase):
                     "value is its own case id where one is registered)"
                 )
         return super().validate_config({**dict(data), "storage": cls.storage_kind,
-                                        "leader_commitment": cls.commitment})
+                                        "leader_commitment": cls.commitment,
+                                        "price_parametrization": cls.parametrization})
 
     def make_core(self) -> StackelbergCore:
         return StackelbergCore(self.config)
@@ -193,3 +208,21 @@ class StackelbergCsessHourlyCase(StackelbergHourlyCase):
 
     id: ClassVar[str] = "stackelberg-csess-hourly-feeder38-v0"
     storage_kind: ClassVar[StorageKind] = StorageKind.CSESS
+
+
+class StackelbergGsessTou3Case(StackelbergCase):
+    """``stackelberg-gsess-tou3-feeder38-v0``: GSESS with the DSO's prices one level per
+    tariff window (``tou3``)."""
+
+    id: ClassVar[str] = "stackelberg-gsess-tou3-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.GSESS
+    parametrization: ClassVar[PriceParametrization] = PriceParametrization.TOU3
+
+
+class StackelbergCsessTou3Case(StackelbergCase):
+    """``stackelberg-csess-tou3-feeder38-v0``: CSESS with the DSO's prices one level per
+    tariff window (``tou3``)."""
+
+    id: ClassVar[str] = "stackelberg-csess-tou3-feeder38-v0"
+    storage_kind: ClassVar[StorageKind] = StorageKind.CSESS
+    parametrization: ClassVar[PriceParametrization] = PriceParametrization.TOU3

@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Self
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
@@ -29,6 +30,7 @@ from gridbench.cases.params import (
 __all__ = [
     "CI_BUSES",
     "RESIDENTIAL_BUSES",
+    "TOU3_WINDOWS",
     "EnergyAggregatorParams",
     "EvFleetParams",
     "FlexibleLoadParams",
@@ -36,6 +38,7 @@ __all__ = [
     "LeaderCommitment",
     "LoadAggregatorParams",
     "NetworkParams",
+    "PriceParametrization",
     "PriceRules",
     "StackelbergConfig",
     "StorageKind",
@@ -46,6 +49,8 @@ Hour = Annotated[int, Field(ge=0, le=24)]
 #: the C&I part (the LA's curtailable and shiftable load), spec §1.
 RESIDENTIAL_BUSES: Final[range] = range(2, 23)
 CI_BUSES: Final[range] = range(23, 34)
+#: Windows of the ``tou3`` price parametrization: the tariff's levels (valley, flat, peak).
+TOU3_WINDOWS: Final[int] = 3
 
 
 class StorageKind(StrEnum):
@@ -66,6 +71,16 @@ class LeaderCommitment(StrEnum):
 
     DAY_AHEAD = "day_ahead"
     HOURLY = "hourly"
+
+
+class PriceParametrization(StrEnum):
+    """How many free prices the DSO posts (spec §2): ``hourly`` (each of the 4 price vectors
+    hour by hour: 96 prices) or ``tou3`` (each vector one level per window of the tariff's 3
+    levels: 12 prices; every hour of a window posts its level). Only under day-ahead
+    commitment."""
+
+    HOURLY = "hourly"
+    TOU3 = "tou3"
 
 
 class PriceRules(FrozenParams):
@@ -247,10 +262,12 @@ class StackelbergConfig(CaseConfig):
     day); ``forecast_error_scale``: the factor on the error model's spreads (1 = nominal);
     ``day_ahead_lead_h``: how long before midnight the DSO posts the day's prices (and
     issues the forecast it prices on); ``leader_commitment``: when it posts them
-    (:class:`LeaderCommitment`)."""
+    (:class:`LeaderCommitment`); ``price_parametrization``: how many free prices
+    (:class:`PriceParametrization`)."""
 
     storage: StorageKind = StorageKind.GSESS
     leader_commitment: LeaderCommitment = LeaderCommitment.DAY_AHEAD
+    price_parametrization: PriceParametrization = PriceParametrization.HOURLY
     forecast_seed: Annotated[int, Field(ge=0)] = 0
     forecast_error_scale: ForecastErrorScale = 1.0
     day_ahead_lead_h: Annotated[float, Field(ge=0, le=48, allow_inf_nan=False)] = 12.0
@@ -260,3 +277,22 @@ class StackelbergConfig(CaseConfig):
     gsess: GsessParams = GsessParams()
     network: NetworkParams = NetworkParams()
     reward: RewardParams = RewardParams()
+
+    @model_validator(mode="after")
+    def _check_parametrization(self) -> Self:
+        if self.price_parametrization is not PriceParametrization.TOU3:
+            return self
+        if self.leader_commitment is not LeaderCommitment.DAY_AHEAD:
+            raise ValueError(
+                "price_parametrization='tou3' needs leader_commitment='day_ahead' (under "
+                "hourly commitment each hour's prices are posted in that hour)"
+            )
+        from gridbench.cases.data import tou_tariff
+
+        levels = np.unique(tou_tariff(self.prices.tariff).price(1.0)).size
+        if levels != TOU3_WINDOWS:
+            raise ValueError(
+                f"price_parametrization='tou3' needs a tariff of {TOU3_WINDOWS} levels; "
+                f"{self.prices.tariff!r} has {levels}"
+            )
+        return self

@@ -11,7 +11,10 @@ the followers act. Setpoint vector (:func:`setpoint_names`)::
 
 **Prices** are made admissible on the day-ahead step by :func:`~.players.admissible_prices`
 (non-finite → the tariff, the box, the average caps by one downward shift, sell ≤ buy); what
-changed is in ``info["price_projection"]`` and the posted prices in ``info["prices"]``.
+changed is in ``info["price_projection"]`` and the posted prices in ``info["prices"]``. Under
+``price_parametrization: tou3`` the setpoint vector keeps the 96 prices, and the projection
+first gives every hour of a tariff window its price vector's mean over that window
+(``n_level_averaged``): the DSO posts 12 free prices.
 
 **Hourly commitment** (``leader_commitment: hourly``, spec §2; :data:`HOURLY_TIMELINE`): one
 layer of 24 hourly steps whose setpoint vector starts with the hour's 4 prices (``ea``,
@@ -485,7 +488,7 @@ class StackelbergCore(DispatchCore):
         self._price_info = {
             "n_nonfinite": out.n_nonfinite, "n_clipped": out.n_clipped,
             "n_sell_capped": out.n_sell_capped, "distance": out.distance,
-            "n_at_bound": out.n_at_bound,
+            "n_at_bound": out.n_at_bound, "n_level_averaged": out.n_level_averaged,
         }
         return setpoints
 

@@ -7,28 +7,31 @@ played through the referee.
   setpoints hour by hour. The leader methods of ``solvers/stackelberg.py`` and
   :class:`LeaderEnv` both play it.
 * :class:`LeaderEnv` — a one-step ``gymnasium.Env`` over the case's referee: the observation is
-  the DSO's day-ahead observation, the action the 96 prices, the reward the DSO's day (profit
-  minus the voltage and line penalties) / ``reward.scale_usd``; every episode ends after its
-  one step. ``info`` is the last hour's referee ``info`` plus ``prices`` (the posted, admissible
-  prices), ``price_projection`` and ``day_profit`` (each player's profit of the day); the
-  reset ``info`` carries the price entries of the referee's boxes and idle action (the
-  tariff), so the suite's action maps work on it.
+  the DSO's day-ahead observation, the action the DSO's free prices (the 96 prices; the 12
+  window levels under ``price_parametrization: tou3``, :func:`~.players.price_levels`), the
+  reward the DSO's day (profit minus the voltage and line penalties) / ``reward.scale_usd``;
+  every episode ends after its one step. ``info`` is the last hour's referee ``info`` plus
+  ``prices`` (the posted, admissible prices), ``price_projection`` and ``day_profit`` (each
+  player's profit of the day); the reset ``info`` carries the referee's boxes and idle action
+  (the tariff) for the free prices, so the suite's action maps work on it.
 * :class:`LeaderCase` — the case as a leader-only RL method sees it (the case's
-  ``agent_case()``): its ``make_env`` is :class:`LeaderEnv`, its action layout the 96 prices;
+  ``agent_case()``): its ``make_env`` is :class:`LeaderEnv`, its action layout the free prices;
   days, config and id are the case's. Agents train on it like on any case.
 * :class:`LeaderController` — plays a leader decision on the case's referee: in the day-ahead
-  step it posts ``decide(obs, info)``'s prices (``info`` sliced to the prices, as
-  :class:`LeaderEnv` shows it), in every hour the followers' exact best responses to the
-  posted prices on the realized day. The leader methods of ``solvers/stackelberg.py`` and the
-  RL agents trained on :class:`LeaderCase` (the case's ``agent_controller``) both use it.
-  Under hourly commitment (``leader_commitment: hourly``) the decision is a commitment: the
-  day's prices, decided before the first hour and made admissible
-  (:func:`~.players.admissible_prices`), are posted hour by hour, and the followers play their
-  best responses to them (the referee executes an admissible day unchanged).
+  step it posts ``decide(obs, info)``'s prices (the 96, or the free prices that post them;
+  ``info`` cut to the free prices, as :class:`LeaderEnv` shows it), in every hour the
+  followers' exact best responses to the posted prices on the realized day. The leader
+  methods of ``solvers/stackelberg.py`` and the RL agents trained on :class:`LeaderCase` (the
+  case's ``agent_controller``) both use it. Under hourly commitment (``leader_commitment:
+  hourly``) the decision is a commitment: the day's prices, decided before the first hour and
+  made admissible (:func:`~.players.admissible_prices`), are posted hour by hour, and the
+  followers play their best responses to them (the referee executes an admissible day
+  unchanged).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -40,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from gridbench.cases.referee import Layer, RefereeEnv
 from gridbench.cases.stackelberg.config import LeaderCommitment
 from gridbench.cases.stackelberg.core import N_PRICES
+from gridbench.cases.stackelberg.players import expand_levels, level_means, level_names
 
 if TYPE_CHECKING:
     from gridbench.cases.stackelberg.case import StackelbergCase
@@ -47,22 +51,30 @@ if TYPE_CHECKING:
     from gridbench.cases.stackelberg.players import GameDay
 
 __all__ = ["LeaderCase", "LeaderController", "LeaderEnv", "best_response_schedule",
-           "device_schedule"]
+           "device_schedule", "leader_info", "posted_prices"]
 
 #: Keys of a referee ``info`` holding a joint action vector, sliced to the prices for the leader.
 _ACTION_KEYS = ("idle_action", "next_action_low", "next_action_high", "next_penalty_free_low",
                 "next_penalty_free_high")
 
 
-def leader_info(info: Mapping[str, Any]) -> dict[str, Any]:
+def leader_info(cfg: StackelbergConfig, info: Mapping[str, Any]) -> dict[str, Any]:
     """A referee ``info`` as the leader sees it: every joint action vector cut to the 96
-    prices."""
+    prices and given per free price (:func:`~.players.level_means`: the boxes and the tariff
+    are the same over the hours of a ``tou3`` window)."""
     out = dict(info)
     for key in _ACTION_KEYS:
         value = out.get(key)
         if value is not None:
-            out[key] = np.asarray(value)[:N_PRICES]
+            out[key] = level_means(cfg, np.asarray(value, dtype=np.float64)[:N_PRICES])
     return out
+
+
+def posted_prices(cfg: StackelbergConfig, decided: ArrayLike) -> FloatArray:
+    """The 96 prices of a leader decision: ``decided`` itself, or the prices its free prices
+    post (:func:`~.players.expand_levels`); a ``ValueError`` for another length."""
+    v = np.asarray(decided, dtype=np.float64).reshape(-1)
+    return v if v.size == N_PRICES else expand_levels(cfg, v)
 
 FloatArray = NDArray[np.float64]
 
@@ -113,9 +125,11 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
                                                  seed=0 if seed is None else seed)
         core = self.referee.core
         low, high = core.action_bounds(Layer.DAY_AHEAD)
+        cfg = case.config
         self.action_space = gymnasium.spaces.Box(
-            np.asarray(low[:N_PRICES], dtype=np.float32),
-            np.asarray(high[:N_PRICES], dtype=np.float32), dtype=np.float32,
+            level_means(cfg, np.asarray(low, dtype=np.float64)[:N_PRICES]).astype(np.float32),
+            level_means(cfg, np.asarray(high, dtype=np.float64)[:N_PRICES]).astype(np.float32),
+            dtype=np.float32,
         )
         self.observation_space = self.referee.observation_space
         self._first_seed = seed
@@ -129,17 +143,19 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
         super().reset(seed=seed)
         obs, info = self.referee.reset(seed=seed, options=options)
         self._info = info
-        return obs, leader_info(info)
+        return obs, leader_info(self.case.config, info)
 
-    def idle_action(self) -> NDArray[np.float32]:
-        """The idle leader's prices: the tariff (the referee's idle day-ahead action)."""
-        return self.referee.idle_action()[:N_PRICES]
+    def idle_action(self) -> NDArray[np.float64]:
+        """The idle leader's free prices: the tariff (the referee's idle day-ahead action)."""
+        return level_means(self.case.config, self.referee.idle_action()[:N_PRICES])
 
     def step(self, action: ArrayLike) -> tuple[NDArray[np.float32], float, bool, bool,
                                                dict[str, Any]]:
-        prices = np.asarray(action, dtype=np.float64).reshape(-1)
-        if prices.size != N_PRICES:
-            raise ValueError(f"the leader posts {N_PRICES} prices, got {prices.size}")
+        levels = np.asarray(action, dtype=np.float64).reshape(-1)
+        n = self.action_space.shape[0]
+        if levels.size != n:
+            raise ValueError(f"the leader posts {n} prices, got {levels.size}")
+        prices = expand_levels(self.case.config, levels)
         core = self.referee.core
         joint = core.idle_action()
         joint[:N_PRICES] = prices
@@ -157,13 +173,14 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
             for name, value in info["agent_profit"].items():
                 profit[name] += float(value)
             t += 1
-        info = {**leader_info(info), "prices": posted, "price_projection": projection,
+        info = {**leader_info(self.case.config, info), "prices": posted,
+                "price_projection": projection,
                 "day_profit": profit}
         return obs, total, True, False, info
 
 
 class LeaderCase:
-    """The case as leader-only RL sees it (module docstring): one decision a day, the 96
+    """The case as leader-only RL sees it (module docstring): one decision a day, the free
     prices, the followers best-responding."""
 
     def __init__(self, case: StackelbergCase) -> None:
@@ -187,7 +204,11 @@ class LeaderCase:
     def action_layout(self) -> Any:
         from gridbench.cases.contracts import ActionLayout
 
-        return ActionLayout(tuple(self.case.action_layout())[:N_PRICES])
+        entries = tuple(self.case.action_layout())[:N_PRICES]
+        if len(level_names(self.config)) == N_PRICES:
+            return ActionLayout(entries)
+        return ActionLayout(tuple(dataclasses.replace(entries[0], name=name)
+                                  for name in level_names(self.config)))
 
     def observation_names(self) -> tuple[str, ...]:
         return self.case.observation_names()
@@ -195,7 +216,8 @@ class LeaderCase:
 
 class LeaderController:
     """Plays a leader decision on the case's referee (module docstring). ``decide(obs,
-    info)`` returns the 96 prices from the day-ahead observation and the leader's ``info``;
+    info)`` returns the 96 prices (or the free prices that post them) from the day-ahead
+    observation and the leader's ``info``;
     ``respond(prices)`` (default: the followers' exact best responses on the realized day)
     the followers' ``(24, n_devices)`` schedule to the posted prices."""
 
@@ -220,8 +242,9 @@ class LeaderController:
         if self.case.commitment is LeaderCommitment.HOURLY:
             return self._act_hourly(obs, info, action)
         if info["next_layer"] == "day_ahead":
-            self.prices = np.asarray(self._decide(obs, leader_info(info)), dtype=np.float64)
-            action[:N_PRICES] = self.prices.reshape(-1)[:N_PRICES]
+            cfg = self.case.config
+            self.prices = posted_prices(cfg, self._decide(obs, leader_info(cfg, info)))
+            action[:N_PRICES] = self.prices
             return action
         if self._schedule is None:
             posted = info.get("prices")

@@ -12,6 +12,11 @@ with ``PLA = DLA − c + s``, ``PGB = pc + pev + DFL + f``, ``PEA = PV + W + Σ_
 ``Pup`` the upstream import: the balance ``PLA + PGB − pd − PEA`` plus the branch losses of
 the network rows (:mod:`.network`: LinDistFlow, the voltage band, loss tangents), which enter
 as :class:`~.bilevel.LeaderRows` with the losses as the leader's own variables.
+
+Under ``price_parametrization: tou3`` (spec §2) the DSO's free prices are one level per price
+vector and tariff window (12): :func:`price_levels` says which level each of the 96 prices
+posts; the projection makes any 96 prices window-constant first and the bilevel problem
+holds the prices of a window equal, so its optimum is that parametrization's.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from gridbench.cases.stackelberg.bilevel import BilevelProblem, DualBounds, box_
 from gridbench.cases.stackelberg.config import (
     CI_BUSES,
     RESIDENTIAL_BUSES,
+    TOU3_WINDOWS,
     EvFleetParams,
+    PriceParametrization,
     StackelbergConfig,
     StorageKind,
 )
@@ -50,11 +57,15 @@ __all__ = [
     "admissible_prices",
     "dual_bounds",
     "ea_follower",
+    "expand_levels",
     "game_day",
     "gsess_follower",
     "la_follower",
     "leader_problem",
+    "level_means",
+    "level_names",
     "price_box",
+    "price_levels",
     "price_slice",
     "tariff_prices",
 ]
@@ -332,6 +343,49 @@ def price_box(cfg: StackelbergConfig, d: GameDay | None = None) -> tuple[FloatAr
     return (np.concatenate([lo[p] for p in PRICES]), np.tile(tou, len(PRICES)))
 
 
+#: Names of the tariff's windows under ``tou3``, its levels ascending.
+TOU3_WINDOW_NAMES: Final[tuple[str, ...]] = ("valley", "flat", "peak")
+
+
+def price_levels(cfg: StackelbergConfig) -> NDArray[np.intp]:
+    """``(96,)``: the free price (level) each of the 96 prices posts. ``hourly``: each its own
+    (``0 … 95``); ``tou3``: the hours of price vector ``k`` in the tariff's window ``w`` (its
+    levels ascending: valley, flat, peak) post level ``3k + w``."""
+    if cfg.price_parametrization is PriceParametrization.HOURLY:
+        return np.arange(len(PRICES) * T)
+    window = np.unique(_tariff(cfg), return_inverse=True)[1].reshape(-1)
+    return np.concatenate([k * TOU3_WINDOWS + window for k in range(len(PRICES))])
+
+
+def level_names(cfg: StackelbergConfig) -> tuple[str, ...]:
+    """Names of the free prices of :func:`price_levels`: ``price_<p>[<hour>]``, or
+    ``price_<p>[<window>]`` under ``tou3``."""
+    if cfg.price_parametrization is PriceParametrization.HOURLY:
+        return tuple(f"price_{p}[{t}]" for p in PRICES for t in range(T))
+    return tuple(f"price_{p}[{w}]" for p in PRICES for w in TOU3_WINDOW_NAMES)
+
+
+def expand_levels(cfg: StackelbergConfig, levels: ArrayLike) -> FloatArray:
+    """The 96 prices that the free prices ``levels`` post (:func:`price_levels`); a
+    ``ValueError`` for a vector of another length."""
+    index = price_levels(cfg)
+    v = np.asarray(levels, dtype=float).reshape(-1)
+    if v.size != int(index.max()) + 1:
+        raise ValueError(f"{v.size} prices given, the DSO posts {int(index.max()) + 1} "
+                         f"({cfg.price_parametrization.value})")
+    return v[index]
+
+
+def level_means(cfg: StackelbergConfig, prices: ArrayLike) -> FloatArray:
+    """Each free price's mean over the 96 prices that post it (:func:`price_levels`): the
+    free prices of window-constant ``prices``, and the least-squares ones of any others."""
+    index = price_levels(cfg)
+    v = np.asarray(prices, dtype=float).reshape(-1)
+    if v.size != index.size:
+        raise ValueError(f"{v.size} prices given, expected {index.size}")
+    return np.bincount(index, weights=v) / np.bincount(index)
+
+
 def tariff_prices(cfg: StackelbergConfig, d: GameDay | None = None) -> FloatArray:
     """The regulated tariff as the 96 prices (the ``tou`` baseline before projection, and
     the fallback of a non-finite price): ``λTOU`` for what LA and the storage buy, ``λFIT``
@@ -350,13 +404,16 @@ def _tariff(cfg: StackelbergConfig) -> FloatArray:
 
 def admissible_prices(cfg: StackelbergConfig, d: GameDay, raw: ArrayLike) -> PriceProjection:
     """``raw`` made admissible by :func:`~.prices.project_prices` with the day's box, the
-    average caps on ``λLA`` and ``λGB`` and ``λGS ≤ λGB``."""
+    average caps on ``λLA`` and ``λGB`` and ``λGS ≤ λGB`` (under ``tou3`` each window's
+    prices first take their mean: :func:`price_levels`)."""
     lo, hi = price_box(cfg, d)
     cap = cfg.prices.average_cap_ratio * float(d.tou.mean())
+    tou3 = cfg.price_parametrization is PriceParametrization.TOU3
     return project_prices(
         raw, lo, hi, tariff_prices(cfg, d),
         caps={"la": (price_slice("la"), cap), "gsess_buy": (price_slice("gsess_buy"), cap)},
         sell=price_slice("gsess_sell"), buy=price_slice("gsess_buy"),
+        levels=price_levels(cfg) if tou3 else None,
     )
 
 
@@ -417,6 +474,16 @@ def leader_problem(cfg: StackelbergConfig, d: GameDay, *,
         row[sell.start + t], row[buy.start + t] = 1.0, -1.0
         rows.append(row)
         rhs.append(0.0)
+    index = price_levels(cfg)  # tou3: λ_i = λ_j for the prices i, j of one level (two rows)
+    first = {int(level): i for i, level in reversed(list(enumerate(index)))}
+    for i, level in enumerate(index):
+        j = first[int(level)]
+        if i != j:
+            for sign in (1.0, -1.0):
+                row = np.zeros(n_p)
+                row[i], row[j] = sign, -sign
+                rows.append(row)
+                rhs.append(0.0)
     up = d.upstream
     # −π^up·Pup: Pup rises with the LA's (−c + s) and the storage's (pc + pev + f − pd), falls
     # with the EA's turbines

@@ -2,12 +2,17 @@
 does to any price vector before the followers see it, and what it reports.
 
 1. non-finite entries take the fallback (the tariff's value for that entry) — counted;
+   with ``levels`` (prices that must be equal share a level: ``tou3``), each level's entries
+   then take their mean (the nearest vector with equal levels) — counted;
 2. every entry into its box ``[lo, hi]`` — counted, with the distance moved;
 3. each capped vector (``λLA``, ``λGB``) whose day mean exceeds its cap is shifted down by one
    scalar ``τ ≥ 0``: ``λ = clip(λ − τ, lo, hi)`` with ``mean(λ) = cap`` (``τ`` by bisection;
    the mean is continuous and non-increasing in ``τ``, and the config guarantees
    ``mean(lo) ≤ cap``);
 4. ``λGS ← min(λGS, λGB)`` hour by hour (the storage never sells above its buying price).
+
+Steps 2–4 keep equal levels equal where the box is the same over a level's entries (``tou3``:
+the box is the tariff's, constant over a window).
 
 The box of ``λGB`` starts at ``max(π^up, λFIT)``: step 4 then keeps ``λGS ≥ λFIT``; the MILP's
 rows ``λGS ≤ λGB`` imply that bound anyway.
@@ -34,8 +39,9 @@ class PriceProjection:
     """The admissible prices and what the projection changed: entries replaced because not
     finite, entries moved into the box, the L2 distance between the finite raw and the final
     prices, the shift ``τ`` per capped vector (0 where the cap did not bind), the hours
-    whose selling price was lowered to the buying price and the final prices at a bound of
-    their box (within :data:`AT_BOUND_TOL`; spec §7's share of prices at a bound)."""
+    whose selling price was lowered to the buying price, the final prices at a bound of
+    their box (within :data:`AT_BOUND_TOL`; spec §7's share of prices at a bound) and the
+    entries moved to their level's mean."""
 
     prices: FloatArray
     n_nonfinite: int
@@ -44,6 +50,7 @@ class PriceProjection:
     cap_shift: Mapping[str, float]
     n_sell_capped: int
     n_at_bound: int = 0
+    n_level_averaged: int = 0
 
 
 def _shift_to_cap(v: FloatArray, lo: FloatArray, hi: FloatArray, cap: float,
@@ -74,10 +81,12 @@ def project_prices(
     caps: Mapping[str, tuple[slice, float]],
     sell: slice,
     buy: slice,
+    levels: ArrayLike | None = None,
 ) -> PriceProjection:
     """Steps 1–4 of the module docstring. ``caps`` maps a vector's name to its slice and cap;
-    ``sell``/``buy`` are the storage's selling and buying vectors. A ``ValueError`` when the
-    shapes disagree or a bound is inverted."""
+    ``sell``/``buy`` are the storage's selling and buying vectors; ``levels`` (optional, one
+    integer per price) the level each price posts. A ``ValueError`` when the shapes disagree,
+    a bound is inverted or a level's entries have unequal boxes."""
     v = np.asarray(raw, dtype=float).reshape(-1).copy()
     lo = np.asarray(lo, dtype=float).reshape(-1)
     hi = np.asarray(hi, dtype=float).reshape(-1)
@@ -93,6 +102,18 @@ def project_prices(
     bad = ~np.isfinite(v)
     v[bad] = fallback[bad]
     finite = v.copy()
+    n_averaged = 0
+    if levels is not None:
+        index = np.asarray(levels, dtype=np.intp).reshape(-1)
+        if index.shape != v.shape:
+            raise ValueError(f"{index.size} levels for {v.size} prices")
+        first = np.zeros(int(index.max()) + 1, dtype=np.intp)
+        first[index[::-1]] = np.arange(index.size)[::-1]
+        if np.any(lo != lo[first][index]) or np.any(hi != hi[first][index]):
+            raise ValueError("the prices of one level have unequal boxes")
+        mean = (np.bincount(index, weights=v) / np.bincount(index))[index]
+        n_averaged = int(np.count_nonzero(np.abs(mean - v) > 1e-12))
+        v = mean
     out = np.clip(v, lo, hi)
     n_clipped = int(np.count_nonzero(out != v))
     shifts = {}
@@ -108,4 +129,5 @@ def project_prices(
         cap_shift=shifts,
         n_sell_capped=int(np.count_nonzero(lowered)),
         n_at_bound=int(np.count_nonzero((out <= lo + AT_BOUND_TOL) | (out >= hi - AT_BOUND_TOL))),
+        n_level_averaged=n_averaged,
     )

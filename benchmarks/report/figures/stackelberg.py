@@ -32,14 +32,14 @@ from gridbench.benchmarks.report.figures.ppo_training import ppo_training_runs
 from gridbench.benchmarks.report.plotting import case_slug, method_color, new_figure
 from gridbench.benchmarks.report.registry import Figure, case_figures
 from gridbench.benchmarks.report.training_curves import moving_average, read_training_curve
+from gridbench.cases.stackelberg import CASE_IDS
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.schedule import DayRollout
 
 __all__ = ["stackelberg_figures"]
 
-CASES = ("stackelberg-gsess-feeder38-v0", "stackelberg-csess-feeder38-v0",
-         "stackelberg-gsess-hourly-feeder38-v0", "stackelberg-csess-hourly-feeder38-v0")
+CASES = CASE_IDS
 PLAYERS = ("dso", "ea", "la", "gsess")
 #: The learners of the learning-curve figure: the multi-agent one, then leader-only RL.
 LEARNERS = ("maddpg", "ppo", "sac", "td3")

@@ -24,11 +24,17 @@ SGLS_CASES ?= sgls-ieee33-v0 sgls-ieee30-v0
 SGLS_RL ?= ppo ppo-kl-fair ppo-clip-kl-fair sac td3 ddpg ppo-kl ppo-clip-kl
 # The Stackelberg cases run their leader methods: the bilevel MILP (oracle, and day-ahead on
 # the forecast; 1-7 s per day and case), the tariff with best-responding followers, idle, the
-# social optimum; and the shipped MADDPG agents (all four players learned). The hourly cases
-# are GSESS and CSESS with the DSO posting each hour's prices in that hour (the MILP is their
-# commitment benchmark).
+# social optimum; the shipped MADDPG agents (all four players learned) and the shipped
+# leader-only PPO. The hourly cases are GSESS and CSESS with the DSO posting each hour's prices
+# in that hour (the MILP is their commitment benchmark); the tou3 cases post one price level
+# per tariff window (12 free prices instead of 96).
 STACKELBERG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0 \
+  stackelberg-gsess-hourly-feeder38-v0 stackelberg-csess-hourly-feeder38-v0 \
+  stackelberg-gsess-tou3-feeder38-v0 stackelberg-csess-tou3-feeder38-v0
+STACKELBERG_MADDPG_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0 \
   stackelberg-gsess-hourly-feeder38-v0 stackelberg-csess-hourly-feeder38-v0
+STACKELBERG_PPO_CASES ?= stackelberg-gsess-feeder38-v0 stackelberg-csess-feeder38-v0 \
+  stackelberg-gsess-tou3-feeder38-v0 stackelberg-csess-tou3-feeder38-v0
 
 .PHONY: bench bench-compare test lint env clean
 
@@ -62,7 +68,9 @@ bench: env
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench run $(SGLS_CASES:%=--case %) $(SGLS_RL:%=--method %) --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
-	$(BIN)/gridbench run $(STACKELBERG_CASES:%=--case %) --method maddpg --seeds $(SEEDS) \
+	$(BIN)/gridbench run $(STACKELBERG_MADDPG_CASES:%=--case %) --method maddpg --seeds $(SEEDS) \
+	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
+	$(BIN)/gridbench run $(STACKELBERG_PPO_CASES:%=--case %) --method ppo --seeds $(SEEDS) \
 	  --budget $(BUDGET) $(DAYS_FLAG) --results $(STORE)
 	$(BIN)/gridbench leaderboard --results $(STORE) --out $(RESULTS)/leaderboard.md
 	$(BIN)/gridbench leaderboard --results $(STORE) --format json --out $(RESULTS)/leaderboard.json

@@ -117,10 +117,12 @@ def _done_trials(path: Path) -> set[int]:
 
 def _trial_file(
     hp: Mapping[str, Any], method: str, case_id: str, params: Mapping[str, Any], fraction: float,
-    steps_per_day: int, workdir: Path,
+    steps_per_day: int, workdir: Path, method_cls: Any = None,
 ) -> tuple[Path, int]:
     """A copy of the hyperparameter file with ``params`` as the case's tuned values and the
-    reference budget scaled by ``fraction`` (no checkpoints); its path and the step count."""
+    reference budget scaled by ``fraction`` (no checkpoints); its path and the step count.
+    The reference step count is the SB3 plan's, or what the method's class says
+    (``reference_steps(case_id, hyperparams)``, e.g. MADDPG's)."""
     from gridbench.rl_agents.sb3_methods import training_plan
 
     data = copy.deepcopy(dict(hp))
@@ -128,7 +130,9 @@ def _trial_file(
     algo.setdefault("case_kwargs", {})[case_id] = dict(params)
     path = workdir / f"hyperparams_{method}_{case_id}.json"
     path.write_text(json.dumps(data))
-    full = training_plan(method, "reference", steps_per_day, path, case_id=case_id).timesteps
+    own_steps = getattr(method_cls, "reference_steps", None)
+    full = (int(own_steps(case_id, path)) if own_steps is not None else
+            training_plan(method, "reference", steps_per_day, path, case_id=case_id).timesteps)
     steps = max(1, round(full * fraction))
     budgets = algo.setdefault("case_budgets", {})
     budgets[case_id] = {"reference": {"timesteps": steps, "checkpoints": []}}
@@ -178,7 +182,8 @@ def tune(
         if trial in done or (limit is not None and len(rows) >= limit):
             continue
         hp_file, steps = _trial_file(
-            hp, method, case_id, params, float(settings["budget_fraction"]), per_day, workdir
+            hp, method, case_id, params, float(settings["budget_fraction"]), per_day, workdir,
+            spec.cls,
         )
         agent = spec.cls(hyperparams=hp_file, training_dir=workdir / f"trial{trial}")
         t0 = time.process_time()

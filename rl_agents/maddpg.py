@@ -61,7 +61,7 @@ import json
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -72,13 +72,16 @@ from gridbench.cases.contracts import Budget, Case, MethodFamily
 from gridbench.cases.registry import register_method
 from gridbench.rl_agents.agent_view import cast_inside, feasible_action
 from gridbench.rl_agents.sb3_methods import (
+    HyperparamError,
     MissingAgentError,
     agents_dir,
+    load_hyperparams,
     training_dir,
     trains_like_shipped,
 )
 
-__all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController", "shared_agent"]
+__all__ = ["CASE_PREFIXES", "Maddpg", "MaddpgConfig", "MaddpgController", "maddpg_config",
+           "shared_agent"]
 
 #: The cases MADDPG plays (the issue's multi-agent game; other cases' parallel envs are
 #: cooperative games their own methods cover).
@@ -118,6 +121,29 @@ class MaddpgConfig:
     def steps(self, budget: Budget) -> int:
         table = dict(self.budget_steps or BUDGET_STEPS)
         return int(table[budget.value])
+
+
+def maddpg_config(case_id: str | None, hyperparams: str | Path | None = None) -> MaddpgConfig:
+    """:class:`MaddpgConfig`'s defaults updated with the hyperparameter file's
+    ``algorithms.maddpg``: its ``case_kwargs[case_id]`` (values tuned on that case's val days,
+    :mod:`gridbench.benchmarks.tuning`) and ``case_budgets[case_id][budget].timesteps``. A
+    key that is no field of the config is a one-line :class:`HyperparamError`."""
+    data = load_hyperparams(hyperparams)
+    spec = data.get("algorithms", {}).get("maddpg", {})
+
+    def own(section: str) -> dict[str, Any]:
+        table = spec.get(section, {}).get(case_id, {}) if case_id is not None else {}
+        return {k: v for k, v in table.items() if not str(k).startswith("_")}
+
+    tuned = own("case_kwargs")
+    valid = {f.name for f in fields(MaddpgConfig)} - {"budget_steps"}
+    unknown = sorted(set(tuned) - valid)
+    if unknown:
+        raise HyperparamError(f"algorithms.maddpg.case_kwargs[{case_id!r}] has unknown keys "
+                              f"{unknown}; valid: {', '.join(sorted(valid))}")
+    steps = dict(BUDGET_STEPS)
+    steps.update({b: int(v["timesteps"]) for b, v in own("case_budgets").items()})
+    return replace(MaddpgConfig(), **tuned, budget_steps=steps)
 
 
 #: ``MaddpgConfig`` choices (module docstring).
@@ -370,9 +396,14 @@ class Maddpg:
     multi_agent: ClassVar[bool] = True
     case_prefixes: ClassVar[tuple[str, ...]] = CASE_PREFIXES
 
-    def __init__(self, config: MaddpgConfig | None = None) -> None:
-        self.config = config or MaddpgConfig()
-        self.training_dir: Path | None = None
+    def __init__(self, config: MaddpgConfig | None = None, *,
+                 hyperparams: str | Path | None = None,
+                 training_dir: str | Path | None = None) -> None:
+        #: An explicit config is used as given; without one, each case's comes from the
+        #: hyperparameter file (:func:`maddpg_config`: its tuned values and budgets).
+        self.config = config
+        self.hyperparams = hyperparams
+        self.training_dir: Path | None = None if training_dir is None else Path(training_dir)
         self.agents_dir: Path | None = None
         self.retrain = False
         self._trained: dict[str, MaddpgController] = {}
@@ -402,13 +433,24 @@ class Maddpg:
             self.last_fit = {"source": "shipped", "path": str(shipped),
                              "seconds": time.perf_counter() - t0}
             return
-        self._train(case, int(seed), self.config.steps(budget))
+        cfg = self.config_for(case)
+        self._train(case, int(seed), cfg.steps(budget), cfg)
 
-    def _train(self, case: Case, seed: int, steps: int) -> None:
+    def config_for(self, case: Case) -> MaddpgConfig:
+        """The config a fit on ``case`` uses: the explicit one, or :func:`maddpg_config`."""
+        if self.config is not None:
+            return self.config
+        return maddpg_config(str(case.id), self.hyperparams)
+
+    @classmethod
+    def reference_steps(cls, case_id: str, hyperparams: str | Path | None = None) -> int:
+        """The env steps of the ``reference`` budget on ``case_id`` (the tuning's unit)."""
+        return maddpg_config(case_id, hyperparams).steps(Budget.REFERENCE)
+
+    def _train(self, case: Case, seed: int, steps: int, cfg: MaddpgConfig) -> None:
         import torch
 
         torch.set_num_threads(1)
-        cfg = self.config
         t_fit0, cpu_fit0 = time.perf_counter(), time.process_time()  # the statistics count
         env = case.make_parallel_env(day=None, seed=seed)  # type: ignore[attr-defined]
         agents = list(env.possible_agents)
@@ -465,6 +507,8 @@ class Maddpg:
                   "episodes": episodes, "seconds": seconds,
                   "env_steps_per_s": steps / seconds if seconds > 0 else float("nan"),
                   "config": {k: v for k, v in asdict(cfg).items() if k != "budget_steps"},
+                  "hyperparams_version": (None if self.config is not None else
+                                          int(load_hyperparams(self.hyperparams)["version"])),
                   "last_returns": [r for r, *_ in returns[-10:]]}
         (run / "plan.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         _write_monitor(run / "monitor.csv", agents, returns, case.id)

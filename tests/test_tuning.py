@@ -10,15 +10,18 @@ import pandas as pd
 import pytest
 
 from gridbench.benchmarks import tuning
-from gridbench.rl_agents.sb3_methods import load_hyperparams, training_plan
+from gridbench.cases.contracts import Budget
+from gridbench.cases.registry import make_case
+from gridbench.rl_agents.sb3_methods import HyperparamError, load_hyperparams, training_plan
 
 CASE_ID = "ses-carbon-ieee33-v0"
 
 
 def test_every_family_gets_the_same_declared_grid():
     hp = load_hyperparams()
-    grids = {m: tuning.trial_grid(hp, m) for m in ("ppo", "sac", "td3", "ddpg")}
+    grids = {m: tuning.trial_grid(hp, m) for m in ("ppo", "sac", "td3", "ddpg", "maddpg")}
     assert {len(g) for g in grids.values()} == {4}
+    assert grids["maddpg"][3] == {"lr_actor": 3e-4, "gamma": 1.0}
     assert grids["ppo"] == [
         {"learning_rate": 1e-4, "gamma": 0.99},
         {"learning_rate": 1e-4, "gamma": 1.0},
@@ -109,7 +112,7 @@ def test_a_variant_inherits_its_familys_frozen_values(tmp_path):
     define is refused."""
     data = load_hyperparams()
     data["tuning"]["space"]["ppo"] = {"learning_rate": [1e-4], "gamma": [0.99, 1.0]}
-    for m in ("sac", "td3", "ddpg"):
+    for m in ("sac", "td3", "ddpg", "maddpg"):
         data["tuning"]["space"][m] = {"learning_rate": [1e-3], "gamma": [0.99, 1.0]}
     hp = tmp_path / "hp.json"
     hp.write_text(json.dumps(data))
@@ -157,10 +160,40 @@ def test_a_case_inherits_its_parents_frozen_values(tmp_path):
     assert best == {"sac": {parent: grid[1], child: grid[1]}}
     frozen = json.loads(hp.read_text())["algorithms"]
     assert frozen["sac"]["case_kwargs"][child] == grid[1]
-    assert frozen["td3"].get("case_kwargs", {}).get(child) is None
+    assert frozen["td3"]["case_kwargs"].get(child) == data["algorithms"]["td3"][
+        "case_kwargs"].get(child)  # untouched: only the tables' methods are frozen
     plan = training_plan("sac", "reference", 1, hp, case_id=child)
     assert plan.kwargs["batch_size"] == grid[1]["batch_size"]
     assert plan.timesteps == training_plan("sac", "reference", 1, hp, case_id=parent).timesteps
     with pytest.raises(ValueError, match="'stackelberg-gsess-tou3-feeder38-v0' has no search of "
                        "its own"):
         tuning.trial_grid(data, "sac", child)
+
+
+def test_maddpg_is_tuned_by_the_same_tool(tmp_path):
+    """MADDPG (not SB3) takes its trial's values and budget from the trial's file
+    (``maddpg_config``), is scored on val days like the others, and ``freeze`` writes its best
+    trial into ``algorithms.maddpg.case_kwargs``, which a default fit then uses."""
+    from gridbench.rl_agents.maddpg import Maddpg, maddpg_config
+
+    case_id = "stackelberg-csess-feeder38-v0"
+    data = load_hyperparams()
+    data["tuning"] = {"seed": 100, "val_days": 1, "budget_fraction": 0.006,
+                      "space": {"maddpg": {"lr_actor": [3e-4], "gamma": [0.99]}}}
+    hp = tmp_path / "hp.json"
+    hp.write_text(json.dumps(data))
+    root = tmp_path / "tuning"
+    rows = tuning.tune(case_id, "maddpg", root=root, hyperparams=hp, workdir=tmp_path / "w")
+    assert [(r["trial"], r["env_steps"], r["val_days"]) for r in rows] == [(0, 45, 1)]
+    plan = json.loads(next((tmp_path / "w").rglob("plan.json")).read_text())
+    assert (plan["env_steps"], plan["config"]["lr_actor"], plan["config"]["gamma"]) == (
+        45, 3e-4, 0.99)
+    assert tuning.freeze(root, hp) == {"maddpg": {case_id: {"gamma": 0.99, "lr_actor": 3e-4}}}
+    cfg = Maddpg(hyperparams=hp).config_for(make_case(case_id))
+    assert (cfg.lr_actor, cfg.gamma, cfg.steps(Budget.REFERENCE)) == (3e-4, 0.99, 7_500)
+    assert maddpg_config("stackelberg-gsess-feeder38-v0", hp).gamma == 1.0  # not tuned there
+    data["algorithms"]["maddpg"]["case_kwargs"] = {case_id: {"lr": 1e-3}}
+    hp.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"algorithms\.maddpg\.case_kwargs\["
+                       r"'stackelberg-csess-feeder38-v0'\] has unknown keys \['lr'\]"):
+        maddpg_config(case_id, hp)

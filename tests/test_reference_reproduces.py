@@ -49,6 +49,8 @@ RL_METHOD: dict[str, str | None] = {
     "stackelberg-gsess-feeder38-v0": "maddpg", "stackelberg-csess-feeder38-v0": "maddpg",
     "stackelberg-gsess-hourly-feeder38-v0": "maddpg",
     "stackelberg-csess-hourly-feeder38-v0": "maddpg",
+    # the shipped leader-only PPO on the 12 window levels
+    "stackelberg-gsess-tou3-feeder38-v0": "ppo", "stackelberg-csess-tou3-feeder38-v0": "ppo",
 }
 #: Planners whose optimum is unique only up to the MIP gap: the Stackelberg bilevel MILPs
 #: (optimal prices are not unique, spec §8 T2; HiGHS's branching may take another path on

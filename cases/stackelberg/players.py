@@ -49,7 +49,7 @@ from gridbench.cases.stackelberg.ev_fleet import (
 )
 from gridbench.cases.stackelberg.follower import FollowerQP
 from gridbench.cases.stackelberg.network import network_rows
-from gridbench.cases.stackelberg.prices import PriceProjection, project_prices
+from gridbench.cases.stackelberg.prices import PriceProjection, first_of_levels, project_prices
 
 __all__ = [
     "PRICES",
@@ -475,9 +475,9 @@ def leader_problem(cfg: StackelbergConfig, d: GameDay, *,
         rows.append(row)
         rhs.append(0.0)
     index = price_levels(cfg)  # tou3: λ_i = λ_j for the prices i, j of one level (two rows)
-    first = {int(level): i for i, level in reversed(list(enumerate(index)))}
+    first = first_of_levels(index)
     for i, level in enumerate(index):
-        j = first[int(level)]
+        j = int(first[level])
         if i != j:
             for sign in (1.0, -1.0):
                 row = np.zeros(n_p)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["AT_BOUND_TOL", "PriceProjection", "project_prices"]
+__all__ = ["AT_BOUND_TOL", "PriceProjection", "first_of_levels", "project_prices"]
 
 #: $/MWh within which a final price counts as at its box bound.
 AT_BOUND_TOL = 1e-6
@@ -51,6 +51,15 @@ class PriceProjection:
     n_sell_capped: int
     n_at_bound: int = 0
     n_level_averaged: int = 0
+
+
+def first_of_levels(levels: ArrayLike) -> NDArray[np.intp]:
+    """``(n_levels,)``: the index of each level's first price in ``levels`` (one level per
+    price)."""
+    index = np.asarray(levels, dtype=np.intp).reshape(-1)
+    first = np.zeros(int(index.max()) + 1, dtype=np.intp)
+    first[index[::-1]] = np.arange(index.size)[::-1]
+    return first
 
 
 def _shift_to_cap(v: FloatArray, lo: FloatArray, hi: FloatArray, cap: float,
@@ -107,8 +116,7 @@ def project_prices(
         index = np.asarray(levels, dtype=np.intp).reshape(-1)
         if index.shape != v.shape:
             raise ValueError(f"{index.size} levels for {v.size} prices")
-        first = np.zeros(int(index.max()) + 1, dtype=np.intp)
-        first[index[::-1]] = np.arange(index.size)[::-1]
+        first = first_of_levels(index)
         if np.any(lo != lo[first][index]) or np.any(hi != hi[first][index]):
             raise ValueError("the prices of one level have unequal boxes")
         mean = (np.bincount(index, weights=v) / np.bincount(index))[index]

@@ -192,6 +192,22 @@ def test_best_response_is_the_closed_form():
                                                  abs=1e-7)
 
 
+def test_money_split_by_hour_by_hand():
+    """Two hours, a battery charging p0 = 1 at λ0 = 10 and selling p1 = 0.5 at λ1 = 30,
+    ½·2·p² + 1·p each, priced data (0.2, 0): hour 0 costs 1 + 1 = 2 and pays 10·(1 + 0.2) =
+    12; hour 1 costs 0.25 + 0.5 = 0.75 and pays 30·(−0.5) = −15. The per-hour split, each
+    hour alone, and the day's totals agree."""
+    battery = FollowerQP("gsess", 2, q=[2.0, 2.0], c=[1.0, 1.0],
+                         price_map=[[1.0, 0.0], [0.0, -1.0]], priced_data=[0.2, 0.0],
+                         lb=[0.0, 0.0], ub=[2.0, 2.0])
+    x, lam = [1.0, 0.5], [10.0, 30.0]
+    own, pay = battery.cost_by_period(x, lam, [0, 1], [0, 1], 2)
+    assert own.tolist() == [2.0, 0.75] and pay.tolist() == [12.0, -15.0]
+    assert battery.cost_in_period(x, lam, [0], [0]) == (2.0, 12.0)
+    assert battery.cost_in_period(x, lam, [1], [1]) == (0.75, -15.0)
+    assert battery.own_cost(x) == 2.75 and battery.payment(x, lam) == -3.0
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"q": [-1.0]}, "q must be finite and >= 0"),
     ({"lb": [1.0], "ub": [0.0]}, r"bounds of variable 'curtail' are \[1.0, 0.0\]"),

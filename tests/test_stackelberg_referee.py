@@ -71,6 +71,12 @@ def test_any_action_leaves_every_follower_schedule_feasible(case_id):
     core, infos = _play(case, DAY, act)
     for name, qp in core.followers.items():
         assert qp.violation(core.x[name]) <= 1e-7, name
+    # the executed blocks in hour order end at the stocks after the last hour
+    battery, ev = core.executed("gsess", "E"), core.executed("gsess", "X")
+    assert battery.shape == (24,) and battery[-1] == core.energy[0]
+    assert ev.shape == ((24,) if case_id == GSESS else (0,))
+    if case_id == GSESS:
+        assert ev[-1] == core.energy[1]
     posted = infos[0]["prices"]
     assert infos[0]["projection"]["n_nonfinite"] == 3  # the box projection: the tariff
     d = core.day_data

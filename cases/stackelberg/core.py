@@ -44,9 +44,9 @@ MILP's network rows place them, :func:`~.network.injections`), one AC power flow
 ``π^up``.
 
 **Money** of hour ``t`` (spec §5), each follower's by its problem's own terms
-(:meth:`~.follower.FollowerQP.cost_by_period`): payment ``λ'(Bx + d)`` to the DSO (negative:
-the DSO pays) and own cost ``½ Σ q x² + c'x``; the DSO's profit is what the followers pay it
-minus ``π^up·Pup``. ``info["cost"]`` (DSO-centric, $; the scored cost is −DSO profit):
+(:meth:`~.follower.FollowerQP.cost_in_period`, hour ``t``'s terms of ``cost_by_period``):
+payment ``λ'(Bx + d)`` to the DSO (negative: the DSO pays) and own cost ``½ Σ q x² + c'x``;
+the DSO's profit is what the followers pay it minus ``π^up·Pup``. ``info["cost"]`` (DSO-centric, $; the scored cost is −DSO profit):
 ``energy_purchase`` = ``π^up·Pup``, ``ea_payment`` (what the DSO pays the EA), ``la_revenue``
 and ``gsess_revenue`` (what they pay it, negative). ``info["agent_profit"]`` holds each
 player's profit of the hour: the payments cancel between the players, so the profits sum to
@@ -205,6 +205,17 @@ class _Stocks:
     start: tuple[float, float, float, float]
 
 
+@dataclasses.dataclass(frozen=True)
+class _HourColumns:
+    """One follower's columns of one hour: ``columns[k]`` takes the hour's value
+    ``values[k]``; ``hour_columns`` and ``price_rows`` are what its money of the hour sums."""
+
+    values: NDArray[np.intp]
+    columns: NDArray[np.intp]
+    hour_columns: NDArray[np.intp]
+    price_rows: NDArray[np.intp]
+
+
 class StackelbergCore(DispatchCore):
     """One day of the DSO–followers game on feeder38 (module docstring)."""
 
@@ -357,6 +368,7 @@ class StackelbergCore(DispatchCore):
         self._price_hour = np.tile(np.arange(T), len(PRICES))
         self._col = {f: {v: j for j, v in enumerate(qp.variables)}
                      for f, qp in self.followers.items()}
+        self._hour_columns = [self._columns_of_hour(t) for t in range(T)]
         self.x = {f: np.zeros(qp.n) for f, qp in self.followers.items()}
         from gridbench.cases.stackelberg.ev_fleet import asap_charging
         from gridbench.cases.stackelberg.network import injections
@@ -383,6 +395,35 @@ class StackelbergCore(DispatchCore):
         self._obs_cache.move_to_end(day)
         if len(self._obs_cache) > OBS_CACHE_DAYS:
             self._obs_cache.popitem(last=False)
+
+    def _columns_of_hour(self, t: int) -> dict[str, _HourColumns]:
+        """Hour ``t``'s columns in each follower's day vector: those :meth:`_hour` writes
+        (in the order of its values; a name the follower lacks, e.g. CSESS's EV energy, is
+        skipped) and those its hourly money sums (:meth:`~.follower.FollowerQP.cost_in_period`:
+        every column of the hour, and the hour's rows of the 4 prices)."""
+        written = {"ea": [f"g{i + 1}[{t}]" for i in range(self.n_mgt)],
+                   "la": [f"c[{t}]", f"s[{t}]"],
+                   "gsess": [f"pc[{t}]", f"pd[{t}]", f"E[{t}]", f"pev[{t}]", f"f[{t}]",
+                             f"X[{t}]", f"e[{t}]"]}  # fmt: skip
+        out = {}
+        for f, names in written.items():
+            col = self._col[f]
+            kept = [k for k, name in enumerate(names) if name in col]
+            out[f] = _HourColumns(
+                values=np.array(kept, dtype=np.intp),
+                columns=np.array([col[names[k]] for k in kept], dtype=np.intp),
+                hour_columns=np.flatnonzero(self._column_hour[f] == t),
+                price_rows=np.flatnonzero(self._price_hour == t),
+            )
+        return out
+
+    def executed(self, follower: str, block: str) -> FloatArray:
+        """One block of ``follower``'s executed day vector in hour order (e.g. ``"X"``, the EV
+        fleet's energy after each hour, or ``"pc"``; 0 for the hours not run yet); empty where
+        the follower has no such block (CSESS's ``"X"``)."""
+        col = self._col[follower]
+        cols = [col[f"{block}[{t}]"] for t in range(T) if f"{block}[{t}]" in col]
+        return self.x[follower][cols].copy()
 
     @property
     def day_data(self) -> GameDay:
@@ -573,17 +614,13 @@ class StackelbergCore(DispatchCore):
             x_new = 0.0
         ef_new, shifted_new = ef + flexible, shifted + shift
         self.energy = [e_new, x_new, ef_new, shifted_new]
-        # the followers' day vectors: this hour's columns
-        values = {"ea": {f"g{i + 1}[{t}]": float(g_mgt[i]) for i in range(self.n_mgt)},
-                  "la": {f"c[{t}]": float(curtail), f"s[{t}]": float(shift)},
-                  "gsess": {f"pc[{t}]": pc, f"pd[{t}]": pd, f"E[{t}]": e_new,
-                            f"pev[{t}]": float(ev), f"f[{t}]": float(flexible),
-                            f"X[{t}]": x_new, f"e[{t}]": ef_new}}  # fmt: skip
+        # the followers' day vectors: this hour's columns (_columns_of_hour's names, in order)
+        values = {"ea": g_mgt, "la": (curtail, shift),
+                  "gsess": (pc, pd, e_new, ev, flexible, x_new, ef_new)}
+        hour_columns = self._hour_columns[t]
         for f, vals in values.items():
-            col = self._col[f]
-            for name, v in vals.items():
-                if name in col:
-                    self.x[f][col[name]] = v
+            at = hour_columns[f]
+            self.x[f][at.columns] = np.asarray(vals, dtype=float)[at.values]
         # network: the buses' net load of hour t, one AC power flow
         net_p = self._net_data[t].copy()
         for f, m in self._placement[t].items():
@@ -598,8 +635,8 @@ class StackelbergCore(DispatchCore):
         # money
         own, pay = {}, {}
         for f, qp in self.followers.items():
-            o, p = qp.cost_by_period(self.x[f], lam, self._column_hour[f], self._price_hour, T)
-            own[f], pay[f] = float(o[t]), float(p[t])
+            at = hour_columns[f]
+            own[f], pay[f] = qp.cost_in_period(self.x[f], lam, at.hour_columns, at.price_rows)
         purchase = float(d.upstream[t]) * p_up
         receipts = sum(pay.values())
         profit = {"dso": receipts - purchase, **{f: -(own[f] + pay[f]) for f in FOLLOWERS}}

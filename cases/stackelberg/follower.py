@@ -90,6 +90,7 @@ class FollowerQP:
         set_(self, "c", _vector("c", name, self.c, n))
         set_(self, "price_map", _matrix("price_map", name, self.price_map, self.n_prices, n))
         set_(self, "priced_data", _vector("priced_data", name, self.priced_data, self.n_prices))
+        set_(self, "_dense_price_map", self.price_map.toarray())
         lb, ub = _vector("lb", name, self.lb, n), _vector("ub", name, self.ub, n)
         bad = np.flatnonzero(~(lb <= ub) | np.isnan(lb) | np.isnan(ub) | (lb == np.inf)
                              | (ub == -np.inf))
@@ -156,6 +157,17 @@ class FollowerQP:
         """``U_f(x, λ)`` of the module docstring."""
         return self.own_cost(x) + self.payment(x, prices)
 
+    def _own_terms(self, x: FloatArray, columns: ArrayLike | slice) -> FloatArray:
+        """Column ``j``'s share ``½ q_j x_j² + c_j x_j`` of :meth:`own_cost`, for ``columns``."""
+        xj = x[columns]
+        return 0.5 * self.q[columns] * xj * xj + self.c[columns] * xj
+
+    def _payment_terms(self, x: FloatArray, lam: FloatArray, rows: ArrayLike | slice,
+                       ) -> FloatArray:
+        """Price ``i``'s share ``λ_i (B x + d)_i`` of :meth:`payment`, for ``rows`` (the
+        dense rows of ``B``, kept once: a step prices a few rows of a short vector)."""
+        return lam[rows] * (self._dense_price_map[rows] @ x + self.priced_data[rows])
+
     def cost_by_period(
         self, x: ArrayLike, prices: ArrayLike, column_period: ArrayLike,
         price_period: ArrayLike, n_periods: int,
@@ -163,15 +175,25 @@ class FollowerQP:
         """:meth:`own_cost` and :meth:`payment` split by period (e.g. the hour), ``(own,
         payment)`` each ``(n_periods,)``: column ``j``'s ``½ q_j x_j² + c_j x_j`` falls in
         ``column_period[j]``, price ``i``'s ``λ_i (B x + d)_i`` in ``price_period[i]``. They
-        sum to the day's :meth:`own_cost` and :meth:`payment` (the referee's per-step money)."""
+        sum to the day's :meth:`own_cost` and :meth:`payment`."""
         x = self._x(x)
         lam = self.prices(prices)
-        own = np.bincount(np.asarray(column_period), weights=0.5 * self.q * x * x + self.c * x,
+        every = slice(None)
+        own = np.bincount(np.asarray(column_period), weights=self._own_terms(x, every),
                           minlength=n_periods)
-        pay = np.bincount(np.asarray(price_period),
-                          weights=lam * (self.price_map @ x + self.priced_data),
+        pay = np.bincount(np.asarray(price_period), weights=self._payment_terms(x, lam, every),
                           minlength=n_periods)
         return own, pay
+
+    def cost_in_period(self, x: ArrayLike, prices: ArrayLike, columns: ArrayLike,
+                       price_rows: ArrayLike) -> tuple[float, float]:
+        """One period's entry of :meth:`cost_by_period`, ``(own, payment)``: the period's
+        ``columns`` and ``price_rows`` (ascending indices), without the other periods' terms
+        (the referee's money of one hour)."""
+        x = self._x(x)
+        lam = self.prices(prices)
+        return (float(self._own_terms(x, columns).sum()),
+                float(self._payment_terms(x, lam, price_rows).sum()))
 
     def violation(self, x: ArrayLike) -> float:
         """The largest violation of any constraint by ``x`` (0 when feasible)."""

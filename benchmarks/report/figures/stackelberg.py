@@ -33,6 +33,7 @@ from gridbench.benchmarks.report.plotting import case_slug, method_color, new_fi
 from gridbench.benchmarks.report.registry import Figure, case_figures
 from gridbench.benchmarks.report.training_curves import moving_average, read_training_curve
 from gridbench.cases.stackelberg import CASE_IDS
+from gridbench.cases.stackelberg.core import StackelbergCore
 
 if TYPE_CHECKING:
     from gridbench.benchmarks.schedule import DayRollout
@@ -139,11 +140,9 @@ def _storage_figure(ctx: ReportContext, case_id: str, day: str,
         soc = np.array([float(np.asarray(i["soc"]).reshape(-1)[0]) for i in r.infos])
         color = method_color(method, k)
         top.plot(hours[: soc.size], soc, marker=".", color=color, label=method)
-        x = getattr(r.core, "x", {}).get("gsess")
-        col = getattr(r.core, "_col", {}).get("gsess", {})
-        ev = [float(x[col[f"X[{t}]"]]) for t in range(24) if f"X[{t}]" in col] if x is not None \
-            else []
-        if ev:
+        core = r.core
+        ev = core.executed("gsess", "X") if isinstance(core, StackelbergCore) else np.zeros(0)
+        if ev.size:
             bottom.plot(hours[: len(ev)], ev, marker=".", color=color, label=method)
     top.set_ylabel("battery SOC")
     bottom.set_ylabel("EV fleet energy, MWh")

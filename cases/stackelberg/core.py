@@ -45,13 +45,14 @@ MILP's network rows place them, :func:`~.network.injections`), one AC power flow
 
 **Money** of hour ``t`` (spec §5), each follower's by its problem's own terms
 (:meth:`~.follower.FollowerQP.cost_in_period`, hour ``t``'s terms of ``cost_by_period``):
-payment ``λ'(Bx + d)`` to the DSO (negative: the DSO pays) and own cost ``½ Σ q x² + c'x``;
-the DSO's profit is what the followers pay it minus ``π^up·Pup``. ``info["cost"]``
-(DSO-centric, $; the scored cost is −DSO profit): ``energy_purchase`` = ``π^up·Pup``, ``ea_payment`` (what the DSO pays the EA), ``la_revenue``
-and ``gsess_revenue`` (what they pay it, negative). ``info["agent_profit"]`` holds each
-player's profit of the hour: the payments cancel between the players, so the profits sum to
-``−π^up·Pup`` minus the followers' own costs. After the last hour ``info["agent_regret"]``
-holds each follower's regret over the day against its exact best response (spec §7).
+payment ``λ'(Bx + d)`` to the DSO (negative: the DSO pays) and own cost ``½ Σ q x² + c'x``; the
+DSO's profit is what the followers pay it minus ``π^up·Pup``. ``info["cost"]`` (DSO-centric, $;
+the scored cost is −DSO profit): ``energy_purchase`` = ``π^up·Pup``, ``ea_payment`` (what the
+DSO pays the EA), ``la_revenue`` and ``gsess_revenue`` (what they pay it, negative).
+``info["agent_profit"]`` holds each player's profit of the hour: the payments cancel between
+the players, so the profits sum to ``−π^up·Pup`` minus the followers' own costs. After the last
+hour ``info["agent_regret"]`` holds each follower's regret over the day against its exact best
+response (spec §7).
 
 **Rewards**: each agent's own profit of the step / ``reward_scale_usd`` (the DSO's minus the
 voltage and line penalties, ``w_V·Σ dist(|V|, band)``, ``w_S·Σ overload``); the single-agent

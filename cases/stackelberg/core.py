@@ -90,6 +90,7 @@ from gridbench.cases.stackelberg.config import (
     StackelbergConfig,
     StorageKind,
 )
+from gridbench.cases.stackelberg.follower import BestResponder
 from gridbench.cases.stackelberg.players import (
     PRICES,
     GameDay,
@@ -217,6 +218,36 @@ class _HourColumns:
     price_rows: NDArray[np.intp]
 
 
+def _day_layout(variables: dict[str, tuple[str, ...]], n_mgt: int,
+                ) -> tuple[dict[str, dict[str, int]], list[dict[str, _HourColumns]]]:
+    """Each follower's column of each variable name, and per hour ``t`` its columns in the
+    day vector: those :meth:`StackelbergCore._hour` writes (in the order of its values; a name
+    the follower lacks, e.g. CSESS's EV energy, is skipped) and those its hourly money sums
+    (:meth:`~.follower.FollowerQP.cost_in_period`: every column of the hour, and the hour's
+    rows of the 4 prices)."""
+    col = {f: {v: j for j, v in enumerate(names)} for f, names in variables.items()}
+    column_hour = {f: np.array([int(v.split("[")[1].rstrip("]")) for v in names])
+                   for f, names in variables.items()}
+    price_hour = np.tile(np.arange(T), len(PRICES))
+    hours = []
+    for t in range(T):
+        written = {"ea": [f"g{i + 1}[{t}]" for i in range(n_mgt)],
+                   "la": [f"c[{t}]", f"s[{t}]"],
+                   "gsess": [f"pc[{t}]", f"pd[{t}]", f"E[{t}]", f"pev[{t}]", f"f[{t}]",
+                             f"X[{t}]", f"e[{t}]"]}  # fmt: skip
+        hour = {}
+        for f, names in written.items():
+            kept = [k for k, name in enumerate(names) if name in col[f]]
+            hour[f] = _HourColumns(
+                values=np.array(kept, dtype=np.intp),
+                columns=np.array([col[f][names[k]] for k in kept], dtype=np.intp),
+                hour_columns=np.flatnonzero(column_hour[f] == t),
+                price_rows=np.flatnonzero(price_hour == t),
+            )
+        hours.append(hour)
+    return col, hours
+
+
 class StackelbergCore(DispatchCore):
     """One day of the DSO–followers game on feeder38 (module docstring)."""
 
@@ -254,6 +285,8 @@ class StackelbergCore(DispatchCore):
         self._day_data: GameDay | None = None
         self._obs_cache: OrderedDict[datetime.date, dict[tuple[int, float], FloatArray]] = (
             OrderedDict())
+        self._layouts: dict[tuple[tuple[str, tuple[str, ...]], ...],
+                            tuple[dict[str, dict[str, int]], list[dict[str, _HourColumns]]]] = {}
 
     # ------------------------------------------------------------------ static boxes
     def _static_boxes(self) -> dict[Layer, tuple[FloatArray, FloatArray]]:
@@ -362,15 +395,13 @@ class StackelbergCore(DispatchCore):
         self._day_data = d
         self.followers = {"ea": ea_follower(c, d), "la": la_follower(c, d),
                           "gsess": gsess_follower(c, d)}
-        self._column_hour = {
-            f: np.array([int(v.split("[")[1].rstrip("]")) for v in qp.variables])
-            for f, qp in self.followers.items()
-        }
-        self._price_hour = np.tile(np.arange(T), len(PRICES))
-        self._col = {f: {v: j for j, v in enumerate(qp.variables)}
-                     for f, qp in self.followers.items()}
-        self._hour_columns = [self._columns_of_hour(t) for t in range(T)]
+        # the followers' column layout: the same for every day of a config, built once
+        names = tuple((f, qp.variables) for f, qp in self.followers.items())
+        if names not in self._layouts:
+            self._layouts[names] = _day_layout(dict(names), self.n_mgt)
+        self._col, self._hour_columns = self._layouts[names]
         self.x = {f: np.zeros(qp.n) for f, qp in self.followers.items()}
+        self._responders: dict[str, BestResponder] = {}
         from gridbench.cases.stackelberg.ev_fleet import asap_charging
         from gridbench.cases.stackelberg.network import injections
 
@@ -396,27 +427,6 @@ class StackelbergCore(DispatchCore):
         self._obs_cache.move_to_end(day)
         if len(self._obs_cache) > OBS_CACHE_DAYS:
             self._obs_cache.popitem(last=False)
-
-    def _columns_of_hour(self, t: int) -> dict[str, _HourColumns]:
-        """Hour ``t``'s columns in each follower's day vector: those :meth:`_hour` writes
-        (in the order of its values; a name the follower lacks, e.g. CSESS's EV energy, is
-        skipped) and those its hourly money sums (:meth:`~.follower.FollowerQP.cost_in_period`:
-        every column of the hour, and the hour's rows of the 4 prices)."""
-        written = {"ea": [f"g{i + 1}[{t}]" for i in range(self.n_mgt)],
-                   "la": [f"c[{t}]", f"s[{t}]"],
-                   "gsess": [f"pc[{t}]", f"pd[{t}]", f"E[{t}]", f"pev[{t}]", f"f[{t}]",
-                             f"X[{t}]", f"e[{t}]"]}  # fmt: skip
-        out = {}
-        for f, names in written.items():
-            col = self._col[f]
-            kept = [k for k, name in enumerate(names) if name in col]
-            out[f] = _HourColumns(
-                values=np.array(kept, dtype=np.intp),
-                columns=np.array([col[names[k]] for k in kept], dtype=np.intp),
-                hour_columns=np.flatnonzero(self._column_hour[f] == t),
-                price_rows=np.flatnonzero(self._price_hour == t),
-            )
-        return out
 
     def executed(self, follower: str, block: str) -> FloatArray:
         """One block of ``follower``'s executed day vector in hour order (e.g. ``"X"``, the EV
@@ -690,14 +700,20 @@ class StackelbergCore(DispatchCore):
             "ev_unmet_mwh": llf_unmet_energy(self.day_data.fleet, self._ev_mw),
         }
 
+    def best_responder(self, follower: str) -> BestResponder:
+        """The day's exact best responder of ``follower`` (:class:`~.follower.BestResponder`,
+        built on first use and kept until the next day): the end-of-day regrets and a caller
+        answering the posted prices for the followers (the leader view) share its QP."""
+        if follower not in self._responders:
+            self._responders[follower] = BestResponder(self.followers[follower])
+        return self._responders[follower]
+
     def follower_regrets(self, prices: FloatArray) -> dict[str, float]:
         """Each follower's regret over the day (spec §7, ε_f): what its executed schedule
         cost it at ``prices`` minus its exact best response's cost (≥ 0 up to the QP
         solver's tolerance; 0 for a follower that best-responds)."""
-        from gridbench.cases.stackelberg.follower import BestResponder
-
-        return {f: float(BestResponder(qp).regret(self.x[f], prices))
-                for f, qp in self.followers.items()}
+        return {f: float(self.best_responder(f).regret(self.x[f], prices))
+                for f in self.followers}
 
     def step_info(self, record: CoreStep) -> dict[str, Any]:
         """The referee's ``info`` plus ``prices`` and ``price_projection`` (day-ahead step),

@@ -225,7 +225,8 @@ class BestResponse:
 
 class BestResponder:
     """Exact best responses of one follower, one HiGHS QP kept between price vectors (only the
-    linear costs change: a warm re-solve). Not thread-safe; one per process."""
+    linear costs change: a warm re-solve); asked again at the prices of its last answer, it
+    returns that answer (read-only) without solving. Not thread-safe; one per process."""
 
     def __init__(self, qp: FollowerQP) -> None:
         import highspy
@@ -245,6 +246,7 @@ class BestResponder:
             raise ValueError(f"follower {qp.name!r}: HiGHS refused the Hessian")
         self._h = h
         self._cols = np.arange(qp.n, dtype=np.int32)
+        self._last: tuple[FloatArray, BestResponse] | None = None
 
     def __call__(self, prices: ArrayLike) -> BestResponse:
         """The best response at ``prices``; a ``RuntimeError`` naming the HiGHS status if the
@@ -255,6 +257,8 @@ class BestResponder:
 
         qp = self.qp
         lam = qp.prices(prices)
+        if self._last is not None and np.array_equal(lam, self._last[0]):
+            return self._last[1]  # the same QP at the same prices: the same answer
         t0 = time.perf_counter()
         self._h.changeColsCost(qp.n, self._cols, qp.linear_cost(lam))
         self._h.run()
@@ -273,7 +277,10 @@ class BestResponder:
                     f"(HiGHS: {self._h.modelStatusToString(status)}, Clarabel: {outcome})"
                 )
         x = np.clip(x, qp.lb, qp.ub)
-        return BestResponse(qp.name, x, qp.cost(x, lam), time.perf_counter() - t0)
+        x.setflags(write=False)
+        response = BestResponse(qp.name, x, qp.cost(x, lam), time.perf_counter() - t0)
+        self._last = (lam.copy(), response)
+        return response
 
     def regret(self, x: ArrayLike, prices: ArrayLike) -> float:
         """``U_f(x, λ) − min_x' U_f(x', λ)`` (≥ 0 up to the solver's tolerance): how much the

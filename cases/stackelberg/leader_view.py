@@ -42,7 +42,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from gridbench.cases.referee import Layer, RefereeEnv
 from gridbench.cases.stackelberg.config import LeaderCommitment
-from gridbench.cases.stackelberg.core import N_PRICES
+from gridbench.cases.stackelberg.core import FOLLOWERS, N_PRICES
+from gridbench.cases.stackelberg.follower import BestResponder
 from gridbench.cases.stackelberg.players import expand_levels, level_means, level_names
 
 if TYPE_CHECKING:
@@ -79,19 +80,23 @@ def posted_prices(cfg: StackelbergConfig, decided: ArrayLike) -> FloatArray:
 FloatArray = NDArray[np.float64]
 
 
-def best_response_schedule(cfg: StackelbergConfig, day: GameDay, prices: ArrayLike) -> FloatArray:
+def best_response_schedule(cfg: StackelbergConfig, day: GameDay, prices: ArrayLike, *,
+                           responders: Mapping[str, BestResponder] | None = None) -> FloatArray:
     """``(24, n_devices)``: the followers' exact best responses to ``prices`` on ``day``, as
     the referee's device entries hour by hour (turbines, curtailment, shift, battery net power
-    ``pd − pc``, EV charging, flexible-load shift)."""
-    from gridbench.cases.stackelberg.follower import BestResponder
+    ``pd − pc``, EV charging, flexible-load shift). ``responders`` (follower name → its
+    responder on ``day``, e.g. the referee core's :meth:`~.core.StackelbergCore.best_responder`)
+    answer instead of responders built afresh from ``day``."""
     from gridbench.cases.stackelberg.players import ea_follower, gsess_follower, la_follower
 
-    builders: tuple[Callable[..., Any], ...] = (ea_follower, la_follower, gsess_follower)
+    builders: dict[str, Callable[..., Any]] = {"ea": ea_follower, "la": la_follower,
+                                               "gsess": gsess_follower}
     values: dict[str, float] = {}
-    for build in builders:
-        qp = build(cfg, day)
-        x = BestResponder(qp)(prices).x
-        values.update(zip(qp.variables, x.tolist(), strict=True))
+    for name, build in builders.items():
+        respond = (responders[name] if responders is not None
+                   else BestResponder(build(cfg, day)))
+        x = respond(prices).x
+        values.update(zip(respond.qp.variables, x.tolist(), strict=True))
     return device_schedule(cfg, day, values)
 
 
@@ -162,7 +167,9 @@ class LeaderEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
         _, reward, _, _, info = self.referee.step(joint)
         posted = info["prices"]
         projection = info["price_projection"]
-        schedule = best_response_schedule(self.case.config, core.day_data, posted)
+        schedule = best_response_schedule(
+            self.case.config, core.day_data, posted,
+            responders={f: core.best_responder(f) for f in FOLLOWERS})
         total, profit = float(reward), dict.fromkeys(("dso", "ea", "la", "gsess"), 0.0)
         done, t = False, 0
         while not done:

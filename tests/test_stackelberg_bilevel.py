@@ -190,6 +190,10 @@ def test_best_response_is_the_closed_form():
     for lam in (50.0, 60.0, 85.0, 105.0, 153.0):
         assert respond([lam]).x == pytest.approx([np.clip((lam - KAPPA) / 100, 0, 0.5)],
                                                  abs=1e-7)
+    # asked again at its last prices it returns that answer, read-only; new prices re-solve
+    last = respond([153.0])
+    assert last is respond([153.0]) and not last.x.flags.writeable
+    assert respond([85.0]).x == pytest.approx([0.25], abs=1e-7)
 
 
 def test_money_split_by_hour_by_hand():

@@ -87,6 +87,28 @@ def test_any_action_leaves_every_follower_schedule_feasible(case_id):
     assert np.all(posted[price_slice("gsess_sell")] <= posted[price_slice("gsess_buy")] + 1e-12)
 
 
+def test_a_revisited_day_is_refereed_as_on_its_first_visit():
+    """The core keeps the days it built (``DAY_CACHE_DAYS``): the same day, then another, then
+    the first again, with the same random actions, gives the same rewards and money."""
+    case = make_case(GSESS)
+    env = case.make_env(seed=0)
+    low, high = case.make_core().action_bounds(case.timeline.executed.layer)
+
+    def play(day):
+        rng = np.random.default_rng(3)
+        env.reset(seed=0, options={"day": day})
+        out, done = [], False
+        while not done:
+            _, reward, terminated, truncated, info = env.step(rng.uniform(low, high))
+            out.append((reward, info.get("agent_profit"), info.get("agent_regret")))
+            done = terminated or truncated
+        return out
+
+    first = play(DAY)
+    other = play(DAY + datetime.timedelta(days=1))
+    assert play(DAY) == first and other != first
+
+
 def test_money_is_conserved_and_each_players_profit_is_its_problems():
     """Under the tariff with best-responding followers: the hourly money sums to each
     follower's day payment and own cost (its QP's terms), the profits of the four players sum

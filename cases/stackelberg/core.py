@@ -90,7 +90,7 @@ from gridbench.cases.stackelberg.config import (
     StackelbergConfig,
     StorageKind,
 )
-from gridbench.cases.stackelberg.follower import BestResponder
+from gridbench.cases.stackelberg.follower import BestResponder, FollowerQP
 from gridbench.cases.stackelberg.players import (
     PRICES,
     GameDay,
@@ -133,9 +133,11 @@ DAY_SERIES: Final[tuple[str, ...]] = (
     "la_demand_mw", "ci_load_mw", "flexible_load_mw", "renewables_mw", "ev_charge_max_mw",
     "ev_energy_min_mwh",
 )  # fmt: skip
-#: Days whose observation forecasts a core keeps (:meth:`StackelbergCore._series`): a training
-#: env revisits its train days, and drawing the 25 forecasts of a day is most of a leader step.
-OBS_CACHE_DAYS: Final[int] = 366
+#: Days a core keeps loaded (:class:`_LoadedDay`: the day's data, the followers' problems, the
+#: network placement, the reachable sets and the observation's forecasts): a training env
+#: revisits its train days, and building a day and drawing its 25 forecasts is most of a leader
+#: step. Each is a function of the config and the day, so a revisited day reads the same numbers.
+DAY_CACHE_DAYS: Final[int] = 366
 
 STOCKS: Final[tuple[str, ...]] = ("battery_mwh", "ev_mwh", "flexible_mwh", "shifted_mwh")
 
@@ -205,6 +207,22 @@ class _Stocks:
     flexible: tuple[FloatArray, FloatArray]
     shift: tuple[FloatArray, FloatArray]
     start: tuple[float, float, float, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class _LoadedDay:
+    """What a day's load builds (:meth:`StackelbergCore.load_day`), kept for revisits: the
+    day's data, the followers' problems, the buses' net-load data and the followers' placement
+    (:func:`~.network.injections`), CSESS's fixed EV profile, the stocks' reachable sets and
+    the observation's forecasts by issue (filled on first use)."""
+
+    data: GameDay
+    followers: dict[str, FollowerQP]
+    net_data: FloatArray
+    placement: dict[str, Any]
+    asap: FloatArray
+    stocks: _Stocks
+    forecasts: dict[tuple[int, float], FloatArray]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,8 +301,7 @@ class StackelbergCore(DispatchCore):
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
         self._day_data: GameDay | None = None
-        self._obs_cache: OrderedDict[datetime.date, dict[tuple[int, float], FloatArray]] = (
-            OrderedDict())
+        self._days: OrderedDict[datetime.date, _LoadedDay] = OrderedDict()
         self._layouts: dict[tuple[tuple[str, tuple[str, ...]], ...],
                             tuple[dict[str, dict[str, int]], list[dict[str, _HourColumns]]]] = {}
 
@@ -389,12 +406,32 @@ class StackelbergCore(DispatchCore):
         high = np.concatenate([[1.0], np.repeat(series_hi, T), p_hi, [e_cap, ev_cap, e_f, s_cum]])
         return low, high
 
-    def load_day(self, day: datetime.date, rng: np.random.Generator) -> None:
+    def _loaded(self, day: datetime.date) -> _LoadedDay:
+        """``day`` built, or read from the last :data:`DAY_CACHE_DAYS` days built."""
+        if day in self._days:
+            self._days.move_to_end(day)
+            return self._days[day]
+        from gridbench.cases.stackelberg.ev_fleet import asap_charging
+        from gridbench.cases.stackelberg.network import injections
+
         c = self.config
         d = game_day(c, day)
-        self._day_data = d
-        self.followers = {"ea": ea_follower(c, d), "la": la_follower(c, d),
-                          "gsess": gsess_follower(c, d)}
+        followers = {"ea": ea_follower(c, d), "la": la_follower(c, d),
+                     "gsess": gsess_follower(c, d)}
+        data, placement = injections(d, followers)
+        loaded = _LoadedDay(data=d, followers=followers, net_data=data, placement=placement,
+                            asap=asap_charging(d.fleet), stocks=self._reachable(d),
+                            forecasts={})
+        self._days[day] = loaded
+        if len(self._days) > DAY_CACHE_DAYS:
+            self._days.popitem(last=False)
+        return loaded
+
+    def load_day(self, day: datetime.date, rng: np.random.Generator) -> None:
+        loaded = self._loaded(day)
+        self._loaded_day = loaded
+        self._day_data = loaded.data
+        self.followers = dict(loaded.followers)
         # the followers' column layout: the same for every day of a config, built once
         names = tuple((f, qp.variables) for f, qp in self.followers.items())
         if names not in self._layouts:
@@ -402,19 +439,15 @@ class StackelbergCore(DispatchCore):
         self._col, self._hour_columns = self._layouts[names]
         self.x = {f: np.zeros(qp.n) for f, qp in self.followers.items()}
         self._responders: dict[str, BestResponder] = {}
-        from gridbench.cases.stackelberg.ev_fleet import asap_charging
-        from gridbench.cases.stackelberg.network import injections
-
-        data, placement = injections(d, self.followers)
         n_bus = self.feeder.n_bus
-        self._net_data = data
+        self._net_data = loaded.net_data
         # hour t's rows of each follower's placement, dense (the hot path of a step)
-        dense = {f: m.toarray() for f, m in placement.items()}
+        dense = {f: m.toarray() for f, m in loaded.placement.items()}
         self._placement = [
             {f: m[t * n_bus:(t + 1) * n_bus] for f, m in dense.items()} for t in range(T)
         ]
-        self._asap = asap_charging(d.fleet)  # CSESS's fixed EV profile
-        self._stocks = self._reachable(d)
+        self._asap = loaded.asap  # CSESS's fixed EV profile
+        self._stocks = loaded.stocks
         self.energy = list(self._stocks.start)  # E, X, e, S after the previous hour
         # the posted prices; under hourly commitment filled hour by hour (0 before)
         self.prices: FloatArray | None = np.zeros(N_PRICES) if self.hourly else None
@@ -423,10 +456,6 @@ class StackelbergCore(DispatchCore):
         self._extras: dict[int, dict[str, Any]] = {}
         self._imports = np.zeros(T)  # the DSO's upstream import per hour, MW
         self._ev_mw = np.zeros(T)  # the EV fleet's executed grid power per hour, MW
-        self._obs_data = self._obs_cache.setdefault(day, {})
-        self._obs_cache.move_to_end(day)
-        if len(self._obs_cache) > OBS_CACHE_DAYS:
-            self._obs_cache.popitem(last=False)
 
     def executed(self, follower: str, block: str) -> FloatArray:
         """One block of ``follower``'s executed day vector in hour order (e.g. ``"X"``, the EV
@@ -561,18 +590,19 @@ class StackelbergCore(DispatchCore):
 
     def _series(self, issue_step: int, lead_h: float) -> FloatArray:
         """The observation's day series as forecast at ``issue_step`` (``lead_h`` before it),
-        computed once per day and issue (kept for :data:`OBS_CACHE_DAYS` days: the draws are a
-        function of the day, the config and the issue, so a revisited day reads the same
+        computed once per day and issue (kept with the day, :data:`DAY_CACHE_DAYS`: the draws
+        are a function of the day, the config and the issue, so a revisited day reads the same
         numbers)."""
         key = (issue_step, lead_h)
-        if key not in self._obs_data:
+        forecasts = self._loaded_day.forecasts
+        if key not in forecasts:
             c = self.config
             d = game_day(c, self.day_data.day, info="forecast", seed=c.forecast_seed,
                          issue_step=issue_step, lead_offset_h=lead_h)
             series = [d.la_demand, d.ci_load, d.flexible_load, d.pv_mw + d.wind_mw,
                       d.ev.charge_max, d.ev.energy_min]  # fmt: skip
-            self._obs_data[key] = np.concatenate(series)
-        return self._obs_data[key]
+            forecasts[key] = np.concatenate(series)
+        return forecasts[key]
 
     def observe(self) -> FloatArray:
         """Module docstring: in the day-ahead step the forecast posted ``day_ahead_lead_h``

@@ -90,7 +90,6 @@ class FollowerQP:
         set_(self, "c", _vector("c", name, self.c, n))
         set_(self, "price_map", _matrix("price_map", name, self.price_map, self.n_prices, n))
         set_(self, "priced_data", _vector("priced_data", name, self.priced_data, self.n_prices))
-        set_(self, "_dense_price_map", self.price_map.toarray())
         lb, ub = _vector("lb", name, self.lb, n), _vector("ub", name, self.ub, n)
         bad = np.flatnonzero(~(lb <= ub) | np.isnan(lb) | np.isnan(ub) | (lb == np.inf)
                              | (ub == -np.inf))
@@ -164,9 +163,8 @@ class FollowerQP:
 
     def _payment_terms(self, x: FloatArray, lam: FloatArray, rows: ArrayLike | slice,
                        ) -> FloatArray:
-        """Price ``i``'s share ``λ_i (B x + d)_i`` of :meth:`payment`, for ``rows`` (the
-        dense rows of ``B``, kept once: a step prices a few rows of a short vector)."""
-        return lam[rows] * (self._dense_price_map[rows] @ x + self.priced_data[rows])
+        """Price ``i``'s share ``λ_i (B x + d)_i`` of :meth:`payment`, for ``rows``."""
+        return lam[rows] * ((self.price_map @ x)[rows] + self.priced_data[rows])
 
     def cost_by_period(
         self, x: ArrayLike, prices: ArrayLike, column_period: ArrayLike,

@@ -300,7 +300,7 @@ class StackelbergCore(DispatchCore):
         self._price_cap = config.prices.average_cap_ratio * float(p_hi[:T].mean())
         self._static = self._static_boxes()
         self._obs_low, self._obs_high = self._observation_limits()
-        self._day_data: GameDay | None = None
+        self._loaded_day: _LoadedDay | None = None
         self._days: OrderedDict[datetime.date, _LoadedDay] = OrderedDict()
         self._layouts: dict[tuple[tuple[str, tuple[str, ...]], ...],
                             tuple[dict[str, dict[str, int]], list[dict[str, _HourColumns]]]] = {}
@@ -430,7 +430,6 @@ class StackelbergCore(DispatchCore):
     def load_day(self, day: datetime.date, rng: np.random.Generator) -> None:
         loaded = self._loaded(day)
         self._loaded_day = loaded
-        self._day_data = loaded.data
         self.followers = dict(loaded.followers)
         # the followers' column layout: the same for every day of a config, built once
         names = tuple((f, qp.variables) for f, qp in self.followers.items())
@@ -440,15 +439,12 @@ class StackelbergCore(DispatchCore):
         self.x = {f: np.zeros(qp.n) for f, qp in self.followers.items()}
         self._responders: dict[str, BestResponder] = {}
         n_bus = self.feeder.n_bus
-        self._net_data = loaded.net_data
         # hour t's rows of each follower's placement, dense (the hot path of a step)
         dense = {f: m.toarray() for f, m in loaded.placement.items()}
         self._placement = [
             {f: m[t * n_bus:(t + 1) * n_bus] for f, m in dense.items()} for t in range(T)
         ]
-        self._asap = loaded.asap  # CSESS's fixed EV profile
-        self._stocks = loaded.stocks
-        self.energy = list(self._stocks.start)  # E, X, e, S after the previous hour
+        self.energy = list(loaded.stocks.start)  # E, X, e, S after the previous hour
         # the posted prices; under hourly commitment filled hour by hour (0 before)
         self.prices: FloatArray | None = np.zeros(N_PRICES) if self.hourly else None
         self._price_info: dict[str, Any] = {}
@@ -466,11 +462,16 @@ class StackelbergCore(DispatchCore):
         return self.x[follower][cols].copy()
 
     @property
+    def _built_day(self) -> _LoadedDay:
+        """The loaded day (:meth:`load_day`)."""
+        if self._loaded_day is None:
+            raise RuntimeError("no day loaded; call reset(day, rng) first")
+        return self._loaded_day
+
+    @property
     def day_data(self) -> GameDay:
         """The current day's :class:`~.players.GameDay`."""
-        if self._day_data is None:
-            raise RuntimeError("no day loaded; call reset(day, rng) first")
-        return self._day_data
+        return self._built_day.data
 
     def _reachable(self, d: GameDay) -> _Stocks:
         """The four stocks' reachable sets (:func:`reachable_states`) and starting values."""
@@ -511,28 +512,28 @@ class StackelbergCore(DispatchCore):
         lo[la0], hi[la0] = 0.0, c.la.curtail_share * d.ci_load[t]
         e, x, ef, shifted = self.energy
         # LA shift: S_t = S + s ∈ R_t, |s| ≤ S̄_t
-        r_lo, r_hi = self._stocks.shift
+        r_lo, r_hi = self._built_day.stocks.shift
         s_max = self._shift_max(t)
         lo[la0 + 1], hi[la0 + 1] = _into(r_lo[t] - shifted, r_hi[t] - shifted, -s_max, s_max)
         g0 = s_["gsess"].start
         # battery: E' = E − p/η (p ≥ 0), E − η p (p < 0); decreasing in p
         p_bat, eta = g.n_battery * g.battery_mw, g.efficiency
-        b_lo, b_hi = self._stocks.battery
+        b_lo, b_hi = self._built_day.stocks.battery
         lo[g0], hi[g0] = _into(_battery_power(e, b_hi[t], eta), _battery_power(e, b_lo[t], eta),
                                -p_bat, p_bat)
         if c.storage is StorageKind.CSESS:
-            lo[g0 + 1] = hi[g0 + 1] = self._asap[t]
+            lo[g0 + 1] = hi[g0 + 1] = self._built_day.asap[t]  # CSESS's fixed EV profile
             lo[g0 + 2] = hi[g0 + 2] = 0.0
         else:
             vb = d.ev
-            v_lo, v_hi = self._stocks.ev
+            v_lo, v_hi = self._built_day.stocks.ev
             base = x + vb.arrival_energy[t] - vb.departure_energy[t]
             lo[g0 + 1], hi[g0 + 1] = _into((v_lo[t] - base) / vb.efficiency,
                                            (v_hi[t] - base) / vb.efficiency, 0.0,
                                            float(vb.charge_max[t]))
             fl = g.flexible_load
             f_max = fl.f_max_ratio * float(d.flexible_load[t])
-            f_lo, f_hi = self._stocks.flexible
+            f_lo, f_hi = self._built_day.stocks.flexible
             lo[g0 + 2], hi[g0 + 2] = _into(f_lo[t] - ef, f_hi[t] - ef, -f_max, f_max)
         return lo, hi
 
@@ -594,7 +595,7 @@ class StackelbergCore(DispatchCore):
         are a function of the day, the config and the issue, so a revisited day reads the same
         numbers)."""
         key = (issue_step, lead_h)
-        forecasts = self._loaded_day.forecasts
+        forecasts = self._built_day.forecasts
         if key not in forecasts:
             c = self.config
             d = game_day(c, self.day_data.day, info="forecast", seed=c.forecast_seed,
@@ -663,7 +664,7 @@ class StackelbergCore(DispatchCore):
             at = hour_columns[f]
             self.x[f][at.columns] = np.asarray(vals, dtype=float)[at.values]
         # network: the buses' net load of hour t, one AC power flow
-        net_p = self._net_data[t].copy()
+        net_p = self._built_day.net_data[t].copy()
         for f, m in self._placement[t].items():
             net_p += m @ self.x[f]
         flow = self._pf.solve(np.ascontiguousarray(net_p), np.ascontiguousarray(d.load_q_mvar[t]))

@@ -48,6 +48,26 @@ def _val_scores(case: Any, agent: Any, days: Any, seed: int, fit_s: float) -> di
             "val_penalty_mean": float(np.mean([r.get("penalty_usd") or 0.0 for r in rows]))}
 
 
+#: A finished run's final model: SB3's (:class:`~gridbench.rl_agents.sb3_methods.SB3Method`)
+#: or MADDPG's actors (:class:`~gridbench.rl_agents.maddpg.Maddpg`).
+MODEL_FILES = ("model.zip", "model.pt")
+
+
+def _final_point(run: Path) -> tuple[tuple[int, float, Path], str]:
+    """``((env steps, training seconds, model path), label)`` of a finished run from its
+    ``plan.json``: SB3's (``fit`` and ``plan.kwargs``; the label its update-to-data settings)
+    or MADDPG's (the record itself; the label its config)."""
+    record = json.loads((run / "plan.json").read_text())
+    if (run / "model.zip").is_file():
+        kwargs = record["plan"]["kwargs"]
+        label = {k: kwargs[k] for k in ("train_freq", "gradient_steps") if k in kwargs}
+        fit = record["fit"]
+        return (int(fit["env_steps"]), float(fit["seconds"]), run / "model.zip"), json.dumps(
+            label, sort_keys=True)
+    return ((int(record["env_steps"]), float(record["seconds"]), run / "model.pt"),
+            json.dumps(record.get("config", {}), sort_keys=True))
+
+
 def curve_from_runs(
     case_id: str,
     method: str,
@@ -61,8 +81,6 @@ def curve_from_runs(
     ``<training_dir>/<case>/<method>/seed<k>/checkpoints/`` and the final ``model.zip`` of
     each seed, scored on the first ``n_days`` val days. No training. ``settings`` labels the
     rows (default: the runs' update-to-data settings, ``train_freq``/``gradient_steps``)."""
-    import json as _json
-
     from gridbench.benchmarks.plugins import load_all
     from gridbench.cases.registry import get_method, make_case
 
@@ -73,24 +91,18 @@ def curve_from_runs(
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         run = Path(training_dir) / case_id / method / f"seed{seed}"
-        if not (run / "model.zip").is_file():
-            raise ValueError(f"no finished {method} run for seed {seed}: {run}/model.zip missing")
+        if not any((run / name).is_file() for name in MODEL_FILES):
+            raise ValueError(f"no finished {method} run for seed {seed}: no "
+                             f"{' or '.join(MODEL_FILES)} in {run}")
         points: list[tuple[int, float, Path]] = []
         index = run / "checkpoints" / "checkpoints.csv"
         if index.is_file():
             for line in index.read_text().splitlines()[1:]:
                 n, _, sec, name = line.split(",")
                 points.append((int(n), float(sec), run / "checkpoints" / name))
-        fit = _json.loads((run / "plan.json").read_text())
-        points.append((int(fit["fit"]["env_steps"]), float(fit["fit"]["seconds"]),
-                       run / "model.zip"))  # fmt: skip
-        label = settings
-        if label is None:
-            kwargs = fit["plan"]["kwargs"]
-            label = _json.dumps(
-                {k: kwargs[k] for k in ("train_freq", "gradient_steps") if k in kwargs},
-                sort_keys=True,
-            )
+        final, label = _final_point(run)
+        points.append(final)
+        label = settings if settings is not None else label
         for n, sec, path in points:
             agent.load(case, seed, path)
             rows.append(
@@ -139,7 +151,8 @@ def budget_curve(
         raise ValueError(f"method {method!r} has no entry in the hyperparameter file")
     steps = sorted(set(steps))
     algo["budget_timesteps"] = {**algo.get("budget_timesteps", {}), "reference": steps[-1]}
-    algo.pop("case_budgets", None)  # the curve's own steps are the last word, for every case
+    # the curve's own steps are the last word on this case (SB3's and MADDPG's last word)
+    algo["case_budgets"] = {case_id: {"reference": {"timesteps": steps[-1]}}}
     for key, value in (overrides or {}).items():  # env.<key>: the algorithm's env, else kwargs
         if key.startswith("env."):
             algo.setdefault("env", {})[key.removeprefix("env.")] = value

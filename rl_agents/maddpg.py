@@ -60,7 +60,7 @@ import datetime
 import json
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -110,10 +110,13 @@ class MaddpgConfig:
     obs_norm: str = "train_days"
     #: ``idle`` (the all-idle rewards of the same day and step subtracted) or ``none``.
     reward_baseline: str = "idle"
+    #: ``stock_value`` (each agent's reward plus the hour's change of its stocks' value, the
+    #: case's ``stock_value_usd``: potential-based shaping) or ``none``.
+    reward_shaping: str = "none"
 
     def __post_init__(self) -> None:
         for key, valid in (("action_map", ACTION_MAPS), ("obs_norm", OBS_NORMS),
-                           ("reward_baseline", BASELINES)):
+                           ("reward_baseline", BASELINES), ("reward_shaping", SHAPINGS)):
             if getattr(self, key) not in valid:
                 raise ValueError(f"MaddpgConfig.{key} {getattr(self, key)!r} is not one of "
                                  f"{', '.join(valid)}")
@@ -150,6 +153,7 @@ def maddpg_config(case_id: str | None, hyperparams: str | Path | None = None) ->
 ACTION_MAPS: Final[tuple[str, ...]] = ("idle", "middle")
 OBS_NORMS: Final[tuple[str, ...]] = ("train_days", "box")
 BASELINES: Final[tuple[str, ...]] = ("idle", "none")
+SHAPINGS: Final[tuple[str, ...]] = ("stock_value", "none")
 
 #: Env steps per budget (module docstring).
 BUDGET_STEPS: Final[dict[str, int]] = {"smoke": 200, "quick": 7_500, "reference": 7_500,
@@ -274,6 +278,29 @@ class _IdleRewards:
         return self._days[day]
 
 
+def _potential(case: Case, agents: Sequence[str],
+               shaping: str) -> Callable[[Any], NDArray[np.float64]] | None:
+    """``reward_shaping = "stock_value"``: ``Φ(o)``, each agent's stocks' value in the raw
+    observation ``o`` (the case's ``stock_value_usd``) over its reward scale, so a step's
+    training reward is ``r + Φ(o') − Φ(o)`` (γ = 1). Each stock's start and end of day are
+    fixed, so a day's shaping sums to the same whatever the agents do (Ng, Harada, Russell,
+    ICML 1999): what changes is that the energy a follower still owes is priced at every hour,
+    not only when the referee's end-of-day bounds force it in. ``None`` for ``"none"``."""
+    if shaping == "none":
+        return None
+    value_of = getattr(case, "stock_value_usd", None)
+    if value_of is None:
+        raise ValueError(f"reward_shaping {shaping!r}: case {case.id} values no stocks "
+                         "(it has no stock_value_usd); use 'none'")
+    scale = float(case.config.reward.scale_usd)  # type: ignore[attr-defined]
+
+    def phi(obs: Any) -> NDArray[np.float64]:
+        value = value_of(obs)
+        return np.array([value[a] for a in agents]) / scale
+
+    return phi
+
+
 class _Buffer:
     """Joint transitions ``(o, a_1..a_n, r_1..r_n, o', done)``, a ring of fixed size."""
 
@@ -355,6 +382,18 @@ class _Learner:
                     tp.mul_(1.0 - cfg.tau).add_(cfg.tau * p)
 
 
+def _save_actors(path: Path, agents: Sequence[str], learner: _Learner, scale: _ObsScale,
+                 cfg: MaddpgConfig) -> None:
+    """What an agent needs to play (:meth:`Maddpg.load`): the actors and the observation
+    scaling, not the critics, targets or optimizer state."""
+    import torch
+
+    torch.save({"agents": list(agents), "actors": [a.state_dict() for a in learner.actors],
+                "sizes": learner.sizes, "mid": scale.mid, "half": scale.half,
+                "clip": scale.clip, "action_map": cfg.action_map, "hidden": cfg.hidden},
+               path)
+
+
 class MaddpgController:
     """Plays trained actors on the parallel referee: per agent its actor's output on the
     scaled observation, mapped onto the step's feasible box."""
@@ -398,7 +437,13 @@ class Maddpg:
 
     def __init__(self, config: MaddpgConfig | None = None, *,
                  hyperparams: str | Path | None = None,
-                 training_dir: str | Path | None = None) -> None:
+                 training_dir: str | Path | None = None,
+                 checkpoint_steps: Sequence[int] = ()) -> None:
+        """``checkpoint_steps``: env-step counts at which training also saves
+        ``<run_dir>/checkpoints/model_<steps>.pt`` with the training seconds so far in
+        ``checkpoints.csv`` (one run gives a budget curve,
+        :mod:`~gridbench.benchmarks.budget_curve`; the layout of
+        :class:`~.sb3_methods.SB3Method`'s)."""
         #: An explicit config is used as given; without one, each case's comes from the
         #: hyperparameter file (:func:`maddpg_config`: its tuned values and budgets).
         self.config = config
@@ -408,6 +453,10 @@ class Maddpg:
         self.retrain = False
         self._trained: dict[str, MaddpgController] = {}
         self.last_fit: dict[str, Any] = {}
+        self.checkpoint_steps = tuple(sorted({int(n) for n in checkpoint_steps}))
+        if any(n < 1 for n in self.checkpoint_steps):
+            raise ValueError(f"checkpoint_steps {list(checkpoint_steps)} must be positive env "
+                             "steps")
 
     def supports(self, case: Case) -> bool:
         return str(getattr(case, "id", "")).startswith(self.case_prefixes) and hasattr(
@@ -459,6 +508,7 @@ class Maddpg:
         scale = (_ObsScale.fitted(case, seed, cfg.action_map) if cfg.obs_norm == "train_days"
                  else _ObsScale.of_box(space.low, space.high))
         baseline = _IdleRewards(case, agents) if cfg.reward_baseline == "idle" else None
+        potential = _potential(case, agents, cfg.reward_shaping)
         sizes = [int(np.prod(env.action_space(a).shape)) for a in agents]
         learner = _Learner(int(np.prod(space.shape)), sizes, cfg, seed)
         buffer = _Buffer(cfg.buffer_size, int(np.prod(space.shape)), sum(sizes), len(agents))
@@ -467,9 +517,18 @@ class Maddpg:
         ep_len, t_cpu0 = 0, cpu_fit0
         obs, infos = env.reset(seed=seed)
         o = scale(obs[first])
+        phi = None if potential is None else potential(obs[first])
         idle = {a: infos[a]["idle_action"] if cfg.action_map == "idle" else None for a in agents}
         day = infos[first]["day"]
         start = min(cfg.learning_starts, steps // 2)  # a smoke run updates too
+        run = self.run_dir(case, seed)
+        pending = [n for n in self.checkpoint_steps if n < steps]
+        if pending:
+            folder = run / "checkpoints"
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob("model_*.pt"):
+                stale.unlink()
+            (folder / "checkpoints.csv").write_text("steps,env_steps,seconds,path\n")
         for step in range(steps):
             u = learner.act(o) + rng.normal(0.0, cfg.noise_sigma, size=sum(sizes))
             u = np.clip(u, -1.0, 1.0).astype(np.float32)
@@ -481,6 +540,9 @@ class Maddpg:
             ret += r  # the monitor logs the referee's own rewards
             if baseline is not None:
                 r = r - baseline(day)[ep_len]
+            if potential is not None and obs:
+                phi2 = potential(obs[first])
+                r, phi = r + phi2 - phi, phi2
             ep_len += 1
             o2 = scale(obs[first]) if obs else o
             buffer.add(o, u, r, o2, done)
@@ -492,17 +554,20 @@ class Maddpg:
                 ret, ep_len = np.zeros(len(agents)), 0
                 obs, infos = env.reset()
                 o = scale(obs[first])
+                phi = None if potential is None else potential(obs[first])
                 idle = {a: infos[a]["idle_action"] if cfg.action_map == "idle" else None
                         for a in agents}
                 day = infos[first]["day"]
             if step >= start and buffer.n >= min(cfg.batch_size, start):
                 learner.update(buffer.sample(rng, min(cfg.batch_size, buffer.n)))
+            if pending and step + 1 == pending[0]:
+                n = pending.pop(0)
+                _save_actors(folder / f"model_{n}.pt", agents, learner, scale, cfg)
+                with open(folder / "checkpoints.csv", "a", encoding="utf-8") as fh:
+                    fh.write(f"{n},{n},{time.perf_counter() - t0:.2f},model_{n}.pt\n")
         seconds = time.perf_counter() - t0
-        run = self.run_dir(case, seed)
         run.mkdir(parents=True, exist_ok=True)
-        torch.save({"agents": agents, "actors": [a.state_dict() for a in learner.actors],
-                    "sizes": sizes, "mid": scale.mid, "half": scale.half, "clip": scale.clip,
-                    "action_map": cfg.action_map, "hidden": cfg.hidden}, run / "model.pt")
+        _save_actors(run / "model.pt", agents, learner, scale, cfg)
         record = {"method": self.name, "case": case.id, "seed": seed, "env_steps": steps,
                   "episodes": episodes, "seconds": seconds,
                   "env_steps_per_s": steps / seconds if seconds > 0 else float("nan"),

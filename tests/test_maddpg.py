@@ -58,6 +58,46 @@ def test_the_fair_set_up_is_the_default_and_bad_choices_are_one_line():
         MaddpgConfig(action_map="tariff")
 
 
+def test_stock_values_by_hand_and_the_shaping_sums_to_zero_over_a_day():
+    """``stock_value_usd``: the storage player's battery, EV and flexible-load energy at the
+    tariff's mean storage buy price, the LA's shifted energy at its own; the shaping
+    ``Φ(o') − Φ(o)`` sums to 0 over a day whatever the players do (every stock starts and ends
+    at fixed values), so it moves no policy's ranking; a day of random actions moves it."""
+    from gridbench.cases.stackelberg.core import observation_names
+    from gridbench.cases.stackelberg.players import tariff_prices
+    from gridbench.rl_agents.maddpg import _potential
+
+    case = make_case(GSESS)
+    names = observation_names(case.config)
+    tariff = tariff_prices(case.config).reshape(4, 24).mean(axis=1)  # ea, la, buy, sell
+    obs = np.zeros(len(names) + 2)
+    for name, mwh in (("battery_mwh", 1.0), ("ev_mwh", 2.0), ("flexible_mwh", 0.5),
+                      ("shifted_mwh", -0.25)):
+        obs[names.index(name)] = mwh
+    value = case.stock_value_usd(obs)
+    assert value == pytest.approx({"dso": 0.0, "ea": 0.0, "la": -0.25 * tariff[1],
+                                   "gsess": 3.5 * tariff[2]})
+    with pytest.raises(ValueError, match="observation of shape"):
+        case.stock_value_usd(obs[:10])
+    env = case.make_parallel_env(day=DAY)
+    agents = list(env.possible_agents)
+    phi = _potential(case, agents, "stock_value")
+    assert _potential(case, agents, "none") is None
+    rng = np.random.default_rng(0)
+    obs_, infos = env.reset(seed=0)
+    idle = {a: infos[a]["idle_action"] for a in agents}
+    start, total, moved = phi(obs_["gsess"]), np.zeros(len(agents)), 0.0
+    while env.agents:
+        obs_, _, _, _, infos = env.step(
+            {a: _to_box(rng.uniform(-1, 1, env.action_space(a).shape), infos[a], idle[a])
+             for a in agents})
+        step = phi(obs_["gsess"]) - start
+        total, start, moved = total + step, start + step, moved + float(np.abs(step).sum())
+    assert total == pytest.approx(np.zeros(len(agents)), abs=1e-9) and moved > 0.1
+    with pytest.raises(ValueError, match="reward_shaping 'stock_value': case ses-carbon"):
+        _potential(make_case("ses-carbon-ieee33-v0"), agents, "stock_value")
+
+
 def test_maddpg_plays_the_stackelberg_game_only():
     assert Maddpg().supports(make_case(GSESS))
     assert not Maddpg().supports(make_case("ses-carbon-ieee33-v0"))

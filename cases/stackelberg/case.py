@@ -20,6 +20,7 @@ import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel
 
 from gridbench.cases.contracts import ActionEntry, ActionLayout, BaseCase, CaseConfig, Controller
@@ -31,13 +32,15 @@ from gridbench.cases.stackelberg.config import (
     StorageKind,
 )
 from gridbench.cases.stackelberg.core import (
+    FOLLOWERS,
     HOURLY_TIMELINE,
+    STOCK_HOLDERS,
     TIMELINE,
     StackelbergCore,
     observation_names,
 )
 from gridbench.cases.stackelberg.network import DER_BUS
-from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day
+from gridbench.cases.stackelberg.players import PRICES, GameDay, game_day, tariff_prices
 
 if TYPE_CHECKING:
     from gridbench.cases.stackelberg.leader_view import LeaderCase
@@ -150,6 +153,25 @@ class StackelbergCase(BaseCase):
             ActionEntry("flexible", "flexible_load", None),
         ]
         return ActionLayout(tuple(price + devices))
+
+    def stock_value_usd(self, observation: Any) -> dict[str, float]:
+        """Each follower's stocks in ``observation`` (any agent's: the core's entries come
+        first, :data:`~.core.STOCKS` at their end) valued at the tariff's day mean of the
+        price at which it fills them (:data:`~.core.STOCK_HOLDERS`), $; 0 for a player
+        without stocks. Every stock starts and ends the day at fixed values, so the day's
+        sum of this value's hourly changes is the same whatever the players do: a potential
+        for shaping a follower's reward (Ng, Harada, Russell, ICML 1999) that prices the
+        energy still owed at each hour without changing which policy is best."""
+        names = observation_names(self.config)
+        o = np.asarray(observation, dtype=np.float64)
+        if o.ndim != 1 or o.size < len(names):
+            raise ValueError(f"observation of shape {o.shape} is not one of {self.id}'s (at "
+                             f"least {len(names)} entries)")
+        tariff = tariff_prices(self.config).reshape(len(PRICES), -1).mean(axis=1)
+        value = {agent: 0.0 for agent in ("dso", *FOLLOWERS)}
+        for stock, (holder, price) in STOCK_HOLDERS.items():
+            value[holder] += float(tariff[PRICES.index(price)] * o[names.index(stock)])
+        return value
 
     def observation_names(self) -> tuple[str, ...]:
         """:func:`~.core.observation_names` and the layer one-hot."""

@@ -108,6 +108,8 @@ __all__ = [
     "FOLLOWERS",
     "HOURLY_TIMELINE",
     "N_PRICES",
+    "STOCKS",
+    "STOCK_HOLDERS",
     "TIMELINE",
     "StackelbergCore",
     "line_ratings_mva",
@@ -140,6 +142,12 @@ DAY_SERIES: Final[tuple[str, ...]] = (
 DAY_CACHE_DAYS: Final[int] = 366
 
 STOCKS: Final[tuple[str, ...]] = ("battery_mwh", "ev_mwh", "flexible_mwh", "shifted_mwh")
+#: Per stock, the follower that holds it and the price vector (:data:`~.players.PRICES`) at
+#: which that follower buys the energy that fills it.
+STOCK_HOLDERS: Final[dict[str, tuple[str, str]]] = {
+    "battery_mwh": ("gsess", "gsess_buy"), "ev_mwh": ("gsess", "gsess_buy"),
+    "flexible_mwh": ("gsess", "gsess_buy"), "shifted_mwh": ("la", "la"),
+}
 
 
 def _hourly(cfg: StackelbergConfig) -> bool:

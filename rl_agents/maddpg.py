@@ -39,8 +39,17 @@ The fair-RL protocol's set-up (``rl_agents/README.md``), as for the single-agent
   the same day and step when every player idles (``reward_baseline = "idle"``, the
   input-driven baseline of :mod:`~.reward_baseline`: it depends on neither agent's action, so
   no critic's argmax moves, and it takes the day's exogenous level out of the targets);
-* γ = 1 over the 25-step day: the DSO posts its prices in the first step and is paid in the
-  24 that follow. Exploration: Gaussian noise σ on the actors' outputs.
+* during training each agent's reward also gets the change of its stocks' value
+  (``reward_shaping = "stock_value"``, :func:`_potential`: the battery, EV and flexible-load
+  energy the storage player holds, the LA's shifted energy, at the tariff's mean price):
+  potential-based shaping, which leaves the best policies unchanged and prices the energy a
+  follower still owes at every hour. Without it (hyperparams ≤ v9) the storage player's actor
+  learned to leave the battery and EVs idle until the referee's end-of-day bounds forced them
+  to charge in hours 21–23, and 4× the budget did not change that (``cases/stackelberg/
+  README.md``, "Tenth session");
+* γ = 1 over the 25-step day (the tuned value where the declared tuning chose 0.99): the DSO
+  posts its prices in the first step and is paid in the 24 that follow. Exploration: Gaussian
+  noise σ on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions, 48 under hourly commitment):
 ``smoke`` 200, ``quick`` the shipped agent where there is one else 7,500, ``reference`` 7,500
@@ -110,9 +119,10 @@ class MaddpgConfig:
     obs_norm: str = "train_days"
     #: ``idle`` (the all-idle rewards of the same day and step subtracted) or ``none``.
     reward_baseline: str = "idle"
-    #: ``stock_value`` (each agent's reward plus the hour's change of its stocks' value, the
-    #: case's ``stock_value_usd``: potential-based shaping) or ``none``.
-    reward_shaping: str = "none"
+    #: ``stock_value`` (each agent's training reward plus the hour's change of its stocks'
+    #: value, the case's ``stock_value_usd``: potential-based shaping, :func:`_potential`) or
+    #: ``none`` (the agents shipped before hyperparams v10).
+    reward_shaping: str = "stock_value"
 
     def __post_init__(self) -> None:
         for key, valid in (("action_map", ACTION_MAPS), ("obs_norm", OBS_NORMS),
@@ -282,10 +292,11 @@ def _potential(case: Case, agents: Sequence[str],
                shaping: str) -> Callable[[Any], NDArray[np.float64]] | None:
     """``reward_shaping = "stock_value"``: ``Φ(o)``, each agent's stocks' value in the raw
     observation ``o`` (the case's ``stock_value_usd``) over its reward scale, so a step's
-    training reward is ``r + Φ(o') − Φ(o)`` (γ = 1). Each stock's start and end of day are
-    fixed, so a day's shaping sums to the same whatever the agents do (Ng, Harada, Russell,
-    ICML 1999): what changes is that the energy a follower still owes is priced at every hour,
-    not only when the referee's end-of-day bounds force it in. ``None`` for ``"none"``."""
+    training reward is ``r + γΦ(o') − Φ(o)`` (potential-based shaping, Ng, Harada, Russell,
+    ICML 1999: it leaves the best policies unchanged). Each stock's start and end of day are
+    fixed, so at γ = 1 a day's shaping sums to 0 whatever the agents do: what changes is that
+    the energy a follower still owes is priced at every hour, not only when the referee's
+    end-of-day bounds force it in. ``None`` for ``"none"``."""
     if shaping == "none":
         return None
     value_of = getattr(case, "stock_value_usd", None)
@@ -542,7 +553,7 @@ class Maddpg:
                 r = r - baseline(day)[ep_len]
             if potential is not None and obs:
                 phi2 = potential(obs[first])
-                r, phi = r + phi2 - phi, phi2
+                r, phi = r + cfg.gamma * phi2 - phi, phi2
             ep_len += 1
             o2 = scale(obs[first]) if obs else o
             buffer.add(o, u, r, o2, done)

@@ -62,17 +62,17 @@ def test_maddpg_curve_from_one_run_and_its_files(tmp_path):
     case = "stackelberg-gsess-feeder38-v0"
     rows = budget_curve(case, "maddpg", [50, 100], n_days=1, workdir=tmp_path,
                         overrides={"learning_starts": 25, "batch_size": 16,
-                                   "reward_shaping": "stock_value"})
+                                   "reward_shaping": "none"})
     assert [(r["kind"], r["steps"]) for r in rows] == [
         ("rl", 50), ("rl", 100), ("idle", 0), ("oracle", 0)
     ]
     run = tmp_path / case / "maddpg" / "seed0"
     assert sorted(p.name for p in (run / "checkpoints").glob("*.pt")) == ["model_50.pt"]
     plan = json.loads((run / "plan.json").read_text())
-    assert plan["env_steps"] == 100 and plan["config"]["reward_shaping"] == "stock_value"
+    assert plan["env_steps"] == 100 and plan["config"]["reward_shaping"] == "none"
     again = curve_from_runs(case, "maddpg", tmp_path, [0], n_days=1)
     assert [r["val_cost_mean"] for r in again] == [r["val_cost_mean"] for r in rows]
-    assert '"reward_shaping": "stock_value"' in again[0]["settings"]
+    assert '"reward_shaping": "none"' in again[0]["settings"]
     with pytest.raises(ValueError, match="reward_shaping 'owed' is not one of"):
         budget_curve(case, "maddpg", [10], n_days=1, workdir=tmp_path / "bad",
                      overrides={"reward_shaping": "owed"})

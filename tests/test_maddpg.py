@@ -53,7 +53,8 @@ def test_actions_map_onto_the_steps_feasible_box():
 
 def test_the_fair_set_up_is_the_default_and_bad_choices_are_one_line():
     cfg = MaddpgConfig()
-    assert (cfg.action_map, cfg.obs_norm, cfg.reward_baseline) == ("idle", "train_days", "idle")
+    assert (cfg.action_map, cfg.obs_norm, cfg.reward_baseline, cfg.reward_shaping) == (
+        "idle", "train_days", "idle", "stock_value")
     with pytest.raises(ValueError, match="action_map 'tariff' is not one of idle, middle"):
         MaddpgConfig(action_map="tariff")
 

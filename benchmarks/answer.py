@@ -394,7 +394,9 @@ def _cells(a: CaseAnswer) -> list[str]:
 #: How the numbers are made (the last paragraph of the section).
 NOTES: Final[str] = (
     "Best solver / RL agent: the complete entry of the family first in the leaderboard's "
-    "order (feasible first, then the lowest IQM cost). Gap: IQM over seeds of the per-seed "
+    "order (feasible first, then the lowest IQM cost: an entry with one infeasible row, e.g. "
+    "a voltage violation on one day of one seed, ranks below every entry without one, "
+    "whatever its cost). Gap: IQM over seeds of the per-seed "
     "mean over the test days of (cost − oracle) / |oracle|, where \"oracle\" is the "
     "oracle's cost or, where its row carries one, its certified lower bound (SGLS IEEE 30: "
     "the MIP bound under tangent-cut thermal costs); 95 % stratified-bootstrap "

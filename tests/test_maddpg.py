@@ -57,6 +57,8 @@ def test_the_fair_set_up_is_the_default_and_bad_choices_are_one_line():
         "idle", "train_days", "idle", "stock_value")
     with pytest.raises(ValueError, match="action_map 'tariff' is not one of idle, middle"):
         MaddpgConfig(action_map="tariff")
+    with pytest.raises(ValueError, match=r"checkpoint_steps \[100, 0\] must be positive"):
+        Maddpg(checkpoint_steps=[100, 0])
 
 
 def test_stock_values_by_hand_and_the_shaping_sums_to_zero_over_a_day():

@@ -292,11 +292,15 @@ def _potential(case: Case, agents: Sequence[str],
                shaping: str) -> Callable[[Any], NDArray[np.float64]] | None:
     """``reward_shaping = "stock_value"``: ``Φ(o)``, each agent's stocks' value in the raw
     observation ``o`` (the case's ``stock_value_usd``) over its reward scale, so a step's
-    training reward is ``r + γΦ(o') − Φ(o)`` (potential-based shaping, Ng, Harada, Russell,
-    ICML 1999: it leaves the best policies unchanged). Each stock's start and end of day are
-    fixed, so at γ = 1 a day's shaping sums to 0 whatever the agents do: what changes is that
-    the energy a follower still owes is priced at every hour, not only when the referee's
-    end-of-day bounds force it in. ``None`` for ``"none"``."""
+    training reward is ``r + Φ(o') − Φ(o)``: potential-based shaping (Ng, Harada, Russell,
+    ICML 1999) of the scored day, which is undiscounted. Each stock's start and end of day are
+    fixed, so a day's shaping sums to 0 whatever the agents do and leaves the day's best
+    policies unchanged; what changes is that the energy a follower still owes is priced at
+    every hour, not only when the referee's end-of-day bounds force it in. The form is
+    ``Φ(o') − Φ(o)`` also where the critic discounts (γ 0.99, tuned): the discounted form
+    ``γΦ(o') − Φ(o)`` would charge holding energy ``(1 − γ)Φ`` an hour, an incentive to wait
+    that the shaping is there to remove (measured, ``cases/stackelberg/README.md``, "Tenth
+    session"). ``None`` for ``"none"``."""
     if shaping == "none":
         return None
     value_of = getattr(case, "stock_value_usd", None)
@@ -553,7 +557,7 @@ class Maddpg:
                 r = r - baseline(day)[ep_len]
             if potential is not None and obs:
                 phi2 = potential(obs[first])
-                r, phi = r + cfg.gamma * phi2 - phi, phi2
+                r, phi = r + phi2 - phi, phi2
             ep_len += 1
             o2 = scale(obs[first]) if obs else o
             buffer.add(o, u, r, o2, done)

@@ -129,6 +129,25 @@ def test_certified_bound_clears_a_row_the_cost_would_flag() -> None:
     assert (plain.worst_margin_usd, plain.ok) == (-1.0, False)
 
 
+def test_rows_whose_followers_are_off_their_best_response_are_counted_not_compared() -> None:
+    """A game's oracle bounds the leader only against best-responding followers: a row whose
+    followers' regrets sum above 1e-3 $ (learned followers giving the leader money) is not
+    compared, however far below the bound; a row at its best responses (2e-6 $) is."""
+    frame = pd.DataFrame(
+        [
+            _row("g-v0", "oracle", "bound", D1, -100.0, regret_la=0.0, regret_ea=0.0),
+            _row("g-v0", "maddpg", "rl", D1, -150.0, regret_la=60.0, regret_ea=0.0),
+            _row("g-v0", "maddpg", "rl", D1, -101.0, regret_la=0.0005, regret_ea=0.0006, seed=1),
+            _row("g-v0", "ppo", "rl", D1, -99.0, regret_la=2e-6, regret_ea=0.0),
+        ]
+    )
+    (g,) = check_frame(frame)
+    assert (g.n_compared, g.n_off_best_response, g.worst_method) == (1, 2, "ppo")
+    assert g.ok and "2 with followers off their best response not compared" in format_case(g)
+    (plain,) = check_frame(frame.drop(columns=["regret_la", "regret_ea"]))
+    assert (plain.n_compared, plain.n_off_best_response, plain.ok) == (3, 0, False)
+
+
 def test_one_line_per_case() -> None:
     a, b, c = check_frame(_tiny())
     assert format_case(a) == (

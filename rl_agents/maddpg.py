@@ -45,11 +45,12 @@ The fair-RL protocol's set-up (``rl_agents/README.md``), as for the single-agent
   potential-based shaping, which leaves the best policies unchanged and prices the energy a
   follower still owes at every hour. Without it (hyperparams ≤ v9) the storage player's actor
   learned to leave the battery and EVs idle until the referee's end-of-day bounds forced them
-  to charge in hours 21–23, and 4× the budget did not change that (``cases/stackelberg/
-  README.md``, "Tenth session");
-* γ = 1 over the 25-step day (the tuned value where the declared tuning chose 0.99): the DSO
-  posts its prices in the first step and is paid in the 24 that follow. Exploration: Gaussian
-  noise σ on the actors' outputs.
+  to charge in hours 21–23, and 4× the budget did not change that; with it the battery no
+  longer waits, the EV fleet's evening charge still bunches (``cases/stackelberg/README.md``,
+  "Tenth session");
+* γ = 1 over the 25-step day, or 0.99 where the declared tuning chose it: the DSO posts its
+  prices in the first step and is paid in the 24 that follow. Exploration: Gaussian noise σ
+  on the actors' outputs.
 
 Budgets (env steps; one step is one of the day's 25 decisions, 48 under hourly commitment):
 ``smoke`` 200, ``quick`` the shipped agent where there is one else 7,500, ``reference`` 7,500

@@ -17,6 +17,7 @@ bilevel MILP holds a window's prices equal, so it stays exact).
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -162,16 +163,27 @@ class StackelbergCase(BaseCase):
         sum of this value's hourly changes is the same whatever the players do: a potential
         for shaping a follower's reward (Ng, Harada, Russell, ICML 1999) that prices the
         energy still owed at each hour without changing which policy is best."""
-        names = observation_names(self.config)
+        n_core, weights = self._stock_weights
         o = np.asarray(observation, dtype=np.float64)
-        if o.ndim != 1 or o.size < len(names):
+        if o.ndim != 1 or o.size < n_core:
             raise ValueError(f"observation of shape {o.shape} is not one of {self.id}'s (at "
-                             f"least {len(names)} entries)")
-        tariff = tariff_prices(self.config).reshape(len(PRICES), -1).mean(axis=1)
-        value = {agent: 0.0 for agent in ("dso", *FOLLOWERS)}
-        for stock, (holder, price) in STOCK_HOLDERS.items():
-            value[holder] += float(tariff[PRICES.index(price)] * o[names.index(stock)])
+                             f"least {n_core} entries)")
+        value = dict.fromkeys(("dso", *FOLLOWERS), 0.0)
+        for holder, stocks in weights.items():  # in STOCK_HOLDERS' order, as summed before
+            value[holder] = float(sum(price * o[i] for i, price in stocks))
         return value
+
+    @functools.cached_property
+    def _stock_weights(self) -> tuple[int, dict[str, list[tuple[int, float]]]]:
+        """For :meth:`stock_value_usd`, once per case (a training step calls it): the core
+        observation's length and, per holder, its stocks' positions and prices."""
+        names = observation_names(self.config)
+        tariff = tariff_prices(self.config).reshape(len(PRICES), -1).mean(axis=1)
+        weights: dict[str, list[tuple[int, float]]] = {}
+        for stock, (holder, price) in STOCK_HOLDERS.items():
+            weights.setdefault(holder, []).append(
+                (names.index(stock), tariff[PRICES.index(price)]))
+        return len(names), weights
 
     def observation_names(self) -> tuple[str, ...]:
         """:func:`~.core.observation_names` and the layer one-hot."""

@@ -25,7 +25,12 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
   their last output (``env.ramp_action = "relative"``: the agent moves the unit by up to its
   ramp); with ``env.ramp_action = "target"`` the agent names such a unit's output level
   instead, [-1, 1] affinely onto its static range [p_min, p_max], and the referee's step
-  box (the ramp window) clips it (:data:`RAMP_ACTIONS`);
+  box (the ramp window) clips it (:data:`RAMP_ACTIONS`). With ``env.action_centre =
+  "default"`` (:data:`ACTION_CENTRES`) every entry's 0 is instead the case's default operation
+  of the step, ``info["next_default_action"]`` clipped into the box, where the case reports
+  one (SGLS: in the day-ahead layer the thermal units follow the forecast net load pro rata to
+  capacity, the rest idles; intraday, the day-ahead plan is executed, the thermal units
+  taking up the forecast's deviation from it);
 * ``penalty_free``: the same on the step's *penalty-free* box,
   ``info["next_penalty_free_low"/"_high"]``: the feasible box narrowed to the reward's soft
   limits (SES-carbon's SOC window 0.2–0.8, penalized at 600 $/(SOC·h) beyond it; the solvers
@@ -58,7 +63,9 @@ if TYPE_CHECKING:
     from gymnasium import spaces
 
 __all__ = [
+    "ACTION_CENTRES",
     "ACTION_MAPS",
+    "DEFAULT_ACTION_KEY",
     "RAMP_ACTIONS",
     "STEP_BOX_KEYS",
     "AgentActionMap",
@@ -83,6 +90,16 @@ ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible", "p
 #: (ramp-limited generators): ``relative`` (0 = the last output, ±1 = the ramp window's ends)
 #: or ``target`` (an output level on the static range, clipped into the ramp window).
 RAMP_ACTIONS: Final[tuple[str, ...]] = ("relative", "target")
+
+#: ``env.action_centre`` values: what a step-box map puts at the agent's 0, ``idle`` (the idle
+#: action; ramp-limited generators as ``env.ramp_action`` says) or ``default`` (the case's
+#: default operation of the step, :data:`DEFAULT_ACTION_KEY`, where the case reports one).
+ACTION_CENTRES: Final[tuple[str, ...]] = ("idle", "default")
+
+#: The referee's ``info`` key of the case's default operation for the step about to be played
+#: (``DispatchCore.default_setpoints``), the 0 of every entry under ``env.action_centre =
+#: "default"``.
+DEFAULT_ACTION_KEY: Final[str] = "next_default_action"
 
 #: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
 STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {
@@ -211,14 +228,18 @@ def feasible_action(
     middle: NDArray[np.bool_] | None = None,
     box: str = "feasible",
     static: tuple[NDArray[Any], NDArray[Any]] | None = None,
+    default: bool = False,
 ) -> NDArray[np.float64]:
     """[-1, 1] → the step's box ``box`` of :data:`STEP_BOX_KEYS` (the feasible box
     ``info["next_action_low"/"_high"]`` by default) with 0 at the idle action clipped into it,
     or at its middle where ``middle`` is set (:func:`centred_on`). With ``static`` (the static
     box's low and high: ``ramp_action = "target"``) the ``middle`` entries are output levels
-    instead, ``clip(s_low + (a + 1)/2 · (s_high − s_low), low, high)``. A ``ValueError`` names
-    the missing keys when ``info`` (the reset or the previous step's) carries no box, e.g.
-    after the day's last step."""
+    instead, ``clip(s_low + (a + 1)/2 · (s_high − s_low), low, high)``. With ``default``
+    (``action_centre = "default"``) every entry's 0 is the case's default operation of the
+    step, ``info["next_default_action"]`` clipped into the box (``middle`` and ``static`` then
+    play no part), where the info carries one. A ``ValueError`` names the missing keys when
+    ``info`` (the reset or the previous step's) carries no box, e.g. after the day's last
+    step."""
     low_key, high_key = STEP_BOX_KEYS[box]
     low = None if info is None else info.get(low_key)
     high = None if info is None else info.get(high_key)
@@ -230,6 +251,15 @@ def feasible_action(
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
     centre = np.clip(np.asarray(idle, dtype=np.float64).reshape(low.shape), low, high)
+    if default:
+        value = info.get(DEFAULT_ACTION_KEY)  # type: ignore[union-attr]
+        if value is None:
+            raise ValueError(
+                f"action centre 'default' needs info[{DEFAULT_ACTION_KEY!r}] of the step about "
+                "to be played; this case reports none (use the centre 'idle')"
+            )
+        centre = np.clip(np.asarray(value, dtype=np.float64).reshape(low.shape), low, high)
+        return centred_on(action, low, centre, high)
     if middle is not None and static is None:
         centre = np.where(middle, 0.5 * (low + high), centre)
     out = centred_on(action, low, centre, high)
@@ -262,15 +292,21 @@ def agent_action_map(
     idle: NDArray[Any],
     middle: NDArray[np.bool_] | None = None,
     ramp: str = "relative",
+    centre: str = "idle",
 ) -> AgentActionMap:
     """The map ``name`` of :data:`ACTION_MAPS` for ``space`` as ``(action, info) → MW``
     (``idle``: the env's idle action; ``middle``: the ramp-limited entries,
-    :func:`neutral_middle`, mapped as ``ramp`` of :data:`RAMP_ACTIONS` says; only the
-    step-box maps ``feasible`` and ``penalty_free`` read ``info``, ``middle`` and ``ramp``)."""
+    :func:`neutral_middle`, mapped as ``ramp`` of :data:`RAMP_ACTIONS` says; ``centre`` of
+    :data:`ACTION_CENTRES`: what the agent's 0 is; only the step-box maps ``feasible`` and
+    ``penalty_free`` read ``info``, ``middle``, ``ramp`` and ``centre``, and a case that
+    reports no default operation (``DispatchCore.default_setpoints``) keeps the idle centre)."""
     if ramp not in RAMP_ACTIONS:
         raise ValueError(f"ramp action {ramp!r} is not one of {', '.join(RAMP_ACTIONS)}")
+    if centre not in ACTION_CENTRES:
+        raise ValueError(f"action centre {centre!r} is not one of {', '.join(ACTION_CENTRES)}")
     if name in STEP_BOX_KEYS:
-        centre = np.asarray(idle, dtype=np.float64).copy()
+        wants_default = centre == "default"
+        idle_centre = np.asarray(idle, dtype=np.float64).copy()
         mid = None if middle is None or not np.any(middle) else np.asarray(middle, dtype=bool)
         dtype = space.dtype
         static = None
@@ -280,7 +316,8 @@ def agent_action_map(
         low_key, high_key = STEP_BOX_KEYS[name]
 
         def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
-            mw = feasible_action(action, info, centre, mid, name, static)
+            default = wants_default and (info or {}).get(DEFAULT_ACTION_KEY) is not None
+            mw = feasible_action(action, info, idle_centre, mid, name, static, default)
             return cast_inside(mw, info[low_key], info[high_key], dtype)  # type: ignore[index]
 
         return on_step_box

@@ -24,7 +24,7 @@ class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
     (``feasible`` or ``penalty_free``) in the last ``info`` (the reset's, then each step's):
     what the agent sends is never projected (nor, with ``penalty_free``, penalized by a soft
     limit); ``ramp`` (:data:`~.agent_view.RAMP_ACTIONS`) says how ramp-limited generators
-    map."""
+    map, ``centre`` (:data:`~.agent_view.ACTION_CENTRES`) what the agent's 0 is."""
 
     def __init__(
         self,
@@ -33,13 +33,14 @@ class FeasibleBoxAction(gymnasium.Wrapper[Any, Any, Any, Any]):
         middle: NDArray[np.bool_] | None = None,
         box: str = "feasible",
         ramp: str = "relative",
+        centre: str = "idle",
     ) -> None:
         super().__init__(env)
         physical = env.action_space
         if not isinstance(physical, spaces.Box):
             raise TypeError(f"FeasibleBoxAction needs a Box action space, got {physical}")
         self.action_space = spaces.Box(*unit_bounds(physical), dtype=physical.dtype)
-        self._to_mw = agent_action_map(box, physical, np.asarray(idle), middle, ramp)
+        self._to_mw = agent_action_map(box, physical, np.asarray(idle), middle, ramp, centre)
         self._info: dict[str, Any] | None = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

@@ -116,11 +116,13 @@ def fit_observation_norm(
     *,
     days: int = FIT_DAYS,
     ramp: str = "relative",
+    centre: str = "idle",
     context: bool = False,
 ) -> ObservationNorm:
     """Play ``days`` train days (drawn by ``seed``, as the training env draws them) with
     uniformly random [-1, 1] actions through the action map ``action_map_name`` (ramp-limited
-    generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says; with ``context`` the
+    generators as ``ramp`` of :data:`~.agent_view.RAMP_ACTIONS` says, the agent's 0 as
+    ``centre`` of :data:`~.agent_view.ACTION_CENTRES` says; with ``context`` the
     observations extended by the referee's context, :func:`~.agent_view.with_context`) and
     return the statistics of every observation seen (the reset ones included)."""
     from gridbench.rl_agents.agent_view import (
@@ -136,7 +138,9 @@ def fit_observation_norm(
     try:
         space = env.action_space
         idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
-        to_mw = agent_action_map(action_map_name, space, idle, neutral_middle(case), ramp)
+        to_mw = agent_action_map(
+            action_map_name, space, idle, neutral_middle(case), ramp, centre
+        )
         bounds = context_bounds(env) if context else None
         size = 0 if bounds is None else int(np.asarray(bounds[0]).size)
         rng = np.random.default_rng([int(seed), 0x0B5])  # its own stream: training's is untouched

@@ -53,6 +53,7 @@ from numpy.typing import NDArray
 from gridbench.cases.contracts import Budget, Case, Controller, MethodFamily
 from gridbench.cases.registry import load_entry_point, register_method
 from gridbench.rl_agents.agent_view import (
+    ACTION_CENTRES,
     ACTION_MAPS,
     RAMP_ACTIONS,
     STEP_BOX_KEYS,
@@ -224,8 +225,9 @@ class TrainingPlan:
     source: str = ""
     file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    #: Training-time reward baseline (:data:`REWARD_BASELINES`): ``none``,
-    #: or ``idle`` (the idle policy's reward on the same day and step subtracted).
+    #: Training-time reward baseline (:data:`REWARD_BASELINES`): ``none``, ``idle`` (the idle
+    #: policy's reward on the same day and step subtracted) or ``default`` (the case's default
+    #: operation's, :class:`~.reward_baseline.BaselineReward`).
     reward_baseline: str = "none"
     #: How the agent's [-1, 1] maps onto the action box (:data:`ACTION_MAPS`): ``rescale``
     #: (the box's midpoint at 0, :class:`~gymnasium.wrappers.RescaleAction`) or
@@ -237,6 +239,9 @@ class TrainingPlan:
     #: How the step-box maps treat ramp-limited generators (:data:`RAMP_ACTIONS`):
     #: ``relative`` (0 = hold the last output) or ``target`` (an output level, ramp-clipped).
     ramp_action: str = "relative"
+    #: What a step-box map puts at the agent's 0 (:data:`ACTION_CENTRES`): ``idle`` or
+    #: ``default`` (the case's default operation of the step, where the referee reports one).
+    action_centre: str = "idle"
     #: Whether the agent also sees the referee's ``info["next_context"]`` (``env.obs_context``:
     #: the SGLS cases' day-ahead plan and last tie-line flow; :mod:`.agent_view`).
     obs_context: bool = False
@@ -387,6 +392,7 @@ def training_plan(
         action_map=_env_choice(env, "action_map", ACTION_MAPS, where),
         obs_norm=_env_choice(env, "obs_norm", OBS_NORMS, where),
         ramp_action=_env_choice(env, "ramp_action", RAMP_ACTIONS, where),
+        action_centre=_env_choice(env, "action_centre", ACTION_CENTRES, where),
         obs_context=_env_flag(env, "obs_context", where),
         case_overrides=_case_overrides(env, case_id, where),
         n_envs=_n_envs(env, where),
@@ -399,9 +405,9 @@ def training_plan(
     )
 
 
-#: ``env.reward_baseline`` values of the hyperparameter file (``idle``:
-#: :class:`~.reward_baseline.IdleBaselineReward`).
-REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle")
+#: ``env.reward_baseline`` values of the hyperparameter file (``idle``, ``default``: the
+#: policy :class:`~.reward_baseline.BaselineReward` plays).
+REWARD_BASELINES: Final[tuple[str, ...]] = ("none", "idle", "default")
 #: ``env.obs_norm`` values of the hyperparameter file (``train_days``:
 #: :mod:`~.observation_norm`, fitted on train days and frozen).
 OBS_NORMS: Final[tuple[str, ...]] = ("none", "train_days")
@@ -419,7 +425,7 @@ def _env_choice(env: Mapping[str, Any], key: str, valid: Sequence[str], where: s
 #: The keys the file's ``env`` (and an algorithm's ``env``/``case_env[case]``) may have.
 _ENV_KEYS: Final[frozenset[str]] = frozenset(
     {"rescale_obs", "reward_scale", "reward_baseline", "action_map", "obs_norm",
-     "case_overrides", "n_envs", "ramp_action", "obs_context"}
+     "case_overrides", "n_envs", "ramp_action", "action_centre", "obs_context"}
 )
 
 
@@ -507,7 +513,7 @@ def make_training_env(
 ) -> gymnasium.Env:
     """The environment an agent trains on: ``train`` days sampled at each reset, seeded, of
     ``case`` with the plan's ``case_overrides``; the plan's reward baseline (``idle``:
-    :class:`~.reward_baseline.IdleBaselineReward`) and maps (:mod:`.agent_view`; with
+    :class:`~.reward_baseline.BaselineReward`) and maps (:mod:`.agent_view`; with
     ``obs_norm = "train_days"`` the frozen statistics ``obs_norm``, fitted here when not given:
     :func:`observation_norm_of` reads them back from the env)."""
     from gymnasium import spaces as gspaces
@@ -519,10 +525,10 @@ def make_training_env(
     case = training_case(case, plan.case_overrides)
     env: gymnasium.Env = case.make_env(day=None, seed=seed)
     env = Monitor(env, filename=None if monitor_file is None else str(monitor_file))
-    if plan.reward_baseline == "idle":  # after Monitor: it logs the referee's own reward
-        from gridbench.rl_agents.reward_baseline import IdleBaselineReward
+    if plan.reward_baseline != "none":  # after Monitor: it logs the referee's own reward
+        from gridbench.rl_agents.reward_baseline import BaselineReward
 
-        env = IdleBaselineReward(env, case)
+        env = BaselineReward(env, case, plan.reward_baseline)
     if plan.obs_context and context_bounds(env) is not None:
         from gridbench.rl_agents.context_observation import ContextObservation
 
@@ -541,7 +547,8 @@ def make_training_env(
         from gridbench.rl_agents.feasible_action import FeasibleBoxAction
 
         env = FeasibleBoxAction(
-            env, idle, neutral_middle(case), plan.action_map, plan.ramp_action
+            env, idle, neutral_middle(case), plan.action_map, plan.ramp_action,
+            plan.action_centre,
         )
     elif plan.action_map == "idle_centred":
         from gymnasium.wrappers import TransformAction
@@ -605,6 +612,7 @@ def fit_obs_norm(case: Case, seed: int, plan: TrainingPlan) -> ObservationNorm |
         seed,
         plan.action_map,
         ramp=plan.ramp_action,
+        centre=plan.action_centre,
         context=plan.obs_context,
     )
 
@@ -654,7 +662,8 @@ def sb3_controller(
         model,
         obs_fn,
         agent_action_map(
-            plan.action_map, act_space, idle, neutral_middle(case), plan.ramp_action
+            plan.action_map, act_space, idle, neutral_middle(case), plan.ramp_action,
+            plan.action_centre,
         ),
         np.asarray(act_space.low, dtype=np.float32),
         np.asarray(act_space.high, dtype=np.float32),
@@ -912,6 +921,7 @@ class SB3Method:
                 idle,
                 neutral_middle(case),
                 plan_env.get("ramp_action", "relative"),
+                plan_env.get("action_centre", "idle"),
             ),
             low=np.asarray(act_space.low, dtype=np.float32),
             high=np.asarray(act_space.high, dtype=np.float32),
@@ -941,6 +951,7 @@ class SB3Method:
             "action_map": stored.get("action_map", "rescale"),
             "obs_norm": stored.get("obs_norm", "none"),
             "ramp_action": stored.get("ramp_action", "relative"),
+            "action_centre": stored.get("action_centre", "idle"),
             "obs_context": stored.get("obs_context", False),
             "observation_norm": record.get("observation_norm"),
         }
@@ -1113,6 +1124,7 @@ class SB3Method:
             "action_map": plan.action_map,
             "obs_norm": plan.obs_norm,
             "ramp_action": plan.ramp_action,
+            "action_centre": plan.action_centre,
             "obs_context": plan.obs_context,
             "observation_norm": obs_norm,
         }

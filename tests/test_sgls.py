@@ -71,6 +71,61 @@ def test_ieee30_matches_the_paper_mdp():
     assert env.action_space.shape == (10,)
 
 
+def test_default_thermal_dispatch_is_load_following_pro_rata_hand_values():
+    """Two units of 10 and 30 MW (P_min 2 and 0): 20 MW of net load → 5 / 15 MW; a net
+    export (−5) → nothing to follow, each unit at its P_min; 100 MW → both at capacity."""
+    unit = {"ramp_mw_per_h": 5.0, "a": 0.01, "b": 1.0, "c": 0.0}
+    config = _tiny(thermal=({"bus": 1, "p_min_mw": 2.0, "p_max_mw": 10.0, **unit},
+                            {"bus": 2, "p_min_mw": 0.0, "p_max_mw": 30.0, **unit}))
+    assert config.default_thermal_mw([20.0, -5.0, 100.0]).tolist() == [
+        [5.0, 15.0], [2.0, 0.0], [10.0, 30.0]]  # fmt: skip
+
+
+def test_following_thermal_dispatch_takes_up_the_deviation_pro_rata_hand_values():
+    """Units of 10 and 30 MW (P_min 2 and 0) planned at 4 / 12 MW: 8 MW more net load than
+    forecast → 6 / 18 MW; 20 MW less → 2 (its P_min) / 0 MW."""
+    unit = {"ramp_mw_per_h": 5.0, "a": 0.01, "b": 1.0, "c": 0.0}
+    config = _tiny(thermal=({"bus": 1, "p_min_mw": 2.0, "p_max_mw": 10.0, **unit},
+                            {"bus": 2, "p_min_mw": 0.0, "p_max_mw": 30.0, **unit}))
+    assert config.following_thermal_mw([4.0, 12.0], 8.0).tolist() == [6.0, 18.0]
+    assert config.following_thermal_mw([4.0, 12.0], -20.0).tolist() == [2.0, 0.0]
+
+
+@pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
+def test_the_referee_reports_the_default_operation_of_the_step_about_to_be_played(case_id):
+    """``info["next_default_action"]``: day-ahead, the thermal units' default dispatch on the
+    hour's forecast net load, storage and flexible loads idle; intraday, the plan's setpoints
+    of the hour with the thermal units taking up the nowcast's deviation from the day-ahead
+    forecast; ``None`` after the day's last step. Played with random deviations, so that the
+    plan is not idle."""
+    case = make_case(case_id)
+    env = case.make_env(day=case.days("val")[0], seed=0)
+    _, info = env.reset(seed=0)
+    core, rng = env.unwrapped.core, np.random.default_rng(0)
+    th, rest = core.lay.th, np.ones(core.lay.dim, dtype=bool)
+    rest[th] = False
+    idle = env.unwrapped.idle_action()
+
+    def net(data, k):
+        return data.load_p_mw[k].sum() - data.pv_available_mw[k].sum() - data.wind_available_mw[k]
+
+    for step in range(case.steps + 24):
+        default = info["next_default_action"]
+        if step < 24:
+            expected = idle.copy()
+            expected[th] = case.config.default_thermal_mw([net(core.da, step)])[0]
+        else:
+            k = step - 24
+            expected = core.plan_sp[k // 4].copy()
+            expected[th] = case.config.following_thermal_mw(
+                expected[th], net(core.now, k) - net(core.da, k // 4))
+        np.testing.assert_allclose(default, expected, rtol=0, atol=1e-6)  # MW; sum order
+        low, high = info["next_action_low"], info["next_action_high"]
+        action = np.clip(default + rng.normal(0.0, 0.1, default.shape) * (high - low), low, high)
+        _, _, terminated, _, info = env.step(action)
+    assert terminated and info["next_default_action"] is None
+
+
 @pytest.mark.parametrize("case_id", ["sgls-ieee33-v0", "sgls-ieee30-v0"])
 def test_idle_day_accounting(case_id):
     # the cooperative term's 16 MILPs are tested below, not here

@@ -12,7 +12,7 @@ import pytest
 
 from gridbench.cases.registry import make_case
 from gridbench.rl_agents.agent_view import neutral_middle
-from gridbench.rl_agents.reward_baseline import IdleBaselineReward
+from gridbench.rl_agents.reward_baseline import BaselineReward
 from gridbench.rl_agents.sb3_methods import (
     HyperparamError,
     agent_action_map,
@@ -40,7 +40,7 @@ def test_idle_scores_zero_and_any_policy_its_difference_to_idle():
     case = make_case(CASE_ID)
     day = case.days("val")[0]
     raw = case.make_env(day=day, seed=0)
-    shaped = IdleBaselineReward(case.make_env(day=day, seed=0), case)
+    shaped = BaselineReward(case.make_env(day=day, seed=0), case)
     idle = raw.unwrapped.idle_action()
     assert np.array_equal(_play(shaped, lambda t: idle), np.zeros(case.steps))
     # a policy that discharges in the evening: shaped = raw − idle, step by step
@@ -52,7 +52,30 @@ def test_idle_scores_zero_and_any_policy_its_difference_to_idle():
 
     idle_rewards = _play(raw, lambda t: idle)
     np.testing.assert_array_equal(_play(shaped, evening), _play(raw, evening) - idle_rewards)
-    assert shaped.idle_rewards(day) is shaped.idle_rewards(day)  # played once per day
+    assert shaped.baseline_rewards(day) is shaped.baseline_rewards(day)  # played once per day
+
+
+def test_the_default_baseline_scores_the_cases_default_operation_zero():
+    """``reward_baseline = "default"`` (SGLS IEEE 30): playing the referee's
+    ``next_default_action`` at every step scores 0 at every step; idling scores the difference
+    between the two policies' rewards; an unknown policy is a one-line ValueError."""
+    case = make_case("sgls-ieee30-v0")
+    day = case.days("val")[0]
+    shaped = BaselineReward(case.make_env(day=day, seed=0), case, "default")
+    _, info = shaped.reset(seed=0)
+    rewards, done = [], False
+    while not done:
+        _, r, terminated, truncated, info = shaped.step(info["next_default_action"])
+        rewards.append(r)
+        done = terminated or truncated
+    assert np.array_equal(np.array(rewards), np.zeros(len(rewards)))
+    raw = case.make_env(day=day, seed=0)
+    idle = raw.unwrapped.idle_action()
+    np.testing.assert_array_equal(
+        _play(shaped, lambda t: idle),
+        _play(raw, lambda t: idle) - shaped.baseline_rewards(day))
+    with pytest.raises(ValueError, match="baseline policy 'rule' is not one of idle, default"):
+        BaselineReward(raw, case, "rule")
 
 
 def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none",
@@ -100,7 +123,7 @@ def test_the_hyperparameter_file_chooses_the_baseline(tmp_path):
     while hasattr(wrapped, "env"):
         layers.append(type(wrapped).__name__)
         wrapped = wrapped.env
-    assert layers.index("IdleBaselineReward") < layers.index("Monitor")  # Monitor logs raw
+    assert layers.index("BaselineReward") < layers.index("Monitor")  # Monitor logs raw
     with pytest.raises(HyperparamError, match=r"env\.reward_baseline 'mean' is not one of none"):
         training_plan("ppo", "smoke", 24, path=_hyperparams(tmp_path, "mean"))
 
@@ -168,6 +191,18 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
     assert levels == [0.5, 2.0, 4.0, 4.0]
     assert feasible_action(np.full(3, -0.5), info, idle, middle, static=static)[[0, 2]].tolist() \
         == [-1.0, -0.75]  # the other entries as before
+    # action_centre "default": every entry's 0 is the referee's default operation of the step
+    # clipped into the box ([9, 3, 9] → [1, 3, −0.5]; [9, 6, 9] → [1, 4, −0.5]), ±1 its ends
+    for default, zero, half_down in ((3.0, 3.0, 1.75), (6.0, 4.0, 2.25)):
+        told = {**info, "next_default_action": np.array([9.0, default, 9.0])}
+        assert feasible_action(np.zeros(3), told, idle, middle, default=True).tolist() == [
+            1.0, zero, -0.5]  # fmt: skip
+        assert feasible_action(np.full(3, -0.5), told, idle, middle, default=True).tolist() == [
+            -0.5, half_down, -0.75]  # fmt: skip
+        assert feasible_action(np.ones(3), told, idle, middle, default=True).tolist() == [
+            1.0, 4.0, -0.5]  # fmt: skip
+    with pytest.raises(ValueError, match="needs info\\['next_default_action'\\]"):
+        feasible_action(np.zeros(3), info, idle, middle, default=True)
     with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
         feasible_action(np.zeros(3), {"next_action_low": None}, idle)
     # the penalty-free map reads its own keys, with the same equation
@@ -180,25 +215,32 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
 
 
 @pytest.mark.parametrize(
-    ("case_id", "ramp"),
-    [("loss-arbitrage-ieee33-v0", "relative"), ("sgls-ieee30-v0", "relative"),
-     ("sgls-ieee30-v0", "target")],
+    ("case_id", "ramp", "centre"),
+    [("loss-arbitrage-ieee33-v0", "relative", "idle"), ("sgls-ieee30-v0", "relative", "idle"),
+     ("sgls-ieee30-v0", "target", "idle"), ("sgls-ieee30-v0", "relative", "default"),
+     ("sgls-ieee33-v0", "relative", "default"), ("loss-arbitrage-ieee33-v0", "relative",
+                                                 "default")],
 )
-def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(tmp_path, case_id, ramp):
-    """``env.action_map = "feasible"`` (either ``ramp_action``): a day of random [-1, 1]
-    actions through the training env is executed unchanged (the referee projects nothing),
-    and the controller's map gives the same setpoints."""
+def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(
+        tmp_path, case_id, ramp, centre):
+    """``env.action_map = "feasible"`` (either ``ramp_action``, either ``action_centre``; a
+    case without a default operation keeps the idle centre): a day of random [-1, 1] actions
+    through the training env is executed unchanged (the referee projects nothing), and the
+    controller's map gives the same setpoints."""
     case = make_case(case_id)
     path = _hyperparams(tmp_path, action_map="feasible", ramp_action=ramp)
+    data = json.loads(path.read_text())
+    data["env"]["action_centre"] = centre
+    path.write_text(json.dumps(data))
     plan = training_plan("ppo", "smoke", 24, path=path)
-    assert plan.ramp_action == ramp
+    assert (plan.ramp_action, plan.action_centre) == (ramp, centre)
     env = make_training_env(case, 0, plan)
     rng = np.random.default_rng(1)
     _, info = env.reset(seed=0)
     middle = neutral_middle(case)  # SGLS IEEE 30: the thermal units
-    assert middle.any() == case_id.startswith("sgls")
+    assert middle.any() == case_id.startswith("sgls-ieee30")
     same = agent_action_map(
-        "feasible", env.unwrapped.action_space, env.unwrapped.idle_action(), middle, ramp
+        "feasible", env.unwrapped.action_space, env.unwrapped.idle_action(), middle, ramp, centre
     )
     done = False
     while not done:

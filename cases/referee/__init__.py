@@ -45,7 +45,10 @@ step's feasible box: the static box of its layer ∩ the state-dependent step bo
 agent or a controller can map its output onto what will be executed unchanged; ``None`` after
 the day's last step too), ``next_penalty_free_low``/``_high`` (that box narrowed to the
 reward's soft limits, e.g. SES-carbon's SOC window; the same where a case has none;
-``DispatchCore.penalty_free_step_bounds``) and ``reward_terms``. The reset ``info`` holds
+``DispatchCore.penalty_free_step_bounds``), where the case has them ``next_context``
+(``DispatchCore.observation_context``) and ``next_default_action`` (the case's default
+operation of that step, ``DispatchCore.default_setpoints``: SGLS IEEE 30's thermal units
+following the forecast net load), and ``reward_terms``. The reset ``info`` holds
 ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
 (the day's first step, as ``layer`` and ``step``), ``next_action_low``/``next_action_high``,
 ``next_penalty_free_low``/``_high``,

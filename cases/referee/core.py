@@ -143,6 +143,17 @@ class DispatchCore(ABC):
         none. Within :meth:`observation_context_bounds`."""
         return None
 
+    def default_setpoints(self) -> ArrayLike | None:
+        """The setpoints of the case's default operation for the step about to be played, for
+        the devices with no idle output to fall back on (ramp-limited generators, whose
+        :meth:`idle_action` is out of reach once they run): e.g. SGLS IEEE 30's thermal units
+        following the step's forecast net load pro rata to capacity; every other entry idle.
+        Reported as ``info["next_default_action"]`` (``None`` once the day is over), from what
+        the observation already holds, and not projected (the step's box may cut it). ``None``:
+        the case has no such operation (a core that does not override this hook reports no
+        key at all)."""
+        return None
+
     def observation_context_bounds(self) -> tuple[ArrayLike, ArrayLike] | None:
         """Finite static ``(low, high)`` of :meth:`observation_context` (``None``: no
         context)."""
@@ -525,6 +536,15 @@ class DispatchCore(ABC):
         context = None if done else self.observation_context()
         info["next_context"] = None if context is None else np.array(context, dtype=np.float64)
 
+    def _add_default(self, info: dict[str, Any], done: bool) -> None:
+        """``info["next_default_action"]`` (:meth:`default_setpoints`) where the case has one."""
+        if type(self).default_setpoints is DispatchCore.default_setpoints:
+            return
+        value = None if done else self.default_setpoints()
+        info["next_default_action"] = (
+            None if value is None else np.array(value, dtype=np.float64).reshape(-1)
+        )
+
     def reset_info(self) -> dict[str, Any]:
         """Fresh reset ``info``: position, day, ``next_layer``/``next_step`` (the first step),
         ``next_action_low``/``next_action_high`` (its feasible box, :meth:`current_bounds`),
@@ -535,6 +555,7 @@ class DispatchCore(ABC):
         info["next_layer"], info["next_step"] = spec.layer.value, k  # the day's first step
         info.update(self.next_boxes())
         self._add_context(info, done=False)
+        self._add_default(info, done=False)
         info["idle_action"] = self.idle_action()
         info["soc"] = np.asarray(self.state_of_charge(), dtype=np.float64).copy()
         return info
@@ -557,6 +578,7 @@ class DispatchCore(ABC):
         )
         info.update(dict.fromkeys(NEXT_BOX_KEYS) if record.done else self.next_boxes())
         self._add_context(info, done=record.done)
+        self._add_default(info, done=record.done)
         info["reward_terms"] = dict(record.reward_terms)
         info["penalty_usd"] = record.penalty_usd
         return info

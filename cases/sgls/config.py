@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridbench.cases.contracts import CaseConfig
@@ -182,6 +184,32 @@ class SglsConfig(CaseConfig):
     tie_scale_mw: float = Field(default=1.0, gt=0.0)
     #: Tangent cuts per thermal unit in the MILPs (error bound in README).
     tangent_cuts: int = Field(default=16, ge=2)
+
+    def default_thermal_mw(self, net_load_mw: ArrayLike) -> NDArray[np.float64]:
+        """The generation player's default dispatch, ``(len(N), units)`` MW: every thermal unit
+        follows the net load ``N`` (load − PV − wind) pro rata to its capacity, no economic
+        dispatch, ``P_g = clip(clip(N, 0, Σ P̄) · P̄_g / Σ P̄, P_min,g, P̄_g)``. It is the
+        cooperative game's default of ``generation`` (:mod:`.shapley`) and the day-ahead layer's
+        default operation the referee reports (``SglsCore.default_setpoints``)."""
+        net = np.asarray(net_load_mw, dtype=np.float64).reshape(-1)
+        cap = np.array([u.p_max_mw for u in self.thermal])
+        if cap.size == 0:
+            return np.zeros((net.size, 0))
+        share = np.clip(net, 0.0, cap.sum())[:, None] * cap / cap.sum()
+        return np.clip(share, [u.p_min_mw for u in self.thermal], cap)
+
+    def following_thermal_mw(self, planned_mw: ArrayLike,
+                             deviation_mw: float) -> NDArray[np.float64]:
+        """The thermal units executing their day-ahead plan ``P*`` while taking up the net
+        load's deviation ``ΔN`` from the plan's forecast pro rata to capacity (the intraday
+        default: the tie line keeps its schedule as far as the units can),
+        ``P_g = clip(P*_g + ΔN · P̄_g / Σ P̄, P_min,g, P̄_g)``."""
+        cap = np.array([u.p_max_mw for u in self.thermal])
+        planned = np.asarray(planned_mw, dtype=np.float64).reshape(cap.shape)
+        if cap.size == 0:
+            return planned
+        return np.clip(planned + float(deviation_mw) * cap / cap.sum(),
+                       [u.p_min_mw for u in self.thermal], cap)
 
     @model_validator(mode="after")
     def _check(self) -> SglsConfig:

@@ -41,8 +41,6 @@ import itertools
 from functools import lru_cache
 from typing import Final
 
-import numpy as np
-
 from gridbench.cases.sgls.config import SglsConfig
 from gridbench.cases.shapley_value import shapley_values
 
@@ -62,14 +60,6 @@ PLAYERS: Final[tuple[str, ...]] = ("generation", "grid", "load", "storage")
 GAME_VERSION: Final[int] = 2
 
 
-def _default_thermal(config: SglsConfig, net: np.ndarray) -> np.ndarray:
-    cap = np.array([u.p_max_mw for u in config.thermal])
-    if cap.size == 0:
-        return np.zeros((len(net), 0))
-    share = np.clip(net, 0.0, cap.sum())[:, None] * cap / cap.sum()
-    return np.clip(share, [u.p_min_mw for u in config.thermal], cap)
-
-
 class _Game:
     """One hourly model of the day; each coalition fixes the defaults of the players outside
     it (no rebuild) and is solved afresh (the fixed variables compile away)."""
@@ -87,7 +77,7 @@ class _Game:
                             network=config.grid == "ieee33")
         set_block(self.m.b, config, self.bd, soc0=[s.soc0 for s in config.storage],
                   w_target=1000.0)
-        self.default_th = _default_thermal(config, self.bd.net + self.bd.loss)
+        self.default_th = config.default_thermal_mw(self.bd.net + self.bd.loss)
         self.day = day
         self.opt = None
         if appsi:

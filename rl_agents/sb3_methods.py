@@ -350,7 +350,8 @@ def training_plan(
 ) -> TrainingPlan:
     """Resolve ``method``'s hyperparameters for ``budget``: the algorithm's ``kwargs`` updated
     with its ``budget_kwargs[budget]``, then with ``case_setup[case_id]`` (declared set-up of
-    a case, not tuned: e.g. GAE λ = 1 where the day's plan is paid for by a later layer), then
+    a case, not tuned: e.g. GAE λ = 1 where the day's plan is paid for by a later layer; its
+    ``policy_kwargs`` entry updates the algorithm's ``policy_kwargs``), then
     with ``case_kwargs[case_id]`` (the values tuned on that case's val days,
     :mod:`gridbench.benchmarks.tuning`), and the env-step count
     (``timesteps``, or ``episodes × steps_per_episode``). The ``env`` settings: the file's,
@@ -367,9 +368,11 @@ def training_plan(
     timesteps, checkpoints = _step_count(b, spec, method, budget, steps_per_episode, case_id, where)
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
     kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
+    policy_kwargs = dict(_strip_comments(spec.get("policy_kwargs", {})))
     if case_id is not None:  # the case's declared set-up, then its tuned values (last word)
-        setup = _strip_comments(spec.get("case_setup", {})).get(case_id, {})
-        kwargs.update(_strip_comments(setup))
+        setup = dict(_strip_comments(_strip_comments(spec.get("case_setup", {})).get(case_id, {})))
+        policy_kwargs.update(_strip_comments(setup.pop("policy_kwargs", {})))
+        kwargs.update(setup)
         tuned = _strip_comments(spec.get("case_kwargs", {})).get(case_id, {})
         kwargs.update(_strip_comments(tuned))
     env = {**_strip_comments(data["env"]), **_strip_comments(spec.get("env", {}))}
@@ -384,7 +387,7 @@ def training_plan(
         budget=budget.value,
         timesteps=timesteps,
         kwargs=kwargs,
-        policy_kwargs=dict(_strip_comments(spec.get("policy_kwargs", {}))),
+        policy_kwargs=policy_kwargs,
         action_noise=None if noise is None else dict(_strip_comments(noise)),
         rescale_obs=bool(env.get("rescale_obs", True)),
         reward_scale=float(env.get("reward_scale", 1.0)),

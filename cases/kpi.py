@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from gridbench.cases.projection import PROJECTION_KEYS
 
 __all__ = [
+    "DEFAULT_ACTION_KEY",
     "KPI_KEYS",
     "REFEREE_INFO_KEYS",
     "SCALAR_KPI_KEYS",
@@ -103,6 +104,10 @@ NEXT_BOX_KEYS: Final[tuple[str, ...]] = (
     "next_penalty_free_low",
     "next_penalty_free_high",
 )
+
+#: The ``info`` key of the case's default operation of the next step, where the case has one
+#: (``DispatchCore.default_setpoints``; ``None`` after the day's last step).
+DEFAULT_ACTION_KEY: Final[str] = "next_default_action"
 
 _NEXT_KEYS: Final[frozenset[str]] = frozenset({"next_layer", "next_step", *NEXT_BOX_KEYS})
 

@@ -59,13 +59,14 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.kpi import DEFAULT_ACTION_KEY
+
 if TYPE_CHECKING:
     from gymnasium import spaces
 
 __all__ = [
     "ACTION_CENTRES",
     "ACTION_MAPS",
-    "DEFAULT_ACTION_KEY",
     "RAMP_ACTIONS",
     "STEP_BOX_KEYS",
     "AgentActionMap",
@@ -93,13 +94,10 @@ RAMP_ACTIONS: Final[tuple[str, ...]] = ("relative", "target")
 
 #: ``env.action_centre`` values: what a step-box map puts at the agent's 0, ``idle`` (the idle
 #: action; ramp-limited generators as ``env.ramp_action`` says) or ``default`` (the case's
-#: default operation of the step, :data:`DEFAULT_ACTION_KEY`, where the case reports one).
+#: default operation of the step, ``info["next_default_action"]``, where the case reports one).
 ACTION_CENTRES: Final[tuple[str, ...]] = ("idle", "default")
 
-#: The referee's ``info`` key of the case's default operation for the step about to be played
-#: (``DispatchCore.default_setpoints``), the 0 of every entry under ``env.action_centre =
-#: "default"``.
-DEFAULT_ACTION_KEY: Final[str] = "next_default_action"
+
 
 #: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
 STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {

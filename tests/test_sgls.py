@@ -402,3 +402,30 @@ def test_a_solve_is_usable_when_optimal_or_stopped_with_an_incumbent(status, obj
 
     info = SolveInfo(SolveStatus(status), objective, 1.5, "msg")
     assert info.ok is usable and info.solve_time_s == 1.5
+
+
+def test_default_operation_baseline_replays_the_referees_default_operation():
+    """``default-operation`` supports the cases whose referee reports a default operation (the
+    SGLS ones, not SES-carbon) and scores, through the harness, the day played with
+    ``info["next_default_action"]`` at every step; a reset info without it is a one-line
+    ValueError."""
+    from gridbench.benchmarks.harness import evaluate_day
+    from gridbench.benchmarks.plugins import load_all
+    from gridbench.cases.registry import make_method
+
+    load_all(warn=False)
+    method = make_method("default-operation")
+    case = make_case("sgls-ieee30-v0")
+    assert method.supports(case) and not method.supports(make_case("ses-carbon-ieee33-v0"))
+    day = case.days("val")[0]
+    env = case.make_env(day=day, seed=0)
+    _, info = env.reset(seed=0)
+    cost, done = 0.0, False
+    while not done:
+        _, _, terminated, truncated, info = env.step(info["next_default_action"])
+        cost += sum(info["cost"].values())
+        done = terminated or truncated
+    row = evaluate_day(case, method, day, 0, split="val")
+    assert row["cost"] == pytest.approx(cost, rel=1e-9)
+    with pytest.raises(ValueError, match="reset info has no 'next_default_action'"):
+        method.controller(case, day).reset(None, {"idle_action": np.zeros(10)})

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gridbench.cases.kpi import NEXT_BOX_KEYS, StepKPI
+from gridbench.cases.kpi import DEFAULT_ACTION_KEY, NEXT_BOX_KEYS, StepKPI
 from gridbench.cases.projection import (
     DEFAULT_TOL,
     ProjectionError,
@@ -541,7 +541,7 @@ class DispatchCore(ABC):
         if type(self).default_setpoints is DispatchCore.default_setpoints:
             return
         value = None if done else self.default_setpoints()
-        info["next_default_action"] = (
+        info[DEFAULT_ACTION_KEY] = (
             None if value is None else np.array(value, dtype=np.float64).reshape(-1)
         )
 

@@ -97,8 +97,6 @@ RAMP_ACTIONS: Final[tuple[str, ...]] = ("relative", "target")
 #: default operation of the step, ``info["next_default_action"]``, where the case reports one).
 ACTION_CENTRES: Final[tuple[str, ...]] = ("idle", "default")
 
-
-
 #: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
 STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {
     "feasible": ("next_action_low", "next_action_high"),

@@ -33,6 +33,8 @@ import gymnasium
 import numpy as np
 from numpy.typing import NDArray
 
+from gridbench.cases.kpi import DEFAULT_ACTION_KEY
+
 if TYPE_CHECKING:
     from gridbench.cases.contracts import Case
 
@@ -69,7 +71,7 @@ class BaselineReward(gymnasium.Wrapper[Any, Any, Any, Any]):
             idle = env.unwrapped.idle_action()  # type: ignore[attr-defined]
             values, done = [], False
             while not done:
-                action = info.get("next_default_action") if self.policy == "default" else None
+                action = info.get(DEFAULT_ACTION_KEY) if self.policy == "default" else None
                 _, r, terminated, truncated, info = env.step(idle if action is None else action)
                 values.append(float(r))
                 done = terminated or truncated

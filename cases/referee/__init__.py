@@ -47,9 +47,9 @@ the day's last step too), ``next_penalty_free_low``/``_high`` (that box narrowed
 reward's soft limits, e.g. SES-carbon's SOC window; the same where a case has none;
 ``DispatchCore.penalty_free_step_bounds``), where the case has them ``next_context``
 (``DispatchCore.observation_context``) and ``next_default_action`` (the case's default
-operation of that step, ``DispatchCore.default_setpoints``: SGLS IEEE 30's thermal units
-following the forecast net load), and ``reward_terms``. The reset ``info`` holds
-``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
+operation of that step, ``DispatchCore.default_setpoints``: on SGLS the thermal units
+following the forecast net load, the plan executed intraday), and ``reward_terms``. The
+reset ``info`` holds ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
 (the day's first step, as ``layer`` and ``step``), ``next_action_low``/``next_action_high``,
 ``next_penalty_free_low``/``_high``,
 ``soc`` (initial SOC per storage, from

@@ -144,14 +144,15 @@ class DispatchCore(ABC):
         return None
 
     def default_setpoints(self) -> ArrayLike | None:
-        """The setpoints of the case's default operation for the step about to be played, for
-        the devices with no idle output to fall back on (ramp-limited generators, whose
-        :meth:`idle_action` is out of reach once they run): e.g. SGLS IEEE 30's thermal units
-        following the step's forecast net load pro rata to capacity; every other entry idle.
-        Reported as ``info["next_default_action"]`` (``None`` once the day is over), from what
-        the observation already holds, and not projected (the step's box may cut it). ``None``:
-        the case has no such operation (a core that does not override this hook reports no
-        key at all)."""
+        """The setpoints of the case's default (non-optimizing) operation for the step about
+        to be played, where idling is not what an operator would do (ramp-limited generators,
+        a plan to execute): e.g. SGLS, day-ahead, the thermal units follow the forecast net
+        load pro rata to capacity and the rest idles; intraday, the plan is executed, the
+        units taking up the forecast's deviation. Reported as ``info["next_default_action"]``
+        (``None`` once the day is over), computed from what the observation and the day's
+        plan already hold, and not projected (the step's box may cut it). ``None``: the case
+        has no such operation (a core that does not override this hook reports no key at
+        all)."""
         return None
 
     def observation_context_bounds(self) -> tuple[ArrayLike, ArrayLike] | None:

@@ -49,10 +49,9 @@ reward's soft limits, e.g. SES-carbon's SOC window; the same where a case has no
 (``DispatchCore.observation_context``) and ``next_default_action`` (the case's default
 operation of that step, ``DispatchCore.default_setpoints``: on SGLS the thermal units
 following the forecast net load, the plan executed intraday), and ``reward_terms``. The
-reset ``info`` holds ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``, ``next_layer`` and ``next_step``
-(the day's first step, as ``layer`` and ``step``), ``next_action_low``/``next_action_high``,
-``next_penalty_free_low``/``_high``,
-``soc`` (initial SOC per storage, from
+reset ``info`` holds ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``,
+``next_layer`` and ``next_step`` (the day's first step, as ``layer`` and ``step``),
+``next_action_low``/``next_action_high``, ``next_penalty_free_low``/``_high``, ``soc`` (initial SOC per storage, from
 :meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
 device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
 

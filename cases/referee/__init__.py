@@ -51,8 +51,8 @@ operation of that step, ``DispatchCore.default_setpoints``: on SGLS the thermal 
 following the forecast net load, the plan executed intraday), and ``reward_terms``. The
 reset ``info`` holds ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``,
 ``next_layer`` and ``next_step`` (the day's first step, as ``layer`` and ``step``),
-``next_action_low``/``next_action_high``, ``next_penalty_free_low``/``_high``, ``soc`` (initial SOC per storage, from
-:meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
+``next_action_low``/``next_action_high``, ``next_penalty_free_low``/``_high``, ``soc``
+(initial SOC per storage, from :meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
 device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
 
 Episodes are one day. The last step of the last layer sets ``terminated=True`` (the day is the

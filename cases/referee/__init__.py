@@ -52,8 +52,9 @@ following the forecast net load, the plan executed intraday), and ``reward_terms
 reset ``info`` holds ``layer``, ``step``, ``time_h``, ``step_hours``, ``day``,
 ``next_layer`` and ``next_step`` (the day's first step, as ``layer`` and ``step``),
 ``next_action_low``/``next_action_high``, ``next_penalty_free_low``/``_high``, ``soc``
-(initial SOC per storage, from :meth:`DispatchCore.state_of_charge`) and ``idle_action`` (the setpoints that leave every
-device idle, i.e. 0 projected onto the action box; the ``idle`` baseline plays it).
+(initial SOC per storage, from :meth:`DispatchCore.state_of_charge`) and ``idle_action``
+(the setpoints that leave every device idle, i.e. 0 projected onto the action box; the
+``idle`` baseline plays it).
 
 Episodes are one day. The last step of the last layer sets ``terminated=True`` (the day is the
 whole task; cores put the time of day in the observation so the end is predictable);

@@ -515,8 +515,8 @@ def make_training_env(
     obs_norm: ObservationNorm | None = None,
 ) -> gymnasium.Env:
     """The environment an agent trains on: ``train`` days sampled at each reset, seeded, of
-    ``case`` with the plan's ``case_overrides``; the plan's reward baseline (``idle``:
-    :class:`~.reward_baseline.BaselineReward`) and maps (:mod:`.agent_view`; with
+    ``case`` with the plan's ``case_overrides``; the plan's reward baseline (``idle`` or
+    ``default``: :class:`~.reward_baseline.BaselineReward`) and maps (:mod:`.agent_view`; with
     ``obs_norm = "train_days"`` the frozen statistics ``obs_norm``, fitted here when not given:
     :func:`observation_norm_of` reads them back from the env)."""
     from gymnasium import spaces as gspaces

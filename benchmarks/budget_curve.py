@@ -14,7 +14,8 @@ run (same learning-rate schedule and replay buffer), which is what choosing a bu
 ``--set`` overrides an algorithm keyword for this curve only, over the case's own set-up and
 tuned values (e.g. ``--set train_freq=4`` to compare update-to-data ratios);
 ``--set env.KEY=VALUE`` overrides an entry of the algorithm's ``env`` (e.g.
-``--set env.ramp_action='"target"'``); values are JSON.
+``--set env.ramp_action='"target"'``) and ``--set policy_kwargs.KEY=VALUE`` one of its
+``policy_kwargs`` (e.g. ``--set policy_kwargs.log_std_init=-3.5``); values are JSON.
 
 ``--from-runs TRAINING_DIR --seeds N`` trains nothing: it scores the checkpoints and final
 models that finished runs left (a ``reference`` run saves the checkpoints its
@@ -156,6 +157,9 @@ def budget_curve(
     for key, value in (overrides or {}).items():  # env.<key>: the algorithm's env, else kwargs
         if key.startswith("env."):
             algo.setdefault("env", {})[key.removeprefix("env.")] = value
+        elif key.startswith("policy_kwargs."):  # over the algorithm's and the case's own
+            setup = algo.setdefault("case_setup", {}).setdefault(case_id, {})
+            setup.setdefault("policy_kwargs", {})[key.removeprefix("policy_kwargs.")] = value
         else:  # the case's tuned kwargs are applied last: the override goes there
             algo.setdefault("case_kwargs", {}).setdefault(case_id, {})[key] = value
     hp_file = workdir / f"hyperparams_{method}.json"

@@ -44,7 +44,7 @@ def test_curve_steps_and_settings_win_over_the_cases_own(tmp_path):
     rows = budget_curve(
         "sgls-ieee33-v0", "ppo", [96, 192], n_days=1, workdir=tmp_path,
         overrides={"n_steps": 96, "batch_size": 48, "gae_lambda": 0.9,
-                   "env.ramp_action": "target"},
+                   "env.ramp_action": "target", "policy_kwargs.log_std_init": -2.3},
     )
     assert [(r["kind"], r["steps"]) for r in rows] == [
         ("rl", 96), ("rl", 192), ("idle", 0), ("oracle", 0)
@@ -53,6 +53,7 @@ def test_curve_steps_and_settings_win_over_the_cases_own(tmp_path):
     assert plan["plan"]["timesteps"] == 192
     assert plan["plan"]["kwargs"]["gae_lambda"] == 0.9
     assert plan["plan"]["ramp_action"] == "target"
+    assert plan["plan"]["policy_kwargs"] == {"net_arch": [64, 64], "log_std_init": -2.3}
 
 
 def test_maddpg_curve_from_one_run_and_its_files(tmp_path):

@@ -199,16 +199,18 @@ class SglsConfig(CaseConfig):
         return np.clip(share, [u.p_min_mw for u in self.thermal], cap)
 
     def following_thermal_mw(self, planned_mw: ArrayLike,
-                             deviation_mw: float) -> NDArray[np.float64]:
-        """The thermal units executing their day-ahead plan ``P*`` while taking up the net
-        load's deviation ``ΔN`` from the plan's forecast pro rata to capacity (the intraday
-        default: the tie line keeps its schedule as far as the units can),
+                             deviation_mw: ArrayLike) -> NDArray[np.float64]:
+        """The thermal units executing their day-ahead plan ``P*`` (``(units,)`` or
+        ``(steps, units)``) while taking up the net load's deviation ``ΔN`` (a number or
+        ``(steps,)``) from the plan's forecast pro rata to capacity (the intraday default: the
+        tie line keeps its schedule as far as the units can),
         ``P_g = clip(P*_g + ΔN · P̄_g / Σ P̄, P_min,g, P̄_g)``."""
         cap = np.array([u.p_max_mw for u in self.thermal])
-        planned = np.asarray(planned_mw, dtype=np.float64).reshape(cap.shape)
+        planned = np.asarray(planned_mw, dtype=np.float64)
         if cap.size == 0:
             return planned
-        return np.clip(planned + float(deviation_mw) * cap / cap.sum(),
+        deviation = np.asarray(deviation_mw, dtype=np.float64)[..., None]
+        return np.clip(planned + deviation * cap / cap.sum(),
                        [u.p_min_mw for u in self.thermal], cap)
 
     @model_validator(mode="after")

@@ -231,8 +231,8 @@ class SglsCore(DispatchCore):
         self.wind_bus = c.wind_bus - 1
         self.load_buses = np.flatnonzero(self.grid.load_p_mw > 0)
         self._day_rows: OrderedDict[datetime.date, _DayRows] = OrderedDict()
-        #: :meth:`default_setpoints`' net loads: ``(day-ahead data, nowcast, N^da, N^now)``
-        self._default_nets: tuple[SglsDay, SglsDay, FloatArray, FloatArray] | None = None
+        #: :meth:`_default_operation` of the current layer, ``(steps, dim)``
+        self._default_rows: FloatArray = np.zeros((0, self.lay.dim))
         self._rows: _DayRows | None = None
         self._ratio: dict[int, tuple[SglsDay, FloatArray]] = {}
         self._static_hot_path()
@@ -416,6 +416,7 @@ class SglsCore(DispatchCore):
     def on_layer_start(self, layer: Layer) -> None:
         if layer is Layer.INTRADAY:
             self.prev_th = self.plan_sp[0, self.lay.th].copy() if self.lay.n_th else None
+        self._default_rows = self._default_operation(layer)
 
     def state_of_charge(self) -> FloatArray:
         return (self.soc_plan if self.layer is Layer.DAY_AHEAD else self.soc).copy()
@@ -862,33 +863,36 @@ class SglsCore(DispatchCore):
         return np.minimum(np.maximum(self._observe_vector(), self._obs_low), self._obs_high)
 
     def default_setpoints(self) -> FloatArray:
-        """The case's default operation of the step about to be played, from the forecasts the
-        observation holds. Day-ahead hour ``h``: the thermal units follow the forecast net
-        load ``N^da_h`` (load − PV − wind) pro rata to capacity
-        (:meth:`~.config.SglsConfig.default_thermal_mw`, the cooperative game's default of
-        ``generation``), storage and flexible loads idle. Intraday step ``k`` of hour ``h``:
-        the day-ahead plan's setpoints of ``h`` executed, the thermal units taking up the
-        nowcast's deviation ``N^now_k − N^da_h`` pro rata to capacity
+        """The case's default operation of the step about to be played
+        (:meth:`_default_operation`'s row of the step, built when its layer started)."""
+        return self._default_rows[self.step_index].copy()
+
+    def _default_operation(self, layer: Layer) -> FloatArray:
+        """The default operation of every step of ``layer``, ``(steps, dim)``, from what is
+        known when the layer starts: the forecasts, and intraday the finished plan.
+        Day-ahead hour ``h``: the thermal units follow the forecast net load ``N^da_h``
+        (load − PV − wind) pro rata to capacity (:meth:`~.config.SglsConfig.default_thermal_mw`,
+        the cooperative game's default of ``generation``), storage and flexible loads idle.
+        Intraday step ``k`` of hour ``h``: the plan's setpoints of ``h`` executed, the thermal
+        units taking up the nowcast's deviation ``N^now_k − N^da_h`` pro rata to capacity
         (:meth:`~.config.SglsConfig.following_thermal_mw`). Not projected: the step's box may
         cut it (e.g. a ramp, or an SOC the forecast error has moved)."""
         lay = self.lay
-        spec, k = self.timeline.position(self.position)
-        nets = self._default_nets
-        if nets is None or nets[0] is not self.da or nets[1] is not self.now:  # once a day
-            nets = self._default_nets = (
-                self.da, self.now, *(d.load_p_mw.sum(axis=1) - d.pv_available_mw.sum(axis=1)
-                                     - d.wind_available_mw for d in (self.da, self.now)))
-        if spec.layer is Layer.DAY_AHEAD:
-            setpoints = np.array(self.idle_action(), dtype=np.float64)
+        net_da = (self.da.load_p_mw.sum(axis=1) - self.da.pv_available_mw.sum(axis=1)
+                  - self.da.wind_available_mw)
+        if layer is Layer.DAY_AHEAD:
+            rows = np.tile(np.asarray(self.idle_action(), dtype=np.float64), (len(net_da), 1))
             if lay.n_th:
-                setpoints[lay.th] = self.config.default_thermal_mw(nets[2][k : k + 1])[0]
-            return setpoints
-        h = k // 4
-        setpoints = self.plan_sp[h].copy()
+                rows[:, lay.th] = self.config.default_thermal_mw(net_da)
+            return rows
+        hours = np.arange(N_STEPS) // 4
+        rows = self.plan_sp[hours].copy()
         if lay.n_th:
-            setpoints[lay.th] = self.config.following_thermal_mw(
-                setpoints[lay.th], float(nets[3][k] - nets[2][h]))
-        return setpoints
+            net_now = (self.now.load_p_mw.sum(axis=1) - self.now.pv_available_mw.sum(axis=1)
+                       - self.now.wind_available_mw)
+            rows[:, lay.th] = self.config.following_thermal_mw(
+                rows[:, lay.th], net_now - net_da[hours])
+        return rows
 
     def observation_context(self) -> FloatArray:
         """``[tie-line flow of the last step played (MW; planned in the day-ahead layer) |

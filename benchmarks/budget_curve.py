@@ -13,7 +13,8 @@ for scale. A point of the curve is therefore the agent *after* ``n`` steps of th
 run (same learning-rate schedule and replay buffer), which is what choosing a budget asks.
 ``--set`` overrides an algorithm keyword for this curve only, over the case's own set-up and
 tuned values (e.g. ``--set train_freq=4`` to compare update-to-data ratios);
-``--set env.KEY=VALUE`` overrides an entry of the algorithm's ``env`` (e.g.
+``--set env.KEY=VALUE`` overrides an entry of the algorithm's ``env`` and of its ``case_env``
+of the case (e.g.
 ``--set env.ramp_action='"target"'``) and ``--set policy_kwargs.KEY=VALUE`` one of its
 ``policy_kwargs`` (e.g. ``--set policy_kwargs.log_std_init=-3.5``); values are JSON.
 
@@ -154,9 +155,10 @@ def budget_curve(
     algo["budget_timesteps"] = {**algo.get("budget_timesteps", {}), "reference": steps[-1]}
     # the curve's own steps are the last word on this case (SB3's and MADDPG's last word)
     algo["case_budgets"] = {case_id: {"reference": {"timesteps": steps[-1]}}}
-    for key, value in (overrides or {}).items():  # env.<key>: the algorithm's env, else kwargs
-        if key.startswith("env."):
-            algo.setdefault("env", {})[key.removeprefix("env.")] = value
+    for key, value in (overrides or {}).items():  # each to the case's last word on it
+        if key.startswith("env."):  # over the algorithm's env and its case_env of this case
+            case_env = algo.setdefault("case_env", {}).setdefault(case_id, {})
+            case_env[key.removeprefix("env.")] = value
         elif key.startswith("policy_kwargs."):  # over the algorithm's and the case's own
             setup = algo.setdefault("case_setup", {}).setdefault(case_id, {})
             setup.setdefault("policy_kwargs", {})[key.removeprefix("policy_kwargs.")] = value

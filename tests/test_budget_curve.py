@@ -85,9 +85,12 @@ def test_maddpg_curve_from_one_run_and_its_files(tmp_path):
         (["--method", "oracle", "--steps", "10"], "not rl"),
         (["--method", "ppo", "--steps", "0"], "must be positive"),
         (["--method", "ppo", "--steps", "10", "--set", "train_freq"], "not KEY=VALUE"),
+        # PPO's case_env of this case sets env.action_centre: --set reaches it, and is checked
+        (["--case", "sgls-ieee30-v0", "--method", "ppo", "--steps", "10", "--set",
+          'env.action_centre="middle"'], "env.action_centre 'middle' is not one of idle, default"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
-    assert main(args) == 2
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, args, message):
+    assert main([*args, "--workdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1

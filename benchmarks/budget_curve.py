@@ -16,7 +16,9 @@ tuned values (e.g. ``--set train_freq=4`` to compare update-to-data ratios);
 ``--set env.KEY=VALUE`` overrides an entry of the algorithm's ``env`` and of its ``case_env``
 of the case (e.g.
 ``--set env.ramp_action='"target"'``) and ``--set policy_kwargs.KEY=VALUE`` one of its
-``policy_kwargs`` (e.g. ``--set policy_kwargs.log_std_init=-3.5``); values are JSON.
+``policy_kwargs`` (e.g. ``--set policy_kwargs.log_std_init=-3.5``), ``--set setup.KEY=VALUE``
+an entry of its ``case_setup`` of the case (e.g. ``--set setup.actor_output_scale=0.01``,
+``--set setup.action_noise='{"kind": "normal", "sigma": 0.03}'``); values are JSON.
 
 ``--from-runs TRAINING_DIR --seeds N`` trains nothing: it scores the checkpoints and final
 models that finished runs left (a ``reference`` run saves the checkpoints its
@@ -162,6 +164,9 @@ def budget_curve(
         elif key.startswith("policy_kwargs."):  # over the algorithm's and the case's own
             setup = algo.setdefault("case_setup", {}).setdefault(case_id, {})
             setup.setdefault("policy_kwargs", {})[key.removeprefix("policy_kwargs.")] = value
+        elif key.startswith("setup."):  # the case's declared set-up (e.g. action_noise)
+            setup = algo.setdefault("case_setup", {}).setdefault(case_id, {})
+            setup[key.removeprefix("setup.")] = value
         else:  # the case's tuned kwargs are applied last: the override goes there
             algo.setdefault("case_kwargs", {}).setdefault(case_id, {})[key] = value
     hp_file = workdir / f"hyperparams_{method}.json"

@@ -251,6 +251,11 @@ class TrainingPlan:
     #: Training envs stepped side by side (``env.n_envs``): 1, or a ``SubprocVecEnv`` of
     #: that many processes over different train days (``seed + i``).
     n_envs: int = 1
+    #: An off-policy actor's last layer scaled by this at construction, its bias zeroed
+    #: (``case_setup[case].actor_output_scale``; ``None``: SB3's initialization): with a
+    #: small value the untrained policy plays the action map's 0 (the idle or default
+    #: action) instead of a random offset from it (:func:`scale_actor_output`).
+    actor_output_scale: float | None = None
 
     @property
     def on_policy(self) -> bool:
@@ -369,9 +374,12 @@ def training_plan(
     kwargs = dict(_strip_comments(spec.get("kwargs", {})))
     kwargs.update(_strip_comments(spec.get("budget_kwargs", {}).get(budget.value, {})))
     policy_kwargs = dict(_strip_comments(spec.get("policy_kwargs", {})))
+    noise, output_scale = spec.get("action_noise"), None
     if case_id is not None:  # the case's declared set-up, then its tuned values (last word)
         setup = dict(_strip_comments(_strip_comments(spec.get("case_setup", {})).get(case_id, {})))
         policy_kwargs.update(_strip_comments(setup.pop("policy_kwargs", {})))
+        noise = setup.pop("action_noise", noise)
+        output_scale = setup.pop("actor_output_scale", None)
         kwargs.update(setup)
         tuned = _strip_comments(spec.get("case_kwargs", {})).get(case_id, {})
         kwargs.update(_strip_comments(tuned))
@@ -379,7 +387,9 @@ def training_plan(
     if case_id is not None:  # the algorithm's declared env set-up of this case (last word)
         env.update(_strip_comments(_strip_comments(spec.get("case_env", {})).get(case_id, {})))
     _checked_env(env, where)
-    noise = spec.get("action_noise")
+    if output_scale is not None and not (np.isfinite(output_scale) and output_scale > 0):
+        raise HyperparamError(f"{where}: {method} case_setup actor_output_scale "
+                              f"{output_scale!r} is not a number > 0")
     return TrainingPlan(
         method=method,
         algo=spec["algo"],
@@ -399,6 +409,7 @@ def training_plan(
         obs_context=_env_flag(env, "obs_context", where),
         case_overrides=_case_overrides(env, case_id, where),
         n_envs=_n_envs(env, where),
+        actor_output_scale=None if output_scale is None else float(output_scale),
         shipped_first=bool(b.get("shipped_first", False)),
         provisional=bool(b.get("provisional", False)),
         version=int(data["version"]),
@@ -1042,7 +1053,7 @@ class SB3Method:
             kwargs["action_noise"] = _make_noise(plan.action_noise, env.action_space.shape)
         if "or_networks" in kwargs:
             kwargs["or_networks"] = tuple(kwargs["or_networks"])
-        return algo_cls(
+        model = algo_cls(
             policy,
             env,
             seed=seed,
@@ -1051,6 +1062,9 @@ class SB3Method:
             policy_kwargs=_resolve_extractor(plan.policy_kwargs) or None,
             **kwargs,
         )
+        if plan.actor_output_scale is not None:
+            scale_actor_output(model, plan.actor_output_scale)
+        return model
 
     def _train(self, case: Case, seed: int, plan: TrainingPlan) -> None:
         _set_torch_threads()
@@ -1184,6 +1198,34 @@ def _resolve_extractor(policy_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     if extractor_kwargs:
         out["features_extractor_kwargs"] = dict(extractor_kwargs)
     return out
+
+
+def scale_actor_output(model: BaseAlgorithm, scale: float) -> None:
+    """Multiply the weights of ``model``'s actor's last linear layer by ``scale`` and zero its
+    bias (its target actor copied from it): the untrained policy's mean action is then about
+    0, the action map's centre, rather than a random offset of SB3's initialization (the
+    practice of initializing the policy's output layer small, Andrychowicz et al. 2021, for
+    the off-policy actors that SB3 leaves at PyTorch's default; SB3's PPO already scales its
+    action net by 0.01). SAC: the mean's layer (its log-σ layer keeps ``log_std_init``'s
+    role); TD3 and DDPG: the layer before the ``tanh``. ``ValueError`` for an algorithm
+    without such an actor (PPO: its ``ortho_init`` does this)."""
+    import torch
+
+    actor = getattr(model, "actor", None)
+    mu = getattr(actor, "mu", None)
+    if isinstance(mu, torch.nn.Linear):
+        last = mu
+    elif isinstance(mu, torch.nn.Sequential):
+        last = [m for m in mu if isinstance(m, torch.nn.Linear)][-1]
+    else:
+        raise ValueError(f"{type(model).__name__} has no off-policy actor to scale "
+                         "(actor_output_scale is for SAC, TD3 and DDPG)")
+    with torch.no_grad():
+        last.weight.mul_(scale)
+        last.bias.zero_()
+    target = getattr(model, "actor_target", None)
+    if target is not None:
+        target.load_state_dict(actor.state_dict())
 
 
 def _make_noise(spec: Mapping[str, Any], shape: tuple[int, ...]) -> Any:

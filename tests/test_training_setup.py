@@ -93,8 +93,9 @@ def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none
 def test_case_env_is_the_last_word_on_one_case_only():
     """``case_env``: the shipped file's PPO on SGLS IEEE 30 sees the referee's context (v7),
     centres its actions and its reward baseline on the case's default operation (v11), and
-    its ``case_setup`` sets the initial σ through ``policy_kwargs`` (v11); on IEEE 33, and
-    every other algorithm, the file's env and the algorithm's ``policy_kwargs``."""
+    its ``case_setup`` sets the initial σ through ``policy_kwargs`` (v11); SAC, TD3 and DDPG
+    have the same env set-up there (v12); on IEEE 33 the file's env and the algorithm's
+    ``policy_kwargs``."""
     ieee30 = training_plan("ppo", "reference", 120, case_id="sgls-ieee30-v0")
     assert (ieee30.ramp_action, ieee30.obs_context) == ("relative", True)
     assert (ieee30.action_centre, ieee30.reward_baseline) == ("default", "default")
@@ -104,8 +105,14 @@ def test_case_env_is_the_last_word_on_one_case_only():
     assert (ieee33.ramp_action, ieee33.obs_context) == ("relative", False)
     assert (ieee33.action_centre, ieee33.reward_baseline) == ("idle", "idle")
     assert ieee33.policy_kwargs == {"net_arch": [64, 64], "log_std_init": -1.2}
-    sac = training_plan("sac", "reference", 120, case_id="sgls-ieee30-v0")
-    assert (sac.ramp_action, sac.obs_context, sac.action_centre) == ("relative", False, "idle")
+    for method in ("sac", "td3", "ddpg"):
+        plan = training_plan(method, "reference", 120, case_id="sgls-ieee30-v0")
+        assert (plan.obs_context, plan.action_centre, plan.reward_baseline) == (
+            True, "default", "default")
+        assert plan.actor_output_scale == 0.01
+        other = training_plan(method, "reference", 120, case_id="sgls-ieee33-v0")
+        assert (other.obs_context, other.action_centre, other.actor_output_scale) == (
+            False, "idle", None)
 
 
 def test_an_unknown_env_key_is_one_line(tmp_path):
@@ -465,3 +472,55 @@ def test_with_obs_context_training_and_the_controller_see_the_same_vector(tmp_pa
     ses = make_case(CASE_ID)
     plain = make_training_env(ses, 0, training_plan("ppo", "smoke", 24, path=path))
     assert plain.observation_space.shape == (len(ses.observation_names()),)
+
+
+def test_case_setup_declares_a_cases_exploration_noise_and_actor_output_scale(tmp_path):
+    """``case_setup[case]``'s ``action_noise`` replaces the algorithm's on that case only, and
+    its ``actor_output_scale`` reaches the plan; a scale that is not a number > 0 is one
+    line."""
+    data = load_hyperparams()
+    noise = {"kind": "normal", "sigma": 0.03}
+    data["algorithms"]["td3"]["case_setup"] = {
+        "sgls-ieee30-v0": {"action_noise": noise, "actor_output_scale": 0.01}}
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps(data))
+    plan = training_plan("td3", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
+    assert plan.action_noise == noise and plan.actor_output_scale == 0.01
+    assert "action_noise" not in plan.kwargs and "actor_output_scale" not in plan.kwargs
+    other = training_plan("td3", "smoke", 120, path=path, case_id="sgls-ieee33-v0")
+    assert other.action_noise == {"kind": "normal", "sigma": 0.1}
+    assert other.actor_output_scale is None
+    data["algorithms"]["td3"]["case_setup"]["sgls-ieee30-v0"]["actor_output_scale"] = -1
+    path.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"actor_output_scale -1 is not a number > 0"):
+        training_plan("td3", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
+
+
+@pytest.mark.parametrize("algo", ["SAC", "TD3", "DDPG"])
+def test_a_scaled_actor_output_starts_the_policy_at_the_maps_zero(algo):
+    """:func:`scale_actor_output`: the last layer's weights × 1e-3, bias 0, so the untrained
+    deterministic action is about 0 (|a| ≤ 1e-3 |W h|; SB3's initialization is not), and the
+    target actor is the same network."""
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    from gridbench.rl_agents.sb3_methods import scale_actor_output
+
+    env = gymnasium.make("Pendulum-v1")
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(64, 3)).astype(np.float32)
+
+    def actions(model):
+        return np.abs(model.predict(obs, deterministic=True)[0] / env.action_space.high)
+
+    model = getattr(stable_baselines3, algo)("MlpPolicy", env, seed=0, device="cpu",
+                                              learning_starts=0)
+    before = actions(model)
+    scale_actor_output(model, 1e-3)
+    after = actions(model)
+    assert before.max() > 0.02 and after.max() < 2e-3
+    if algo != "SAC":
+        for p, q in zip(model.actor.parameters(), model.actor_target.parameters(), strict=True):
+            assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="has no off-policy actor to scale"):
+        scale_actor_output(stable_baselines3.PPO("MlpPolicy", env, device="cpu"), 0.01)

@@ -12,9 +12,13 @@ of that day::
 A game case's oracle bounds the leader's profit when every follower plays its best response
 (``cases/stackelberg/kpi.py``): a row whose followers leave money on the table (the sum of
 its ``regret_*`` columns above :data:`FOLLOWER_REGRET_TOL_USD`, e.g. MADDPG's learned
-followers, or ``idle``'s idle ones) can pay the leader more than the bilevel optimum, so it is
-not compared but counted (``n_off_best_response``); its Stackelberg gap
-(:mod:`~gridbench.benchmarks.game_table`) is where it is judged.
+followers, or ``idle``'s idle ones) can pay the leader more than the bilevel optimum. Such a
+row is compared on :data:`BEST_RESPONSE_COLUMN` instead of its cost: the leader's cost of
+the day at the prices it posted had every follower best-responded, replayed through the same
+AC power flow by the referee (``StackelbergCore.best_response_cost``), which the bilevel
+optimum does bound; ``n_at_best_response`` counts these. A row without that column (written
+before it existed) is not compared but counted (``n_off_best_response``); its Stackelberg
+gap (:mod:`~gridbench.benchmarks.game_table`) is where it is judged.
 
 ``B(c, s, d)`` is the mean over the oracle's rows of that case, split and day (method
 :data:`~gridbench.benchmarks.leaderboard.ORACLE_METHOD`, family ``bound``, status ``ok``; one
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "BEST_RESPONSE_COLUMN",
     "BOUND_COLUMN",
     "ORACLE_TOLERANCE_REL",
     "ORACLE_TOLERANCE_USD",
@@ -69,6 +74,8 @@ __all__ = [
 #: responses and the row is not compared (module docstring); exact best responses (HiGHS QPs)
 #: reach about 2e-6 $ in the committed rows.
 FOLLOWER_REGRET_TOL_USD: Final[float] = 1e-3
+#: The row column a row off its followers' best responses is compared on (module docstring).
+BEST_RESPONSE_COLUMN: Final[str] = "kpi_best_response_cost"
 #: Absolute tolerance ($ per day) for an oracle that states none where it is registered.
 ORACLE_TOLERANCE_USD: Final[float] = 0.5
 #: Relative tolerance (a share of ``|oracle cost|``) for an oracle that states none.
@@ -122,7 +129,10 @@ class CaseBound:
     n_certified: int
     n_unmatched: int
     violations: tuple[Violation, ...]
+    #: Rows off their followers' best responses without a best-response cost: not compared.
     n_off_best_response: int = 0
+    #: Rows off their followers' best responses compared on their best-response cost.
+    n_at_best_response: int = 0
 
     @property
     def ok(self) -> bool:
@@ -175,11 +185,17 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
     regrets = [c for c in deployable.columns if str(c).startswith("regret_")]
     off_best = (deployable[regrets].astype(float).sum(axis=1, min_count=1)
                 .gt(FOLLOWER_REGRET_TOL_USD)) if regrets else pd.Series(False, deployable.index)
-    n_off = deployable[off_best].groupby("case").size()
-    merged = deployable[~off_best].merge(bounds, on=_DAY_KEY, how="left")
+    at_best = _column(deployable, BEST_RESPONSE_COLUMN, math.nan).astype(float)
+    judged = off_best & np.isfinite(at_best)
+    deployable = deployable.assign(cost=np.where(judged, at_best,
+                                                 deployable["cost"].astype(float)))
+    n_off = deployable[off_best & ~judged].groupby("case").size()
+    n_judged = deployable[judged].groupby("case").size()
+    merged = deployable[~off_best | judged].merge(bounds, on=_DAY_KEY, how="left")
     out: list[CaseBound] = []
     for case_id in sorted(str(c) for c in frame["case"].dropna().unique()):
         n_off_best = int(n_off.get(case_id, 0))
+        n_br = int(n_judged.get(case_id, 0))
         rows = merged[merged["case"] == case_id]
         cost = rows["cost"].astype(float).to_numpy()
         bound = rows["bound"].astype(float).to_numpy()
@@ -188,7 +204,7 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
         n_unmatched = int((~usable).sum())
         if rows.empty:
             out.append(CaseBound(case_id, math.nan, math.nan, "", "", 0, 0, n_unmatched, (),
-                                 n_off_best))
+                                 n_off_best, n_br))
             continue
         margin = cost - bound
         size = np.abs(bound)
@@ -225,6 +241,7 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
                 n_unmatched=n_unmatched,
                 violations=violations,
                 n_off_best_response=n_off_best,
+                n_at_best_response=n_br,
             )
         )
     return out
@@ -265,6 +282,9 @@ def format_case(result: CaseBound) -> str:
     if result.n_certified:
         against += f" (a certified bound on {_rows(result.n_certified)})"
     extra = f", {result.n_unmatched:,} without an oracle row" if result.n_unmatched else ""
+    if result.n_at_best_response:
+        extra += (f", {result.n_at_best_response:,} with followers off their best response "
+                  "compared at their best responses")
     if result.n_off_best_response:
         extra += (f", {result.n_off_best_response:,} with followers off their best response "
                   "not compared")

@@ -233,3 +233,26 @@ def test_tighter_tolerance_of_the_convex_oracles() -> None:
     (result,) = check_frame(frame)
     assert [v.margin_usd for v in result.violations] == [pytest.approx(-0.012)]
     assert result.violations[0].tolerance_usd == pytest.approx(1e-3)
+
+
+def test_rows_off_their_best_response_are_compared_at_their_best_responses() -> None:
+    """A row off its followers' best responses with a best-response cost (the leader's cost
+    at its posted prices had the followers best-responded) is compared on that: MADDPG's
+    realized −150 $ is no violation, its −99 $ at best responses is compared (the worst
+    margin +1 $), and a best-response cost of −120 $ below the −100 $ bound is one."""
+    rows = [
+        _row("g-v0", "oracle", "bound", D1, -100.0, regret_la=0.0, kpi_best_response_cost=-100.0),
+        _row("g-v0", "maddpg", "rl", D1, -150.0, regret_la=60.0, kpi_best_response_cost=-99.0),
+        _row("g-v0", "maddpg", "rl", D1, -160.0, regret_la=70.0, seed=1),
+    ]
+    (g,) = check_frame(pd.DataFrame(rows))
+    assert (g.n_compared, g.n_at_best_response, g.n_off_best_response) == (1, 1, 1)
+    assert (g.worst_margin_usd, g.worst_method, g.ok) == (1.0, "maddpg", True)
+    line = format_case(g)
+    assert "1 with followers off their best response compared at their best responses" in line
+    assert "1 with followers off their best response not compared" in line
+    rows[1] = _row("g-v0", "maddpg", "rl", D1, -150.0, regret_la=60.0,
+                   kpi_best_response_cost=-120.0)
+    (bad,) = check_frame(pd.DataFrame(rows))
+    assert not bad.ok and [(v.method, v.cost, v.margin_usd) for v in bad.violations] == [
+        ("maddpg", -120.0, -20.0)]

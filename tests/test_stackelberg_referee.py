@@ -342,3 +342,21 @@ def test_learning_curve_figure_reads_every_learners_monitor(tmp_path):
     none = ReportContext(results=tmp_path, frame=pd.DataFrame(), entries=[],
                          figure_dir=tmp_path, training_dirs=(root,))
     assert _learning_figure(none, GSESS) is None and len(none.notes[GSESS]) == 1
+
+
+def test_the_best_response_cost_is_the_cost_had_the_followers_best_responded():
+    """``day_kpis``' ``best_response_cost`` (the bound check's measure of a row off its
+    followers' best responses): for ``tou`` (best-responding followers) the row's cost, to the
+    QPs' tolerance; for ``idle`` (the same tariff posted, the followers idle) not its realized
+    cost (−662.59 $ on 2016-06-14, followers' regret 122.9 $) but ``tou``'s (−621.37 $)."""
+    from gridbench.benchmarks.harness import run_day
+    from gridbench.cases.registry import make_method
+
+    case = make_case(GSESS)
+    tou = run_day(case, make_method("tou"), DAY, 0).row
+    idle = run_day(case, make_method("idle"), DAY, 0).row
+    assert tou["kpi_best_response_cost"] == pytest.approx(tou["cost"], abs=1e-5)
+    assert idle["cost"] == pytest.approx(-662.586, abs=1e-3)
+    assert sum(v for k, v in idle.items() if k.startswith("regret_")) > 100.0
+    assert idle["kpi_best_response_cost"] == pytest.approx(tou["cost"], abs=1e-5)
+    assert tou["cost"] == pytest.approx(-621.366, abs=1e-3)

@@ -709,7 +709,8 @@ class StackelbergCore(DispatchCore):
         self._ev_mw[t] = float(ev)
         if t == T - 1:  # the day's schedules are complete: each follower's regret
             self._extras[t]["agent_regret"] = self.follower_regrets(lam)
-            self._extras[t]["day_kpis"] = self.day_kpis()
+            self._extras[t]["day_kpis"] = {**self.day_kpis(),
+                                           "best_response_cost": self.best_response_cost(lam)}
         kpi = StepKPI(
             cost=cost, soc=self.state_of_charge(), tie_line_mw=p_up,
             v_min_pu=float(vm[1:].min()), v_max_pu=float(vm.max()),
@@ -738,6 +739,27 @@ class StackelbergCore(DispatchCore):
             "import_par": float(imports.max()) / mean if mean > 0 else float("nan"),
             "ev_unmet_mwh": llf_unmet_energy(self.day_data.fleet, self._ev_mw),
         }
+
+    def best_response_cost(self, prices: FloatArray) -> float:
+        """The DSO's cost of the day (−its profit, penalties apart, as the row's ``cost``) had
+        every follower played its exact best response to ``prices``: the responses' payments
+        (``λ'(B x + d)``) against the upstream purchase of the AC power flow of each hour
+        with their injections, the equations of :meth:`_hour`. Equal to the day's cost where
+        the followers best-respond; where they do not (MADDPG's learned followers), the
+        bound check compares this with the bilevel optimum instead of the realized cost,
+        which the followers' regret can lower below it (``day_kpis``' ``best_response_cost``,
+        the rows' ``kpi_best_response_cost``)."""
+        d, built = self.day_data, self._built_day
+        xs = {f: self.best_responder(f)(prices).x for f in self.followers}
+        receipts = sum(qp.payment(xs[f], prices) for f, qp in self.followers.items())
+        purchase = 0.0
+        for t in range(T):
+            net_p = built.net_data[t].copy()
+            for f, m in self._placement[t].items():
+                net_p += m @ xs[f]
+            flow = self._pf.solve(net_p, np.ascontiguousarray(d.load_q_mvar[t]))
+            purchase += float(d.upstream[t]) * float(flow.p_slack_mw)
+        return purchase - receipts
 
     def best_responder(self, follower: str) -> BestResponder:
         """The day's exact best responder of ``follower`` (:class:`~.follower.BestResponder`,

@@ -30,7 +30,10 @@ Action maps (``env.action_map``, :data:`ACTION_MAPS`), [-1, 1] → MW:
   of the step, ``info["next_default_action"]`` clipped into the box, where the case reports
   one (SGLS: in the day-ahead layer the thermal units follow the forecast net load pro rata to
   capacity, the rest idles; intraday, the day-ahead plan is executed, the thermal units
-  taking up the forecast's deviation from it);
+  taking up the forecast's deviation from it). ``"default_balanced"`` keeps that 0 and holds
+  the ramp-limited generators' total at the default's, the agent's actions on them moving
+  output from one to another (:func:`balanced_units`): the economic dispatch between the
+  units without changing the tie-line balance;
 * ``penalty_free``: the same on the step's *penalty-free* box,
   ``info["next_penalty_free_low"/"_high"]``: the feasible box narrowed to the reward's soft
   limits (SES-carbon's SOC window 0.2–0.8, penalized at 600 $/(SOC·h) beyond it; the solvers
@@ -72,6 +75,7 @@ __all__ = [
     "AgentActionMap",
     "action_map",
     "agent_action_map",
+    "balanced_units",
     "cast_inside",
     "centred_on",
     "context_bounds",
@@ -93,9 +97,11 @@ ACTION_MAPS: Final[tuple[str, ...]] = ("rescale", "idle_centred", "feasible", "p
 RAMP_ACTIONS: Final[tuple[str, ...]] = ("relative", "target")
 
 #: ``env.action_centre`` values: what a step-box map puts at the agent's 0, ``idle`` (the idle
-#: action; ramp-limited generators as ``env.ramp_action`` says) or ``default`` (the case's
-#: default operation of the step, ``info["next_default_action"]``, where the case reports one).
-ACTION_CENTRES: Final[tuple[str, ...]] = ("idle", "default")
+#: action; ramp-limited generators as ``env.ramp_action`` says), ``default`` (the case's
+#: default operation of the step, ``info["next_default_action"]``, where the case reports one)
+#: or ``default_balanced`` (the same 0, and the ramp-limited generators' total output held at
+#: the default's: the agent moves output between them, :func:`balanced_units`).
+ACTION_CENTRES: Final[tuple[str, ...]] = ("idle", "default", "default_balanced")
 
 #: The maps onto a per-step box of the referee's ``info``, and the keys of that box.
 STEP_BOX_KEYS: Final[dict[str, tuple[str, str]]] = {
@@ -114,6 +120,33 @@ def centred_on(
     clipped to [-1, 1] first and ``centre`` must lie in [low, high]."""
     a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
     return centre + np.where(a >= 0.0, a * (high - centre), a * (centre - low))
+
+
+def balanced_units(
+    mw: NDArray[Any], centre: NDArray[Any], low: NDArray[Any], high: NDArray[Any],
+    units: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """``mw`` with its ``units`` entries moved so that their total is the ``centre``'s, each
+    within [low, high], the other entries untouched. With the units' total deviation
+    ``D = Σ_u (mw_u − c_u)``, ``D > 0`` is taken from the units in proportion to their room
+    down::
+
+        mw_u ← mw_u − D · (mw_u − low_u) / Σ_v (mw_v − low_v),
+
+    and ``D < 0`` given to them in proportion to their room up, ``high_u − mw_u`` (the same
+    equation mirrored). No unit leaves its box: ``D ≤ Σ_v (mw_v − low_v)`` because every
+    ``c_v ≥ low_v`` (mirrored: ``c_v ≤ high_v``)."""
+    out = np.asarray(mw, dtype=np.float64).copy()
+    u = np.asarray(units, dtype=bool).reshape(out.shape)
+    x, c = out[u], np.asarray(centre, dtype=np.float64).reshape(out.shape)[u]
+    lo = np.asarray(low, dtype=np.float64).reshape(out.shape)[u]
+    hi = np.asarray(high, dtype=np.float64).reshape(out.shape)[u]
+    excess = float(np.sum(x - c))
+    room = x - lo if excess > 0.0 else hi - x
+    total = float(np.sum(room))
+    if excess != 0.0 and total > 0.0:
+        out[u] = x - np.sign(excess) * min(abs(excess), total) * room / total
+    return out
 
 
 def neutral_middle(case: Any) -> NDArray[np.bool_] | None:
@@ -225,6 +258,7 @@ def feasible_action(
     box: str = "feasible",
     static: tuple[NDArray[Any], NDArray[Any]] | None = None,
     default: bool = False,
+    balanced: bool = False,
 ) -> NDArray[np.float64]:
     """[-1, 1] → the step's box ``box`` of :data:`STEP_BOX_KEYS` (the feasible box
     ``info["next_action_low"/"_high"]`` by default) with 0 at the idle action clipped into it,
@@ -233,7 +267,9 @@ def feasible_action(
     instead, ``clip(s_low + (a + 1)/2 · (s_high − s_low), low, high)``. With ``default``
     (``action_centre = "default"``) every entry's 0 is the case's default operation of the
     step, ``info["next_default_action"]`` clipped into the box (``middle`` and ``static`` then
-    play no part), where the info carries one. A ``ValueError`` names the missing keys when
+    play no part), where the info carries one; with ``balanced`` as well the ``middle``
+    entries' total is then held at the default's (:func:`balanced_units`). A ``ValueError``
+    names the missing keys when
     ``info`` (the reset or the previous step's) carries no box, e.g. after the day's last
     step."""
     low_key, high_key = STEP_BOX_KEYS[box]
@@ -255,7 +291,10 @@ def feasible_action(
                 "to be played; this case reports none (use the centre 'idle')"
             )
         centre = np.clip(np.asarray(value, dtype=np.float64).reshape(low.shape), low, high)
-        return centred_on(action, low, centre, high)
+        out = centred_on(action, low, centre, high)
+        if balanced and middle is not None:
+            out = balanced_units(out, centre, low, high, middle)
+        return out
     if middle is not None and static is None:
         centre = np.where(middle, 0.5 * (low + high), centre)
     out = centred_on(action, low, centre, high)
@@ -301,7 +340,8 @@ def agent_action_map(
     if centre not in ACTION_CENTRES:
         raise ValueError(f"action centre {centre!r} is not one of {', '.join(ACTION_CENTRES)}")
     if name in STEP_BOX_KEYS:
-        wants_default = centre == "default"
+        wants_default = centre in ("default", "default_balanced")
+        balanced = centre == "default_balanced"
         idle_centre = np.asarray(idle, dtype=np.float64).copy()
         mid = None if middle is None or not np.any(middle) else np.asarray(middle, dtype=bool)
         dtype = space.dtype
@@ -313,7 +353,8 @@ def agent_action_map(
 
         def on_step_box(action: NDArray[Any], info: Mapping[str, Any] | None) -> NDArray[Any]:
             default = wants_default and (info or {}).get(DEFAULT_ACTION_KEY) is not None
-            mw = feasible_action(action, info, idle_centre, mid, name, static, default)
+            mw = feasible_action(action, info, idle_centre, mid, name, static, default,
+                                 balanced)
             return cast_inside(mw, info[low_key], info[high_key], dtype)  # type: ignore[index]
 
         return on_step_box

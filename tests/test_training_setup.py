@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from gridbench.cases.kpi import DEFAULT_ACTION_KEY
 from gridbench.cases.registry import make_case
 from gridbench.rl_agents.agent_view import neutral_middle
 from gridbench.rl_agents.reward_baseline import BaselineReward
@@ -211,6 +212,11 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
             1.0, 4.0, -0.5]  # fmt: skip
     with pytest.raises(ValueError, match="needs info\\['next_default_action'\\]"):
         feasible_action(np.zeros(3), info, idle, middle, default=True)
+    # action_centre "default_balanced": the same 0, the middle entries' total held at the
+    # default's; a lone middle entry is therefore held at the default
+    told = {**info, "next_default_action": np.array([9.0, 3.0, 9.0])}
+    assert feasible_action(np.full(3, -0.5), told, idle, middle, default=True,
+                           balanced=True).tolist() == [-0.5, 3.0, -0.75]
     with pytest.raises(ValueError, match="needs info\\['next_action_low'\\]"):
         feasible_action(np.zeros(3), {"next_action_low": None}, idle)
     # the penalty-free map reads its own keys, with the same equation
@@ -227,7 +233,8 @@ def test_the_feasible_map_is_the_centred_equation_on_the_infos_box():
     [("loss-arbitrage-ieee33-v0", "relative", "idle"), ("sgls-ieee30-v0", "relative", "idle"),
      ("sgls-ieee30-v0", "target", "idle"), ("sgls-ieee30-v0", "relative", "default"),
      ("sgls-ieee33-v0", "relative", "default"), ("loss-arbitrage-ieee33-v0", "relative",
-                                                 "default")],
+                                                 "default"),
+     ("sgls-ieee30-v0", "relative", "default_balanced")],
 )
 def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(
         tmp_path, case_id, ramp, centre):
@@ -245,6 +252,7 @@ def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(
     env = make_training_env(case, 0, plan)
     rng = np.random.default_rng(1)
     _, info = env.reset(seed=0)
+    prior = info
     middle = neutral_middle(case)  # SGLS IEEE 30: the thermal units
     assert middle.any() == case_id.startswith("sgls-ieee30")
     same = agent_action_map(
@@ -259,6 +267,11 @@ def test_with_the_feasible_map_nothing_the_agent_sends_is_projected(
         assert info["projection"]["n_clipped"] == 0
         applied = env.unwrapped.core.history(info["layer"])[-1].applied
         np.testing.assert_allclose(applied, expected, rtol=0, atol=1e-5)
+        if centre == "default_balanced":  # the units' total is the default's
+            default = np.clip(prior[DEFAULT_ACTION_KEY], prior["next_action_low"],
+                              prior["next_action_high"])
+            assert applied[middle].sum() == pytest.approx(default[middle].sum(), abs=1e-4)
+        prior = info
 
 
 def test_observation_norm_is_fitted_on_train_days_only_and_frozen(tmp_path, monkeypatch):
@@ -518,3 +531,24 @@ def test_a_scaled_actor_output_starts_the_policy_at_the_maps_zero(algo):
             assert torch.equal(p, q)
     with pytest.raises(ValueError, match="has no off-policy actor to scale"):
         scale_actor_output(stable_baselines3.PPO("MlpPolicy", env, device="cpu"), 0.01)
+
+
+def test_balanced_units_moves_output_between_units_and_keeps_each_in_its_box():
+    """:func:`balanced_units` by hand: units 0 and 1 (centre 10 and 20 MW, boxes [5, 15] and
+    [10, 30]); entry 2 is no unit. At (12, 25) the units are 7 MW over the centre's 30: taken
+    in proportion to their room down (7 and 15 of 22 MW): 12 − 7·7/22 and 25 − 7·15/22. At
+    (6, 15), 9 MW under: given in proportion to the room up (9 and 15 of 24): 6 + 9·9/24 and
+    15 + 9·15/24. Balanced already: unchanged; at a bound: stays there."""
+    from gridbench.rl_agents.agent_view import balanced_units
+
+    c, lo, hi = np.array([10.0, 20.0, 1.0]), np.array([5.0, 10.0, 0.0]), np.array([15.0, 30, 5])
+    units = np.array([True, True, False])
+    out = balanced_units(np.array([12.0, 25.0, 3.0]), c, lo, hi, units)
+    np.testing.assert_allclose(out, [12 - 7 * 7 / 22, 25 - 7 * 15 / 22, 3.0], rtol=0, atol=1e-12)
+    out = balanced_units(np.array([6.0, 15.0, 3.0]), c, lo, hi, units)
+    np.testing.assert_allclose(out, [9.375, 20.625, 3.0], rtol=0, atol=1e-12)
+    assert balanced_units(np.array([12.0, 18.0, 4.0]), c, lo, hi, units).tolist() == [
+        12.0, 18.0, 4.0]
+    out = balanced_units(np.array([15.0, 30.0, 0.0]), c, lo, hi, units)  # 15 MW over
+    np.testing.assert_allclose(out, [15 - 15 * 10 / 30, 30 - 15 * 20 / 30, 0.0], atol=1e-12)
+    assert out[:2].sum() == pytest.approx(30.0) and np.all(out >= lo) and np.all(out <= hi)

@@ -87,7 +87,8 @@ def test_maddpg_curve_from_one_run_and_its_files(tmp_path):
         (["--method", "ppo", "--steps", "10", "--set", "train_freq"], "not KEY=VALUE"),
         # PPO's case_env of this case sets env.action_centre: --set reaches it, and is checked
         (["--case", "sgls-ieee30-v0", "--method", "ppo", "--steps", "10", "--set",
-          'env.action_centre="middle"'], "env.action_centre 'middle' is not one of idle, default, default_balanced"),
+          'env.action_centre="middle"'],
+         "env.action_centre 'middle' is not one of idle, default, default_balanced"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, args, message):

@@ -93,16 +93,16 @@ def _hyperparams(tmp_path, baseline="none", action_map="rescale", obs_norm="none
 
 def test_case_env_is_the_last_word_on_one_case_only():
     """``case_env``: the shipped file's PPO on SGLS IEEE 30 sees the referee's context (v7),
-    centres its actions and its reward baseline on the case's default operation (v11) with
-    the units' total held at the default's (v12), at the file's σ₀ (v11's ``case_setup``
-    had set σ₀ 0.03 through ``policy_kwargs``), as the fair KL variants; on IEEE 33, and every
-    other algorithm, the file's env and the algorithm's ``policy_kwargs``."""
+    centres its actions and its reward baseline on the case's default operation (v11), and
+    its ``case_setup`` sets the initial σ through ``policy_kwargs`` (v11), as the fair KL
+    variants'; on IEEE 33, and every other algorithm, the file's env and the algorithm's
+    ``policy_kwargs``."""
     ieee30 = training_plan("ppo", "reference", 120, case_id="sgls-ieee30-v0")
     assert (ieee30.ramp_action, ieee30.obs_context) == ("relative", True)
-    assert (ieee30.action_centre, ieee30.reward_baseline) == ("default_balanced", "default")
-    assert ieee30.policy_kwargs == {"net_arch": [64, 64], "log_std_init": -1.2}
+    assert (ieee30.action_centre, ieee30.reward_baseline) == ("default", "default")
+    assert ieee30.policy_kwargs == {"net_arch": [64, 64], "log_std_init": -3.5}
     kl = training_plan("ppo-clip-kl-fair", "reference", 120, case_id="sgls-ieee30-v0")
-    assert (kl.action_centre, kl.policy_kwargs["log_std_init"]) == ("default_balanced", -1.2)
+    assert (kl.action_centre, kl.policy_kwargs["log_std_init"]) == ("default", -3.5)
     assert "policy_kwargs" not in ieee30.kwargs and ieee30.kwargs["gae_lambda"] == 1.0
     ieee33 = training_plan("ppo", "reference", 120, case_id="sgls-ieee33-v0")
     assert (ieee33.ramp_action, ieee33.obs_context) == ("relative", False)

@@ -387,9 +387,15 @@ def training_plan(
     if case_id is not None:  # the algorithm's declared env set-up of this case (last word)
         env.update(_strip_comments(_strip_comments(spec.get("case_env", {})).get(case_id, {})))
     _checked_env(env, where)
-    if output_scale is not None and not (np.isfinite(output_scale) and output_scale > 0):
+    if output_scale is not None and (
+        isinstance(output_scale, bool) or not isinstance(output_scale, (int, float))
+        or not (np.isfinite(output_scale) and output_scale > 0)
+    ):
         raise HyperparamError(f"{where}: {method} case_setup actor_output_scale "
                               f"{output_scale!r} is not a number > 0")
+    if output_scale is not None and spec["algo"] in _ON_POLICY:
+        raise HyperparamError(f"{where}: {method} case_setup actor_output_scale is for the "
+                              f"off-policy actors (SAC, TD3, DDPG), not {spec['algo']}")
     return TrainingPlan(
         method=method,
         algo=spec["algo"],

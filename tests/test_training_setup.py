@@ -504,6 +504,14 @@ def test_case_setup_declares_a_cases_exploration_noise_and_actor_output_scale(tm
     path.write_text(json.dumps(data))
     with pytest.raises(HyperparamError, match=r"actor_output_scale -1 is not a number > 0"):
         training_plan("td3", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
+    data["algorithms"]["td3"]["case_setup"]["sgls-ieee30-v0"]["actor_output_scale"] = "small"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"actor_output_scale 'small' is not a number"):
+        training_plan("td3", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
+    data["algorithms"]["ppo"]["case_setup"]["sgls-ieee30-v0"]["actor_output_scale"] = 0.01
+    path.write_text(json.dumps(data))
+    with pytest.raises(HyperparamError, match=r"is for the off-policy actors .* not PPO"):
+        training_plan("ppo", "smoke", 120, path=path, case_id="sgls-ieee30-v0")
 
 
 @pytest.mark.parametrize("algo", ["SAC", "TD3", "DDPG"])

@@ -7,9 +7,11 @@ Definitions, per day and then averaged over the days every listed method ran:
 * ``DSO``, ``EA``, ``LA``, ``storage``: each player's profit ($/day);
 * system cost = −Σ players' profits = upstream purchase + the followers' own costs (the
   payments between the players cancel, ``tests/test_stackelberg_referee.py``);
-* leader regret = (oracle's DSO profit − the method's) / |oracle's| on the same day: the
-  leader's part of the Stackelberg gap (spec §7; from the realized profit, which is the
-  spec's Π_DSO(λ̂, BR(λ̂)) when the followers best-respond);
+* leader regret = (oracle's DSO profit − the method's at best responses) / |oracle's| on the
+  same day: the leader's part of the Stackelberg gap, spec §7's Π_DSO(λ̂, BR(λ̂)), the prices
+  the method posted evaluated against the followers' exact best responses (the rows'
+  ``kpi_best_response_cost``, the referee's AC replay of them, negated; where a row lacks it,
+  its realized profit, which is the same number when the followers best-respond);
 * followers' regret = Σ over the followers of ``regret_<follower>`` (each one's cost of its
   executed schedule minus its exact best response's, $/day; 0 up to the QP tolerance for
   best-responding followers, positive for ``idle``'s), and the Stackelberg gap =
@@ -60,6 +62,9 @@ CASE_PREFIX: Final[str] = "stackelberg-"
 
 
 PROFITS: Final[tuple[str, ...]] = tuple(f"profit_{p}" for p in PLAYERS)
+#: The rows' column of the DSO's cost at its posted prices had every follower best-responded
+#: (``StackelbergCore.best_response_cost``).
+BEST_RESPONSE_COST: Final[str] = "kpi_best_response_cost"
 
 
 def _day_profits(frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +78,11 @@ def _day_profits(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     regrets = [c for c in df.columns if c.startswith("regret_")]
     extra = ["penalty_usd"] if "penalty_usd" in df else []
-    df = df.groupby(["case", "method", "day"], as_index=False)[[*cols, *regrets, *extra]].mean()
+    at_br = (-df[BEST_RESPONSE_COST].astype(float) if BEST_RESPONSE_COST in df
+             else pd.Series(np.nan, index=df.index))
+    df = df.assign(dso_at_best_response=at_br.where(np.isfinite(at_br), df["profit_dso"]))
+    df = df.groupby(["case", "method", "day"], as_index=False)[
+        [*cols, *regrets, *extra, "dso_at_best_response"]].mean()
     df["system_cost"] = -df[cols].sum(axis=1)
     return df
 
@@ -171,7 +180,7 @@ def game_table(frame: pd.DataFrame) -> pd.DataFrame:
     oracle = df[df["method"] == "oracle"].set_index(["case", "day"])["profit_dso"]
     key = pd.MultiIndex.from_frame(df[["case", "day"]])
     star = oracle.reindex(key).to_numpy()
-    df["leader_regret"] = (star - df["profit_dso"].to_numpy()) / abs(star)
+    df["leader_regret"] = (star - df["dso_at_best_response"].to_numpy()) / abs(star)
     df["stackelberg_gap"] = df["leader_regret"] + df["follower_regret"] / abs(star)
     # the social optimum is no outcome of the game: no regrets, no Stackelberg gap
     not_game = df["method"] == "social"

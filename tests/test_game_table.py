@@ -90,3 +90,23 @@ def test_benefit_allocation_by_hand():
     c = table.loc[("stackelberg-csess-feeder38-v0", "oracle")]
     assert math.isnan(c.vs_csess_dso)
     assert [c.gain_dso, c.gain_gsess] == [15.0, -30.0] and c.jain == pytest.approx(625 / 1300)
+
+
+def test_leader_regret_is_taken_at_the_followers_best_responses():
+    """Spec §7: the leader's regret evaluates its posted prices against best responses. A row
+    whose learned followers gave the DSO 130 $ (its realized profit above the oracle's 100)
+    but whose prices earn 80 $ at best responses (``kpi_best_response_cost`` −80) has a leader
+    regret of +20 %, not −30 %; its followers' 40 $ of regret add 40 % to the gap. A row
+    without the column keeps its realized profit."""
+    frame = pd.DataFrame([
+        {**_row("oracle", "2016-01-01", 100.0, 20.0, -500.0, -50.0),
+         "kpi_best_response_cost": -100.0},
+        {**_row("maddpg", "2016-01-01", 130.0, 0.0, -520.0, -70.0),
+         "kpi_best_response_cost": -80.0, "regret_la": 40.0},
+        _row("tou", "2016-01-01", 90.0, 10.0, -500.0, -50.0),
+    ])  # fmt: skip
+    table = game_table(frame).set_index("method")
+    assert table.loc["maddpg", "profit_dso"] == pytest.approx(130.0)
+    assert table.loc["maddpg", "leader_regret"] == pytest.approx(0.20)
+    assert table.loc["maddpg", "stackelberg_gap"] == pytest.approx(0.60)
+    assert table.loc["tou", "leader_regret"] == pytest.approx(0.10)

@@ -113,6 +113,8 @@ class Violation:
     margin_usd: float
     margin_rel: float
     tolerance_usd: float
+    #: ``cost`` is the row's best-response cost (its followers off their best responses).
+    at_best_response: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,8 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
     at_best = _column(deployable, BEST_RESPONSE_COLUMN, math.nan).astype(float)
     judged = off_best & np.isfinite(at_best)
     deployable = deployable.assign(cost=np.where(judged, at_best,
-                                                 deployable["cost"].astype(float)))
+                                                 deployable["cost"].astype(float)),
+                                   at_best_response=judged)
     n_off = deployable[off_best & ~judged].groupby("case").size()
     n_judged = deployable[judged].groupby("case").size()
     merged = deployable[~off_best | judged].merge(bounds, on=_DAY_KEY, how="left")
@@ -226,6 +229,7 @@ def check_frame(frame: pd.DataFrame) -> list[CaseBound]:
                 margin_usd=float(margin[i]),
                 margin_rel=float(rel[i]),
                 tolerance_usd=float(tolerance[i]),
+                at_best_response=bool(rows["at_best_response"].iloc[i]),
             )
             for i in sorted(np.flatnonzero(margin < -tolerance), key=lambda i: margin[i])
         )
@@ -323,8 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for result in checks:
         print(format_case(result))
         for v in result.violations[:_SHOWN_VIOLATIONS]:
+            what = " at its followers' best responses" if v.at_best_response else ""
             print(
-                f"  {v.method} seed {v.seed} on {v.day}: {v.cost:,.2f} $ < bound "
+                f"  {v.method} seed {v.seed} on {v.day}{what}: {v.cost:,.2f} $ < bound "
                 f"{v.bound:,.2f} $ ({v.margin_usd:+,.2f} $, tolerance {v.tolerance_usd:,.2f} $)"
             )
         if len(result.violations) > _SHOWN_VIOLATIONS:

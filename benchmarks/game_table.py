@@ -54,6 +54,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from gridbench.benchmarks.bound_check import BEST_RESPONSE_COLUMN
+
 __all__ = ["PLAYERS", "allocation_table", "game_table", "main", "shapley_table"]
 
 #: The players, as the rows' ``profit_<player>`` columns name them.
@@ -62,9 +64,6 @@ CASE_PREFIX: Final[str] = "stackelberg-"
 
 
 PROFITS: Final[tuple[str, ...]] = tuple(f"profit_{p}" for p in PLAYERS)
-#: The rows' column of the DSO's cost at its posted prices had every follower best-responded
-#: (``StackelbergCore.best_response_cost``).
-BEST_RESPONSE_COST: Final[str] = "kpi_best_response_cost"
 
 
 def _day_profits(frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +77,7 @@ def _day_profits(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     regrets = [c for c in df.columns if c.startswith("regret_")]
     extra = ["penalty_usd"] if "penalty_usd" in df else []
-    at_br = (-df[BEST_RESPONSE_COST].astype(float) if BEST_RESPONSE_COST in df
+    at_br = (-df[BEST_RESPONSE_COLUMN].astype(float) if BEST_RESPONSE_COLUMN in df
              else pd.Series(np.nan, index=df.index))
     df = df.assign(dso_at_best_response=at_br.where(np.isfinite(at_br), df["profit_dso"]))
     df = df.groupby(["case", "method", "day"], as_index=False)[

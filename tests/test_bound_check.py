@@ -256,3 +256,4 @@ def test_rows_off_their_best_response_are_compared_at_their_best_responses() -> 
     (bad,) = check_frame(pd.DataFrame(rows))
     assert not bad.ok and [(v.method, v.cost, v.margin_usd) for v in bad.violations] == [
         ("maddpg", -120.0, -20.0)]
+    assert bad.violations[0].at_best_response
